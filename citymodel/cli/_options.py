@@ -1,0 +1,23 @@
+"""Options shared by several commands, defined once (rasterio's ``rio`` habit)."""
+
+from __future__ import annotations
+
+import click
+
+overwrite_opt = click.option(
+    "--overwrite", is_flag=True, default=False, help="Replace the output if it exists."
+)
+crs_opt = click.option(
+    "--crs",
+    default=None,
+    metavar="EPSG:XXXX",
+    help="CRS of the input when the file has none (or to override it), e.g. EPSG:7415.",
+)
+json_opt = click.option("--json", "as_json", is_flag=True, default=False, help="Machine-readable JSON output.")
+
+
+def is_quiet(ctx: click.Context | None = None) -> bool:
+    """True when the user asked for less output (``-q``)."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    return bool(root and root.obj and root.obj.get("quiet"))

@@ -1,0 +1,1 @@
+"""Solar irradiance on every roof and wall, PV potential, and hourly building energy."""

@@ -1,0 +1,1 @@
+"""LiDAR (LAS/LAZ) plus footprints and orthophotos to a CityJSON city model."""

@@ -1,0 +1,1 @@
+"""Surface temperatures, mean radiant temperature, UTCI, canopy air temperature, scenarios."""

@@ -1,0 +1,1 @@
+"""PyVista scenes, the off-screen renderer and the desktop viewer."""
