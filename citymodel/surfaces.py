@@ -18,14 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from citymodel._polygons import polygon_geometry, ragged_from_rings
 from citymodel.errors import InputError
-from citymodel.geometry import (
-    newell_normal,
-    polygon_area_normal,
-    tilt_azimuth_deg,
-    triangle_normals,
-    triangulate_polygon,
-)
+from citymodel.geometry import tilt_azimuth_deg
+from citymodel.io._boundaries import remap_boundaries
 from citymodel.model import CityModel
 
 __all__ = [
@@ -258,8 +254,18 @@ def _chosen_geometries(
         return []
     if lod is None or lod == "max":
         best = max(lod_rank(x[2]) for x in items)
-        return [(gi, g) for gi, g, gl in items if lod_rank(gl) == best]
-    return [(gi, g) for gi, g, gl in items if gl == str(lod)]
+        items = [x for x in items if lod_rank(x[2]) == best]
+    else:
+        items = [x for x in items if x[2] == str(lod)]
+    if len(items) > 1:
+        # several geometries of one LoD (e.g. a MultiSurface and a Solid): take one, preferring
+        # semantics, then solids, so that no surface is counted twice
+        def preference(x: tuple[int, dict[str, Any], str]) -> tuple[bool, bool, int]:
+            g = x[1]
+            return (not g.get("semantics"), "Solid" not in str(g.get("type")), x[0])
+
+        items = [min(items, key=preference)]
+    return [(gi, g) for gi, g, _ in items]
 
 
 def surface_table(
@@ -343,8 +349,6 @@ def surface_table(
                     continue
                 iv, template = inst
                 extra_vertices.append(iv)
-                from citymodel.io._boundaries import remap_boundaries
-
                 boundaries = remap_boundaries(template["boundaries"], n_extra)
                 n_extra += len(iv)
                 gtype = template.get("type")
@@ -372,49 +376,14 @@ def surface_table(
 
     allv = np.vstack([vertices, *extra_vertices]) if extra_vertices else vertices
     n = len(rings_all)
-    area = np.zeros(n)
-    normal = np.zeros((n, 3))
-    centroid = np.zeros((n, 3))
-    tris: list[np.ndarray] = []
-    counts = np.zeros(n, dtype=np.int64)
-    for i, rings in enumerate(rings_all):
-        if len(rings) == 1 and len(rings[0]) == 3:
-            t = np.asarray(rings[0], dtype=np.int64).reshape(1, 3)
-            nv = triangle_normals(allv, t)[0]
-            a = float(np.linalg.norm(nv))
-            area[i] = a
-            normal[i] = nv / a if a > 0 else 0.0
-            centroid[i] = allv[t[0]].mean(axis=0)
-            if a > 0:
-                tris.append(t)
-                counts[i] = 1
-            continue
-        try:
-            ring_xyz = [allv[np.asarray(r, dtype=np.int64)] for r in rings if len(r)]
-        except (IndexError, ValueError):
-            raise InputError(
-                f"{model.source or 'model'}: object {object_ids_out[rows['object_index'][i]]!r} has a "
-                "polygon with invalid vertex indices; run `citymodel validate`"
-            ) from None
-        if not ring_xyz or len(ring_xyz[0]) < 3:
-            continue
-        a, nrm = polygon_area_normal(ring_xyz)
-        area[i] = a
-        normal[i] = nrm
-        t = triangulate_polygon(allv, rings, nrm) if a > 0 else np.zeros((0, 3), np.int64)
-        if len(t):
-            tn = triangle_normals(allv, t)
-            ta = np.linalg.norm(tn, axis=1)
-            centroid[i] = (allv[t].mean(axis=1) * ta[:, None]).sum(axis=0) / max(ta.sum(), 1e-300)
-            tris.append(t)
-            counts[i] = len(t)
-        else:
-            centroid[i] = ring_xyz[0].mean(axis=0)
-            if a > 0:  # degenerate for earcut although Newell says otherwise: fall back
-                nv = newell_normal(ring_xyz[0])
-                normal[i] = nv / max(np.linalg.norm(nv), 1e-300)
+    rp = ragged_from_rings(rings_all)
+    if len(rp.idx) and (rp.idx.min() < 0 or rp.idx.max() >= len(allv)):
+        raise InputError(
+            f"{model.source or 'model'}: a polygon refers to a vertex index outside the "
+            f"{len(allv)} vertices; run `citymodel validate` to find the object"
+        )
+    area, normal, centroid, tri, tri_offsets = polygon_geometry(allv, rp)
     tilt, az = tilt_azimuth_deg(normal) if n else (np.zeros(0), np.zeros(0))
-    tri = np.vstack(tris) if tris else np.zeros((0, 3), dtype=np.int64)
     return SurfaceTable(
         vertices=allv,
         object_ids=object_ids_out,
@@ -433,12 +402,22 @@ def surface_table(
         azimuth_deg=az,
         centroid=centroid,
         triangles=tri,
-        tri_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        tri_offsets=tri_offsets,
         object_types=object_types_out,
     )
 
 
 # ---------------------------------------------------------------------------- write back
+def _explode_values(vals: Any, surfaces: list[dict[str, Any]], out: list[dict[str, Any]]) -> Any:
+    """Copy of a semantics ``values`` tree where every polygon points at its own surface."""
+    if isinstance(vals, list):
+        return [_explode_values(v, surfaces, out) for v in vals]
+    if isinstance(vals, int) and 0 <= vals < len(surfaces):
+        out.append(dict(surfaces[vals]))
+        return len(out) - 1
+    return None
+
+
 def split_semantic_surfaces(model: CityModel) -> None:
     """Give every polygon its own semantic surface object, in place.
 
@@ -452,16 +431,7 @@ def split_semantic_surfaces(model: CityModel) -> None:
                 continue
             surfaces = sem.get("surfaces") or []
             new_surfaces: list[dict[str, Any]] = []
-
-            def walk(vals: Any) -> Any:
-                if isinstance(vals, list):
-                    return [walk(v) for v in vals]
-                if isinstance(vals, int) and 0 <= vals < len(surfaces):
-                    new_surfaces.append(dict(surfaces[vals]))
-                    return len(new_surfaces) - 1
-                return None
-
-            sem["values"] = walk(sem["values"])
+            sem["values"] = _explode_values(sem["values"], surfaces, new_surfaces)
             for s in new_surfaces:  # parent/children links between semantic surfaces break
                 s.pop("parent", None)
                 s.pop("children", None)
