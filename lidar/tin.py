@@ -1,0 +1,186 @@
+"""Terrain TIN: greedy-insertion simplification of ground points and the CityJSON TINRelief.
+
+:func:`simplify_tin` starts from the four corners of the points' bounding box (heights of the
+nearest points) and repeatedly inserts, in every triangle, the point with the largest vertical
+error, re-triangulating (scipy Delaunay) after each batch, until no point lies more than
+``max_error_m`` above or below the TIN. One point per triangle per batch keeps the result close
+to the sequential greedy algorithm (Garland & Heckbert 1995) while needing only O(log n)
+triangulations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from citymodel.errors import InputError
+from citymodel.model import CityModel
+from lidar import _pc_kernels as _kernels
+
+__all__ = ["simplify_tin", "tin_vertical_errors", "add_terrain"]
+
+
+def tin_vertical_errors(points_xyz: np.ndarray, vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Vertical distance |z - TIN(x, y)| of points to a TIN [m].
+
+    Parameters
+    ----------
+    points_xyz : (n, 3) float64
+    vertices : (k, 3) float64
+    triangles : (t, 3) int64
+        A 2D triangulation of ``vertices[:, :2]``.
+
+    Returns
+    -------
+    (n,) float64
+        NaN for points outside the TIN's footprint.
+    """
+    from matplotlib.tri import Triangulation
+
+    p = np.asarray(points_xyz, dtype=np.float64).reshape(-1, 3)
+    v = np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
+    t = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    tri = Triangulation(v[:, 0], v[:, 1], t)
+    finder = tri.get_trifinder()
+    simplex = np.asarray(finder(p[:, 0], p[:, 1]), dtype=np.int64)
+    out = np.empty(p.shape[0])
+    _kernels.tin_errors(
+        np.ascontiguousarray(p[:, 0]), np.ascontiguousarray(p[:, 1]), np.ascontiguousarray(p[:, 2]),
+        simplex, np.ascontiguousarray(v[:, 0]), np.ascontiguousarray(v[:, 1]),
+        np.ascontiguousarray(v[:, 2]), t, out,
+    )
+    out[simplex < 0] = np.nan
+    return out
+
+
+def simplify_tin(
+    ground_xyz: np.ndarray,
+    max_error_m: float = 0.2,
+    max_vertices: int | None = None,
+    max_rounds: int = 200,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simplified TIN of ground points by greedy insertion to a vertical error bound.
+
+    Parameters
+    ----------
+    ground_xyz : (n, 3) float64
+        Ground points [m].
+    max_error_m : float
+        Largest allowed vertical distance of any input point to the TIN [m].
+    max_vertices : int, optional
+        Stop inserting once the TIN has this many vertices (the bound may then not hold).
+    max_rounds : int
+        Safety cap on insertion batches.
+
+    Returns
+    -------
+    vertices : (k, 3) float64
+        The four bounding-box corners (heights of their nearest points) and inserted points.
+    triangles : (t, 3) int64
+        Counter-clockwise seen from above (normals point up).
+
+    Notes
+    -----
+    The achieved error is ``np.nanmax(tin_vertical_errors(ground_xyz, vertices, triangles))``;
+    it is at most ``max_error_m`` unless ``max_vertices``/``max_rounds`` stopped the insertion or
+    points share (x, y) with different heights.
+    """
+    from scipy.spatial import Delaunay, cKDTree
+
+    p = np.asarray(ground_xyz, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 3:
+        raise InputError(f"simplify_tin: ground_xyz must be (n, 3), got shape {p.shape}")
+    p = p[np.isfinite(p).all(axis=1)]
+    if p.shape[0] < 3:
+        raise InputError(f"simplify_tin: need at least 3 ground points, got {p.shape[0]}")
+    if not (max_error_m > 0):
+        raise InputError(f"simplify_tin: max_error_m must be > 0, got {max_error_m!r}")
+    origin = p[:, :2].min(axis=0)
+    xy = p[:, :2] - origin  # local coordinates keep Qhull well conditioned
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    if np.any(hi - lo <= 0):
+        raise InputError("simplify_tin: the ground points are collinear in plan; no TIN possible")
+    corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    _, near = cKDTree(xy).query(corners)
+    vxy = [corners]
+    vz = [p[near, 2]]
+    inserted = np.zeros(p.shape[0], bool)
+    px, py, pz = (np.ascontiguousarray(a) for a in (xy[:, 0], xy[:, 1], p[:, 2]))
+    err = np.empty(p.shape[0])
+    cap = np.inf if max_vertices is None else int(max_vertices)
+    for _ in range(max_rounds):
+        V = np.concatenate(vxy)
+        Z = np.concatenate(vz)
+        dt = Delaunay(V)
+        tri = dt.simplices.astype(np.int64)
+        simplex = dt.find_simplex(xy).astype(np.int64)
+        _kernels.tin_errors(px, py, pz, simplex, np.ascontiguousarray(V[:, 0]),
+                            np.ascontiguousarray(V[:, 1]), Z, tri, err)
+        err[inserted] = 0.0
+        bad = err > max_error_m
+        if not bad.any() or len(V) >= cap:
+            break
+        groups = np.where(bad, simplex, -1)
+        best = _kernels.argmax_per_group(groups, err, tri.shape[0])
+        new = best[best >= 0]
+        if len(V) + new.size > cap:
+            new = new[np.argsort(-err[new])[: int(cap - len(V))]]
+        inserted[new] = True
+        vxy.append(xy[new])
+        vz.append(p[new, 2])
+    V = np.concatenate(vxy)
+    Z = np.concatenate(vz)
+    tri = Delaunay(V).simplices.astype(np.int64)
+    # counter-clockwise in plan so that the normals point up
+    a, b, c = V[tri[:, 0]], V[tri[:, 1]], V[tri[:, 2]]
+    cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    cw = cross < 0
+    tri[cw] = tri[cw][:, [0, 2, 1]]
+    tri = tri[np.abs(cross) > 1e-12]
+    vertices = np.column_stack([V + origin, Z])
+    return vertices, tri
+
+
+def add_terrain(
+    model: CityModel,
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    object_id: str = "terrain",
+    lod: str = "1",
+) -> None:
+    """Append a ``TINRelief`` city object whose geometry is a CompositeSurface of triangles.
+
+    Parameters
+    ----------
+    model : CityModel
+        Modified in place (vertices appended, one city object added).
+    vertices : (k, 3) float64
+        TIN vertices [m] in the model's CRS.
+    triangles : (t, 3) int
+        Vertex indices into ``vertices``, counter-clockwise seen from above.
+    object_id : str
+        Id of the new city object (must not exist yet).
+    lod : str
+        The geometry's LoD ("1" by default).
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    t = np.asarray(triangles, dtype=np.int64)
+    if v.ndim != 2 or v.shape[1] != 3 or t.ndim != 2 or t.shape[1] != 3:
+        raise InputError(f"add_terrain: vertices must be (k, 3) and triangles (t, 3), got {v.shape}, {t.shape}")
+    if t.size and (t.min() < 0 or t.max() >= len(v)):
+        raise InputError(f"add_terrain: triangle indices out of range 0..{len(v) - 1}")
+    if t.shape[0] == 0:
+        raise InputError("add_terrain: the TIN has no triangles")
+    if object_id in model.city_objects:
+        raise InputError(f"add_terrain: city object id {object_id!r} already exists; pick another object_id")
+    used, inverse = np.unique(t, return_inverse=True)
+    idx = model.add_vertices(v[used])
+    gt = idx[inverse.reshape(t.shape)]
+    boundaries = [[[int(a), int(b), int(c)]] for a, b, c in gt.tolist()]
+    model.add_object(
+        object_id,
+        {
+            "type": "TINRelief",
+            "geometry": [{"type": "CompositeSurface", "lod": str(lod), "boundaries": boundaries}],
+            "attributes": {"n_triangles": int(t.shape[0])},
+        },
+    )
