@@ -1,0 +1,350 @@
+"""LiDAR + footprints to a CityModel: buildings at LoD1.2, LoD1.3 and LoD2.2, and terrain.
+
+:func:`build_model` is the library side of ``citymodel build``. Points are read per block of
+footprints (their bounding box plus a buffer), so that memory is bounded by a block, and each
+building takes its points from every file by its own footprint: its result does not depend on
+which other buildings or tiles were in the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from citymodel.errors import FootprintError, InputError, PointCloudError
+from citymodel.model import CityModel
+from lidar.footprints import Footprint, footprints_from_polygons, read_footprints
+from lidar.reconstruct.building import LODS, BuildingResult, reconstruct_building
+from lidar.reconstruct.extrude import Shell
+from lidar.select import GridIndex, select_footprint_points
+
+__all__ = ["build_model", "GROUND_BUFFER_M", "BLOCK_M"]
+
+#: Ground points within this distance around a footprint give its ground height [m].
+GROUND_BUFFER_M = 3.0
+#: Footprints are processed in square blocks of this side, each block's points read at once [m].
+BLOCK_M = 250.0
+#: Non-ground points at least this high above the building's ground count as roof points when
+#: the file has no building class [m].
+ROOF_MIN_HEIGHT_M = 2.0
+
+_SEMANTICS = [{"type": "RoofSurface"}, {"type": "WallSurface"}, {"type": "GroundSurface"}]
+
+ASPRS_GROUND, ASPRS_BUILDING = 2, 6
+
+
+# ----------------------------------------------------------------------------- inputs
+def _as_paths(points: Any) -> list[Path]:
+    if isinstance(points, (str, os.PathLike)):
+        return [Path(points)]
+    return [Path(p) for p in points]
+
+
+def _load_footprints(footprints: Any, id_field: str | None, epsg: int | None) -> list[Footprint]:
+    if isinstance(footprints, (str, os.PathLike)):
+        return read_footprints(footprints, id_field=id_field, epsg=epsg)
+    items = list(footprints)
+    if items and isinstance(items[0], Footprint):
+        return items
+    return footprints_from_polygons(items)
+
+
+def _extract_footprints(pc) -> list[Footprint]:
+    """Adapter to :func:`lidar.footprint_extraction.extract_footprints` (another module)."""
+    try:
+        from lidar.footprint_extraction import extract_footprints
+    except ImportError:
+        raise InputError(
+            "no footprints were given and footprint extraction (lidar.footprint_extraction) is not "
+            "available in this installation; pass footprints (CLI: --footprints F.gpkg)"
+        ) from None
+    return footprints_from_polygons(list(extract_footprints(pc)))
+
+
+def _classes(pc) -> tuple[np.ndarray, np.ndarray, str]:
+    """Ground and building masks: the file's classes when usable, else classified here."""
+    from lidar.ground import has_usable_classes
+
+    if has_usable_classes(pc):
+        return pc.classification == ASPRS_GROUND, pc.classification == ASPRS_BUILDING, "file classes"
+    try:
+        from lidar.classify import classify_points
+    except ImportError:
+        classify_points = None
+    if classify_points is not None:
+        out = classify_points(pc)
+        cls = getattr(out, "classification", out)
+        cls = np.asarray(cls)
+        return cls == ASPRS_GROUND, cls == ASPRS_BUILDING, "classified (lidar.classify)"
+    from lidar.ground import classify_ground
+
+    ground = np.asarray(classify_ground(pc), dtype=bool)
+    return ground, ~ground, "ground filtered (CSF); roof = non-ground points above the building's ground"
+
+
+def _blocks(fps: list[Footprint], block_m: float) -> list[list[int]]:
+    usable = [i for i, f in enumerate(fps) if f.usable]
+    if not usable:
+        return []
+    c = shapely.centroid([fps[i].geometry for i in usable])
+    key = np.floor(np.column_stack([shapely.get_x(c), shapely.get_y(c)]) / block_m).astype(np.int64)
+    order = np.lexsort((key[:, 0], key[:, 1]))
+    blocks: dict[tuple[int, int], list[int]] = {}
+    for o in order:
+        blocks.setdefault((int(key[o, 0]), int(key[o, 1])), []).append(usable[o])
+    return list(blocks.values())
+
+
+# ----------------------------------------------------------------------------- output
+def _geometry(shells: list[Shell], lod: str, offset: int) -> tuple[dict[str, Any], int]:
+    """One CityJSON Solid per shell; returns the geometry and the vertex count used."""
+    sh = shells[0]
+    boundaries = [[[[int(i) + offset for i in ring] for ring in s] for s in sh.surfaces]]
+    geom = {"type": "Solid", "lod": lod, "boundaries": boundaries,
+            "semantics": {"surfaces": [dict(s) for s in _SEMANTICS], "values": [sh.semantic.tolist()]}}
+    return geom, len(sh.vertices)
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if isinstance(v, np.generic):
+        return _clean(v.item())
+    return v
+
+
+def _assemble(fps: list[Footprint], results: dict[int, BuildingResult], epsg: int | None, lods: Sequence[str]) -> CityModel:
+    verts: list[np.ndarray] = []
+    n = 0
+    objects: dict[str, dict[str, Any]] = {}
+    for i, fp in enumerate(fps):
+        r = results.get(i)
+        attrs = dict(fp.attributes)
+        if r is None:
+            attrs.update({"status": "skipped", "status_reason": fp.status_reason or "not reconstructed"})
+        else:
+            attrs.update(r.attributes)
+            if fp.status == "repaired":
+                attrs["status_reason"] = "; ".join(x for x in (fp.status_reason, attrs.get("status_reason")) if x)
+        attrs = {k: _clean(v) for k, v in attrs.items()}
+        obj: dict[str, Any] = {"type": "Building", "attributes": attrs, "geometry": []}
+        objects[fp.id] = obj
+        if r is None:
+            continue
+        n_parts = max((len(v) for v in r.shells.values()), default=0)
+        if n_parts <= 1:
+            for lod in lods:
+                if r.shells.get(lod):
+                    g, k = _geometry(r.shells[lod], lod, n)
+                    verts.append(r.shells[lod][0].vertices)
+                    n += k
+                    obj["geometry"].append(g)
+        else:
+            obj["children"] = []
+            for p in range(n_parts):
+                pid = f"{fp.id}-part{p}"
+                child = {"type": "BuildingPart", "attributes": {}, "geometry": [], "parents": [fp.id]}
+                for lod in lods:
+                    shells = r.shells.get(lod)
+                    if shells and p < len(shells):
+                        g, k = _geometry([shells[p]], lod, n)
+                        verts.append(shells[p].vertices)
+                        n += k
+                        child["geometry"].append(g)
+                obj["children"].append(pid)
+                objects[pid] = child
+    v = np.vstack(verts) if verts else np.zeros((0, 3))
+    return CityModel(vertices=v, city_objects=objects, epsg=epsg, metadata={"title": "citymodel build"})
+
+
+# ----------------------------------------------------------------------------- work
+def _work(task: tuple) -> tuple[int, BuildingResult]:
+    i, wkb, roof, gz, lods, limit = task
+    try:
+        return i, reconstruct_building(shapely.from_wkb(wkb), roof, gz, lods=lods, time_limit_s=limit)
+    except Exception as exc:  # one building never stops the run; the reason is recorded
+        return i, BuildingResult({"status": "skipped", "status_reason": f"reconstruction error: {type(exc).__name__}: {exc}"})
+
+
+def _tasks_for_block(pc, ground, building, fps, block, lods, limit, classified_here) -> Iterable[tuple]:
+    idx = GridIndex(pc.xyz[:, :2])
+    for i in block:
+        fp = fps[i]
+        ins, ring = select_footprint_points(idx, fp.geometry, GROUND_BUFFER_M)
+        gz = pc.xyz[np.concatenate([ins[ground[ins]], ring[ground[ring]]]), 2]
+        roof_idx = ins[building[ins]]
+        if classified_here and len(gz):
+            roof_idx = roof_idx[pc.xyz[roof_idx, 2] > np.percentile(gz, 10) + ROOF_MIN_HEIGHT_M]
+        yield (i, fp.geometry.wkb, pc.xyz[roof_idx], gz, tuple(lods), limit), len(ins) + len(ring)
+
+
+def build_model(
+    points: Any,
+    *,
+    footprints: Any = None,
+    footprint_id_field: str | None = None,
+    crs: str | int | None = None,
+    lods: Sequence[str] = LODS,
+    workers: int = 1,
+    time_limit_s: float = 5.0,
+    dtm_path: str | os.PathLike | None = None,
+    terrain: bool = True,
+    progress: bool = True,
+    overwrite: bool = False,
+    stats: dict[str, Any] | None = None,
+) -> CityModel:
+    """Build a city model from LAS/LAZ points and building footprints.
+
+    Parameters
+    ----------
+    points : path, list of paths, or PointCloud
+        LAS/LAZ files (any number, one CRS) or points already read.
+    footprints : path, list of Footprint or list of shapely polygons, optional
+        ``.gpkg``/``.geojson``/``.shp``/``.sqlite``/``.csv``; polygons are taken to be in the
+        points' CRS. ``None``: footprints are extracted from the points.
+    footprint_id_field : str, optional
+        Footprint attribute that becomes the building id (default ``fp<N>``).
+    crs : str or int, optional
+        CRS of files that have none (AHN: ``"EPSG:7415"``).
+    lods : sequence of str
+        Any of "1.2", "1.3", "2.2".
+    workers : int
+        Processes reconstructing buildings in parallel.
+    time_limit_s : float
+        Per-building time budget [s]; past it, higher LoDs fall back to lower ones.
+    dtm_path : path, optional
+        Also write the DTM as a GeoTIFF here.
+    terrain : bool
+        Add a simplified TIN of the ground points as a ``TINRelief``.
+    progress : bool
+        Progress bar per building.
+    overwrite : bool
+        Replace an existing ``dtm_path``.
+    stats : dict, optional
+        Filled with run figures: ``seconds_per_building`` (array), ``n_points``, ``classes``.
+
+    Returns
+    -------
+    CityModel
+        One ``Building`` per footprint (``BuildingPart`` children for multi-polygon
+        footprints) with the glossary attributes and every footprint attribute.
+
+    Raises
+    ------
+    PointCloudError, CRSError
+        Unreadable files, or no CRS in the files and none given.
+    FootprintError
+        Unreadable footprints, unknown id field, or no footprint overlapping the points.
+    """
+    from citymodel.progress import progress_bar
+    from lidar.pointcloud import PointCloud, read_points, scan_las
+
+    lods = tuple(str(x) for x in lods)
+    bad = [x for x in lods if x not in LODS]
+    if bad or not lods:
+        raise InputError(f"unknown LoD {', '.join(bad) or '(none)'}; choose among {', '.join(LODS)} (CLI: --lod 1.2,1.3,2.2)")
+    lods = tuple(x for x in LODS if x in lods)
+    in_memory = isinstance(points, PointCloud)
+    if in_memory:
+        epsg = points.epsg
+        bounds = (*points.xyz[:, :2].min(axis=0), *points.xyz[:, :2].max(axis=0)) if len(points) else None
+        if bounds is None:
+            raise PointCloudError("the point cloud is empty")
+        extents = [bounds]
+    else:
+        paths = _as_paths(points)
+        infos = scan_las(paths, crs=crs)
+        epsg = infos[0].epsg
+        extents = [inf.bounds for inf in infos]
+    src_desc = "the point cloud" if in_memory else ", ".join(p.name for p in _as_paths(points))
+    pc_all = None
+    if footprints is None:
+        pc_all = points if in_memory else read_points(_as_paths(points), crs=crs, progress=progress)
+        fps = _extract_footprints(pc_all)
+    else:
+        fps = _load_footprints(footprints, footprint_id_field, epsg)
+    if not fps:
+        raise FootprintError("there are no footprints to reconstruct")
+    ext_geom = shapely.union_all([shapely.box(*e) for e in extents])
+    overlap = [f.usable and shapely.intersects(f.geometry, ext_geom) for f in fps]
+    if not any(overlap):
+        fb = shapely.total_bounds([f.geometry for f in fps if f.geometry is not None])
+        where = footprints if isinstance(footprints, (str, os.PathLike)) else "the footprints"
+        raise FootprintError(
+            f"{where}: none of the {len(fps)} footprints overlaps {src_desc} "
+            f"(footprints x {fb[0]:.0f}..{fb[2]:.0f}, y {fb[1]:.0f}..{fb[3]:.0f}; points "
+            f"{shapely.bounds(ext_geom).round(0).tolist()}); check the footprints' CRS and the files"
+        )
+    for f, ov in zip(fps, overlap, strict=False):
+        if f.usable and not ov:
+            f.status, f.status_reason = "skipped", "footprint outside the point cloud"
+    partly = {i for i, f in enumerate(fps) if f.usable and not shapely.contains(ext_geom, f.geometry)}
+    results: dict[int, BuildingResult] = {}
+    ground_parts: list[np.ndarray] = []
+    blocks = _blocks(fps, BLOCK_M if pc_all is None and not in_memory else 1e12)
+    n_usable = sum(len(b) for b in blocks)
+    classes_desc = ""
+    n_points = 0
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        with progress_bar(progress) as bar:
+            task = bar.add_task("Reconstructing buildings", total=n_usable)
+            for block in blocks:
+                if in_memory or pc_all is not None:
+                    pc = pc_all if pc_all is not None else points
+                else:
+                    bb = shapely.total_bounds([fps[i].geometry for i in block])
+                    bb = (bb[0] - GROUND_BUFFER_M, bb[1] - GROUND_BUFFER_M, bb[2] + GROUND_BUFFER_M, bb[3] + GROUND_BUFFER_M)
+                    pc = read_points(_as_paths(points), crs=crs, bbox=bb)
+                n_points += len(pc)
+                ground, building, classes_desc = _classes(pc)
+                classified_here = classes_desc != "file classes"
+                if terrain or dtm_path is not None:
+                    ground_parts.append(pc.xyz[ground])
+                tasks = _tasks_for_block(pc, ground, building, fps, block, lods, time_limit_s, classified_here)
+                if pool is None:
+                    for t, _n in tasks:
+                        i, r = _work(t)
+                        results[i] = r
+                        bar.advance(task)
+                else:
+                    for i, r in pool.map(_work, (t for t, _n in tasks), chunksize=4):
+                        results[i] = r
+                        bar.advance(task)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    for i in partly:
+        r = results.get(i)
+        if r is not None and r.attributes.get("status") != "skipped":
+            r.attributes["status_reason"] = "; ".join(
+                x for x in (r.attributes.get("status_reason"), "footprint partly outside the point cloud") if x)
+    model = _assemble(fps, results, epsg, lods)
+    if (terrain or dtm_path is not None) and ground_parts:
+        gxyz = np.unique(np.vstack(ground_parts), axis=0)
+        if len(gxyz) >= 3:
+            if dtm_path is not None:
+                from lidar.dtm import make_dtm, write_dtm_geotiff
+
+                grid, tr = make_dtm(gxyz)
+                write_dtm_geotiff(grid, tr, epsg, dtm_path, overwrite=overwrite)
+            if terrain:
+                from lidar.tin import add_terrain, simplify_tin
+
+                tv, tt = simplify_tin(gxyz, 0.2, max_vertices=50_000)
+                add_terrain(model, tv, tt)
+    if stats is not None:
+        stats.update(
+            seconds_per_building=np.array([r.seconds for r in results.values()]),
+            n_points=n_points,
+            classes=classes_desc,
+            statuses={s: sum(1 for o in model.city_objects.values() if o.get("attributes", {}).get("status") == s)
+                      for s in ("ok", "fallback", "skipped")},
+        )
+    return model

@@ -1,0 +1,191 @@
+"""Reconstruct one building (all requested LoDs) from its footprint and points.
+
+Pure function of its inputs (footprint, roof points, ground points): the result does not depend
+on other buildings or on which files or tiles the points came from. Roof points are sorted
+before use so that their order (file order) does not matter either.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+
+from citymodel.errors import CityModelError
+from lidar.attributes import height_attributes, rmse_m, roof_type
+from lidar.reconstruct.extrude import Shell, shell_is_closed, signed_volume_m3
+from lidar.reconstruct.lod12 import lod12_shell
+from lidar.reconstruct.lod13 import lod13_shell
+from lidar.reconstruct.lod22 import face_of_points, lod22_shell
+from lidar.reconstruct.partition import make_grid
+from lidar.roofplanes import detect_roof_planes
+
+__all__ = ["BuildingResult", "reconstruct_building", "LODS", "MIN_ROOF_POINTS"]
+
+LODS = ("1.2", "1.3", "2.2")
+#: Fewer roof points than this: the building is skipped.
+MIN_ROOF_POINTS = 10
+#: Largest number of roof points used per footprint part (denser clouds are thinned evenly).
+MAX_ROOF_POINTS = 60_000
+#: Smallest building height above ground for a prism [m].
+MIN_HEIGHT_M = 0.5
+
+
+class _Timeout(CityModelError):
+    pass
+
+
+@dataclass
+class BuildingResult:
+    """Reconstruction of one building.
+
+    Attributes
+    ----------
+    attributes : dict
+        Glossary attributes (``h_ground_m``, ..., ``status``, ``status_reason``).
+    shells : dict[str, list[Shell]]
+        Per LoD string, one shell per footprint part (only LoDs that succeeded).
+    seconds : float
+        Wall time spent [s].
+    """
+
+    attributes: dict[str, Any]
+    shells: dict[str, list[Shell]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _parts(geom: Polygon | MultiPolygon) -> list[Polygon]:
+    return [p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and p.area > 0]
+
+
+def _valid(shell: Shell) -> bool:
+    return shell_is_closed(shell.surfaces) and signed_volume_m3(shell.vertices, shell.surfaces) > 0
+
+
+def _sorted_points(xyz: np.ndarray) -> np.ndarray:
+    xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+    return xyz[np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0]))]
+
+
+def reconstruct_building(
+    footprint: Polygon | MultiPolygon,
+    roof_xyz: np.ndarray,
+    ground_z: np.ndarray,
+    *,
+    lods: tuple[str, ...] = LODS,
+    time_limit_s: float = 5.0,
+    cell_m: float = 0.5,
+) -> BuildingResult:
+    """Reconstruct one building at the requested LoDs.
+
+    Parameters
+    ----------
+    footprint : Polygon or MultiPolygon
+        Footprint in the points' CRS [m]; each polygon becomes one solid.
+    roof_xyz : (n, 3) float64
+        Roof (building) points inside the footprint [m].
+    ground_z : (g,) float64
+        Heights of ground points in and around the footprint [m].
+    lods : tuple of str
+        Any of "1.2", "1.3", "2.2".
+    time_limit_s : float
+        Time budget [s]; when spent, the higher LoDs not yet built are dropped (fallback to the
+        next lower LoD) and the reason is recorded.
+    cell_m : float
+        Raster cell size of the footprint partition [m].
+
+    Returns
+    -------
+    BuildingResult
+        ``status`` is ``"ok"``, ``"fallback"`` (a requested LoD failed or ran out of time) or
+        ``"skipped"`` (too few points).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    roof_xyz = _sorted_points(roof_xyz)
+    ground_z = np.sort(np.asarray(ground_z, dtype=np.float64).ravel())
+    area = float(footprint.area)
+    attrs: dict[str, Any] = height_attributes(roof_xyz[:, 2], ground_z, area)
+    attrs.update(roof_type=None, rmse_lod12_m=None, rmse_lod13_m=None, rmse_lod22_m=None)
+    res = BuildingResult(attrs)
+    if len(roof_xyz) < MIN_ROOF_POINTS:
+        attrs.update(status="skipped", status_reason=f"too few roof points ({len(roof_xyz)} < {MIN_ROOF_POINTS})")
+        res.seconds = time.perf_counter() - t0
+        return res
+    zg = attrs["h_ground_m"]
+    notes = []
+    if not np.isfinite(zg):
+        zg = float(roof_xyz[:, 2].min()) - 3.0
+        attrs["h_ground_m"] = zg
+        notes.append("no ground points around the footprint: ground set 3 m below the lowest roof point")
+    h70 = max(attrs["h_roof_70p_m"], zg + MIN_HEIGHT_M)
+    parts = _parts(footprint)
+    failed: dict[str, str] = {}
+    resid: dict[str, list[np.ndarray]] = {lod: [] for lod in LODS}
+    faces_info: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for lod in sorted(lods):
+        res.shells[lod] = []
+    for poly in parts:
+        shapely.prepare(poly)
+        inside = shapely.contains_xy(poly, roof_xyz[:, 0], roof_xyz[:, 1])
+        pts = roof_xyz[inside] if len(parts) > 1 else roof_xyz
+        if len(pts) > MAX_ROOF_POINTS:
+            pts = pts[:: int(np.ceil(len(pts) / MAX_ROOF_POINTS))]
+        grid = make_grid(poly, cell_m)
+        for lod in sorted(lods):
+            if lod in failed:
+                continue
+            try:
+                if time.perf_counter() > deadline and lod != "1.2":
+                    raise _Timeout(f"time limit of {time_limit_s:g} s reached")
+                if len(pts) < MIN_ROOF_POINTS and lod != "1.2":
+                    raise _Timeout(f"too few roof points in a footprint part ({len(pts)})")
+                if lod == "1.2":
+                    shell, _ = lod12_shell(poly, h70, zg)
+                    resid["1.2"].append(pts[:, 2] - h70)
+                elif lod == "1.3":
+                    shell, part, fh = lod13_shell(poly, pts, zg, cell_m, grid=grid)
+                    f = face_of_points(part, pts[:, :2])
+                    resid["1.3"].append(np.where(f >= 0, pts[:, 2] - fh[np.maximum(f, 0)], np.nan))
+                else:
+                    planes = detect_roof_planes(pts)
+                    shell, part, coef = lod22_shell(poly, pts, planes, zg, cell_m, grid=grid)
+                    f = face_of_points(part, pts[:, :2])
+                    c = coef[np.maximum(f, 0)]
+                    o = planes.origin
+                    zm = c[:, 0] * (pts[:, 0] - o[0]) + c[:, 1] * (pts[:, 1] - o[1]) + c[:, 2] + o[2]
+                    resid["2.2"].append(np.where(f >= 0, pts[:, 2] - zm, np.nan))
+                    polys = part.polygons()
+                    cen = shapely.centroid(polys)
+                    cx, cy = shapely.get_x(cen), shapely.get_y(cen)
+                    hz = coef[:, 0] * (cx - o[0]) + coef[:, 1] * (cy - o[1]) + coef[:, 2] + o[2]
+                    tilt = np.degrees(np.arctan(np.hypot(coef[:, 0], coef[:, 1])))
+                    faces_info.append((tilt, hz, shapely.area(polys)))
+                if not _valid(shell):
+                    raise _Timeout("the solid is not closed")
+                res.shells[lod].append(shell)
+            except CityModelError as exc:
+                failed[lod] = str(exc)
+            except (ValueError, IndexError, shapely.errors.GEOSException) as exc:  # geometry corner cases
+                failed[lod] = f"{type(exc).__name__}: {exc}"
+    for lod in failed:
+        res.shells.pop(lod, None)
+    for lod, key in (("1.2", "rmse_lod12_m"), ("1.3", "rmse_lod13_m"), ("2.2", "rmse_lod22_m")):
+        if lod in res.shells and resid[lod]:
+            attrs[key] = rmse_m(np.concatenate(resid[lod]), 0.0)
+    if "2.2" in res.shells and faces_info:
+        attrs["roof_type"] = roof_type(*(np.concatenate(x) for x in zip(*faces_info, strict=False)))
+    if failed:
+        done = [lod for lod in LODS if lod in res.shells]
+        lower = f"; built up to LoD{done[-1]}" if done else "; no LoD could be built"
+        notes.insert(0, "; ".join(f"LoD{lod} failed ({why})" for lod, why in sorted(failed.items())) + lower)
+        attrs["status"] = "fallback" if done else "skipped"
+    else:
+        attrs["status"] = "ok"
+    attrs["status_reason"] = "; ".join(notes)
+    res.seconds = time.perf_counter() - t0
+    return res
