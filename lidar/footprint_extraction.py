@@ -1,0 +1,558 @@
+"""Building footprints from building points, for runs without a footprint layer.
+
+1. **Segment**: building-class points are rasterised (``cell_m``, default 0.5 m), the mask is
+   closed by one cell and split into 4-connected components; each component is one building.
+2. **Orient**: the main direction of a building comes from its simplified outline's edges
+   (length-weighted circular mean of 4 x edge angle), refined by a small search that minimises
+   the occupied area of the rotated raster (the staircase vanishes when aligned).
+3. **Trace**: in the building's own frame the points are rasterised at about their spacing,
+   closed with a square (which keeps right angles), small holes filled, and polygonised
+   (``rasterio.features.shapes``); the outline is now a staircase aligned with the walls.
+4. **Regularise**: the outline is simplified (Douglas-Peucker), each edge is snapped to the
+   main direction or its perpendicular (others kept as they are), placed on the points
+   (from the 95th percentile of the building points across the edge, corrected for the
+   uniform spread, so it sits on the outermost returns without being pulled by outliers), parallel neighbours closer than ``min_edge_m`` are merged and edges shorter than
+   ``min_edge_m`` dropped; corners are the intersections of consecutive edge lines.
+
+The result is a list of shapely Polygons (holes kept for courtyards) in the point cloud's CRS.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from affine import Affine
+from shapely.geometry import Polygon
+
+from citymodel.errors import FootprintError
+from lidar.pointcloud import ASPRS_BUILDING, PointCloud
+
+__all__ = [
+    "extract_footprints",
+    "segment_buildings",
+    "dominant_orientation",
+    "trace_outline",
+    "regularise_polygon",
+]
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def segment_buildings(
+    xy: np.ndarray, cell_m: float = 0.5, min_area_m2: float = 10.0, close_cells: int = 1
+) -> np.ndarray:
+    """Label building points by 2D connected components of their raster.
+
+    Parameters
+    ----------
+    xy : (n, 2) float64
+        Building points [m].
+    cell_m : float
+        Raster cell [m].
+    min_area_m2 : float
+        Components smaller than this in plan get label -1 [m2].
+    close_cells : int
+        Morphological closing radius (square) that bridges gaps between points [cells].
+
+    Returns
+    -------
+    (n,) int64
+        Building label 0..k-1 per point, -1 for dropped points; labels sorted by first
+        appearance in a row-major sweep (deterministic).
+    """
+    from scipy import ndimage
+
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    n = xy.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64)
+    lo = xy.min(axis=0) - (close_cells + 1) * cell_m
+    ij = np.floor((xy - lo) / cell_m).astype(np.int64)
+    shape = tuple(ij.max(axis=0) + close_cells + 2)
+    mask = np.zeros(shape, bool)
+    mask[ij[:, 0], ij[:, 1]] = True
+    if close_cells > 0:
+        se = np.ones((2 * close_cells + 1,) * 2, bool)
+        mask = ndimage.binary_closing(mask, structure=se) | mask
+    lab, nlab = ndimage.label(mask)  # 4-connected
+    cells = np.bincount(lab.ravel(), minlength=nlab + 1)
+    keep = cells * cell_m * cell_m >= min_area_m2
+    keep[0] = False
+    newid = np.full(nlab + 1, -1, np.int64)
+    newid[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
+    return newid[lab[ij[:, 0], ij[:, 1]]]
+
+
+# ---------------------------------------------------------------------------- orientation
+
+
+def _rotate(xy: np.ndarray, theta: float) -> np.ndarray:
+    """Rotate points by ``theta`` radians (counter-clockwise) about the origin."""
+    c, s = math.cos(theta), math.sin(theta)
+    return np.column_stack([c * xy[:, 0] - s * xy[:, 1], s * xy[:, 0] + c * xy[:, 1]])
+
+
+def _occupied(local: np.ndarray, cell: float) -> int:
+    ij = np.floor((local - local.min(axis=0)) / cell).astype(np.int64)
+    return int(np.unique(ij[:, 0] * (ij[:, 1].max() + 1) + ij[:, 1]).size)
+
+
+def _angle_from_edges(coords: np.ndarray) -> float | None:
+    d = np.diff(coords, axis=0)
+    length = np.hypot(d[:, 0], d[:, 1])
+    if length.sum() <= 0:
+        return None
+    a4 = 4.0 * np.arctan2(d[:, 1], d[:, 0])
+    w = length**2
+    return float(math.atan2((w * np.sin(a4)).sum(), (w * np.cos(a4)).sum()) / 4.0)
+
+
+def dominant_orientation(xy: np.ndarray, cell_m: float = 0.5, refine_deg: float = 3.0) -> float:
+    """Main wall direction of a building's points, in radians in [0, pi/2).
+
+    Parameters
+    ----------
+    xy : (n, 2) float64
+        The building's points [m].
+    cell_m : float
+        Raster cell for the outline and the refinement [m].
+    refine_deg : float
+        Half-width of the refinement search around the edge-based estimate [deg].
+    """
+    from scipy import ndimage
+
+    local = xy - xy.mean(axis=0)
+    ij = np.floor((local - local.min(axis=0)) / cell_m).astype(np.int64) + 2
+    mx, my = ij.max(axis=0) + 3
+    mask = np.zeros((my, mx), bool)  # rows = y, cols = x (the transform below maps col -> x)
+    mask[ij[:, 1], ij[:, 0]] = True
+    mask = ndimage.binary_closing(mask, structure=np.ones((3, 3), bool)) | mask
+    theta0 = None
+    poly = _largest_polygon(mask, Affine(cell_m, 0, 0, 0, cell_m, 0))
+    if poly is not None:
+        simp = poly.simplify(1.5 * cell_m, preserve_topology=False)
+        if isinstance(simp, Polygon) and not simp.is_empty:
+            theta0 = _angle_from_edges(np.asarray(simp.exterior.coords))
+    if theta0 is None:
+        mrr = shapely.minimum_rotated_rectangle(shapely.MultiPoint(local))
+        c = np.asarray(getattr(mrr, "exterior", mrr).coords)
+        theta0 = _angle_from_edges(c) or 0.0
+    # refinement: the aligned raster has the fewest occupied cells (no staircase)
+    fine = max(0.5 * cell_m, 0.2)
+    steps = np.deg2rad(np.arange(-refine_deg, refine_deg + 1e-9, 0.25))
+    if local.shape[0] > 20000:  # the orientation needs no more than a sample
+        local = local[:: int(math.ceil(local.shape[0] / 20000))]
+    counts = [_occupied(_rotate(local, -(theta0 + s)), fine) for s in steps]
+    best = float(theta0 + steps[int(np.argmin(counts))])
+    # fine step: the robust bounding box in the building's frame is smallest when aligned
+    steps = np.deg2rad(np.arange(-0.5, 0.5 + 1e-9, 0.05))
+    areas = []
+    for s in steps:
+        r = _rotate(local, -(best + s))
+        lo, hi = np.quantile(r, [0.001, 0.999], axis=0)
+        areas.append(float(np.prod(hi - lo)))
+    best = float(best + steps[int(np.argmin(areas))])
+    return best % (math.pi / 2)
+
+
+# ------------------------------------------------------------------------------- tracing
+
+
+def _largest_polygon(mask: np.ndarray, transform: Affine) -> Polygon | None:
+    polys = _mask_polygons(mask, transform)
+    if not polys:
+        return None
+    return max(polys, key=lambda p: p.area)
+
+
+def _mask_polygons(mask: np.ndarray, transform: Affine) -> list[Polygon]:
+    from rasterio import features
+
+    if not mask.any():
+        return []
+    m = mask.astype(np.uint8)
+    out = []
+    for geom, _val in features.shapes(m, mask=mask, transform=transform, connectivity=4):
+        rings = geom["coordinates"]
+        out.append(Polygon(rings[0], rings[1:]))
+    return out
+
+
+def trace_outline(
+    local_xy: np.ndarray,
+    cell_m: float,
+    close_cells: int = 2,
+    min_hole_m2: float = 4.0,
+    min_area_m2: float = 10.0,
+) -> list[Polygon]:
+    """Outline(s) of points in their own (already rotated) frame as staircase polygons.
+
+    Parameters
+    ----------
+    local_xy : (n, 2) float64
+        Points [m], rotated so that the walls are parallel to the axes.
+    cell_m : float
+        Raster cell [m], about the point spacing.
+    close_cells : int
+        Closing radius with a square structuring element [cells]; fills the gaps between points.
+    min_hole_m2 : float
+        Holes smaller than this are filled (missing returns); larger ones are courtyards [m2].
+    min_area_m2 : float
+        Pieces smaller than this are dropped [m2].
+
+    Returns
+    -------
+    list of Polygon
+        In the same frame as ``local_xy``, largest first.
+    """
+    from scipy import ndimage
+
+    pad = close_cells + 2
+    lo = local_xy.min(axis=0) - pad * cell_m
+    ij = np.floor((local_xy - lo) / cell_m).astype(np.int64)
+    shape = tuple(ij.max(axis=0) + pad + 1)
+    mask = np.zeros((shape[1], shape[0]), bool)  # rows = y, cols = x
+    mask[ij[:, 1], ij[:, 0]] = True
+    se = np.ones((2 * close_cells + 1,) * 2, bool)
+    mask = ndimage.binary_closing(mask, structure=se)
+    mask = ndimage.binary_opening(mask, structure=np.ones((3, 3), bool))
+    holes = ndimage.binary_fill_holes(mask) & ~mask
+    hl, nh = ndimage.label(holes)
+    if nh:
+        hsize = np.bincount(hl.ravel(), minlength=nh + 1) * cell_m * cell_m
+        small = hsize < min_hole_m2
+        small[0] = False
+        mask |= small[hl]
+    tr = Affine(cell_m, 0, lo[0], 0, cell_m, lo[1])
+    polys = [p for p in _mask_polygons(mask, tr) if p.area >= min_area_m2]
+    return sorted(polys, key=lambda p: -p.area)
+
+
+# --------------------------------------------------------------------------- regularising
+
+
+def _line_intersection(p1, d1, p2, d2):
+    """Intersection of lines p1 + t d1 and p2 + s d2 (None when parallel)."""
+    den = d1[0] * d2[1] - d1[1] * d2[0]
+    if abs(den) < 1e-12:
+        return None
+    t = ((p2[0] - p1[0]) * d2[1] - (p2[1] - p1[1]) * d2[0]) / den
+    return np.array([p1[0] + t * d1[0], p1[1] + t * d1[1]])
+
+
+class _Edge:
+    """An edge line: point on it ``p``, unit direction ``d`` and orientation ``H``/``V``/``D``."""
+
+    __slots__ = ("o", "p", "d", "w")
+
+    def __init__(self, o: str, p: np.ndarray, d: np.ndarray, w: float):
+        self.o, self.p, self.d, self.w = o, p, d, w
+
+    @property
+    def off(self) -> float:
+        return float(self.p[1] if self.o == "H" else self.p[0])
+
+
+def _make_edge(chain: np.ndarray, tan_tol: float) -> _Edge:
+    a, b = chain[0], chain[-1]
+    d = b - a
+    length = float(np.hypot(*d))
+    seg = np.diff(chain, axis=0)
+    sl = np.hypot(seg[:, 0], seg[:, 1])
+    mid = 0.5 * (chain[:-1] + chain[1:])
+    if abs(d[1]) <= tan_tol * abs(d[0]):
+        sel = np.abs(seg[:, 1]) < 1e-9
+        y = float(np.average(mid[sel, 1], weights=sl[sel])) if sl[sel].sum() > 0 else float(0.5 * (a[1] + b[1]))
+        return _Edge("H", np.array([a[0], y]), np.array([math.copysign(1.0, d[0]), 0.0]), length)
+    if abs(d[0]) <= tan_tol * abs(d[1]):
+        sel = np.abs(seg[:, 0]) < 1e-9
+        x = float(np.average(mid[sel, 0], weights=sl[sel])) if sl[sel].sum() > 0 else float(0.5 * (a[0] + b[0]))
+        return _Edge("V", np.array([x, a[1]]), np.array([0.0, math.copysign(1.0, d[1])]), length)
+    return _Edge("D", a.astype(float), d / length, length)
+
+
+def _corners(edges: list[_Edge]) -> np.ndarray:
+    k = len(edges)
+    pts = []
+    for i in range(k):
+        e0, e1 = edges[i - 1], edges[i]
+        q = _line_intersection(e0.p, e0.d, e1.p, e1.d)
+        if q is None:
+            q = e1.p
+        pts.append(q)
+    return np.asarray(pts)
+
+
+def _fit_to_points(edges: list[_Edge], pts: np.ndarray, cell_m: float, q: float) -> None:
+    """Move H/V edges onto the outermost points (quantile ``q``) across them."""
+    if pts is None or pts.shape[0] == 0:
+        return
+    corners = _corners(edges)
+    k = len(edges)
+    for i, e in enumerate(edges):
+        if e.o == "D":
+            continue
+        a, b = corners[i], corners[(i + 1) % k]
+        ax = 0 if e.o == "H" else 1  # coordinate along the edge
+        lo, hi = sorted((a[ax], b[ax]))
+        if hi - lo < 3 * cell_m:
+            continue
+        lo, hi = lo + cell_m, hi - cell_m
+        # outward normal is on the right of the direction (building on the left)
+        nrm = np.array([e.d[1], -e.d[0]])
+        across = pts @ nrm
+        off0 = float(e.p @ nrm)
+        along = pts[:, ax]
+        sel = (along >= lo) & (along <= hi) & (across >= off0 - 3 * cell_m) & (across <= off0 + 2 * cell_m)
+        if np.count_nonzero(sel) < 5:
+            continue
+        # points are uniform across the band's inner part [a, wall]: the q-quantile sits at
+        # a + q (wall - a), so the wall is a + (quantile - a) / q
+        a = off0 - 3 * cell_m
+        new = a + (float(np.quantile(across[sel], q)) - a) / q
+        e.p = e.p + (new - off0) * nrm
+
+
+def _simplify_edges(edges: list[_Edge], min_edge_m: float, max_iter: int = 500) -> list[_Edge]:
+    """Merge near-collinear parallel neighbours, add connectors, drop short edges."""
+    for _ in range(max_iter):
+        changed = False
+        # merge or connect consecutive parallel edges
+        i = 0
+        while len(edges) > 3 and i < len(edges):
+            e0, e1 = edges[i - 1], edges[i]
+            if e0.o == e1.o and e0.o != "D":
+                if abs(e0.off - e1.off) < min_edge_m and float(e0.d @ e1.d) > 0:
+                    w = e0.w + e1.w
+                    off = (e0.off * e0.w + e1.off * e1.w) / w
+                    p = e0.p.copy()
+                    if e0.o == "H":
+                        p[1] = off
+                    else:
+                        p[0] = off
+                    edges[i - 1] = _Edge(e0.o, p, e0.d, w)
+                    del edges[i]
+                    changed = True
+                    continue
+                if float(e0.d @ e1.d) > 0:  # a step: connect with a perpendicular edge
+                    o = "V" if e0.o == "H" else "H"
+                    if e0.o == "H":
+                        d = np.array([0.0, math.copysign(1.0, e1.off - e0.off)])
+                        p = np.array([e1.p[0], e0.off])
+                    else:
+                        d = np.array([math.copysign(1.0, e1.off - e0.off), 0.0])
+                        p = np.array([e0.off, e1.p[1]])
+                    edges.insert(i, _Edge(o, p, d, abs(e1.off - e0.off)))
+                    changed = True
+                    i += 2
+                    continue
+            i += 1
+        if len(edges) <= 3:
+            break
+        corners = _corners(edges)
+        k = len(edges)
+        lengths = np.array([np.hypot(*(corners[(j + 1) % k] - corners[j])) for j in range(k)])
+        # short diagonals at corners are tracing artefacts of rounded raster corners
+        lengths = np.where([e.o == "D" for e in edges], lengths / 3.0, lengths)
+        j = int(np.argmin(lengths))
+        if lengths[j] < min_edge_m:
+            del edges[j]
+            changed = True
+        if not changed:
+            break
+    return edges
+
+
+def _regularise_ring(
+    ring: np.ndarray, pts: np.ndarray | None, cell_m: float, min_edge_m: float, angle_tol_deg: float, q: float
+) -> np.ndarray | None:
+    ring = np.asarray(ring, dtype=np.float64)
+    if np.allclose(ring[0], ring[-1]):
+        ring = ring[:-1]
+    if ring.shape[0] < 3:
+        return None
+    simp = shapely.simplify(shapely.LinearRing(ring), 1.0 * cell_m, preserve_topology=False)
+    sc = np.asarray(simp.coords)[:-1] if not simp.is_empty else ring
+    if sc.shape[0] < 3:
+        sc = ring
+    index = {(float(x), float(y)): i for i, (x, y) in enumerate(ring)}
+    kept = [index.get((float(x), float(y))) for x, y in sc]
+    if any(k is None for k in kept):
+        kept = list(range(ring.shape[0]))
+    m = ring.shape[0]
+    tan_tol = math.tan(math.radians(angle_tol_deg))
+    edges: list[_Edge] = []
+    for a, b in zip(kept, kept[1:] + kept[:1], strict=True):
+        idx = np.arange(a, b + 1) if b > a else np.r_[np.arange(a, m), np.arange(0, b + 1)]
+        edges.append(_make_edge(ring[idx], tan_tol))
+    edges = _simplify_edges(edges, min_edge_m)
+    if pts is not None and len(edges) >= 4:
+        _fit_to_points(edges, pts, cell_m, q)
+        edges = _simplify_edges(edges, min_edge_m)
+    if len(edges) < 3:
+        return None
+    return _corners(edges)
+
+
+def regularise_polygon(
+    poly: Polygon,
+    points: np.ndarray | None = None,
+    cell_m: float = 0.5,
+    min_edge_m: float = 1.0,
+    angle_tol_deg: float = 15.0,
+    quantile: float = 0.95,
+) -> Polygon | None:
+    """Regularise a staircase outline whose walls are parallel to the axes.
+
+    Parameters
+    ----------
+    poly : Polygon
+        Outline in the building's frame (main direction = x axis).
+    points : (n, 2) float64, optional
+        Building points in the same frame; edges are moved onto their outermost points.
+    cell_m : float
+        Raster cell of the outline [m] (the simplification tolerance).
+    min_edge_m : float
+        Shortest edge kept and the smallest offset between parallel neighbours [m].
+    angle_tol_deg : float
+        Edges within this angle of an axis are snapped to it [deg].
+    quantile : float
+        Quantile of the points across an edge that places it.
+
+    Returns
+    -------
+    Polygon or None
+        Valid polygon, or None when nothing valid remains.
+    """
+    poly = shapely.geometry.polygon.orient(poly, 1.0)  # exterior CCW, holes CW
+    shell = _regularise_ring(np.asarray(poly.exterior.coords), points, cell_m, min_edge_m, angle_tol_deg, quantile)
+    if shell is None:
+        return None
+    holes = []
+    for h in poly.interiors:
+        r = _regularise_ring(np.asarray(h.coords), points, cell_m, min_edge_m, angle_tol_deg, quantile)
+        if r is not None and Polygon(r).area >= min_edge_m**2:
+            holes.append(r)
+    out = Polygon(shell, holes)
+    if not out.is_valid:
+        out = shapely.make_valid(out)
+        parts = [g for g in getattr(out, "geoms", [out]) if isinstance(g, Polygon)]
+        if not parts:
+            return None
+        out = max(parts, key=lambda p: p.area)
+    out = shapely.remove_repeated_points(out, 1e-6)
+    if out.is_empty or out.area <= 0:
+        return None
+    return shapely.geometry.polygon.orient(out, 1.0)
+
+
+# ------------------------------------------------------------------------------ pipeline
+
+
+def _footprints_of_building(
+    xy: np.ndarray, cell_m: float, min_area_m2: float, min_edge_m: float, regularise: bool
+) -> list[Polygon]:
+    centre = xy.mean(axis=0)
+    local = xy - centre
+    theta = dominant_orientation(local, cell_m)
+    rot = _rotate(local, -theta)
+    # fine cell about the point spacing (density from the occupied coarse cells)
+    occ = _occupied(rot, cell_m) * cell_m * cell_m
+    spacing = 1.0 / math.sqrt(max(rot.shape[0] / max(occ, 1e-9), 1e-9))
+    fine = float(np.clip(spacing, 0.15, cell_m))
+    outlines = trace_outline(rot, fine, close_cells=2, min_area_m2=min_area_m2)
+    out = []
+    for poly in outlines:
+        if regularise:
+            reg = regularise_polygon(poly, rot, cell_m=fine, min_edge_m=min_edge_m)
+            if reg is None or reg.area < 0.5 * poly.area:
+                reg = poly
+        else:
+            reg = poly
+        g = shapely.affinity.rotate(reg, theta, origin=(0, 0), use_radians=True)
+        g = shapely.affinity.translate(g, centre[0], centre[1])
+        out.append(g)
+    return out
+
+
+def extract_footprints(
+    pc: PointCloud,
+    dtm: tuple[np.ndarray, Affine] | None = None,
+    *,
+    building_class: int = ASPRS_BUILDING,
+    cell_m: float = 0.5,
+    min_area_m2: float = 10.0,
+    min_height_m: float = 1.0,
+    min_edge_m: float = 1.0,
+    regularise: bool = True,
+    classify_if_missing: bool = True,
+) -> list[Polygon]:
+    """Footprints of the buildings in a point cloud.
+
+    Parameters
+    ----------
+    pc : PointCloud
+        Points [m]; building points are those with ``building_class`` (6).
+    dtm : (grid, transform), optional
+        A DTM; building points lower than ``min_height_m`` above it are ignored.
+    building_class : int
+        ASPRS class of building points.
+    cell_m : float
+        Raster cell for segmentation [m].
+    min_area_m2 : float
+        Smallest footprint kept [m2].
+    min_height_m : float
+        With ``dtm``: lowest building point kept above ground [m].
+    min_edge_m : float
+        Shortest wall kept by the regularisation [m].
+    regularise : bool
+        Snap to the dominant directions (else the raw traced staircase).
+    classify_if_missing : bool
+        When no point has ``building_class``, classify the cloud first
+        (:func:`lidar.classify.classify_points`).
+
+    Returns
+    -------
+    list of shapely Polygon
+        One per building (holes for courtyards), in the cloud's CRS, ordered by position.
+
+    Raises
+    ------
+    FootprintError
+        No building points (and classification found none either).
+    """
+    cls = pc.classification
+    is_b = cls == building_class
+    if not is_b.any() and classify_if_missing:
+        from lidar.classify import classify_points
+
+        cls = classify_points(pc)
+        is_b = cls == ASPRS_BUILDING
+    if dtm is not None and is_b.any():
+        from lidar.dtm import height_above_ground
+
+        grid, tr = dtm
+        h = np.full(len(pc), np.inf)
+        h[is_b] = height_above_ground(pc.xyz[is_b], grid, tr)
+        is_b &= h >= min_height_m
+    if not is_b.any():
+        raise FootprintError(
+            f"{', '.join(pc.sources) or 'point cloud'}: no building points (class {building_class}) "
+            "to extract footprints from; give footprints or a classified point cloud"
+        )
+    xy = pc.xyz[is_b, :2]
+    labels = segment_buildings(xy, cell_m=cell_m, min_area_m2=min_area_m2)
+    order = np.argsort(labels, kind="stable")
+    sl = labels[order]
+    starts = np.searchsorted(sl, np.arange(sl.max() + 1 if sl.size else 0))
+    ends = np.r_[starts[1:], sl.size]
+    out: list[Polygon] = []
+    for s, e in zip(starts, ends, strict=True):
+        pts = xy[order[s:e]]
+        if pts.shape[0] < 10:
+            continue
+        out.extend(_footprints_of_building(pts, cell_m, min_area_m2, min_edge_m, regularise))
+    return out
