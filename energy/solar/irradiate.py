@@ -1,0 +1,728 @@
+"""Shaded irradiation on every roof and wall: the public entry points of the solar solver.
+
+``irradiate(model, weather)`` samples sensors on the roof and wall triangles of the surface
+table, builds the occluder scene (buildings, terrain, tree crowns), and streams the sensors in
+blocks: per block it casts the sky-element rays (daylight coefficients) and the sun-bin rays,
+then forms
+
+* diffuse = ``C_open @ R + tau(month) C_tree @ R`` (Perez sky elements ``R``, :mod:`energy.sky`),
+* beam = DNI + circumsolar, times ``cos(incidence)`` per hour, times the sun-bin visibility,
+* ground-reflected = ``albedo * ghi * (1 - sky view)`` (whatever is not sky reflects like the
+  ground),
+
+summed per sensor and month, and (without materialising sensors x hours) per building group
+(roof, N, E, S, W walls) and hour for the energy model. Memory is bounded by the block size.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from citymodel.errors import InputError
+from citymodel.model import BUILDING_TYPES, CityModel
+from citymodel.surfaces import SurfaceTable, surface_table, write_surface_attribute
+from energy.sky import PerezSky, element_strengths, perez_sky
+from energy.solar import _kernels
+from energy.solar.scene import OccluderScene, build_scene
+from energy.solar.sensors import Sensors, sample_sensors
+from energy.solar.shading import (
+    SkyRays,
+    SunBins,
+    make_sky_rays,
+    sky_coefficients,
+    sun_bins,
+    sun_visibility,
+)
+from energy.sun import sun_positions, sun_vectors
+from energy.weather import load_weather
+
+__all__ = [
+    "SolarResult",
+    "BuildingIrradiance",
+    "GROUPS",
+    "irradiate",
+    "building_irradiance",
+    "surface_kind",
+    "write_solar_attributes",
+    "write_sensors_parquet",
+]
+
+#: Building surface groups of :class:`BuildingIrradiance`, in order.
+GROUPS = ("roof", "N", "E", "S", "W")
+_ROOF_TILT_MAX_DEG = 60.0
+
+
+@dataclass
+class BuildingIrradiance:
+    """Hourly shaded irradiance per building, on its roofs and on its walls by orientation.
+
+    Attributes
+    ----------
+    building_ids : list[str]
+        Top-level building ids (``model.building_ids()`` order, those with roofs or walls).
+    groups : tuple[str, ...]
+        ``("roof", "N", "E", "S", "W")``: walls by azimuth, N = 315..45 deg, E = 45..135, ...
+    irradiance_w_m2 : (n_buildings, 5, n_hours) float32
+        Area-weighted mean over the group's sensors of the hour-mean irradiance [W/m2]; 0 where
+        the group has no surface.
+    area_m2 : (n_buildings, 5) float64
+        Surface area of each group [m2].
+    times : DatetimeIndex
+        Hour-ending stamps of the weather.
+    """
+
+    building_ids: list[str]
+    groups: tuple[str, ...]
+    irradiance_w_m2: np.ndarray
+    area_m2: np.ndarray
+    times: pd.DatetimeIndex
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: ``building_id``, ``group``, ``time``, ``irradiance_w_m2``."""
+        nb, ng, nh = self.irradiance_w_m2.shape
+        return pd.DataFrame(
+            {
+                "building_id": np.repeat(np.asarray(self.building_ids, dtype=object), ng * nh),
+                "group": np.tile(np.repeat(np.asarray(self.groups, dtype=object), nh), nb),
+                "time": np.tile(self.times, nb * ng),
+                "irradiance_w_m2": self.irradiance_w_m2.ravel(),
+            }
+        )
+
+
+@dataclass
+class SolarResult:
+    """Irradiation results aligned to the buildings' surface table.
+
+    Attributes
+    ----------
+    table : SurfaceTable
+        ``surface_table(model, object_types=BUILDING_TYPES)``; per-surface arrays align to it.
+    kind : (s,) int8
+        0 roof, 1 wall, -1 not computed (ground, closure, zero area).
+    sensors : Sensors
+        The sensor points (``sensors.surface`` indexes ``table``).
+    sensor_monthly_kwh_m2 : (n, 12) float32
+        Irradiation per sensor and calendar month [kWh/m2].
+    sensor_sky_view : (n,) float32
+        Cosine-weighted fraction of the sensor's half space that is open sky (1 for an
+        unobstructed horizontal roof, 0.5 for an unobstructed wall).
+    surface_monthly_kwh_m2 : (s, 12) float64
+        Area-weighted mean over each surface's sensors [kWh/m2]; NaN where not computed.
+    surface_components_kwh_m2 : (s, 3) float64
+        Annual beam (with circumsolar), sky diffuse and ground-reflected parts [kWh/m2].
+    times : DatetimeIndex
+        Hour-ending stamps of the weather.
+    weather_meta : dict
+        The weather's metadata.
+    buildings : BuildingIrradiance or None
+        Hourly irradiance per building group (``irradiate(..., building_hourly=True)``).
+    stats : dict
+        Counts and timings (sensors, rays, sun bins, seconds).
+    """
+
+    table: SurfaceTable
+    kind: np.ndarray
+    sensors: Sensors
+    sensor_monthly_kwh_m2: np.ndarray
+    sensor_sky_view: np.ndarray
+    surface_monthly_kwh_m2: np.ndarray
+    surface_components_kwh_m2: np.ndarray
+    times: pd.DatetimeIndex
+    weather_meta: dict[str, Any]
+    buildings: BuildingIrradiance | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sensor_annual_kwh_m2(self) -> np.ndarray:
+        """Annual irradiation per sensor ``(n,)`` [kWh/m2/a]."""
+        return self.sensor_monthly_kwh_m2.sum(axis=1)
+
+    @property
+    def surface_annual_kwh_m2(self) -> np.ndarray:
+        """Annual irradiation per surface ``(s,)`` [kWh/m2/a] (NaN where not computed)."""
+        return self.surface_monthly_kwh_m2.sum(axis=1)
+
+
+def surface_kind(table: SurfaceTable) -> np.ndarray:
+    """0 roof, 1 wall, -1 other, per row: semantic type first, else the tilt (< 60 deg roof)."""
+    st = np.asarray(table.semantic_type).astype(str)
+    kind = np.full(len(table), -1, dtype=np.int8)
+    kind[st == "RoofSurface"] = 0
+    kind[np.isin(st, ["WallSurface", "Window", "Door"])] = 1
+    none = st == ""
+    kind[none & (table.tilt_deg < _ROOF_TILT_MAX_DEG)] = 0
+    kind[none & (table.tilt_deg >= _ROOF_TILT_MAX_DEG) & (table.tilt_deg <= 120.0)] = 1
+    kind[~(table.area_m2 > 0)] = -1
+    return kind
+
+
+def _wall_group(azimuth_deg: np.ndarray) -> np.ndarray:
+    """1 N, 2 E, 3 S, 4 W from the azimuth [deg]."""
+    return 1 + (np.floor(((np.asarray(azimuth_deg) + 45.0) % 360.0) / 90.0).astype(np.int64) % 4)
+
+
+def _leaf_on(
+    months: np.ndarray, latitude: float, leaf_on_months: tuple[int, ...] | None
+) -> np.ndarray:
+    if leaf_on_months is None:
+        leaf_on_months = (5, 6, 7, 8, 9, 10) if latitude >= 0 else (11, 12, 1, 2, 3, 4)
+    return np.isin(months, list(leaf_on_months))
+
+
+@dataclass
+class _Prepared:
+    weather: pd.DataFrame
+    meta: dict[str, Any]
+    sky: PerezSky
+    sun_dir: np.ndarray
+    bins: SunBins
+    rays: SkyRays
+    strengths: np.ndarray  # (e, h)
+    month0: np.ndarray  # (h,) 0..11
+    tau: np.ndarray  # (h,)
+    refl_w_m2: np.ndarray  # (h,) albedo * ghi
+    up: np.ndarray  # (h,) indices of sun-up hours with beam
+
+
+def _prepare(
+    model: CityModel | None,
+    weather: Any,
+    *,
+    year: int | None,
+    albedo: float | str,
+    sky_subdivision: int,
+    rays_per_side: int,
+    n_horizon: int,
+    sun_resolution_deg: float,
+    tree_transmissivity: tuple[float, float],
+    leaf_on_months: tuple[int, ...] | None,
+) -> _Prepared:
+    df, meta = load_weather(weather, model, year=year)
+    pos = sun_positions(
+        df.index,
+        meta["latitude"],
+        meta["longitude"],
+        meta.get("altitude_m", 0.0),
+        pressure_pa=df["pressure_pa"].to_numpy(),
+        t_air_c=df["t_air_c"].to_numpy(),
+    )
+    sky = perez_sky(
+        df["dni_w_m2"].to_numpy(),
+        df["dhi_w_m2"].to_numpy(),
+        pos["zenith_deg"].to_numpy(),
+        pos["dni_extra_w_m2"].to_numpy(),
+    )
+    sun_dir = sun_vectors(pos)
+    active = (sky.beam_normal_w_m2 > 0) & (sun_dir[:, 2] > 0)
+    bins = sun_bins(sun_dir, active, sun_resolution_deg)
+    rays = make_sky_rays(sky_subdivision, rays_per_side, n_horizon)
+    strengths = element_strengths(sky, rays.n_patches, rays.n_horizon)
+    mid = df.index - pd.Timedelta(minutes=30)
+    month0 = (np.asarray(mid.month) - 1).astype(np.int64)
+    tau_on, tau_off = (float(t) for t in tree_transmissivity)
+    if not (0 <= tau_on <= 1 and 0 <= tau_off <= 1):
+        raise InputError(f"tree transmissivity must be within 0..1, got {tree_transmissivity}")
+    tau = np.where(_leaf_on(month0 + 1, meta["latitude"], leaf_on_months), tau_on, tau_off)
+    if isinstance(albedo, str):
+        if albedo != "weather":
+            raise InputError(f"albedo must be a number in 0..1 or 'weather', got {albedo!r}")
+        alb = df["albedo"].to_numpy(dtype=np.float64)
+        alb = np.where(np.isfinite(alb) & (alb >= 0) & (alb <= 1), alb, 0.2)
+    else:
+        if not (0.0 <= float(albedo) <= 1.0):
+            raise InputError(f"albedo must be within 0..1, got {albedo}")
+        alb = np.full(len(df), float(albedo))
+    return _Prepared(
+        weather=df,
+        meta=meta,
+        sky=sky,
+        sun_dir=sun_dir,
+        bins=bins,
+        rays=rays,
+        strengths=strengths,
+        month0=month0,
+        tau=tau.astype(np.float64),
+        refl_w_m2=alb * sky.ghi_w_m2,
+        up=np.flatnonzero(bins.hour_bin >= 0),
+    )
+
+
+def _monthly_sums(values: np.ndarray, month0: np.ndarray) -> np.ndarray:
+    """Sum ``(..., h)`` over hours into ``(..., 12)``."""
+    onehot = np.zeros((values.shape[-1], 12))
+    onehot[np.arange(values.shape[-1]), month0] = 1.0
+    return values @ onehot
+
+
+def _blocks(n: int, rays_per_sensor: int, block_rays: int) -> list[tuple[int, int]]:
+    size = int(max(64, block_rays // max(1, rays_per_sensor)))
+    return [(a, min(n, a + size)) for a in range(0, n, size)]
+
+
+def irradiate(
+    model: CityModel,
+    weather: Any = "clearsky",
+    *,
+    sensor_spacing_m: float = 1.0,
+    albedo: float | str = 0.2,
+    year: int | None = None,
+    sensor_offset_m: float = 0.05,
+    sky_subdivision: int = 1,
+    rays_per_side: int = 2,
+    n_horizon: int = 36,
+    sun_resolution_deg: float = 1.0,
+    tree_transmissivity: tuple[float, float] = (0.2, 0.6),
+    leaf_on_months: tuple[int, ...] | None = None,
+    include_terrain: bool = True,
+    include_trees: bool = True,
+    building_hourly: bool = True,
+    hourly_path: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    block_rays: int = 4_000_000,
+    n_threads: int = 2,
+    progress: bool = False,
+) -> SolarResult:
+    """Annual and monthly shaded irradiation on every roof and wall of a city model.
+
+    Parameters
+    ----------
+    model : CityModel
+        Buildings (with ``RoofSurface`` / ``WallSurface`` semantics, or tilts that tell them
+        apart), and optionally terrain and trees, in a projected metric CRS.
+    weather : str, PathLike or (DataFrame, dict)
+        An EPW path, ``"clearsky"`` (site from the model's CRS), or a reader's result.
+    sensor_spacing_m : float
+        Distance between sensors on the surfaces [m] (at least one sensor per surface).
+    albedo : float or "weather"
+        Ground albedo (0..1), or the EPW's hourly albedo column.
+    year : int, optional
+        Year of the weather stamps (see :func:`energy.weather.load_weather`).
+    sensor_offset_m : float
+        Sensor offset along the normal [m].
+    sky_subdivision : int
+        1 = Tregenza 145 patches, n = Reinhart MF:n.
+    rays_per_side : int
+        ``k``: each patch is sampled by ``k x k`` rays of equal solid angle.
+    n_horizon : int
+        Azimuth elements of the Perez horizon band.
+    sun_resolution_deg : float
+        Size of the sun-position bins for the direct-sun visibility [deg]; 0 = exact per hour.
+    tree_transmissivity : (leaf_on, leaf_off)
+        Fraction of light through a tree crown (0..1).
+    leaf_on_months : tuple of int, optional
+        Months with leaves (default May-Oct north of the equator, Nov-Apr south).
+    include_terrain, include_trees : bool
+        Use TINRelief and SolitaryVegetationObject as occluders.
+    building_hourly : bool
+        Also compute :class:`BuildingIrradiance` (``result.buildings``).
+    hourly_path : path, optional
+        Write hourly irradiance per surface to this Parquet file (long format: ``surface``,
+        ``object_id``, ``time``, ``irradiance_w_m2``), streamed block by block.
+    block_rays : int
+        About how many rays one block of sensors casts (bounds memory).
+    n_threads : int
+        Threads for Embree.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    SolarResult
+
+    Raises
+    ------
+    InputError
+        A model without roofs, bad parameters. ``WeatherError`` / ``CRSError`` from the weather.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    src = model.source or "model"
+    table = surface_table(model, object_types=list(BUILDING_TYPES))
+    kind = surface_kind(table)
+    if not np.any(kind == 0):
+        raise InputError(
+            f"{src}: no roof surfaces found among {len(table)} building surfaces (no "
+            "RoofSurface semantics and no surface tilted less than 60 deg); the solar solver "
+            "needs buildings with roofs"
+        )
+    prep = _prepare(
+        model,
+        weather,
+        year=year,
+        albedo=albedo,
+        sky_subdivision=sky_subdivision,
+        rays_per_side=rays_per_side,
+        n_horizon=n_horizon,
+        sun_resolution_deg=sun_resolution_deg,
+        tree_transmissivity=tree_transmissivity,
+        leaf_on_months=leaf_on_months,
+    )
+    rows = np.flatnonzero(kind >= 0)
+    sensors = sample_sensors(table.select(rows), sensor_spacing_m, offset_m=sensor_offset_m)
+    sensors.surface = rows[sensors.surface]
+    scene = build_scene(
+        model, include_terrain=include_terrain, include_trees=include_trees, n_threads=n_threads
+    )
+    t_setup = time.perf_counter() - t0
+    out = _solve(
+        model,
+        table,
+        kind,
+        sensors,
+        scene,
+        prep,
+        building_hourly=building_hourly,
+        hourly_path=hourly_path,
+        overwrite=overwrite,
+        block_rays=block_rays,
+        progress=progress,
+    )
+    out.stats["setup_s"] = t_setup
+    out.stats["total_s"] = time.perf_counter() - t0
+    return out
+
+
+def _solve(
+    model: CityModel,
+    table: SurfaceTable,
+    kind: np.ndarray,
+    sensors: Sensors,
+    scene: OccluderScene,
+    prep: _Prepared,
+    *,
+    building_hourly: bool,
+    hourly_path: str | os.PathLike | None,
+    overwrite: bool,
+    block_rays: int,
+    progress: bool,
+) -> SolarResult:
+    import time
+
+    from citymodel.progress import progress_bar
+
+    n = len(sensors)
+    nh = prep.strengths.shape[1]
+    e = prep.rays.n_elements
+    np_ = prep.rays.n_patches
+    up = prep.up
+    sun_dir_up = np.ascontiguousarray(prep.sun_dir[up])
+    beam_up = np.ascontiguousarray(prep.sky.beam_normal_w_m2[up])
+    bin_up = np.ascontiguousarray(prep.bins.hour_bin[up])
+    month_up = np.ascontiguousarray(prep.month0[up])
+    tau_up = np.ascontiguousarray(prep.tau[up])
+    r_open_m = _monthly_sums(prep.strengths, prep.month0)  # (e, 12)
+    r_tree_m = _monthly_sums(prep.strengths * prep.tau[None, :], prep.month0)
+    g_m = _monthly_sums(prep.refl_w_m2[None, :], prep.month0)[0]  # (12,)
+    gt_m = _monthly_sums((prep.refl_w_m2 * prep.tau)[None, :], prep.month0)[0]
+
+    monthly = np.zeros((n, 12), dtype=np.float32)
+    sky_view = np.zeros(n, dtype=np.float32)
+    comp = np.zeros((n, 3), dtype=np.float64)  # annual Wh/m2: beam, diffuse, reflected
+
+    # building groups
+    bids_all = model.building_ids()
+    root_pos = {r: i for i, r in enumerate(table.root_ids)}
+    b_of_root = np.full(len(table.root_ids), -1, dtype=np.int64)
+    bids = [b for b in bids_all if b in root_pos]
+    for i, b in enumerate(bids):
+        b_of_root[root_pos[b]] = i
+    grp = np.where(kind == 0, 0, _wall_group(table.azimuth_deg))
+    surf_group = np.where(
+        (kind >= 0) & (b_of_root[table.root_index] >= 0), b_of_root[table.root_index] * 5 + grp, -1
+    )
+    ng = len(bids) * 5
+    if building_hourly:
+        cg_open = np.zeros((ng, e))
+        cg_tree = np.zeros((ng, e))
+        sg = np.zeros((ng, 2))  # area-weighted open sky view, through-tree sky view
+        g_area = np.zeros(ng)
+        g_beam = np.zeros((ng, up.size))
+
+    writer = None
+    tmp_ctx = None
+    if hourly_path is not None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from citymodel._fileutil import atomic_path
+
+        tmp_ctx = atomic_path(hourly_path, overwrite=overwrite)
+        tmp = tmp_ctx.__enter__()
+        schema = pa.schema(
+            [
+                ("surface", pa.int32()),
+                ("object_id", pa.string()),
+                ("time", pa.timestamp("us", tz="UTC")),
+                ("irradiance_w_m2", pa.float32()),
+            ]
+        )
+        writer = pq.ParquetWriter(tmp, schema)
+        times_utc = prep.weather.index.tz_convert("UTC")
+        times_arr = pa.array(times_utc.as_unit("us"))
+
+    rays_per_sensor = (len(prep.rays.weight) + len(prep.bins)) // 2 + 1
+    blocks = _blocks(n, rays_per_sensor, block_rays)
+    n_rays = 0
+    t_rays = 0.0
+    t_kern = 0.0
+    try:
+        with progress_bar(progress) as bar:
+            task = bar.add_task("Irradiating sensors", total=n)
+            for a, b in blocks:
+                pts = sensors.points[a:b]
+                nrm = np.ascontiguousarray(sensors.normals[a:b])
+                t1 = time.perf_counter()
+                c_open, c_tree = sky_coefficients(scene, pts, nrm, prep.rays)
+                vis = sun_visibility(scene, pts, nrm, prep.bins)
+                t_rays += time.perf_counter() - t1
+                n_rays += int(np.count_nonzero((nrm @ prep.rays.cos_dirs.T) > 1e-6)) + int(
+                    np.count_nonzero((nrm @ prep.bins.directions.T) > 1e-6)
+                )
+                t1 = time.perf_counter()
+                bm = np.zeros((b - a, 12))
+                _kernels.beam_monthly(nrm, vis, sun_dir_up, beam_up, bin_up, month_up, tau_up, bm)
+                dm = c_open.astype(np.float64) @ r_open_m + c_tree.astype(np.float64) @ r_tree_m
+                so = c_open[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
+                st = c_tree[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
+                rm = np.outer(1.0 - so, g_m) - np.outer(st, gt_m)
+                tot = bm + dm + rm
+                monthly[a:b] = (tot / 1000.0).astype(np.float32)
+                sky_view[a:b] = so.astype(np.float32)
+                comp[a:b, 0] = bm.sum(1)
+                comp[a:b, 1] = dm.sum(1)
+                comp[a:b, 2] = rm.sum(1)
+                w = sensors.area_m2[a:b]
+                if building_hourly:
+                    gid = surf_group[sensors.surface[a:b]]
+                    ok = gid >= 0
+                    np.add.at(cg_open, gid[ok], w[ok, None] * c_open[ok])
+                    np.add.at(cg_tree, gid[ok], w[ok, None] * c_tree[ok])
+                    np.add.at(sg, gid[ok], w[ok, None] * np.column_stack([so[ok], st[ok]]))
+                    np.add.at(g_area, gid[ok], w[ok])
+                    _kernels.beam_group_hourly(
+                        nrm,
+                        vis,
+                        sun_dir_up,
+                        beam_up,
+                        bin_up,
+                        tau_up,
+                        gid.astype(np.int64),
+                        w,
+                        g_beam,
+                    )
+                if writer is not None:
+                    _write_hourly_block(
+                        writer,
+                        table,
+                        sensors,
+                        a,
+                        b,
+                        nrm,
+                        vis,
+                        c_open,
+                        c_tree,
+                        so,
+                        st,
+                        prep,
+                        sun_dir_up,
+                        beam_up,
+                        bin_up,
+                        tau_up,
+                        times_arr,
+                    )
+                t_kern += time.perf_counter() - t1
+                bar.advance(task, b - a)
+        if writer is not None:
+            writer.close()
+            writer = None
+            tmp_ctx.__exit__(None, None, None)
+            tmp_ctx = None
+    finally:
+        if writer is not None:
+            writer.close()
+        if tmp_ctx is not None:
+            import sys
+
+            tmp_ctx.__exit__(*sys.exc_info())
+
+    # per surface
+    s = len(table)
+    wsum = np.bincount(sensors.surface, weights=sensors.area_m2, minlength=s)
+    surf_m = np.full((s, 12), np.nan)
+    surf_c = np.full((s, 3), np.nan)
+    has = wsum > 0
+    for k in range(12):  # 12 calendar months
+        surf_m[has, k] = (
+            np.bincount(sensors.surface, weights=sensors.area_m2 * monthly[:, k], minlength=s)
+            / np.where(has, wsum, 1)
+        )[has]
+    for k in range(3):
+        surf_c[has, k] = (
+            np.bincount(sensors.surface, weights=sensors.area_m2 * comp[:, k], minlength=s)
+            / np.where(has, wsum, 1)
+        )[has] / 1000.0
+
+    buildings = None
+    if building_hourly:
+        t1 = time.perf_counter()
+        ghourly = (cg_open @ prep.strengths) + (cg_tree @ prep.strengths) * prep.tau[None, :]
+        ghourly += np.outer(g_area - sg[:, 0], prep.refl_w_m2) - np.outer(
+            sg[:, 1], prep.refl_w_m2 * prep.tau
+        )
+        ghourly[:, up] += g_beam
+        mean = ghourly / np.where(g_area > 0, g_area, 1.0)[:, None]
+        buildings = BuildingIrradiance(
+            building_ids=bids,
+            groups=GROUPS,
+            irradiance_w_m2=mean.reshape(len(bids), 5, nh).astype(np.float32),
+            area_m2=g_area.reshape(len(bids), 5),
+            times=prep.weather.index,
+        )
+        t_kern += time.perf_counter() - t1
+    stats = {
+        "n_sensors": n,
+        "n_surfaces": int(has.sum()),
+        "n_blocks": len(blocks),
+        "n_sun_bins": len(prep.bins),
+        "n_sun_hours": int(up.size),
+        "n_sky_rays_per_sensor": int(len(prep.rays.weight)),
+        "n_rays": n_rays,
+        "rays_s": t_rays,
+        "accumulate_s": t_kern,
+        "n_opaque_triangles": int(scene.opaque_triangles.shape[0]),
+        "n_tree_triangles": int(scene.tree_triangles.shape[0]),
+    }
+    return SolarResult(
+        table=table,
+        kind=kind,
+        sensors=sensors,
+        sensor_monthly_kwh_m2=monthly,
+        sensor_sky_view=sky_view,
+        surface_monthly_kwh_m2=surf_m,
+        surface_components_kwh_m2=surf_c,
+        times=prep.weather.index,
+        weather_meta=prep.meta,
+        buildings=buildings,
+        stats=stats,
+    )
+
+
+def _write_hourly_block(
+    writer,
+    table,
+    sensors,
+    a,
+    b,
+    nrm,
+    vis,
+    c_open,
+    c_tree,
+    so,
+    st,
+    prep,
+    sun_dir_up,
+    beam_up,
+    bin_up,
+    tau_up,
+    times_arr,
+) -> None:
+    """Hourly area-weighted irradiance of the surfaces whose sensors start in this block."""
+    import pyarrow as pa
+
+    surf = sensors.surface[a:b]
+    w = sensors.area_m2[a:b]
+    uniq, loc = np.unique(surf, return_inverse=True)
+    g = uniq.size
+    area = np.bincount(loc, weights=w, minlength=g)
+    co = np.zeros((g, c_open.shape[1]))
+    ct = np.zeros_like(co)
+    np.add.at(co, loc, w[:, None] * c_open)
+    np.add.at(ct, loc, w[:, None] * c_tree)
+    s_o = np.bincount(loc, weights=w * so, minlength=g)
+    s_t = np.bincount(loc, weights=w * st, minlength=g)
+    hourly = co @ prep.strengths + (ct @ prep.strengths) * prep.tau[None, :]
+    hourly += np.outer(area - s_o, prep.refl_w_m2) - np.outer(s_t, prep.refl_w_m2 * prep.tau)
+    gb = np.zeros((g, sun_dir_up.shape[0]))
+    _kernels.beam_group_hourly(
+        nrm, vis, sun_dir_up, beam_up, bin_up, tau_up, loc.astype(np.int64), w, gb
+    )
+    hourly[:, prep.up] += gb
+    hourly /= area[:, None]
+    nh = hourly.shape[1]
+    oid = np.asarray(table.object_ids, dtype=object)[table.object_index[uniq]]
+    tab = pa.table(
+        {
+            "surface": pa.array(np.repeat(uniq, nh).astype(np.int32)),
+            "object_id": pa.array(np.repeat(oid, nh).astype(str)),
+            "time": pa.concat_arrays([times_arr] * g) if g else times_arr[:0],
+            "irradiance_w_m2": pa.array(hourly.ravel().astype(np.float32)),
+        }
+    )
+    writer.write_table(tab)
+
+
+def building_irradiance(
+    model: CityModel, weather: Any = "clearsky", **kwargs: Any
+) -> BuildingIrradiance:
+    """Hourly shaded irradiance per building on its roofs and N/E/S/W walls.
+
+    Takes the arguments of :func:`irradiate` (``building_hourly`` is forced on) and returns
+    ``irradiate(...).buildings``: ``irradiance_w_m2 (n_buildings, 5, n_hours) float32``,
+    ``area_m2 (n_buildings, 5)``, ``building_ids``, ``groups = ("roof", "N", "E", "S", "W")``
+    and ``times``. Sensors x hours are never materialised.
+    """
+    kwargs["building_hourly"] = True
+    res = irradiate(model, weather, **kwargs)
+    assert res.buildings is not None
+    return res.buildings
+
+
+def write_solar_attributes(model: CityModel, result: SolarResult, *, decimals: int = 1) -> int:
+    """Write ``irradiation_kwh_m2`` (annual mean, kWh/m2/a) onto every semantic roof and wall.
+
+    Call :func:`citymodel.surfaces.split_semantic_surfaces` on the model *before*
+    :func:`irradiate` so that every polygon keeps its own value (otherwise polygons that share a
+    semantic surface get their area-weighted mean). Returns the number of surfaces written.
+    """
+    return write_surface_attribute(
+        model, result.table, "irradiation_kwh_m2", result.surface_annual_kwh_m2, decimals=decimals
+    )
+
+
+def write_sensors_parquet(
+    result: SolarResult, path: str | os.PathLike, *, overwrite: bool = False
+) -> Path:
+    """Per-sensor table (position, normal, area, surface, object, annual and monthly kWh/m2)."""
+    from citymodel._fileutil import atomic_path
+
+    s = result.sensors
+    t = result.table
+    df = pd.DataFrame(
+        {
+            "x_m": s.points[:, 0],
+            "y_m": s.points[:, 1],
+            "z_m": s.points[:, 2],
+            "normal_x": s.normals[:, 0].astype(np.float32),
+            "normal_y": s.normals[:, 1].astype(np.float32),
+            "normal_z": s.normals[:, 2].astype(np.float32),
+            "area_m2": s.area_m2.astype(np.float32),
+            "surface": s.surface.astype(np.int32),
+            "object_id": np.asarray(t.object_ids, dtype=object)[t.object_index[s.surface]],
+            "semantic_type": np.where(result.kind[s.surface] == 0, "RoofSurface", "WallSurface"),
+            "sky_view": result.sensor_sky_view,
+            "irradiation_kwh_m2": result.sensor_annual_kwh_m2.astype(np.float32),
+        }
+    )
+    for k in range(12):
+        df[f"irradiation_m{k + 1:02d}_kwh_m2"] = result.sensor_monthly_kwh_m2[:, k]
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        df.to_parquet(tmp, index=False)
+    return Path(path)

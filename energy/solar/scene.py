@@ -1,0 +1,290 @@
+"""The occluder scene for the solar solver: buildings, terrain and tree crowns in Embree.
+
+Two Embree scenes (embreex): the *opaque* one holds every city object's surfaces except
+vegetation (buildings, BuildingParts, TINRelief terrain, bridges, ...), the *tree* one holds
+the crowns of ``SolitaryVegetationObject``\\ s, which let a fraction of light through (their
+transmissivity, leaf-on or leaf-off by month). A ray's transmittance is
+``opaque_free * (tree_free + (1 - tree_free) * tau)`` (one crown crossed at most).
+
+Coordinates are shifted to a local origin before they go to Embree's float32, so that
+projected coordinates of 10^6 m keep millimetre precision.
+
+Measured on this machine (2 cores, 4,812-triangle box district, 2M random rays): embreex
+``rtcOccluded`` 5.6-6.9 M rays/s on one thread and 9.9 M rays/s on two; open3d's
+``RaycastingScene.test_occlusions`` 5.0-5.6 M rays/s. embreex is used.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from citymodel.errors import InputError, MissingDependencyError
+from citymodel.model import CityModel
+from citymodel.surfaces import surface_table
+
+__all__ = ["OccluderScene", "build_scene", "tree_parameters", "crown_triangles", "VEGETATION_TYPES"]
+
+#: City object types whose geometry is a (semi-transparent) tree crown.
+VEGETATION_TYPES = ("SolitaryVegetationObject",)
+_CHUNK_RAYS = 1 << 20
+
+
+def _embree():
+    try:
+        from embreex import rtcore_scene as rtcs
+        from embreex.mesh_construction import TriangleMesh
+    except ImportError as exc:  # pragma: no cover - embreex is a core dependency
+        raise MissingDependencyError(
+            "the solar solver needs embreex (pip install embreex)"
+        ) from exc
+    return rtcs, TriangleMesh
+
+
+@dataclass
+class OccluderScene:
+    """Opaque and tree-crown triangles in Embree, around a local origin.
+
+    Attributes
+    ----------
+    origin : (3,) float64
+        Subtracted from every coordinate before float32 conversion [m].
+    opaque_triangles, tree_triangles : (n, 3, 3) float32
+        Triangle corners relative to ``origin`` [m].
+    n_threads : int
+        Threads used for ray queries (embreex releases the GIL).
+    """
+
+    origin: np.ndarray
+    opaque_triangles: np.ndarray
+    tree_triangles: np.ndarray
+    n_threads: int = 2
+    _scenes: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        rtcs, tri_mesh = _embree()
+        for name, tris in (("opaque", self.opaque_triangles), ("tree", self.tree_triangles)):
+            if tris.shape[0]:
+                sc = rtcs.EmbreeScene()
+                tri_mesh(sc, np.ascontiguousarray(tris, dtype=np.float32))
+                self._scenes[name] = sc
+
+    @property
+    def has_trees(self) -> bool:
+        return "tree" in self._scenes
+
+    def _run(self, name: str, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
+        n = origins.shape[0]
+        free = np.ones(n, dtype=bool)
+        sc = self._scenes.get(name)
+        if sc is None or n == 0:
+            return free
+        o = np.ascontiguousarray(origins - self.origin, dtype=np.float32)
+        d = np.ascontiguousarray(directions, dtype=np.float32)
+        bounds = list(range(0, n, _CHUNK_RAYS)) + [n]
+        if self.n_threads > 1 and n > 4096:
+            per = -(-n // self.n_threads)
+            bounds = sorted(set(list(range(0, n, min(per, _CHUNK_RAYS))) + [n]))
+
+        def work(k: int) -> None:
+            a, b = bounds[k], bounds[k + 1]
+            free[a:b] = sc.run(o[a:b], d[a:b], query="OCCLUDED") < 0
+
+        if self.n_threads > 1 and len(bounds) > 2:
+            with ThreadPoolExecutor(self.n_threads) as ex:
+                list(ex.map(work, range(len(bounds) - 1)))
+        else:
+            for k in range(len(bounds) - 1):
+                work(k)
+        return free
+
+    def visibility(
+        self, origins: np.ndarray, directions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Are rays free of opaque occluders, and free of tree crowns?
+
+        Parameters
+        ----------
+        origins, directions : (n, 3) float64
+            Ray origins (model coordinates) [m] and unit directions.
+
+        Returns
+        -------
+        opaque_free, tree_free : (n,) bool
+        """
+        of = self._run("opaque", origins, directions)
+        tf = np.ones_like(of)
+        if self.has_trees:
+            sel = np.flatnonzero(of)
+            tf[sel] = self._run("tree", origins[sel], directions[sel])
+        return of, tf
+
+    def raw_throughput(self, n_rays: int = 1_000_000, seed: int = 0) -> float:
+        """Embree occlusion rays per second on this scene (random rays from the scene box)."""
+        import time
+
+        rng = np.random.default_rng(seed)
+        t = self.opaque_triangles.reshape(-1, 3).astype(np.float64)
+        lo, hi = t.min(axis=0), t.max(axis=0)
+        o = rng.uniform(lo, hi, size=(n_rays, 3)) + self.origin
+        o[:, 2] = rng.uniform(lo[2], lo[2] + 0.5 * (hi[2] - lo[2]), n_rays)
+        d = rng.normal(size=(n_rays, 3))
+        d[:, 2] = np.abs(d[:, 2])
+        d /= np.linalg.norm(d, axis=1)[:, None]
+        t0 = time.perf_counter()
+        self._run("opaque", o, d)
+        return n_rays / (time.perf_counter() - t0)
+
+
+def _flatten(b: Any) -> list[int]:
+    if isinstance(b, list):
+        out: list[int] = []
+        for x in b:
+            out.extend(_flatten(x))
+        return out
+    return [int(b)] if isinstance(b, int) else []
+
+
+def _number(attrs: dict[str, Any], names: tuple[str, ...]) -> float:
+    for n in names:
+        v = attrs.get(n)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return float(v)
+    return float("nan")
+
+
+def tree_parameters(model: CityModel) -> np.ndarray:
+    """Crown ellipsoids of the trees that have no surface geometry.
+
+    A tree's base is the centre (xy) and lowest z of its geometry's vertices (a template
+    instance: its reference point); its height ``height_m`` (else the vertices' z extent, else
+    8 m), crown diameter ``crown_diameter_m`` (else the xy extent, else 0.6 x height); the crown
+    spans from ``crown_base_m`` (else ``max(0.35 h, h - d)``) to the top.
+
+    Returns
+    -------
+    (t, 6) float64
+        ``x, y, z_centre, radius_xy, radius_z, 0`` per tree [m].
+    """
+    rows = []
+    for o in model.city_objects.values():  # loop over tree objects (their attributes), not points
+        if o.get("type") not in VEGETATION_TYPES:
+            continue
+        a = o.get("attributes") or {}
+        h = _number(a, ("height_m", "height"))
+        d = _number(a, ("crown_diameter_m", "crownDiameter", "crown_diameter"))
+        cb = _number(a, ("crown_base_m",))
+        xyz = None
+        ext = None
+        for g in o.get("geometry") or []:
+            if g.get("type") in (
+                "MultiSurface",
+                "CompositeSurface",
+                "Solid",
+                "MultiSolid",
+                "CompositeSolid",
+            ):
+                xyz = None
+                break  # surface geometry: used as is by build_scene
+            if g.get("type") == "GeometryInstance":
+                xyz = model.vertices[int(g["boundaries"][0])]
+                break
+            idx = np.asarray(_flatten(g.get("boundaries", [])), dtype=np.int64)
+            if idx.size:
+                v = model.vertices[idx]
+                xyz = np.array([v[:, 0].mean(), v[:, 1].mean(), v[:, 2].min()])
+                ext = v.max(axis=0) - v.min(axis=0)
+                break
+        if xyz is None:
+            continue
+        if not np.isfinite(h):
+            h = float(ext[2]) if ext is not None and ext[2] > 0.5 else 8.0
+        if not np.isfinite(d):
+            d = (
+                float(max(ext[0], ext[1]))
+                if ext is not None and max(ext[0], ext[1]) > 0.3
+                else 0.6 * h
+            )
+        if not np.isfinite(cb):
+            cb = max(0.35 * h, h - d)
+        cb = min(cb, 0.95 * h)
+        rows.append((xyz[0], xyz[1], xyz[2] + 0.5 * (cb + h), 0.5 * d, 0.5 * (h - cb), 0.0))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 6)
+
+
+def crown_triangles(params: np.ndarray, resolution: int = 8) -> np.ndarray:
+    """Triangles ``(t * k, 3, 3)`` float64 of ellipsoid crowns (a UV sphere per tree)."""
+    if params.shape[0] == 0:
+        return np.zeros((0, 3, 3))
+    nu, nv = 2 * resolution, resolution
+    th = np.linspace(0, np.pi, nv + 1)
+    ph = np.linspace(0, 2 * np.pi, nu + 1)
+    tt, pp = np.meshgrid(th, ph, indexing="ij")
+    unit = np.stack(
+        [np.sin(tt) * np.cos(pp), np.sin(tt) * np.sin(pp), np.cos(tt)], -1
+    )  # (nv+1, nu+1, 3)
+    i, j = np.meshgrid(np.arange(nv), np.arange(nu), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    q = np.stack(
+        [
+            unit[i, j],
+            unit[i + 1, j],
+            unit[i + 1, j + 1],
+            unit[i, j],
+            unit[i + 1, j + 1],
+            unit[i, j + 1],
+        ],
+        1,
+    ).reshape(-1, 3, 3)
+    scale = np.stack([params[:, 3], params[:, 3], params[:, 4]], -1)  # (t, 3)
+    tris = q[None] * scale[:, None, None, :] + params[:, None, None, :3]
+    return tris.reshape(-1, 3, 3)
+
+
+def build_scene(
+    model: CityModel,
+    *,
+    include_terrain: bool = True,
+    include_trees: bool = True,
+    n_threads: int = 2,
+) -> OccluderScene:
+    """Occluder scene of a model: every non-vegetation surface, and the tree crowns.
+
+    Parameters
+    ----------
+    include_terrain : bool
+        Keep ``TINRelief`` surfaces as occluders.
+    include_trees : bool
+        Add ``SolitaryVegetationObject`` crowns (their surfaces, else an ellipsoid from
+        ``height_m`` / ``crown_diameter_m``) to the semi-transparent tree scene.
+    """
+    types = sorted({str(o.get("type")) for o in model.city_objects.values()})
+    opaque_types = [
+        t for t in types if t not in VEGETATION_TYPES and (include_terrain or t != "TINRelief")
+    ]
+    parts = []
+    tab = surface_table(model, object_types=opaque_types) if opaque_types else None
+    if tab is not None and tab.n_triangles:
+        parts.append(tab.vertices[tab.triangles])
+    if not parts:
+        raise InputError(
+            f"{model.source or 'model'}: no surfaces to cast shadows (an empty model?)"
+        )
+    opaque = np.concatenate(parts)
+    trees = np.zeros((0, 3, 3))
+    if include_trees and any(t in VEGETATION_TYPES for t in types):
+        tt = surface_table(model, object_types=list(VEGETATION_TYPES))
+        tparts = [tt.vertices[tt.triangles]] if tt.n_triangles else []
+        tparts.append(crown_triangles(tree_parameters(model)))
+        trees = np.concatenate(tparts)
+    ext = opaque.reshape(-1, 3)
+    origin = np.floor(0.5 * (ext.min(axis=0) + ext.max(axis=0)))
+    return OccluderScene(
+        origin=origin,
+        opaque_triangles=(opaque - origin).astype(np.float32),
+        tree_triangles=(trees - origin).astype(np.float32),
+        n_threads=n_threads,
+    )
