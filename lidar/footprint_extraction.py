@@ -452,8 +452,18 @@ def regularise_polygon(
 # ------------------------------------------------------------------------------ pipeline
 
 
+def _iou(a: Polygon, b: Polygon) -> float:
+    u = a.union(b).area
+    return float(a.intersection(b).area / u) if u > 0 else 0.0
+
+
 def _footprints_of_building(
-    xy: np.ndarray, cell_m: float, min_area_m2: float, min_edge_m: float, regularise: bool
+    xy: np.ndarray,
+    cell_m: float,
+    min_area_m2: float,
+    min_edge_m: float,
+    regularise: bool,
+    max_deviation_m: float = 2.0,
 ) -> list[Polygon]:
     centre = xy.mean(axis=0)
     local = xy - centre
@@ -468,8 +478,14 @@ def _footprints_of_building(
     for poly in outlines:
         if regularise:
             reg = regularise_polygon(poly, rot, cell_m=fine, min_edge_m=min_edge_m)
-            if reg is None or reg.area < 0.5 * poly.area:
-                reg = poly
+            # a regularisation that strays from the traced outline (irregular shapes) is
+            # replaced by the simplified trace
+            if (
+                reg is None
+                or _iou(reg, poly) < 0.85
+                or shapely.hausdorff_distance(reg.boundary, poly.boundary) > max_deviation_m
+            ):
+                reg = poly.simplify(fine, preserve_topology=True)
         else:
             reg = poly
         g = shapely.affinity.rotate(reg, theta, origin=(0, 0), use_radians=True)
