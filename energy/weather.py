@@ -380,7 +380,7 @@ def clearsky_weather(
     loc = pvlib.location.Location(lat, lon, tz="UTC", altitude=altitude_m)
     solpos = loc.get_solarposition(mid)
     cs = loc.get_clearsky(mid, model="ineichen", solar_position=solpos)
-    doy = mid.dayofyear.to_numpy(dtype=np.float64)
+    doy = mid.day_of_year.to_numpy(dtype=np.float64)
     # local solar time in hours
     solar_h = (mid.hour + mid.minute / 60.0).to_numpy(dtype=np.float64) + (lon / 15.0 - off)
     peak_doy = 201.0 if lat >= 0 else 20.0
@@ -457,7 +457,8 @@ def site_of_model(model: Any) -> tuple[float, float, float]:
     if not np.all(np.isfinite(ext)):
         raise CRSError(f"{src}: the model has no vertices, so its site cannot be located")
     from pyproj import CRS, Transformer
-    from pyproj.exceptions import PyprojError
+    from pyproj.exceptions import CRSError as _ProjCRSError
+    from pyproj.exceptions import ProjError
 
     from citymodel.crs import horizontal_epsg
 
@@ -466,7 +467,7 @@ def site_of_model(model: Any) -> tuple[float, float, float]:
         crs = CRS.from_epsg(h)
         tr = Transformer.from_crs(crs, CRS.from_epsg(4326), always_xy=True)
         lon, lat = tr.transform(0.5 * (ext[0] + ext[3]), 0.5 * (ext[1] + ext[4]))
-    except PyprojError as exc:
+    except (ProjError, _ProjCRSError) as exc:
         raise CRSError(
             f"{src}: cannot transform EPSG:{epsg} to WGS84 ({exc}); check the CRS"
         ) from exc
