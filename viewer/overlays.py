@@ -102,11 +102,12 @@ def raster_mesh(
         h, w = int(np.ceil(ds.height / step)), int(np.ceil(ds.width / step))
         data = ds.read(1, masked=True, out_shape=(h, w), resampling=Resampling.nearest)
         data = data.astype(np.float64).filled(np.nan)
-        t = ds.transform * ds.transform.scale(ds.width / w, ds.height / h)
-    cols, rows = np.meshgrid(np.arange(w + 1), np.arange(h + 1))
-    xs, ys = t * (cols.ravel(), rows.ravel())
-    xs = np.asarray(xs) - origin[0]
-    ys = np.asarray(ys) - origin[1]
+        t = ds.transform
+        sx, sy = ds.width / w, ds.height / h
+    cols, rows = np.meshgrid(np.arange(w + 1) * sx, np.arange(h + 1) * sy)
+    cols, rows = cols.ravel(), rows.ravel()
+    xs = t.c + t.a * cols + t.b * rows - origin[0]
+    ys = t.f + t.d * cols + t.e * rows - origin[1]
     zs = ground(xs, ys) + z_offset_m
     pts = np.column_stack([xs, ys, zs])
     r, c = np.nonzero(np.isfinite(data))

@@ -21,7 +21,7 @@ __all__ = ["offscreen_backend", "add_scene", "apply_camera", "offscreen_plotter"
            "project_points", "CAMERA_PRESETS"]
 
 #: Camera presets: overview (oblique from the south-west), top (straight down, parallel
-#: projection), street (eye at 1.7 m at the south edge looking north), north / south / east /
+#: projection), street (eye at 1.7 m at the south edge (20 m out) looking north), north / south / east /
 #: west (oblique from that side).
 CAMERA_PRESETS = ("overview", "top", "street", "north", "south", "east", "west")
 
@@ -146,8 +146,9 @@ def apply_camera(plotter, scene: Scene, preset: str = "overview") -> None:
         cam.parallel_scale = 0.5 * max(b[1] - b[0], b[3] - b[2]) * 1.02
         return
     if preset == "street":
-        eye = np.array([c[0], b[2] + 0.02 * size, b[4] + 1.7])
-        plotter.camera_position = [tuple(eye), (c[0], c[1], b[4] + 1.7), (0, 0, 1)]
+        eye = np.array([c[0], b[2] - max(20.0, 0.05 * (b[3] - b[2])), b[4] + 1.7])
+        look = (c[0], c[1], b[4] + 1.7 + 0.15 * (b[5] - b[4]))
+        plotter.camera_position = [tuple(eye), look, (0, 0, 1)]
         cam.view_angle = 60.0
         plotter.reset_camera_clipping_range()
         return
