@@ -1,0 +1,246 @@
+"""Run the thermal model over blocks of buildings: weather forcing, schedules, the kernel.
+
+:func:`run_thermal` is the one entry point below :func:`energy.demand.simulate.simulate` and
+:func:`energy.demand.bestest.run_case`: it builds the modal model of a block of buildings,
+steps it through the year in the numba kernel, and keeps only per-building sums unless hourly
+series are asked for (memory ``O(block)``, not ``O(buildings x hours)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from citymodel.errors import InputError, WeatherError
+from energy.demand import _kernels
+from energy.demand.model import Constructions, Films, build_modal_model
+
+__all__ = ["Forcing", "Schedules", "ThermalResult", "forcing_from_weather", "run_thermal", "OFF_HEAT_C", "OFF_COOL_C"]
+
+#: Setpoints meaning "no heating" / "no cooling" [degC].
+OFF_HEAT_C = -999.0
+OFF_COOL_C = 999.0
+
+
+@dataclass
+class Forcing:
+    """Weather series shared by all buildings (length nh).
+
+    Attributes
+    ----------
+    t_out_c, t_sky_c, t_ground_c : (nh,) float64
+        Outdoor air, effective sky and ground temperature [degC].
+    hour_of_day : (nh,) int64
+        Hour starting the interval, local standard time (0..23).
+    day_type : (nh,) int64
+        0 weekday, 1 weekend.
+    rho_air_kg_m3 : float
+        Mean air density at the site [kg/m3].
+    index : DatetimeIndex
+        The weather's hour-ending stamps.
+    """
+
+    t_out_c: np.ndarray
+    t_sky_c: np.ndarray
+    t_ground_c: np.ndarray
+    hour_of_day: np.ndarray
+    day_type: np.ndarray
+    rho_air_kg_m3: float
+    index: pd.DatetimeIndex
+
+
+@dataclass
+class Schedules:
+    """Hourly schedule tables, one row per schedule (weekday/weekend x 24 hours).
+
+    Attributes
+    ----------
+    names : list[str]
+    gain_frac, t_heat_c, t_cool_c, vent_frac : (n_sched, 2, 24) float64
+        Internal gains fraction, heating/cooling setpoints [degC] (:data:`OFF_HEAT_C`,
+        :data:`OFF_COOL_C` = off), ventilation fraction.
+    vent_when_cooler : (n_sched,) int64
+        1: ventilate only while outdoor air is cooler than zone air (night cooling).
+    """
+
+    names: list[str]
+    gain_frac: np.ndarray
+    t_heat_c: np.ndarray
+    t_cool_c: np.ndarray
+    vent_frac: np.ndarray
+    vent_when_cooler: np.ndarray
+
+    @classmethod
+    def constant(cls, name: str, t_heat_c: float, t_cool_c: float) -> Schedules:
+        """One schedule: full gains all day, fixed setpoints, no ventilation."""
+        ones = np.ones((1, 2, 24))
+        return cls([name], ones.copy(), ones * t_heat_c, ones * t_cool_c, np.zeros((1, 2, 24)),
+                   np.zeros(1, np.int64))
+
+
+@dataclass
+class ThermalResult:
+    """Per-building results of :func:`run_thermal` (arrays of length nb).
+
+    ``hourly`` is ``(4, nb, nh) float32`` (heating W, cooling W, air degC, operative degC)
+    when asked for, else None.
+    """
+
+    heating_wh: np.ndarray
+    cooling_wh: np.ndarray
+    peak_heating_w: np.ndarray
+    peak_cooling_w: np.ndarray
+    overheating_h: np.ndarray
+    t_air_max_c: np.ndarray
+    t_air_min_c: np.ndarray
+    t_air_mean_c: np.ndarray
+    t_op_max_c: np.ndarray
+    t_op_min_c: np.ndarray
+    t_op_mean_c: np.ndarray
+    hourly: np.ndarray | None = None
+
+
+def forcing_from_weather(weather: pd.DataFrame, *, ground: str = "ground") -> Forcing:
+    """Derive the shared forcing from a weather table.
+
+    The sky temperature comes from the long-wave horizontal irradiance
+    (``(IR / sigma)^0.25``; Swinbank's ``0.0552 T^1.5`` where missing). The ground temperature
+    is the outdoor air filtered with a 30-day running mean and lagged by 30 days, damped by half
+    around the annual mean (a simple stand-in for ISO 13370's seasonal ground response).
+
+    Parameters
+    ----------
+    weather : DataFrame
+        From :func:`energy.weather.read_epw` or :func:`energy.weather.clearsky_weather`.
+    ground : {"ground", "air"}
+        ``"air"`` makes the ground temperature the outdoor air (ASHRAE 140's raised floor).
+    """
+    if "t_air_c" not in weather:
+        raise WeatherError("weather lacks t_air_c; read it with energy.weather.read_epw")
+    t = weather["t_air_c"].to_numpy(float)
+    if not np.all(np.isfinite(t)):
+        t = pd.Series(t).interpolate(limit_direction="both").to_numpy()
+    if not np.all(np.isfinite(t)):
+        raise WeatherError("weather has no usable air temperature")
+    ir = weather["ir_horizontal_w_m2"].to_numpy(float) if "ir_horizontal_w_m2" in weather else np.full(len(t), np.nan)
+    t_sky_k = np.where(np.isfinite(ir) & (ir > 50), (np.maximum(ir, 1.0) / 5.670374419e-8) ** 0.25,
+                       0.0552 * (t + 273.15) ** 1.5)
+    if ground == "air":
+        t_ground = t.copy()
+    else:
+        n = len(t)
+        win = min(720, n)
+        run = np.convolve(np.concatenate([t[-win:], t]), np.ones(win) / win, mode="valid")[1:]
+        lag = np.roll(run, min(720, n - 1))
+        t_ground = t.mean() + 0.5 * (lag - t.mean())
+    p = weather["pressure_pa"].to_numpy(float) if "pressure_pa" in weather else np.full(len(t), 101325.0)
+    p_mean = float(np.nanmean(p)) if np.any(np.isfinite(p)) else 101325.0
+    rho = p_mean / (287.05 * (273.15 + 20.0))
+    start = weather.index - pd.Timedelta(hours=1)
+    return Forcing(
+        t_out_c=np.ascontiguousarray(t),
+        t_sky_c=t_sky_k - 273.15,
+        t_ground_c=np.ascontiguousarray(t_ground),
+        hour_of_day=np.asarray(start.hour, np.int64),
+        day_type=(np.asarray(start.dayofweek) >= 5).astype(np.int64),
+        rho_air_kg_m3=rho,
+        index=weather.index,
+    )
+
+
+def _take(c: Constructions, sl: slice) -> Constructions:
+    return Constructions(**{k: np.asarray(v)[sl] for k, v in c.__dict__.items()})
+
+
+def run_thermal(
+    constructions: Constructions,
+    forcing: Forcing,
+    schedules: Schedules,
+    schedule_id: np.ndarray,
+    irradiance_w_m2: np.ndarray,
+    window_irradiance_w_m2: np.ndarray,
+    source_index: np.ndarray | None = None,
+    *,
+    hourly: bool = False,
+    free_running_twin: bool = True,
+    t_overheat_c: float = 26.0,
+    block_size: int = 4096,
+    films: Films | None = None,
+    n_warmup_h: int = 720,
+    lam_min: float = 1e-4,
+    progress=None,
+) -> ThermalResult:
+    """Simulate ``nb`` buildings through the weather's hours, block by block.
+
+    Parameters
+    ----------
+    constructions : Constructions
+        Envelope of nb buildings.
+    forcing : Forcing
+        Shared weather series (nh hours).
+    schedules : Schedules
+        Schedule tables; ``schedule_id (nb,) int`` picks each building's row.
+    irradiance_w_m2 : (n_src, 5, nh) float32
+        Opaque-surface irradiance roof, N, E, S, W [W/m2].
+    window_irradiance_w_m2 : (n_src, 4, nh) float32
+        SHGC(theta)/SHGC(0)-weighted window irradiance N, E, S, W [W/m2].
+    source_index : (nb,) int, optional
+        Row of the irradiance arrays for each building (default: all 0 when n_src == 1, else
+        the building's own row).
+    hourly : bool
+        Keep hourly series (``(4, nb, nh) float32``).
+    free_running_twin : bool
+        Also run every building without cooling to count overheating hours (doubles the cost).
+    block_size : int
+        Buildings per block (memory ``O(block_size x nodes^2)``).
+    progress : callable, optional
+        Called with the number of buildings done after each block.
+    """
+    nb_ = constructions.n
+    nh = len(forcing.t_out_c)
+    irr = np.ascontiguousarray(irradiance_w_m2, dtype=np.float32)
+    irw = np.ascontiguousarray(window_irradiance_w_m2, dtype=np.float32)
+    if irr.ndim != 3 or irr.shape[1:] != (5, nh):
+        raise InputError(f"irradiance must have shape (n_src, 5, {nh}), got {irr.shape}")
+    if irw.shape != (irr.shape[0], 4, nh):
+        raise InputError(f"window irradiance must have shape ({irr.shape[0]}, 4, {nh}), got {irw.shape}")
+    if source_index is None:
+        source_index = np.zeros(nb_, np.int64) if irr.shape[0] == 1 else np.arange(nb_)
+    source_index = np.asarray(source_index, np.int64)
+    if source_index.shape != (nb_,) or (nb_ and (source_index.min() < 0 or source_index.max() >= irr.shape[0])):
+        raise InputError("source_index must give every building a row of the irradiance arrays")
+    schedule_id = np.asarray(schedule_id, np.int64)
+    if schedule_id.shape != (nb_,) or (nb_ and (schedule_id.min() < 0 or schedule_id.max() >= len(schedules.names))):
+        raise InputError("schedule_id must give every building a row of the schedule tables")
+    out = np.zeros((12, nb_))
+    hourly_arr = np.zeros((4, nb_, nh), np.float32) if hourly else np.zeros((4, 1, 1), np.float32)
+    sched = [np.ascontiguousarray(a, dtype=np.float64) for a in
+             (schedules.gain_frac, schedules.t_heat_c, schedules.t_cool_c, schedules.vent_frac)]
+    for b0 in range(0, nb_, block_size):  # blocks of buildings, not single buildings
+        sl = slice(b0, min(nb_, b0 + block_size))
+        mm = build_modal_model(_take(constructions, sl), rho_air_kg_m3=forcing.rho_air_kg_m3,
+                               films=films, lam_min=lam_min)
+        res = np.zeros((12, sl.stop - b0))
+        hv = np.zeros((4, sl.stop - b0, nh), np.float32) if hourly else hourly_arr
+        _kernels.simulate_block(
+            mm.lam, mm.gin, mm.gq, mm.cout, mm.dfeed, mm.dq, mm.coef,
+            np.ascontiguousarray(schedule_id[sl]), np.ascontiguousarray(source_index[sl]), irr, irw,
+            forcing.t_out_c, forcing.t_sky_c, forcing.t_ground_c, forcing.hour_of_day, forcing.day_type,
+            sched[0], sched[1], sched[2], sched[3], np.asarray(schedules.vent_when_cooler, np.int64),
+            bool(free_running_twin), float(t_overheat_c), int(min(n_warmup_h, nh)),
+            res, bool(hourly), hv,
+        )
+        if hourly:
+            hourly_arr[:, sl] = hv
+        out[:, sl] = res
+        if progress is not None:
+            progress(sl.stop - b0)
+    n_rec = np.maximum(out[11], 1.0)
+    return ThermalResult(
+        heating_wh=out[0], cooling_wh=out[1], peak_heating_w=out[2], peak_cooling_w=out[3],
+        overheating_h=out[4], t_air_max_c=out[5], t_air_min_c=out[6], t_air_mean_c=out[7] / n_rec,
+        t_op_max_c=out[8], t_op_min_c=out[9], t_op_mean_c=out[10] / n_rec,
+        hourly=hourly_arr if hourly else None,
+    )
