@@ -15,3 +15,5 @@ PLANARITY_TOL_M = 0.01
 PLANARITY_NORMALS_DEG = 20.0
 #: Overlap volume between BuildingParts below which they are considered touching (601) [m3].
 OVERLAP_TOL_M3 = 0.01
+#: Penetration depth below which BuildingParts count as touching, not overlapping (601) [m].
+OVERLAP_DEPTH_TOL_M = 0.01

@@ -1,0 +1,159 @@
+"""Shell checks on flat arrays: val3dity 301, 302, 303, 304 and 307.
+
+Edges are counted with one sort of the (shell, low vertex, high vertex) triples of every
+shell at once; orientation comes from whether the two uses of each edge run in opposite
+directions (a signed graph whose connected components split the polygons into two classes)
+and the sign of the shell's volume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from citymodel.validation._ragged import Ragged
+
+__all__ = ["ShellChecks", "check_shells"]
+
+
+@dataclass
+class ShellChecks:
+    """Per-shell and per-polygon results (shells that were not checked are all False / 0).
+
+    Attributes
+    ----------
+    checked : (s,) bool
+        Shell is a solid's shell and all its polygons are valid, so topology was checked.
+    e301 : (s,) bool
+        Fewer than 4 polygons.
+    free_edges, nonmanifold_edges, nonmanifold_vertices : (s,) int64
+        Counts behind 302, 304 and 303.
+    wrong_polygon : (p,) bool
+        Polygon oriented against the rest of its shell or inward (307).
+    volume_m3 : (s,) float64
+        Signed volume of the shell as oriented in the file [m3] (NaN when not closed).
+    """
+
+    checked: np.ndarray
+    e301: np.ndarray
+    free_edges: np.ndarray
+    nonmanifold_edges: np.ndarray
+    nonmanifold_vertices: np.ndarray
+    wrong_polygon: np.ndarray
+    volume_m3: np.ndarray
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    g = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n))
+    return connected_components(g, directed=False)[1]
+
+
+def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_ok: np.ndarray,
+                 is_solid_shell: np.ndarray) -> ShellChecks:
+    """Topology and orientation of every solid shell whose polygons are valid.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float64
+        Shared vertex array [m].
+    canon : (n,) int64
+        Welded vertex ids.
+    rag : Ragged
+        Rings, polygons and shells.
+    polygon_ok : (p,) bool
+        Polygons without ring/planarity errors (val3dity checks shells only when all are).
+    is_solid_shell : (s,) bool
+        Shells of Solids / MultiSolids / CompositeSolids (surfaces are not checked here).
+    """
+    S, P = rag.n_shells, rag.n_polygons
+    n_poly = np.bincount(rag.polygon_shell, minlength=S)
+    bad_poly_shell = np.bincount(rag.polygon_shell[~polygon_ok], minlength=S) > 0
+    checked = is_solid_shell & ~bad_poly_shell & (n_poly > 0)
+    e301 = checked & (n_poly < 4)
+    go = checked & ~e301
+    free = np.zeros(S, np.int64)
+    nonman = np.zeros(S, np.int64)
+    nmv = np.zeros(S, np.int64)
+    wrong = np.zeros(P, dtype=bool)
+    volume = np.full(S, np.nan)
+    R = rag.n_rings
+    ring_of = np.repeat(np.arange(R), rag.ring_len)
+    poly_of = rag.ring_polygon[ring_of]
+    shell_of = rag.polygon_shell[poly_of]
+    sel = go[shell_of]
+    if not sel.any():
+        return ShellChecks(checked, e301, free, nonman, nmv, wrong, volume)
+    k = rag.vidx.shape[0]
+    nxt = np.arange(k) + 1
+    nonempty = rag.ring_len > 0
+    nxt[(rag.ring_start + rag.ring_len - 1)[nonempty]] = rag.ring_start[nonempty]
+    pos = np.flatnonzero(sel)
+    can = canon[rag.vidx]
+    a, b = can[pos], can[nxt[pos]]
+    sh, pf = shell_of[pos], poly_of[pos]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    forward = a < b
+    order = np.lexsort((hi, lo, sh))
+    sh, lo, hi, pf, forward = sh[order], lo[order], hi[order], pf[order], forward[order]
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = (sh[1:] != sh[:-1]) | (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    gstart = np.flatnonzero(new)
+    gsize = np.diff(np.append(gstart, order.size))
+    gshell = sh[gstart]
+    free = np.bincount(gshell[gsize == 1], minlength=S).astype(np.int64)
+    nonman = np.bincount(gshell[gsize > 2], minlength=S).astype(np.int64)
+    closed = go & (free == 0) & (nonman == 0)
+    # ---- orientation (307) on closed 2-manifold shells
+    pair = (gsize == 2) & closed[gshell]
+    f, g = pf[gstart[pair]], pf[gstart[pair] + 1]
+    consistent = forward[gstart[pair]] != forward[gstart[pair] + 1]
+    src = np.concatenate([np.where(consistent, f, f), np.where(consistent, f + P, f + P)])
+    dst = np.concatenate([np.where(consistent, g, g + P), np.where(consistent, g + P, g)])
+    comp = _components(2 * P, src, dst)
+    first_poly = np.searchsorted(rag.polygon_shell, np.arange(S))  # first polygon of each shell
+    first_poly = np.minimum(first_poly, max(P - 1, 0))
+    ref_plus = comp[first_poly[rag.polygon_shell]]
+    ref_minus = comp[first_poly[rag.polygon_shell] + P]
+    cls_a = comp[:P] == ref_plus
+    cls_b = comp[:P] == ref_minus
+    non_orientable = comp[:P] == comp[P:]
+    # signed volume of each shell with class-B polygons counted flipped
+    xyz = vertices[rag.vidx]
+    ref_pt = xyz[rag.ring_start[np.searchsorted(rag.ring_polygon, first_poly)]]
+    rel = xyz - ref_pt[shell_of]
+    cr = np.cross(rel, rel[nxt])
+    ring_area = np.stack([np.bincount(ring_of, weights=cr[:, i], minlength=R) for i in range(3)], axis=1) * 0.5
+    p0 = rel[np.minimum(rag.ring_start, max(k - 1, 0))]
+    ring_vol = np.einsum("ij,ij->i", p0, ring_area) / 3.0
+    poly_vol = np.bincount(rag.ring_polygon, weights=ring_vol, minlength=P)
+    sign = np.where(cls_b & ~cls_a, -1.0, 1.0)
+    vol_as_is = np.bincount(rag.polygon_shell, weights=poly_vol, minlength=S)
+    vol_fixed = np.bincount(rag.polygon_shell, weights=poly_vol * sign, minlength=S)
+    volume = np.where(closed, vol_as_is, np.nan)
+    in_closed = closed[rag.polygon_shell]
+    a_right = vol_fixed[rag.polygon_shell] > 0
+    wrong = in_closed & ((cls_b & a_right) | (cls_a & ~a_right & ~cls_b) | non_orientable)
+    # ---- non-manifold vertices (303): corners around a vertex must form one fan
+    if closed.any():
+        NV = int(canon.max()) + 1 if canon.size else 1
+        keep = closed[sh[gstart]] & (gsize == 2)
+        gs = gstart[keep]
+        pts = np.flatnonzero(closed[shell_of])
+        node_key = poly_of[pts].astype(np.int64) * NV + can[pts]
+        ukeys, first_idx = np.unique(node_key, return_index=True)
+        node_shell = shell_of[pts][first_idx]
+        node_vert = ukeys % NV
+        f2, g2 = pf[gs], pf[gs + 1]
+        l2, h2 = lo[gs], hi[gs]
+        na = np.searchsorted(ukeys, np.concatenate([f2 * NV + l2, f2 * NV + h2]))
+        nb = np.searchsorted(ukeys, np.concatenate([g2 * NV + l2, g2 * NV + h2]))
+        ncomp = _components(ukeys.size, na, nb)
+        sv = node_shell.astype(np.int64) * NV + node_vert
+        pairs = np.unique(np.stack([sv, ncomp.astype(np.int64)], axis=1), axis=0)
+        svs, counts = np.unique(pairs[:, 0], return_counts=True)
+        bad_sv = svs[counts > 1]
+        nmv = np.bincount(bad_sv // NV, minlength=S).astype(np.int64)
+    return ShellChecks(checked, e301, free, nonman, nmv, wrong, volume)
