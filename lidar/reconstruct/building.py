@@ -71,6 +71,33 @@ def _sorted_points(xyz: np.ndarray) -> np.ndarray:
     return xyz[np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0]))]
 
 
+def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid):
+    """LoD2.2, retried without vertex snapping and then on a coarser raster when the first shell
+    is not closed (e.g. four roof parts alternating in height around one vertex)."""
+    attempts = ((cell_m, 1.0, grid, 2.0), (cell_m, 0.0, grid, 2.0), (cell_m, 1.0, grid, 8.0),
+                (2 * cell_m, 0.0, None, 8.0))
+    err: Exception | None = None
+    for cm, snap, g, min_m2 in attempts:
+        try:
+            out = lod22_shell(poly, pts, planes, zg, cm, grid=g, snap_m=snap, min_region_m2=min_m2)
+        except CityModelError as exc:
+            err = exc
+            continue
+        if _valid(out[0]):
+            return out
+        err = _Timeout("the solid is not closed")
+    raise err if err is not None else _Timeout("the solid is not closed")
+
+
+def _distance_to_model(pts: np.ndarray, z_model: np.ndarray, cos_tilt: np.ndarray | float,
+                       edge_m: np.ndarray, z_ground_m: float) -> np.ndarray:
+    """Distance [m] of roof points to a model's surfaces: the roof plane (orthogonally) or, for
+    points between the ground and the roof, the footprint's walls (horizontally)."""
+    d_roof = np.abs(pts[:, 2] - z_model) * cos_tilt
+    below = (pts[:, 2] < z_model) & (pts[:, 2] > z_ground_m)
+    return np.where(below, np.minimum(d_roof, edge_m), d_roof)
+
+
 def reconstruct_building(
     footprint: Polygon | MultiPolygon,
     roof_xyz: np.ndarray,
@@ -136,6 +163,7 @@ def reconstruct_building(
         if len(pts) > MAX_ROOF_POINTS:
             pts = pts[:: int(np.ceil(len(pts) / MAX_ROOF_POINTS))]
         grid = make_grid(poly, cell_m)
+        edge_m = shapely.distance(shapely.points(pts[:, :2]), poly.boundary)
         for lod in sorted(lods):
             if lod in failed:
                 continue
@@ -146,19 +174,22 @@ def reconstruct_building(
                     raise _Timeout(f"too few roof points in a footprint part ({len(pts)})")
                 if lod == "1.2":
                     shell, _ = lod12_shell(poly, h70, zg)
-                    resid["1.2"].append(pts[:, 2] - h70)
+                    resid["1.2"].append(_distance_to_model(pts, h70, 1.0, edge_m, zg))
                 elif lod == "1.3":
                     shell, part, fh = lod13_shell(poly, pts, zg, cell_m, grid=grid)
                     f = face_of_points(part, pts[:, :2])
-                    resid["1.3"].append(np.where(f >= 0, pts[:, 2] - fh[np.maximum(f, 0)], np.nan))
+                    d = _distance_to_model(pts, fh[np.maximum(f, 0)], 1.0, edge_m, zg)
+                    resid["1.3"].append(np.where(f >= 0, d, np.nan))
                 else:
                     planes = detect_roof_planes(pts)
-                    shell, part, coef = lod22_shell(poly, pts, planes, zg, cell_m, grid=grid)
+                    shell, part, coef = _lod22_with_retries(poly, pts, planes, zg, cell_m, grid)
                     f = face_of_points(part, pts[:, :2])
                     c = coef[np.maximum(f, 0)]
                     o = planes.origin
                     zm = c[:, 0] * (pts[:, 0] - o[0]) + c[:, 1] * (pts[:, 1] - o[1]) + c[:, 2] + o[2]
-                    resid["2.2"].append(np.where(f >= 0, pts[:, 2] - zm, np.nan))
+                    cos_t = 1.0 / np.sqrt(1.0 + c[:, 0] ** 2 + c[:, 1] ** 2)
+                    d = _distance_to_model(pts, zm, cos_t, edge_m, zg)
+                    resid["2.2"].append(np.where(f >= 0, d, np.nan))
                     polys = part.polygons()
                     cen = shapely.centroid(polys)
                     cx, cy = shapely.get_x(cen), shapely.get_y(cen)

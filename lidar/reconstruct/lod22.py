@@ -25,7 +25,7 @@ from lidar.reconstruct.partition import (
 )
 from lidar.roofplanes import RoofPlanes
 
-__all__ = ["lod22_shell", "face_of_points"]
+__all__ = ["lod22_shell", "face_of_points", "snap_to_plane_lines"]
 
 
 def face_of_points(part: Partition, xy: np.ndarray) -> np.ndarray:
@@ -38,6 +38,123 @@ def face_of_points(part: Partition, xy: np.ndarray) -> np.ndarray:
     return out
 
 
+def snap_to_plane_lines(part: Partition, coef: np.ndarray, origin: np.ndarray, corners: np.ndarray,
+                        max_move_m: float = 1.0) -> Partition:
+    """Move partition vertices onto the intersection lines of their faces' roof planes.
+
+    A vertex between two faces goes to the nearest point of the line where the two planes meet;
+    a vertex between three or more faces to the point where they meet (least squares); a vertex
+    on a footprint edge slides along that edge to where the two planes meet. Footprint corners
+    stay. Moves longer than ``max_move_m`` are not made; when a moved face would be invalid, the
+    partition is returned unchanged. Ridges and valleys then have no step walls.
+
+    Parameters
+    ----------
+    part : Partition
+    coef : (f, 3) float64
+        Plane of each face, ``z = a x + b y + c`` in coordinates relative to ``origin``.
+    origin : (3,) float64
+    corners : (c, 2) float64
+        Footprint vertices (never moved).
+    max_move_m : float
+        Largest move [m].
+    """
+    nv = len(part.xy)
+    inc: list[set[int]] = [set() for _ in range(nv)]
+    edges: dict[tuple[int, int], int] = {}
+    for f, rings in enumerate(part.faces):
+        for r in rings:
+            for a, b in zip(r.tolist(), np.roll(r, -1).tolist(), strict=True):
+                inc[a].add(f)
+                edges[(a, b)] = f
+    bnext: dict[int, int] = {}
+    bprev: dict[int, int] = {}
+    for a, b in edges:
+        if (b, a) not in edges:
+            bnext[a] = b
+            bprev[b] = a
+    corner_keys = {(round(x, 4), round(y, 4)) for x, y in corners}
+    xy0 = part.xy
+    loc = xy0 - origin[:2]
+    new = loc.copy()
+    moved = False
+    for v in range(nv):
+        fs = sorted(inc[v])
+        if len(fs) < 2:
+            continue
+        planes = np.unique(coef[fs], axis=0)
+        if len(planes) < 2:
+            continue
+        # rows: (aA - aB) x + (bA - bB) y = -(cA - cB) for pairs against the first plane
+        d = planes[1:] - planes[0]
+        A = d[:, :2]
+        rhs = -d[:, 2]
+        if np.all(np.linalg.norm(A, axis=1) < 1e-3):
+            continue  # parallel planes (e.g. two flat roofs): a real step
+        p = loc[v]
+        if v in bnext:
+            if (round(xy0[v, 0], 4), round(xy0[v, 1], 4)) in corner_keys or len(planes) != 2:
+                continue
+            u, w = bprev.get(v), bnext[v]
+            if u is None:
+                continue
+            e = loc[w] - loc[u]
+            den = float(A[0] @ e)
+            if abs(den) < 1e-9:
+                continue
+            t = float((rhs[0] - A[0] @ loc[u]) / den)
+            if not 0.02 < t < 0.98:
+                continue
+            q = loc[u] + t * e
+        elif len(planes) == 2:
+            g = A[0]
+            gg = float(g @ g)
+            if gg < 1e-6:
+                continue
+            q = p - g * (float(g @ p) - rhs[0]) / gg
+        else:
+            q, *_ = np.linalg.lstsq(A, rhs, rcond=None)
+            if np.max(np.abs(A @ q - rhs)) > 0.05:
+                continue
+        if np.hypot(*(q - p)) <= max_move_m:
+            new[v] = q
+            moved = True
+    if not moved:
+        return part
+    for _ in range(4):  # revert the vertices of faces the moves broke, then check again
+        out = Partition(new + origin[:2], part.faces, part.label)
+        bad = _bad_faces(out)
+        if not bad:
+            polys = out.polygons()
+            tot = shapely.area(shapely.union_all(polys))
+            if abs(tot - float(np.sum(shapely.area(polys)))) < 1e-3 * max(tot, 1.0):
+                return out
+            return part
+        for f in bad:
+            for r in part.faces[f]:
+                new[r] = loc[r]
+    return part
+
+
+def _bad_faces(part: Partition, min_edge_m: float = 0.01, min_angle_deg: float = 2.0) -> list[int]:
+    """Faces that are invalid, tiny, or have a spike (an angle under ``min_angle_deg``)."""
+    bad = []
+    cos_max = np.cos(np.radians(min_angle_deg))
+    for f, pg in enumerate(part.polygons()):
+        if not pg.is_valid or pg.area < 1e-3:
+            bad.append(f)
+            continue
+        for r in part.faces[f]:
+            p = part.xy[r]
+            a = np.roll(p, 1, axis=0) - p
+            b = np.roll(p, -1, axis=0) - p
+            la, lb = np.hypot(a[:, 0], a[:, 1]), np.hypot(b[:, 0], b[:, 1])
+            if la.min() < min_edge_m or np.any(np.einsum("ij,ij->i", a, b) / (la * lb) > cos_max):
+                bad.append(f)
+                break
+    return bad
+
+
 def lod22_shell(
     footprint: Polygon,
     roof_xyz: np.ndarray,
@@ -46,6 +163,7 @@ def lod22_shell(
     cell_m: float = 0.5,
     min_region_m2: float = 2.0,
     grid: Grid | None = None,
+    snap_m: float = 1.0,
 ) -> tuple[Shell, Partition, np.ndarray]:
     """LoD2.2 solid of one footprint part.
 
@@ -61,6 +179,8 @@ def lod22_shell(
         Raster cell size [m].
     min_region_m2 : float
         Plane regions smaller than this are merged into a neighbour [m2].
+    snap_m : float
+        Largest move of a vertex onto a plane intersection line [m] (0: no snapping).
 
     Returns
     -------
@@ -79,8 +199,11 @@ def lod22_shell(
     labels[grid.mask] = lab_pts[ok][idx]
     labels = merge_small_regions(labels, max(1, int(round(min_region_m2 / cell_m**2))))
     part = partition_from_labels(footprint, grid, labels)
-    coef = planes.coef[part.label].copy()
     o = planes.origin
+    if snap_m > 0:
+        corners = np.vstack([np.asarray(r.coords) for r in (footprint.exterior, *footprint.interiors)])
+        part = snap_to_plane_lines(part, planes.coef[part.label], o, corners, snap_m)
+    coef = planes.coef[part.label].copy()
     zmax = float(roof_xyz[:, 2].max())
     face = None
     for f, rings in enumerate(part.faces):

@@ -15,9 +15,13 @@ import shapely
 from rasterio import features
 from rasterio.transform import Affine, from_origin
 from scipy import ndimage
+from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 
 from citymodel.errors import ReconstructionError
+
+#: 2D vertices of a partition closer than this are merged [m].
+MERGE_XY_M = 0.003
 
 __all__ = ["Grid", "Partition", "make_grid", "partition_from_labels", "partition_from_polygons",
            "merge_small_regions"]
@@ -179,7 +183,44 @@ def partition_from_polygons(polys: list[Polygon], labels: np.ndarray, snap_m: fl
             labs.append(int(lab))
     if not faces:
         raise ReconstructionError("the footprint partition has no faces")
-    return Partition(np.asarray(xy_list, dtype=np.float64), faces, np.asarray(labs, dtype=np.int64))
+    xy = np.asarray(xy_list, dtype=np.float64)
+    faces = _merge_close_vertices(xy, faces, MERGE_XY_M)
+    if not faces:
+        raise ReconstructionError("the footprint partition has no faces")
+    return Partition(xy, faces, np.asarray(labs, dtype=np.int64))
+
+
+def _merge_close_vertices(xy: np.ndarray, faces: list[list[np.ndarray]], tol_m: float) -> list[list[np.ndarray]]:
+    """Replace vertices closer than ``tol_m`` by one of them (the lowest id) in every ring."""
+    pairs = cKDTree(xy).query_pairs(tol_m, output_type="ndarray")
+    if len(pairs) == 0:
+        return faces
+    rep = np.arange(len(xy))
+    for a, b in sorted(map(tuple, pairs.tolist())):
+        ra, rb = a, b
+        while rep[ra] != ra:
+            ra = rep[ra]
+        while rep[rb] != rb:
+            rb = rep[rb]
+        if ra != rb:
+            rep[max(ra, rb)] = min(ra, rb)
+    while True:
+        nxt = rep[rep]
+        if np.array_equal(nxt, rep):
+            break
+        rep = nxt
+    out = []
+    for rings in faces:
+        new = []
+        for r in rings:
+            m = rep[r]
+            keep = m != np.roll(m, 1)
+            m = m[keep]
+            if len(m) >= 3:
+                new.append(m)
+        if new:
+            out.append(new)
+    return out
 
 
 def partition_from_labels(
@@ -197,12 +238,12 @@ def partition_from_labels(
     labels : (h, w) int64
         Label per cell (>= 0 on every masked cell).
     simplify_m : float, optional
-        Coverage simplification tolerance [m] (default: 0.75 cell).
+        Coverage simplification tolerance [m] (default: 1.5 cells).
     min_face_m2 : float
         Faces smaller than this (clipping slivers) are merged into a neighbour [m2].
     """
     if simplify_m is None:
-        simplify_m = 0.75 * grid.cell_m
+        simplify_m = 1.5 * grid.cell_m
     vals = np.unique(labels[grid.mask])
     if len(vals) <= 1:
         return partition_from_polygons([footprint], np.array([int(vals[0]) if len(vals) else 0]))
