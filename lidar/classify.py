@@ -92,7 +92,7 @@ def sample_ndvi(
                 t = Transformer.from_crs(horizontal_epsg(int(epsg)), int(r_epsg), always_xy=True)
                 xy = np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
         inv = ~src.transform
-        cols, rows = inv * (xy[:, 0], xy[:, 1])
+        cols, rows = inv @ (xy[:, 0], xy[:, 1])
         rows = np.floor(rows).astype(np.int64)
         cols = np.floor(cols).astype(np.int64)
         ok = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
