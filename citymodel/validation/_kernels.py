@@ -44,7 +44,7 @@ def _segments_touch(ax, ay, bx, by, cx, cy, dx, dy, eps):
 
 @njit(cache=True, parallel=True)
 def ring_self_intersections(xy, canon, ring_start, ring_len, eps):  # pragma: no cover - compiled
-    """Per ring: 1 when it repeats a non-consecutive point or two non-adjacent edges touch.
+    """Per ring: 1 when it repeats a non-consecutive point, 2 when two non-adjacent edges touch.
 
     Parameters
     ----------
@@ -72,7 +72,10 @@ def ring_self_intersections(xy, canon, ring_start, ring_len, eps):  # pragma: no
                     break
             if hit:
                 break
-        if not hit and n > 3:
+        if hit:
+            out[k] = 1
+            continue
+        if n > 3:
             for i in range(n):
                 a = s + i
                 b = s + (i + 1) % n
@@ -88,7 +91,7 @@ def ring_self_intersections(xy, canon, ring_start, ring_len, eps):  # pragma: no
                 if hit:
                     break
         if hit:
-            out[k] = 1
+            out[k] = 2
     return out
 
 

@@ -201,6 +201,13 @@ def _check_geometry(model: CityModel, report: ValidationReport, skip: set[tuple[
     _check_building_parts(model, report, skip | with_errors)
 
 
+_WHY_104 = {
+    1: "visits the same point twice (not consecutively)",
+    2: "has two edges that cross or touch in the polygon's plane",
+    3: "collapses to a line (zero area)",
+}
+
+
 def _check_batch(vertices: np.ndarray, canon: np.ndarray, items: list[tuple[str, int, Any]], depth: int,
                  report: ValidationReport, with_errors: set[tuple[str, int]]) -> None:
     tok = tokenize([b for _, _, b in items])
@@ -228,8 +235,7 @@ def _check_batch(vertices: np.ndarray, canon: np.ndarray, items: list[tuple[str,
         (pc.e101, 101, lambda r: f"ring {int(rag.ring_rank[r])} has {int(rag.ring_len[r])} points (3 needed)"),
         (pc.e102, 102, lambda r: f"ring {int(rag.ring_rank[r])} has consecutive points at the same location "
                                  f"(within {SNAP_TOL_M} m)"),
-        (pc.e104, 104, lambda r: f"ring {int(rag.ring_rank[r])} intersects itself (or collapses) in the "
-                                 "polygon's plane"),
+        (pc.e104, 104, lambda r: f"ring {int(rag.ring_rank[r])} " + _WHY_104.get(int(pc.kind104[r]), "")),
     )
     for flags, code, msg in ring_msgs:
         for r in np.flatnonzero(flags):

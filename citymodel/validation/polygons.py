@@ -49,6 +49,7 @@ class PolygonChecks:
     e101: np.ndarray
     e102: np.ndarray
     e104: np.ndarray
+    kind104: np.ndarray
     e203: np.ndarray
     plane_dist_m: np.ndarray
     normal: np.ndarray
@@ -109,17 +110,17 @@ def check_polygons(vertices: np.ndarray, canon: np.ndarray, rag: Ragged,
     u, v = _basis(normal)
     xy = np.stack([np.einsum("ij,ij->i", d, u[poly_of]), np.einsum("ij,ij->i", d, v[poly_of])], axis=1)
     cand = ~e101 & ~e102
-    e104 = np.zeros(R, dtype=bool)
+    kind = np.zeros(R, dtype=np.uint8)
     if cand.any():
-        e104 = ring_self_intersections(xy, can, rag.ring_start, np.where(cand, rag.ring_len, 0), SNAP_TOL_M / 10.0)
-        e104 = e104.astype(bool)
+        kind = ring_self_intersections(xy, can, rag.ring_start, np.where(cand, rag.ring_len, 0), SNAP_TOL_M / 10.0)
         x, y = xy[:, 0], xy[:, 1]
         shoelace = x * y[nxt] - x[nxt] * y
         area = 0.5 * np.abs(np.bincount(ring_of, weights=shoelace, minlength=R))
-        e104 |= cand & (area < AREA_EPS_M2)
+        kind[cand & (kind == 0) & (area < AREA_EPS_M2)] = 3
+    e104 = kind > 0
     ring_bad = e101 | e102 | e104
     poly_ring_bad = np.bincount(rag.ring_polygon[ring_bad], minlength=P) > 0
     e203 = (plane_dist > planarity_tol_m) & ~poly_ring_bad
     empty_poly = np.bincount(rag.ring_polygon, minlength=P) == 0
     polygon_ok = ~poly_ring_bad & ~e203 & ~empty_poly
-    return PolygonChecks(e101, e102, e104, e203, plane_dist, normal, polygon_ok)
+    return PolygonChecks(e101, e102, e104, kind, e203, plane_dist, normal, polygon_ok)
