@@ -1,0 +1,203 @@
+"""``generate``: write every product of a synthetic district into one folder."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from citymodel._fileutil import atomic_path, check_output
+from citymodel.model import CityModel
+from citymodel.synth.district import DEFAULT_CRS, DEFAULT_ORIGIN_LONLAT, make_district
+
+__all__ = ["SynthOutputs", "generate", "OUTPUT_NAMES"]
+
+#: File name of every product, by role.
+OUTPUT_NAMES = {
+    "truth": "truth.city.json",
+    "truth_buildings_csv": "truth_buildings.csv",
+    "truth_roofplanes_csv": "truth_roofplanes.csv",
+    "truth_trees_csv": "truth_trees.csv",
+    "truth_superstructures_csv": "truth_superstructures.csv",
+    "laz": "points.laz",
+    "footprints": "footprints.gpkg",
+    "ortho": "ortho.tif",
+    "zones": "zones.gpkg",
+}
+
+# independent random streams per product: options of one product never change another
+_STREAM = {"layout": 0, "lidar": 1, "ortho": 2, "footprints": 3, "zones": 4}
+
+
+@dataclass
+class SynthOutputs:
+    """Paths of the generated files, the truth model and a few counts.
+
+    Attributes
+    ----------
+    truth, truth_buildings_csv, truth_roofplanes_csv, truth_trees_csv, truth_superstructures_csv,
+    laz, footprints, ortho, zones : Path
+    truth_model : CityModel
+    counts : dict[str, float]
+        ``buildings``, ``building_parts``, ``roof_planes``, ``trees``, ``shrubs``,
+        ``green_areas``, ``superstructures``, ``points``, ``density_pts_m2``, ``zones``.
+    timings_s : dict[str, float]
+        Seconds per step.
+    """
+
+    truth: Path
+    truth_buildings_csv: Path
+    truth_roofplanes_csv: Path
+    truth_trees_csv: Path
+    truth_superstructures_csv: Path
+    laz: Path
+    footprints: Path
+    ortho: Path
+    zones: Path
+    truth_model: CityModel
+    counts: dict[str, float] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def paths(self) -> dict[str, Path]:
+        """Every output file by role."""
+        return {k: getattr(self, k) for k in OUTPUT_NAMES}
+
+
+def _write_csv(frame, path: Path, overwrite: bool) -> None:
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.4f")
+
+
+def generate(
+    out_dir: str | os.PathLike,
+    *,
+    seed: int = 7,
+    size_m: float = 400.0,
+    density_pts_m2: float = 12.0,
+    crs: str | int = DEFAULT_CRS,
+    origin_lonlat: tuple[float, float] = DEFAULT_ORIGIN_LONLAT,
+    unclassified: bool = False,
+    footprint_noise_m: float = 0.0,
+    footprint_missing_fraction: float = 0.0,
+    ortho_resolution_m: float = 0.25,
+    noise_m: float = 0.05,
+    overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> SynthOutputs:
+    """Generate a synthetic district and write its truth, LiDAR, footprints, orthophoto and zones.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Output folder (created). Files: see :data:`OUTPUT_NAMES`.
+    seed : int
+        Same seed, same district and same files.
+    size_m : float
+        Side of the square district [m].
+    density_pts_m2 : float
+        Mean LiDAR point density, all returns [1/m2].
+    crs : str or int
+        Projected CRS (default EPSG:32632, WGS 84 / UTM 32N).
+    origin_lonlat : (float, float)
+        District centre (lon, lat) [deg]; default central Bologna.
+    unclassified : bool
+        LiDAR class 1 everywhere (to exercise ground filtering).
+    footprint_noise_m : float
+        Standard deviation of footprint vertex noise [m].
+    footprint_missing_fraction : float
+        Share of buildings missing from the footprints (0..1).
+    ortho_resolution_m : float
+        Orthophoto pixel size [m].
+    noise_m : float
+        LiDAR range noise (standard deviation) [m].
+    overwrite : bool
+        Replace existing outputs; otherwise :class:`~citymodel.errors.OutputExistsError`
+        is raised before anything is computed.
+    progress : callable, optional
+        Called with a short step name before each step.
+
+    Returns
+    -------
+    SynthOutputs
+    """
+    from citymodel.io.cityjson import write_cityjson
+    from citymodel.synth.lidar import simulate_lidar, write_laz
+    from citymodel.synth.mesh import scene_mesh
+    from citymodel.synth.ortho import render_ortho, write_ortho
+    from citymodel.synth.truth import (
+        building_table,
+        district_to_citymodel,
+        roofplane_table,
+        superstructure_table,
+        tree_table,
+    )
+    from citymodel.synth.vectors import footprint_records, write_gpkg, zone_records
+
+    out = Path(out_dir)
+    paths = {k: out / v for k, v in OUTPUT_NAMES.items()}
+    for p in paths.values():
+        check_output(p, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    say = progress or (lambda _s: None)
+
+    def rng(name: str) -> np.random.Generator:
+        return np.random.default_rng([int(seed), _STREAM[name]])
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        t = time.perf_counter()
+        timings[name] = t - t0
+        t0 = t
+
+    say("layout")
+    district = make_district(seed, size_m, crs=crs, origin_lonlat=origin_lonlat)
+    lap("layout")
+    say("truth")
+    model = district_to_citymodel(district)
+    write_cityjson(model, paths["truth"], overwrite=overwrite)
+    _write_csv(building_table(district), paths["truth_buildings_csv"], overwrite)
+    planes = roofplane_table(district)
+    _write_csv(planes, paths["truth_roofplanes_csv"], overwrite)
+    _write_csv(tree_table(district), paths["truth_trees_csv"], overwrite)
+    _write_csv(superstructure_table(district), paths["truth_superstructures_csv"], overwrite)
+    lap("truth")
+    say("mesh")
+    mesh = scene_mesh(district)
+    lap("mesh")
+    say("lidar")
+    cloud = simulate_lidar(district, mesh, density_pts_m2=density_pts_m2, noise_m=noise_m, rng=rng("lidar"),
+                           unclassified=unclassified)
+    write_laz(cloud, paths["laz"], district.epsg, overwrite=overwrite)
+    lap("lidar")
+    say("ortho")
+    img, bounds = render_ortho(district, mesh, resolution_m=ortho_resolution_m, rng=rng("ortho"))
+    write_ortho(img, bounds, district.epsg, paths["ortho"], overwrite=overwrite)
+    lap("ortho")
+    say("footprints and zones")
+    geoms, fields = footprint_records(district, noise_m=footprint_noise_m,
+                                      missing_fraction=footprint_missing_fraction, rng=rng("footprints"))
+    write_gpkg(geoms, fields, district.epsg, paths["footprints"], layer="footprints", overwrite=overwrite)
+    zg, zf = zone_records(district, rng("zones"))
+    write_gpkg(zg, zf, district.epsg, paths["zones"], layer="zones", overwrite=overwrite)
+    lap("vectors")
+    counts = {
+        "buildings": len(district.buildings),
+        "building_parts": sum(len(b.parts) for b in district.buildings if len(b.parts) > 1),
+        "roof_planes": len(planes),
+        "trees": sum(t.kind != "shrub" for t in district.trees),
+        "shrubs": sum(t.kind == "shrub" for t in district.trees),
+        "green_areas": len(district.green_areas),
+        "superstructures": len(district.superstructures),
+        "points": len(cloud),
+        "density_pts_m2": len(cloud) / district.size_m**2,
+        "zones": len(zg),
+        "footprints": len(geoms),
+    }
+    return SynthOutputs(truth_model=model, counts=counts, timings_s=timings, **paths)
