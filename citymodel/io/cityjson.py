@@ -440,6 +440,8 @@ def write_cityjsonseq(
     t = _templates_out(model)
     if t is not None:
         header["geometry-templates"] = t
+    for k, v in model.extra.items():  # keep unknown root members (e.g. appearance) in the header
+        header.setdefault(k, v)
     q = _quantise(model.vertices, transform)
     remap = np.full(model.n_vertices, -1, dtype=np.int64)
     with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
