@@ -21,7 +21,7 @@ __all__ = ["offscreen_backend", "add_scene", "apply_camera", "offscreen_plotter"
            "project_points", "CAMERA_PRESETS"]
 
 #: Camera presets: overview (oblique from the south-west), top (straight down, parallel
-#: projection), street (eye at 1.7 m at the south edge (20 m out) looking north), north / south / east /
+#: projection), street (eye at 1.7 m at the south edge (2 m in; 20 m out without terrain) looking north), north / south / east /
 #: west (oblique from that side).
 CAMERA_PRESETS = ("overview", "top", "street", "north", "south", "east", "west")
 
@@ -108,10 +108,10 @@ def add_scene(plotter, scene: Scene, *, legend: bool = True, lighting: bool = Tr
                 categories.update(lay.categories)
         else:
             bar = legend and lay.visible
-            sargs = {"title": lay.label or lay.scalars, "vertical": False, "position_x": 0.25,
-                     "position_y": 0.02 + 0.11 * n_bars, "width": 0.5, "height": 0.06,
-                     "title_font_size": 14, "label_font_size": 12, "n_labels": 5, "fmt": "%.4g",
-                     "color": "black"}
+            sargs = {"title": lay.label or lay.scalars, "vertical": True,
+                     "position_x": 0.90 - 0.10 * n_bars, "position_y": 0.12, "width": 0.045,
+                     "height": 0.6, "title_font_size": 13, "label_font_size": 11, "n_labels": 5,
+                     "fmt": "%.4g", "color": "black"}
             actor = plotter.add_mesh(lay.mesh, scalars=lay.scalars, preference="cell", cmap=lay.cmap,
                                      clim=lay.clim, nan_color="#bbbbbb", show_scalar_bar=bar,
                                      scalar_bar_args=sargs, **kw)
@@ -146,8 +146,10 @@ def apply_camera(plotter, scene: Scene, preset: str = "overview") -> None:
         cam.parallel_scale = 0.5 * max(b[1] - b[0], b[3] - b[2]) * 1.02
         return
     if preset == "street":
-        eye = np.array([c[0], b[2] - max(20.0, 0.05 * (b[3] - b[2])), b[4] + 1.7])
-        look = (c[0], c[1], b[4] + 1.7 + 0.15 * (b[5] - b[4]))
+        ey = b[2] + 2.0 if scene.has_ground else b[2] - max(20.0, 0.05 * (b[3] - b[2]))
+        gz = float(scene.ground_z(np.array([c[0]]), np.array([ey]))[0])
+        eye = np.array([c[0], ey, gz + 1.7])
+        look = (c[0], c[1], gz + 1.7 + 0.1 * (b[5] - b[4]))
         plotter.camera_position = [tuple(eye), look, (0, 0, 1)]
         cam.view_angle = 60.0
         plotter.reset_camera_clipping_range()
@@ -163,6 +165,7 @@ def apply_camera(plotter, scene: Scene, preset: str = "overview") -> None:
     plotter.camera_position = [tuple(c + 2 * size * d), tuple(c), (0, 0, 1)]
     cam.view_angle = 30.0
     plotter.reset_camera(bounds=b)
+    cam.zoom(1.3)  # the fit is to the bounding sphere: tighten it
 
 
 def offscreen_plotter(

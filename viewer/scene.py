@@ -124,6 +124,14 @@ class Scene:
     time_index: dict[str, int] = field(default_factory=dict)
     lod: str | None = None
     epsg: int | None = None
+    ground: Any = None
+    has_ground: bool = False
+
+    def ground_z(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Ground height [local m] at local ``x, y`` (terrain TIN, else the model's lowest z)."""
+        if self.ground is None:
+            return np.full(np.shape(x), float(self.bounds()[4]))
+        return self.ground(x, y)
 
     # ------------------------------------------------------------------ queries
     def bounds(self) -> np.ndarray:
@@ -424,7 +432,8 @@ def build_scene(
         if zo is not None:
             layers["zone_outlines"] = Layer("zone_outlines", "lines", zo, color=LAYER_COLORS["zone_outlines"])
     scene = Scene(layers=layers, origin=origin, building_ids=list(roots), building_table=btable,
-                  zone_table=ztable, lod=lod, epsg=epsg)
+                  zone_table=ztable, lod=lod, epsg=epsg, ground=ground,
+                  has_ground=terrain_mesh is not None)
     for k, v in (values or {}).items():
         scene.add_building_values(k, v)
     for lay in scene.layers.values():
