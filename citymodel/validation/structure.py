@@ -184,7 +184,8 @@ def _check_geometry_batch(
         if oob_geo[i]:
             sel = tok.geometry == i
             vi = v[sel & oob]
-            report.add(oid, gi, 1007, f"{what} index {int(vi[0])} is out of range ({n_vertices} {what}s)"
+            plural = what.replace("vertex", "vertices")
+            report.add(oid, gi, 1007, f"{what} index {int(vi[0])} is out of range (there are {n_vertices} {plural})"
                        + (f"; {vi.size} such indices" if vi.size > 1 else ""))
     ok = v[~oob & ~np.isin(tok.geometry, np.flatnonzero(bad_geo | depth_bad))]
     if used.size and ok.size:
