@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 
-from citymodel.errors import CityJSONError
 from citymodel.model import CityModel
 
 __all__ = ["file_info", "model_info", "format_info"]
@@ -63,7 +62,13 @@ def file_info(path: str | os.PathLike, crs: int | str | None = None) -> dict[str
     CityJSONError
         When the file cannot be read (the message names the file and what is wrong).
     """
-    from citymodel.io.cityjson import _is_seq, _load_json, _read_bytes, model_from_document, read_cityjsonseq
+    from citymodel.io.cityjson import (
+        _is_seq,
+        _load_json,
+        _read_bytes,
+        model_from_document,
+        read_cityjsonseq,
+    )
 
     p = Path(path)
     if _is_seq(p):
