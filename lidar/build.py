@@ -163,6 +163,26 @@ def _assemble(fps: list[Footprint], results: dict[int, BuildingResult], epsg: in
     return CityModel(vertices=v, city_objects=objects, epsg=epsg, metadata={"title": "citymodel build"})
 
 
+def _terrain_tin(ground_xyz: np.ndarray, max_cells: int = 6000, max_error_m: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """Simplified TIN of the ground: gridded first (a DTM of at most ``max_cells`` cells, gaps
+    filled), then greedy insertion to ``max_error_m`` over the cell centres (keeps the TIN step
+    fast on dense clouds)."""
+    from lidar.dtm import make_dtm
+    from lidar.tin import simplify_tin
+
+    xmin, ymin = ground_xyz[:, :2].min(axis=0)
+    xmax, ymax = ground_xyz[:, :2].max(axis=0)
+    res = max(1.0, float(np.sqrt((xmax - xmin) * (ymax - ymin) / max_cells)))
+    grid, tr = make_dtm(ground_xyz, res)
+    ny, nx = grid.shape
+    cols, rows = np.meshgrid(np.arange(nx), np.arange(ny))
+    x = tr.c + (cols + 0.5) * tr.a
+    y = tr.f + (rows + 0.5) * tr.e
+    p = np.column_stack([x.ravel(), y.ravel(), np.asarray(grid, dtype=np.float64).ravel()])
+    p = p[np.isfinite(p[:, 2])]
+    return simplify_tin(p, max_error_m)
+
+
 # ----------------------------------------------------------------------------- work
 def _work(task: tuple) -> tuple[int, BuildingResult]:
     i, wkb, roof, gz, lods, limit = task
@@ -335,9 +355,9 @@ def build_model(
                 grid, tr = make_dtm(gxyz)
                 write_dtm_geotiff(grid, tr, epsg, dtm_path, overwrite=overwrite)
             if terrain:
-                from lidar.tin import add_terrain, simplify_tin
+                tv, tt = _terrain_tin(gxyz)
+                from lidar.tin import add_terrain
 
-                tv, tt = simplify_tin(gxyz, 0.2, max_vertices=50_000)
                 add_terrain(model, tv, tt)
     if stats is not None:
         stats.update(

@@ -1,0 +1,70 @@
+"""``citymodel build``: LiDAR (+ footprints) to a CityJSON city model."""
+
+from __future__ import annotations
+
+import click
+
+from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
+
+
+@click.command("build")
+@click.option("--points", "points", multiple=True, required=True, type=click.Path(dir_okay=False),
+              help="LAS/LAZ file (repeat the option, or list several files after it).")
+@click.argument("more_points", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--footprints", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Footprints (.gpkg, .geojson, .shp, .sqlite, .csv); extracted from the points when omitted.")
+@click.option("--footprint-id-field", default=None, metavar="NAME", help="Footprint attribute used as the building id.")
+@crs_opt
+@click.option("--lod", "lod", default="1.2,1.3,2.2", show_default=True, help="LoDs to build, comma separated.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Parallel processes.")
+@click.option("--time-limit-s", default=5.0, show_default=True, type=float,
+              help="Per-building time budget [s]; past it, lower LoDs are used.")
+@click.option("--dtm", "dtm_path", default=None, type=click.Path(dir_okay=False), help="Also write the DTM GeoTIFF here.")
+@click.option("--no-terrain", is_flag=True, default=False, help="Do not add the terrain TIN.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .city.json or .city.jsonl.")
+@overwrite_opt
+def command(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
+            no_terrain, out, overwrite) -> None:
+    """Reconstruct buildings (LoD1.2, LoD1.3, LoD2.2) and terrain from LiDAR and footprints.
+
+    \b
+    Examples:
+      citymodel build --points tile1.laz tile2.laz --footprints bgt_pand.sqlite \\
+          --footprint-id-field identificatiebagpnd --crs EPSG:7415 --out delft.city.json
+      citymodel build --points district.laz --footprints footprints.gpkg --footprint-id-field id \\
+          --lod 2.2 --workers 4 --out district.city.jsonl --overwrite
+    """
+    from citymodel._fileutil import check_output
+    from citymodel.io.cityjson import write
+    from citymodel.progress import console
+    from lidar.build import build_model
+
+    check_output(out, overwrite)  # fail before the work, not after
+    if dtm_path is not None:
+        check_output(dtm_path, overwrite)
+    lods = tuple(x.strip() for x in lod.split(",") if x.strip())
+    stats: dict = {}
+    model = build_model(
+        list(points) + list(more_points), footprints=footprints, footprint_id_field=footprint_id_field,
+        crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_path,
+        terrain=not no_terrain, progress=not is_quiet(), overwrite=overwrite, stats=stats,
+    )
+    path = write(model, out, overwrite=overwrite)
+    st = stats.get("statuses", {})
+    sec = stats.get("seconds_per_building")
+    timing = ""
+    if sec is not None and len(sec):
+        timing = f"; {1000 * float(sorted(sec)[len(sec) // 2]):.0f} ms median per building"
+    console.print(
+        f"Wrote {path}: {st.get('ok', 0)} buildings ok, {st.get('fallback', 0)} with a lower-LoD fallback, "
+        f"{st.get('skipped', 0)} skipped ({stats.get('classes', '')}{timing})"
+    )
+    if st.get("skipped") or st.get("fallback"):
+        reasons: dict[str, int] = {}
+        for o in model.city_objects.values():
+            a = o.get("attributes", {})
+            if a.get("status") in ("skipped", "fallback"):
+                key = str(a.get("status_reason", "")).split(";")[0][:90]
+                reasons[key] = reasons.get(key, 0) + 1
+        for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:8]:
+            console.print(f"  {n} x {r}")
