@@ -18,6 +18,8 @@ import numpy as np
 
 #: Number of exogenous inputs u_j (see model.INPUT_NAMES).
 N_INPUTS = 7
+#: Conditional (night) ventilation runs only while the zone air is above this [degC].
+VENT_MIN_C = 24.0
 #: Per-building coefficient rows of ``coef`` (see model.COEF_NAMES).
 N_COEF = 16
 
@@ -87,7 +89,8 @@ def simulate_block(
         Gains fraction, heating and cooling setpoints [degC] (-999/999 = off) and
         ventilation fraction of ``coef[13]`` per hour.
     sch_vent_cond : (n_sched,) int64
-        1: ventilation only while the outdoor air is cooler than the zone air.
+        1: ventilation only while the outdoor air is cooler than the zone air and the zone
+        air is above ``VENT_MIN_C``.
     with_ff : bool
         Also run a twin without cooling for the overheating hours.
     t_overheat_c : float
@@ -161,7 +164,7 @@ def simulate_block(
                     s = sched_id[b]
                     d = dq[0, b]
                     hv = coef[13, b] * sch_vent[s, dt_, hod]
-                    if sch_vent_cond[s] == 1 and to >= t_prev[tw, j]:
+                    if sch_vent_cond[s] == 1 and (to >= t_prev[tw, j] or t_prev[tw, j] < VENT_MIN_C):
                         hv = 0.0
                     th = sch_heat[s, dt_, hod]
                     tc = sch_cool[s, dt_, hod] if tw == 0 else 999.0

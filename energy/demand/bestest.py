@@ -1,0 +1,233 @@
+"""ASHRAE Standard 140 (BESTEST) test cases as city models, run through :func:`simulate`.
+
+The test box (8 m E-W x 6 m N-S x 2.7 m) is an ordinary ``Building`` with an LoD2 ``Solid``:
+ground, roof and four walls as semantic surfaces, the windows as ``Window`` surfaces filling
+holes in their walls, constructions, operation and shading devices as ``energy_*`` attributes
+(the same overrides any building may carry), and the overhangs and fins also as a
+``BuildingInstallation`` child with their geometry. Inputs: ``CASE_SPEC.md`` of the shared
+ASHRAE 140 data (layers, windows, gains, infiltration, thermostat).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from citymodel.errors import InputError
+from citymodel.model import CityModel
+
+__all__ = ["CASES", "bestest_model", "run_case", "BESTEST_GROUND_C"]
+
+#: Temperature under the (R = 25 m2K/W) floor insulation, as in the Modelica Buildings
+#: library's BESTEST models [degC].
+BESTEST_GROUND_C = 10.0
+
+_LIGHT = {
+    "wall": [[0.009, 0.14, 530, 900], [0.066, 0.04, 12, 840], [0.012, 0.16, 950, 840]],
+    "roof": [[0.019, 0.14, 530, 900], [0.1118, 0.04, 12, 840], [0.010, 0.16, 950, 840]],
+    "floor": [[1.003, 0.04, 0, 0], [0.025, 0.14, 650, 1200]],
+}
+_HEAVY = {
+    "wall": [[0.009, 0.14, 530, 900], [0.0615, 0.04, 10, 1400], [0.100, 0.51, 1400, 1000]],
+    "roof": _LIGHT["roof"],
+    "floor": [[1.007, 0.04, 0, 0], [0.080, 1.13, 1400, 1000]],
+}
+
+
+def _h(a: int, b: int) -> np.ndarray:
+    h = np.arange(24)
+    return (h >= a) & (h < b) if a < b else (h >= a) | (h < b)
+
+
+def _case_table() -> dict[str, dict[str, Any]]:
+    cases: dict[str, dict[str, Any]] = {}
+    base = {"windows": "S", "overhang": None, "fins": False, "heat": 20.0, "cool": 27.0, "vent": False}
+    for series, mass in (("6", "light"), ("9", "heavy")):
+        cases[f"{series}00"] = {**base, "mass": mass}
+        cases[f"{series}10"] = {**base, "mass": mass, "overhang": "wall"}
+        cases[f"{series}20"] = {**base, "mass": mass, "windows": "EW"}
+        cases[f"{series}30"] = {**base, "mass": mass, "windows": "EW", "overhang": "window", "fins": True}
+        cases[f"{series}40"] = {**base, "mass": mass, "heat": "setback"}
+        cases[f"{series}50"] = {**base, "mass": mass, "heat": None, "cool": "day", "vent": True}
+        cases[f"{series}00FF"] = {**base, "mass": mass, "heat": None, "cool": None}
+        cases[f"{series}50FF"] = {**base, "mass": mass, "heat": None, "cool": None, "vent": True}
+    return cases
+
+
+#: Case name -> definition (mass, window placement, shading, thermostat, night ventilation).
+CASES = _case_table()
+
+
+def _schedule(case: dict[str, Any]) -> dict[str, Any]:
+    heat = case["heat"]
+    if heat is None:
+        t_heat = -999.0
+    elif heat == "setback":  # 10 C from 23:00 to 07:00, else 20 C
+        t_heat = np.where(_h(23, 7), 10.0, 20.0).tolist()
+    else:
+        t_heat = float(heat)
+    cool = case["cool"]
+    if cool is None:
+        t_cool = 999.0
+    elif cool == "day":  # cooling above 27 C from 07:00 to 18:00 only
+        t_cool = np.where(_h(7, 18), 27.0, 999.0).tolist()
+    else:
+        t_cool = float(cool)
+    vent = np.where(_h(18, 7), 1.0, 0.0).tolist() if case["vent"] else 0.0
+    return {"gain_frac": 1.0, "t_heat_c": t_heat, "t_cool_c": t_cool, "vent_frac": vent,
+            "vent_when_cooler": False}
+
+
+def bestest_model(case: str) -> CityModel:
+    """The ASHRAE 140 test box of ``case`` as a one-building :class:`CityModel`.
+
+    Parameters
+    ----------
+    case : str
+        One of :data:`CASES` (``"600"``, ``"900FF"``, ``"630"``, ...).
+
+    Returns
+    -------
+    CityModel
+        Building ``"bestest_<case>"`` with an LoD2 Solid (walls, roof, ground, windows) and
+        the case's constructions and operation as ``energy_*`` attributes.
+    """
+    key = str(case).upper()
+    if key not in CASES:
+        raise InputError(f"unknown ASHRAE 140 case {case!r}; known: {', '.join(sorted(CASES))}")
+    c = CASES[key]
+    lx, ly, lz = 8.0, 6.0, 2.7
+    m = CityModel(metadata={"title": f"ASHRAE Standard 140 Case {key}"}, source=f"bestest:{key}")
+    corners = np.array([[0, 0, 0], [lx, 0, 0], [lx, ly, 0], [0, ly, 0],
+                        [0, 0, lz], [lx, 0, lz], [lx, ly, lz], [0, ly, lz]], float)
+    v = list(m.add_vertices(corners))
+    g0, g1, g2, g3, r0, r1, r2, r3 = v
+    win_rings: dict[str, list[list[int]]] = {"S": [], "E": [], "W": []}
+    if c["windows"] == "S":
+        for x0 in (0.5, 4.5):
+            win_rings["S"].append(list(m.add_vertices(
+                [[x0, 0, 0.2], [x0 + 3, 0, 0.2], [x0 + 3, 0, 2.2], [x0, 0, 2.2]])))
+    else:
+        win_rings["E"].append(list(m.add_vertices([[lx, 1.5, 0.2], [lx, 4.5, 0.2], [lx, 4.5, 2.2], [lx, 1.5, 2.2]])))
+        win_rings["W"].append(list(m.add_vertices([[0, 4.5, 0.2], [0, 1.5, 0.2], [0, 1.5, 2.2], [0, 4.5, 2.2]])))
+
+    def wall(ring, side):
+        return [ring] + [list(reversed(w)) for w in win_rings.get(side, [])]
+
+    shell = [
+        [[g0, g3, g2, g1]],  # ground (normal down)
+        [[r0, r1, r2, r3]],  # roof
+        wall([g0, g1, r1, r0], "S"),
+        wall([g2, g3, r3, r2], "N"),
+        wall([g1, g2, r2, r1], "E"),
+        wall([g3, g0, r0, r3], "W"),
+    ]
+    values = [0, 1, 2, 2, 2, 2]
+    for side in ("S", "E", "W"):
+        for w in win_rings[side]:
+            shell.append([w])
+            values.append(3)
+    mass = _LIGHT if c["mass"] == "light" else _HEAVY
+    attrs: dict[str, Any] = {
+        "use": "residential",
+        "construction_year": 2020,
+        "storeysAboveGround": 1,
+        "energy_wall_layers": mass["wall"],
+        "energy_roof_layers": mass["roof"],
+        "energy_floor_layers": mass["floor"],
+        "energy_u_window_w_m2k": 3.0,
+        "energy_g_window": 0.789,
+        "energy_alpha_wall": 0.6,
+        "energy_alpha_roof": 0.6,
+        "energy_infiltration_ach": 0.5,
+        "energy_internal_gain_w": 200.0,
+        "energy_radiant_share": 0.6,
+        "energy_vent_m3_h": 1703.16 if c["vent"] else 0.0,
+        "energy_schedule": _schedule(c),
+    }
+    if c["overhang"] == "wall":
+        attrs["energy_window_shading"] = {"window_width_m": 3.0, "window_height_m": 2.0,
+                                          "overhang_depth_m": 1.0, "overhang_gap_m": 0.5,
+                                          "overhang_extension_m": 0.5}
+    elif c["overhang"] == "window":
+        attrs["energy_window_shading"] = {"window_width_m": 3.0, "window_height_m": 2.0,
+                                          "overhang_depth_m": 1.0, "overhang_gap_m": 0.5,
+                                          "overhang_extension_m": 0.0,
+                                          "fin_depth_m": 1.0 if c["fins"] else 0.0}
+    bid = f"bestest_{key}"
+    m.add_object(bid, {
+        "type": "Building",
+        "attributes": attrs,
+        "geometry": [{
+            "type": "Solid",
+            "lod": "2.2",
+            "boundaries": [shell],
+            "semantics": {
+                "surfaces": [{"type": "GroundSurface"}, {"type": "RoofSurface"},
+                             {"type": "WallSurface"}, {"type": "Window"}],
+                "values": [values],
+            },
+        }],
+    })
+    if c["overhang"] is not None:
+        _add_shading_geometry(m, bid, c)
+    return m
+
+
+def _add_shading_geometry(m: CityModel, bid: str, c: dict[str, Any]) -> None:
+    """Overhangs and fins as a BuildingInstallation (geometry for viewers and ray casters)."""
+    polys = []
+    z = 2.7
+    if c["overhang"] == "wall":  # along the whole south wall
+        q = m.add_vertices([[0, 0, z], [0, -1, z], [8, -1, z], [8, 0, z]])
+        polys.append([list(q)])
+    else:
+        for side, x in (("E", 8.0), ("W", 0.0)):
+            s = 1.0 if side == "E" else -1.0
+            q = m.add_vertices([[x, 1.5, z], [x, 4.5, z], [x + s, 4.5, z], [x + s, 1.5, z]])
+            polys.append([list(q)])
+            if c["fins"]:
+                for y in (1.5, 4.5):
+                    f = m.add_vertices([[x, y, 0], [x + s, y, 0], [x + s, y, z], [x, y, z]])
+                    polys.append([list(f)])
+    m.add_object(f"{bid}_shading", {
+        "type": "BuildingInstallation",
+        "geometry": [{"type": "MultiSurface", "lod": "2", "boundaries": polys}],
+    }, parent=bid)
+
+
+def run_case(case: str, weather: Any) -> dict[str, float]:
+    """Run one ASHRAE 140 case through :func:`energy.demand.simulate.simulate`.
+
+    Parameters
+    ----------
+    case : str
+        A key of :data:`CASES`.
+    weather : str, PathLike or (DataFrame, dict)
+        The case's weather (``725650TYCST.epw`` for ASHRAE 140-2020).
+
+    Returns
+    -------
+    dict
+        ``annual_heating_mwh``, ``annual_cooling_mwh``, ``peak_heating_kw``,
+        ``peak_cooling_kw``, and ``ff_max_c``, ``ff_min_c``, ``ff_mean_c`` (zone air) for the
+        free-float cases.
+    """
+    from energy.demand.simulate import simulate
+
+    model = bestest_model(case)
+    r = simulate(model, weather, ground_temperature_c=BESTEST_GROUND_C, free_running_twin=False,
+                 max_site_distance_km=None)
+    row = r.table.iloc[0]
+    out = {
+        "case": str(case).upper(),
+        "annual_heating_mwh": float(row["heating_demand_kwh"]) / 1e3,
+        "annual_cooling_mwh": float(row["cooling_demand_kwh"]) / 1e3,
+        "peak_heating_kw": float(row["peak_heating_kw"]),
+        "peak_cooling_kw": float(row["peak_cooling_kw"]),
+    }
+    if str(case).upper().endswith("FF"):
+        out.update(ff_max_c=float(row["t_air_max_c"]), ff_min_c=float(row["t_air_min_c"]),
+                   ff_mean_c=float(row["t_air_mean_c"]))
+    return out
