@@ -106,6 +106,7 @@ def detect_roof_planes(
     merge_dist_m: float = 0.15,
     flat_tilt_deg: float = 4.0,
     max_tilt_deg: float = 72.0,
+    absorb_share: float = 0.03,
 ) -> RoofPlanes:
     """Detect roof planes in one building's roof points.
 
@@ -127,6 +128,9 @@ def detect_roof_planes(
         Planes tilted less than this are snapped horizontal [deg].
     max_tilt_deg : float
         Steeper regions (wall points) are dropped [deg].
+    absorb_share : float
+        Points of regions smaller than this share of the points (and unassigned points) join a
+        neighbouring larger region when within ``dist_m`` of its plane (ridge and edge bands).
 
     Returns
     -------
@@ -148,6 +152,7 @@ def detect_roof_planes(
     order = np.argsort(curv, kind="stable").astype(np.int64)
     n_seeds = int(np.searchsorted(curv[order], max_seed_curvature))
     labels = region_grow(loc, nbr, normals, order, n_seeds, np.cos(np.radians(angle_deg)), dist_m)
+    labels = _absorb(loc, nbr, labels, dist_m, max(min_points, int(absorb_share * n)))
     # drop small regions
     counts = np.bincount(labels[labels >= 0], minlength=1)
     small = counts < min_points
@@ -204,6 +209,43 @@ def detect_roof_planes(
     ok = labels >= 0
     rmse = np.sqrt(np.bincount(labels[ok], weights=res[ok] ** 2, minlength=m) / np.maximum(npts, 1))
     return RoofPlanes(origin, labels, coef, npts, rmse)
+
+
+def _absorb(loc: np.ndarray, nbr: np.ndarray, labels: np.ndarray, dist_m: float, min_size: int,
+            rounds: int = 3) -> np.ndarray:
+    """Give unassigned points and points of small regions to the best-fitting neighbouring large
+    region (orthogonal distance to its plane under ``dist_m``); a few rounds spread it across bands."""
+    labels = labels.copy()
+    m = int(labels.max()) + 1 if len(labels) else 0
+    if m == 0:
+        return labels
+    counts = np.bincount(labels[labels >= 0], minlength=m)
+    big = counts >= min_size
+    if not big.any():
+        return labels
+    coef = np.zeros((m, 3))
+    for i in np.flatnonzero(big):
+        coef[i] = _fit_coef(loc[labels == i])
+    norm = np.sqrt(1.0 + coef[:, 0] ** 2 + coef[:, 1] ** 2)
+    rows = np.arange(len(loc))
+    for _ in range(rounds):
+        target = (labels < 0) | ~big[np.maximum(labels, 0)]
+        if not target.any():
+            break
+        ti = rows[target]
+        cand = labels[nbr[ti]]  # (t, k)
+        ok = (cand >= 0) & big[np.maximum(cand, 0)]
+        c = coef[np.maximum(cand, 0)]
+        p = loc[ti][:, None, :]
+        r = np.abs(p[..., 2] - (c[..., 0] * p[..., 0] + c[..., 1] * p[..., 1] + c[..., 2])) / norm[np.maximum(cand, 0)]
+        r[~ok] = np.inf
+        best = np.argmin(r, axis=1)
+        rb = r[np.arange(len(ti)), best]
+        take = rb < dist_m
+        if not take.any():
+            break
+        labels[ti[take]] = cand[np.arange(len(ti)), best][take]
+    return labels
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
