@@ -149,74 +149,83 @@ def simulate_lidar(
     pulse_density = density_pts_m2 / (cover * (1.0 + 0.75 * f_veg))
     step = 1.0 / np.sqrt(pulse_density)
 
-    orig, D, strip, tgps, angle = [], [], [], [], []
     ys = np.arange(-h - 2.0, h + 2.0, step)
-    for k, xl in enumerate(lines):
-        xs = np.arange(xl - swath / 2, xl + swath / 2, step)
-        X = xs[None, :] + np.where(np.arange(len(ys)) % 2 == 1, step / 2, 0.0)[:, None]
-        Y = np.broadcast_to(ys[:, None], X.shape)
-        X = X + rng.normal(0, 0.08 * step, X.shape)
-        Y = Y + rng.normal(0, 0.08 * step, X.shape)
-        keep = (X > -h - 1) & (X < h + 1) & (Y > -h - 1) & (Y < h + 1)
-        tx, ty = X[keep], Y[keep]
-        n = tx.size
-        o = np.column_stack([np.full(n, xl), ty, np.full(n, z_fly)])
-        tgt = np.column_stack([tx, ty, np.full(n, z_ref)])
-        d = tgt - o
-        d /= np.linalg.norm(d, axis=1)[:, None]
-        orig.append(o)
-        D.append(d)
-        strip.append(np.full(n, k + 1, np.uint16))
-        # 60 m/s along track, one strip every 10 minutes, scan position within the line
-        tgps.append(1.0e5 + 600.0 * k + (ty + h) / 60.0 + (tx - xl) / swath * 1e-3)
-        angle.append(np.degrees(np.arctan2(tx - xl, FLIGHT_HEIGHT_M)).astype(np.float32))
-    orig = np.concatenate(orig)
-    D = np.concatenate(D)
-    strip = np.concatenate(strip)
-    tgps = np.concatenate(tgps)
-    angle = np.concatenate(angle)
+    common = _Survey(district, mesh, scene, z_ref, z_fly, swath, step, ys, noise_m, unclassified)
+    parts = [_strip(common, k, xl, rng) for k, xl in enumerate(lines)]
+    return PointCloud(**{f: np.concatenate([getattr(pc, f) for pc in parts]) for f in PointCloud.__dataclass_fields__})
+
+
+@dataclass
+class _Survey:
+    district: District
+    mesh: SceneMesh
+    scene: object
+    z_ref: float
+    z_fly: float
+    swath: float
+    step: float
+    ys: np.ndarray
+    noise_m: float
+    unclassified: bool
+
+
+def _strip(sv: _Survey, k: int, xl: float, rng: np.random.Generator) -> PointCloud:
+    """Pulses, returns and attributes of flight strip ``k`` (line at local x ``xl``)."""
+    district, mesh, scene, step, ys, swath = sv.district, sv.mesh, sv.scene, sv.step, sv.ys, sv.swath
+    h = district.size_m / 2
+    xs = np.arange(xl - swath / 2, xl + swath / 2, step)
+    X = xs[None, :] + np.where(np.arange(len(ys)) % 2 == 1, step / 2, 0.0)[:, None]
+    Y = np.broadcast_to(ys[:, None], X.shape)
+    X = X + rng.normal(0, 0.08 * step, X.shape)
+    Y = Y + rng.normal(0, 0.08 * step, X.shape)
+    keep = (X > -h - 1) & (X < h + 1) & (Y > -h - 1) & (Y < h + 1)
+    tx, ty = X[keep], Y[keep]
+    n = tx.size
+    orig = np.column_stack([np.full(n, xl), ty, np.full(n, sv.z_fly)])
+    D = np.column_stack([tx - xl, np.zeros(n), np.full(n, sv.z_ref - sv.z_fly)])
+    D /= np.linalg.norm(D, axis=1)[:, None]
+    # 60 m/s along track, one strip every 10 minutes, scan position within the line
+    tgps = 1.0e5 + 600.0 * k + (ty + h) / 60.0 + (tx - xl) / swath * 1e-3
+    angle = np.degrees(np.arctan2(tx - xl, FLIGHT_HEIGHT_M)).astype(np.float32)
 
     prim, t = _cast(scene, orig, D)
     hit = prim >= 0
-    orig, D, strip, tgps, angle, prim, t = (a[hit] for a in (orig, D, strip, tgps, angle, prim, t))
+    orig, D, tgps, angle, prim, t = (a[hit] for a in (orig, D, tgps, angle, prim, t))
     kind = mesh.kind[prim]
 
     # ---- vegetation: returns inside the crown, pass-through to the next surface
     veg = (kind == CROWN) | (kind == SHRUB)
     vi = np.flatnonzero(veg)
     tree_obj = mesh.obj[prim[vi]]
-    centers = np.array([tr.crown_center for tr in district.trees]) - mesh.origin if district.trees else np.zeros((0, 3))
-    axes = np.array([tr.crown_semi_axes for tr in district.trees]) if district.trees else np.zeros((0, 3))
+    if district.trees:
+        centers = np.array([tr.crown_center for tr in district.trees]) - mesh.origin
+        axes = np.array([tr.crown_semi_axes for tr in district.trees])
+    else:
+        centers = axes = np.ones((1, 3))
     t_in, t_out = _ellipsoid_chord(orig[vi], D[vi], centers[tree_obj], axes[tree_obj])
     t_in = np.where(np.isfinite(t_in), np.minimum(t_in, t[vi]), t[vi])
     chord = np.where(np.isfinite(t_out), np.clip(t_out - t_in, 0.0, None), 0.0)
     t_out = t_in + chord
     n_extra = rng.binomial(2, 0.35, vi.size) * (chord > 1.0)
     passes = rng.random(vi.size) < np.exp(-CROWN_EXTINCTION_PER_M * chord)
-    # second cast for pulses that pass through
     pi = vi[passes]
     orig2 = orig[pi] + D[pi] * (t_out[passes] + 0.05)[:, None]
     prim2, t2 = _cast(scene, orig2, D[pi])
     ok2 = prim2 >= 0
-    # assemble returns: (pulse index, ray t, primitive, truth kind)
+    # returns as (pulse index, ray parameter, primitive)
     first_t = t.copy()
     first_t[vi] = t_in + np.minimum(rng.exponential(0.25, vi.size), 0.5 * chord)
-    pulses = np.arange(len(t))
-    R_pulse = [pulses]
-    R_t = [first_t]
-    R_prim = [prim]
+    R_pulse, R_t, R_prim = [np.arange(len(t))], [first_t], [prim]
+    u = np.sort(rng.random((vi.size, 2)), axis=1)
     for j in (1, 2):
         m = n_extra >= j
-        u = np.sort(rng.random((vi.size, 2)), axis=1)[:, j - 1]
         R_pulse.append(vi[m])
-        R_t.append((t_in + chord * (0.15 + 0.8 * u))[m])
+        R_t.append((t_in + chord * (0.15 + 0.8 * u[:, j - 1]))[m])
         R_prim.append(prim[vi[m]])
     R_pulse.append(pi[ok2])
     R_t.append((t_out[passes] + 0.05 + t2)[ok2])
     R_prim.append(prim2[ok2])
-    rp = np.concatenate(R_pulse)
-    rt = np.concatenate(R_t)
-    rprim = np.concatenate(R_prim)
+    rp, rt, rprim = np.concatenate(R_pulse), np.concatenate(R_t), np.concatenate(R_prim)
     order = np.lexsort((rt, rp))
     rp, rt, rprim = rp[order], rt[order], rprim[order]
     counts = np.bincount(rp, minlength=len(t))
@@ -226,68 +235,65 @@ def simulate_lidar(
 
     rkind = mesh.kind[rprim]
     d = D[rp]
-    n = mesh.normal[rprim]
-    cos_inc = np.abs(np.einsum("ij,ij->i", d, n))
+    cos_inc = np.abs(np.einsum("ij,ij->i", d, mesh.normal[rprim]))
     # grazing incidence on hard surfaces: weaker echo, often lost
     hard = (rkind == WALL) | (rkind == ROOF) | (rkind == SUPER)
     drop = hard & (rng.random(rp.size) > np.clip(cos_inc / GRAZING_COS, 0.0, 1.0))
-    keep = ~drop
-    rp, rt, rprim, rkind, ret_no, n_ret, cos_inc, d = (a[keep] for a in (rp, rt, rprim, rkind, ret_no, n_ret, cos_inc, d))
-    rt_noisy = rt + rng.normal(0.0, noise_m, rt.size)
+    rt_noisy = rt + rng.normal(0.0, sv.noise_m, rt.size)
     local = orig[rp] + d * rt_noisy[:, None]
+    inside = (np.abs(local[:, 0]) <= h) & (np.abs(local[:, 1]) <= h) & ~drop
+    rp, rt, rprim, rkind, ret_no, n_ret, cos_inc, local = (
+        a[inside] for a in (rp, rt, rprim, rkind, ret_no, n_ret, cos_inc, local))
     xyz = local + mesh.origin
-    inside = (np.abs(local[:, 0]) <= h) & (np.abs(local[:, 1]) <= h)
 
     # ---- classes
-    z_ground = district.terrain.height(xyz[:, 0], xyz[:, 1])
-    hag = xyz[:, 2] - z_ground
     cls = np.full(rp.size, 1, np.uint8)
-    cls[rkind == TERRAIN] = 2
-    cls[(rkind == ROOF) | (rkind == WALL) | (rkind == SUPER)] = 6
-    vegk = (rkind == CROWN) | (rkind == SHRUB) | (rkind == TRUNK)
-    cls[vegk] = np.where(hag[vegk] < 0.5, 3, np.where(hag[vegk] < 2.0, 4, 5)).astype(np.uint8)
+    if not sv.unclassified:
+        cls[rkind == TERRAIN] = 2
+        cls[(rkind == ROOF) | (rkind == WALL) | (rkind == SUPER)] = 6
+        vegk = (rkind == CROWN) | (rkind == SHRUB) | (rkind == TRUNK)
+        hag = xyz[vegk, 2] - district.terrain.height(xyz[vegk, 0], xyz[vegk, 1])
+        cls[vegk] = np.where(hag < 0.5, 3, np.where(hag < 2.0, 4, 5)).astype(np.uint8)
 
     # ---- intensity
-    mat = np.full(rp.size, _MAT_PAVING, np.int64)
-    ter = rkind == TERRAIN
-    if ter.any():
+    obj = mesh.obj[rprim]
+    mat = _materials(district, xyz, rkind, obj)
+    share = np.where(n_ret > 1, 0.55, 1.0)
+    inten = (_REFLECTANCE[mat] * cos_inc * share * (FLIGHT_HEIGHT_M / rt) ** 2 * 60000.0
+             * rng.lognormal(0.0, 0.12, rp.size))
+    return PointCloud(
+        xyz=xyz,
+        intensity=np.clip(inten, 1, 65535).astype(np.uint16),
+        return_number=ret_no,
+        number_of_returns=n_ret,
+        classification=cls,
+        scan_angle_deg=angle[rp],
+        point_source_id=np.full(rp.size, k + 1, np.uint16),
+        gps_time=tgps[rp] + (ret_no - 1) * 1e-9,
+        kind=rkind.astype(np.int8),
+        obj=obj.astype(np.int32),
+        plane=mesh.plane[rprim].astype(np.int32),
+    )
+
+
+def _materials(district: District, xyz: np.ndarray, rkind: np.ndarray, obj: np.ndarray) -> np.ndarray:
+    """Material code per return (terrain: asphalt, paving or lawn by position)."""
+    mat = np.full(rkind.size, _MAT_PAVING, np.int64)
+    ter = np.flatnonzero(rkind == TERRAIN)
+    if ter.size:
         px, py = xyz[ter, 0], xyz[ter, 1]
-        m_ter = np.full(px.size, _MAT_PAVING, np.int64)
         if district.carriageways is not None and not district.carriageways.is_empty:
-            m_ter[shapely.contains_xy(district.carriageways, px, py)] = _MAT_ASPHALT
+            mat[ter[shapely.contains_xy(district.carriageways, px, py)]] = _MAT_ASPHALT
         if district.green_areas:
             lawns = shapely.union_all([g.polygon for g in district.green_areas])
-            m_ter[shapely.contains_xy(lawns, px, py)] = _MAT_LAWN
-        mat[ter] = m_ter
-    obj = mesh.obj[rprim]
+            mat[ter[shapely.contains_xy(lawns, px, py)]] = _MAT_LAWN
     roof_mat = np.array([_ROOF_MAT.get(b.roof_material, _MAT_CONCRETE) for b in district.buildings] or [0])
     rm = (rkind == ROOF) | (rkind == SUPER)
     mat[rm] = roof_mat[obj[rm]]
     mat[rkind == WALL] = _MAT_WALL
     mat[(rkind == CROWN) | (rkind == SHRUB)] = _MAT_LEAF
     mat[rkind == TRUNK] = _MAT_BARK
-    rng_m = rt
-    share = np.where(n_ret > 1, 0.55, 1.0)
-    inten = (_REFLECTANCE[mat] * cos_inc * share * (FLIGHT_HEIGHT_M / rng_m) ** 2 * 60000.0
-             * rng.lognormal(0.0, 0.12, rp.size))
-    inten = np.clip(inten, 1, 65535).astype(np.uint16)
-    if unclassified:
-        cls[:] = 1
-
-    sel = inside
-    return PointCloud(
-        xyz=xyz[sel],
-        intensity=inten[sel],
-        return_number=ret_no[sel],
-        number_of_returns=n_ret[sel],
-        classification=cls[sel],
-        scan_angle_deg=angle[rp][sel],
-        point_source_id=strip[rp][sel],
-        gps_time=(tgps[rp] + (ret_no - 1) * 1e-9)[sel],
-        kind=rkind[sel].astype(np.int8),
-        obj=obj[sel].astype(np.int32),
-        plane=mesh.plane[rprim][sel].astype(np.int32),
-    )
+    return mat
 
 
 def write_laz(cloud: PointCloud, path: str | os.PathLike, epsg: int, *, overwrite: bool = False) -> None:

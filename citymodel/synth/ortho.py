@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import shapely
 
 from citymodel._fileutil import atomic_path
 from citymodel.errors import InputError
@@ -43,6 +42,60 @@ def _m(name: str) -> int:
     return _MATS.index(name)
 
 
+def _ground_materials(district: District, n: int) -> np.ndarray:
+    """Material code of the ground per pixel ``(n, n)``: paving, asphalt or lawn."""
+    from rasterio.features import rasterize
+    from rasterio.transform import from_bounds
+
+    tr = from_bounds(*district.bounds, n, n)
+    out = np.full((n, n), _m("paving"), np.uint8)
+    shapes = []
+    if district.carriageways is not None and not district.carriageways.is_empty:
+        shapes.append((district.carriageways, _m("asphalt")))
+    shapes += [(g.polygon, _m("lawn")) for g in district.green_areas]
+    if shapes:
+        rasterize(shapes, out=out, transform=tr)
+    return out
+
+
+def _shade_pixels(x, y, ground, scene, mesh: SceneMesh, ztop: float, roof_mat, sun, rng) -> np.ndarray:
+    """Reflectance ``(k, 4)`` of the pixels with local centres ``x, y``."""
+    o = np.column_stack([x, y, np.full(x.size, ztop)]).astype(np.float32)
+    d = np.zeros((x.size, 3), np.float32)
+    d[:, 2] = -1.0
+    res = scene.run(o, d, output=1)
+    prim = res["primID"].astype(np.int64)
+    hit = prim >= 0
+    prim_safe = np.where(hit, prim, 0)
+    kind = np.where(hit, mesh.kind[prim_safe], TERRAIN)
+    obj = mesh.obj[prim_safe]
+    z = np.where(hit, ztop - res["tfar"].astype(np.float64), 0.0)
+    normal = mesh.normal[prim_safe]
+    normal[~hit] = (0, 0, 1)
+    normal[normal[:, 2] < 0] *= -1
+    mat = ground.astype(np.int64)
+    rm = (kind == ROOF) | (kind == SUPER)
+    mat[rm] = roof_mat[obj[rm]]
+    mat[kind == WALL] = _m("wall")
+    mat[kind == CROWN] = _m("leaf")
+    mat[kind == SHRUB] = _m("shrub")
+    mat[kind == TRUNK] = _m("bark")
+    lam = np.clip(normal @ sun, 0.0, 1.0)
+    # cast shadows: a ray from the surface towards the sun
+    p = (np.column_stack([x, y, z]) + 0.05 * normal).astype(np.float32)
+    rs = scene.run(p, np.tile(sun, (x.size, 1)).astype(np.float32), output=1)
+    shadow = rs["primID"] >= 0
+    # leaves scatter light inside the crown: soften their shading
+    leafy = (kind == CROWN) | (kind == SHRUB)
+    direct = np.where(shadow, 0.0, lam)
+    direct = np.where(leafy, 0.5 * direct + 0.25, direct)
+    shade = 0.30 + 0.85 * direct
+    # texture: per-object tint and per-pixel grain
+    tint = 1.0 + 0.08 * np.sin(obj * 12.9898 + kind * 78.233)
+    grain = rng.normal(1.0, 0.06, x.size)
+    return _ALB[mat] * (shade * tint * grain)[:, None]
+
+
 def render_ortho(
     district: District, mesh: SceneMesh, *, resolution_m: float = 0.25, rng: np.random.Generator
 ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -69,64 +122,21 @@ def render_ortho(
     S = district.size_m
     n = int(round(S / resolution_m))
     h = S / 2
-    c = -h + (np.arange(n) + 0.5) * resolution_m
-    X, Y = np.meshgrid(c, c[::-1])
-    x, y = X.ravel(), Y.ravel()
-    ztop = float(mesh.triangles[:, :, 2].max()) + 10.0
-    o = np.column_stack([x, y, np.full(x.size, ztop)])
-    d = np.tile([0.0, 0.0, -1.0], (x.size, 1))
     scene = mesh.embree()
-    res = scene.run(o.astype(np.float32), d.astype(np.float32), output=1)
-    prim = res["primID"].astype(np.int64)
-    t = res["tfar"].astype(np.float64)
-    hit = prim >= 0
-    prim_safe = np.where(hit, prim, 0)
-    kind = np.where(hit, mesh.kind[prim_safe], TERRAIN)
-    obj = mesh.obj[prim_safe]
-    z = np.where(hit, ztop - t, np.nan)
-    normal = mesh.normal[prim_safe].copy()
-    normal[~hit] = (0, 0, 1)
-    down = normal[:, 2] < 0
-    normal[down] *= -1
-
-    mat = np.full(x.size, _m("paving"), np.int64)
-    ter = kind == TERRAIN
-    gx, gy = x + mesh.origin[0], y + mesh.origin[1]
-    if district.carriageways is not None and not district.carriageways.is_empty:
-        m = ter & shapely.contains_xy(district.carriageways, gx, gy)
-        mat[m] = _m("asphalt")
-    if district.green_areas:
-        lawns = shapely.union_all([g.polygon for g in district.green_areas])
-        m = ter & shapely.contains_xy(lawns, gx, gy)
-        mat[m] = _m("lawn")
+    ztop = float(mesh.triangles[:, :, 2].max()) + 10.0
+    ground = _ground_materials(district, n)
     roof_mat = np.array([_m(b.roof_material) if b.roof_material in ALBEDO_RGBN else _m("concrete")
                          for b in district.buildings] or [0])
-    rm = (kind == ROOF) | (kind == SUPER)
-    mat[rm] = roof_mat[obj[rm]]
-    mat[kind == WALL] = _m("wall")
-    mat[kind == CROWN] = _m("leaf")
-    mat[kind == SHRUB] = _m("shrub")
-    mat[kind == TRUNK] = _m("bark")
-
     az, el = np.radians(SUN_AZIMUTH_DEG), np.radians(SUN_ELEVATION_DEG)
     sun = np.array([np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)])
-    lam = np.clip(normal @ sun, 0.0, 1.0)
-    # cast shadows
-    p = np.column_stack([x, y, np.where(hit, z, 0.0)]) + 0.05 * normal
-    rs = scene.run(p.astype(np.float32), np.tile(sun, (x.size, 1)).astype(np.float32), output=1)
-    shadow = rs["primID"] >= 0
-    # leaves scatter light inside the crown: soften their shading
-    leafy = (kind == CROWN) | (kind == SHRUB)
-    direct = np.where(shadow, 0.0, lam)
-    direct = np.where(leafy, 0.5 * direct + 0.25, direct)
-    shade = 0.30 + 0.85 * direct
-    albedo = _ALB[mat]
-    # texture: per-object tint and per-pixel grain
-    tint = 1.0 + 0.08 * np.sin(obj * 12.9898 + kind * 78.233)
-    grain = rng.normal(1.0, 0.06, x.size)
-    refl = albedo * (shade * tint * grain)[:, None]
-    img = np.clip(refl * 255.0 / 0.7, 0, 255).astype(np.uint8)
-    img = img.reshape(n, n, 4).transpose(2, 0, 1).copy()
+    c = -h + (np.arange(n) + 0.5) * resolution_m
+    img = np.empty((4, n, n), np.uint8)
+    rows_per_chunk = max(1, 2**19 // n)
+    for r0 in range(0, n, rows_per_chunk):
+        r1 = min(n, r0 + rows_per_chunk)
+        X, Y = np.meshgrid(c, c[::-1][r0:r1])
+        refl = _shade_pixels(X.ravel(), Y.ravel(), ground[r0:r1].ravel(), scene, mesh, ztop, roof_mat, sun, rng)
+        img[:, r0:r1, :] = np.clip(refl * 255.0 / 0.7, 0, 255).astype(np.uint8).reshape(r1 - r0, n, 4).transpose(2, 0, 1)
     b = district.bounds
     return img, (b[0], b[1], b[2], b[3])
 
