@@ -21,11 +21,15 @@ _SCRIPT = textwrap.dedent(
     from viewer.boxes import box_model
     from viewer.scene import build_scene
     from viewer.app import ViewerWindow
-    m = box_model([[0, 0], [30, 0]], [[10, 10], [40, 10]], [10, 20],
+    m = box_model(np.array([[0, 0], [30, 0]]) + [85000, 447000], np.array([[10, 10], [40, 10]]) + [85000, 447000], [10, 20],
                   attributes={"t_surface_c": [20.0, 40.0]})
     hourly = np.arange(2 * 24, dtype=float).reshape(2, 24)
-    s = build_scene(m, color="t_surface_c", values={"load_kw": hourly})
-    w = ViewerWindow(s, camera="top")
+    import pandas as pd, shapely
+    from citymodel.civic import Zones
+    zones = Zones(np.array([shapely.box(85000 - 5, 447005, 85045, 447040)], dtype=object),
+                  pd.DataFrame({"zone_id": ["Z1"], "fragility_index": [0.7]}), epsg=28992)
+    s = build_scene(m, color="t_surface_c", values={"load_kw": hourly}, zones=zones)
+    w = ViewerWindow(s, camera="top", model=m)
     w.show()
     app.processEvents()
     out = {"layers": w.layer_names(), "title": w.windowTitle()}
@@ -39,14 +43,18 @@ _SCRIPT = textwrap.dedent(
     w.opacity_sliders["buildings"].setValue(40)             # the panel's opacity slider
     out["opacity"] = w.actors["buildings"].GetProperty().GetOpacity()
     out["pick_id"] = w.pick_building("b1")
-    out["pick_world"] = w.pick_world(np.array([35.0, 5.0, 20.0]) - s.origin)
-    out["pick_empty"] = w.pick_world(np.array([20.0, 5.0, 0.0]) - s.origin)
+    o = np.array([85000.0, 447000.0, 0.0])
+    out["pick_world"] = w.pick_world(o + [35.0, 5.0, 20.0] - s.origin)
+    out["pick_empty"] = w.pick_world(o + [20.0, 1.0, 0.0] - s.origin)
+    out["pick_zone"] = w.pick_world(o + [20.0, 30.0, 0.5] - s.origin)
     w.color_combo.setCurrentText("load_kw")                 # the colour-by selector
     out["slider_enabled"] = w.time_slider.isEnabled()
     out["slider_max"] = w.time_slider.maximum()
     w.time_slider.setValue(5)                               # the time slider
     out["hour5"] = sorted(set(np.asarray(s.layers["buildings"].mesh.cell_data["load_kw"]).tolist()))
     out["bars"] = list(w.plotter.scalar_bars.keys())
+    w.lod_combo.setCurrentText("1.2")                        # the LoD selector
+    out["lod"] = s.lod
     w.set_camera("north")
     img = w.screenshot(SHOT)
     out["shot_nonwhite"] = float((img.reshape(-1, 3) != 255).any(1).mean())
@@ -71,7 +79,7 @@ def test_app_under_xvfb(tmp_path):
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT")), None)
     assert line is not None, proc.stdout[-2000:] + proc.stderr[-3000:]
     out = json.loads(line[len("RESULT"):])
-    assert out["layers"] == ["buildings"]
+    assert out["layers"] == ["buildings", "zones", "zone_outlines"]
     assert out["hidden_api"] == [False, False]
     assert out["shown_api"] is True
     assert out["hidden_panel"] is False
@@ -79,9 +87,12 @@ def test_app_under_xvfb(tmp_path):
     assert out["pick_id"] == {"building_id": "b1", "height_m": 20.0, "t_surface_c": 40.0}
     assert out["pick_world"]["building_id"] == "b1" and out["pick_world"]["layer"] == "buildings"
     assert out["pick_empty"] is None
+    assert out["pick_zone"]["layer"] == "zones" and out["pick_zone"]["zone_id"] == "Z1"
+    assert out["pick_zone"]["fragility_index"] == pytest.approx(0.7)
     assert out["slider_enabled"] is True and out["slider_max"] == 23
     assert out["hour5"] == [5.0, 29.0]  # building 0 -> hourly[0, 5], building 1 -> hourly[1, 5]
     assert out["bars"] == ["load_kw [kW]"]
+    assert out["lod"] == "1.2"
     assert shot.exists() and out["shot_nonwhite"] > 0.01
 
 

@@ -225,3 +225,16 @@ def test_cli_render(two_boxes, tmp_path, cli_runner, backend):
     assert out.exists() and out.stat().st_size > 1000
     res = cli_runner("render", src, "--color", "nope", "--out", tmp_path / "x.png")
     assert res.exit_code == 1 and "t_surface_c" in res.output
+
+
+def test_set_building_lod_keeps_colouring():
+    from citymodel.io import read
+    from viewer.scene import build_scene, set_building_lod
+
+    m = read(shared_path("cityjson_samples", "3dbag_multi_lod_10buildings.city.json"))
+    scene = build_scene(m, color="h_maaiveld")
+    n22 = scene.layers["buildings"].mesh.n_cells
+    lay = set_building_lod(scene, m, "1.2")
+    assert lay.mesh.n_cells < n22 and lay.scalars == "h_maaiveld" and scene.lod == "1.2"
+    with pytest.raises(InputError, match="LoDs present: 1.2, 1.3, 2.2"):
+        set_building_lod(scene, m, "3.0")

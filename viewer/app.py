@@ -61,9 +61,11 @@ def _make_window_class():
     class _ViewerWindow(QtWidgets.QMainWindow):
         """Main window; see :func:`ViewerWindow` for the API."""
 
-        def __init__(self, scene: Scene, title: str = "citymodel viewer", camera: str = "overview"):
+        def __init__(self, scene: Scene, title: str = "citymodel viewer", camera: str = "overview",
+                     model=None):
             super().__init__()
             self.scene = scene
+            self.model = model
             self.setWindowTitle(title)
             self.resize(1400, 900)
             splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
@@ -106,6 +108,19 @@ def _make_window_class():
                 self.color_combo.setCurrentText(cur or "(none)")
             self.color_combo.currentTextChanged.connect(self._on_color)
             lay.addWidget(self.color_combo)
+
+            # LoD of the buildings (needs the model to rebuild the merged mesh)
+            self.lod_combo = QtWidgets.QComboBox()
+            if model is not None and "buildings" in scene.layers:
+                lods = sorted({str(g.get("lod")) for o in model.city_objects.values()
+                               if o.get("type") in ("Building", "BuildingPart")
+                               for g in (o.get("geometry") or []) if g.get("lod") is not None})
+                self.lod_combo.addItems(["highest", *lods])
+                self.lod_combo.setCurrentText(scene.lod or "highest")
+                self.lod_combo.currentTextChanged.connect(
+                    lambda t: self.set_lod(None if t == "highest" else t))
+                lay.addWidget(QtWidgets.QLabel("Buildings LoD"))
+                lay.addWidget(self.lod_combo)
 
             # time slider
             self.time_label = QtWidgets.QLabel("hour: -")
@@ -199,6 +214,15 @@ def _make_window_class():
                     self.color_combo.blockSignals(False)
             self._refresh()
 
+        def set_lod(self, lod: str | None) -> None:
+            """Show the buildings at another LoD ("1.2", "2.2"; None: highest per building)."""
+            from viewer.scene import set_building_lod
+
+            if self.model is None:
+                raise InputError("the window was opened without its model: the LoD cannot change")
+            set_building_lod(self.scene, self.model, lod)
+            self._refresh()
+
         def set_time(self, index: int) -> None:
             """Show hour ``index`` of the hourly series the buildings are coloured by."""
             name = self.scene.layers["buildings"].scalars
@@ -289,12 +313,13 @@ def _make_window_class():
     return _ViewerWindow
 
 
-def ViewerWindow(scene: Scene, title: str = "citymodel viewer", camera: str = "overview"):  # noqa: N802
+def ViewerWindow(scene: Scene, title: str = "citymodel viewer", camera: str = "overview",  # noqa: N802
+                 model=None):
     """Create the viewer window (a QMainWindow) for ``scene``; a QApplication must exist.
 
     Methods: ``set_layer_visible(name, bool)``, ``is_layer_visible(name)``,
     ``set_opacity(name, 0..1)``, ``set_color(attr, layer="buildings")``, ``set_time(hour)``,
-    ``set_camera(preset)``, ``pick_building(id or index)``, ``pick_at(x, y)``,
+    ``set_camera(preset)``, ``set_lod(lod)`` (with ``model``), ``pick_building(id or index)``, ``pick_at(x, y)``,
     ``pick_world(xyz)``, ``screenshot(path)``.
 
     Raises
@@ -303,7 +328,7 @@ def ViewerWindow(scene: Scene, title: str = "citymodel viewer", camera: str = "o
         No display (see :func:`check_display`).
     """
     check_display()
-    return _make_window_class()(scene, title=title, camera=camera)
+    return _make_window_class()(scene, title=title, camera=camera, model=model)
 
 
 def run_app(scene: Scene, *, model=None, title: str = "citymodel viewer") -> int:
@@ -311,6 +336,6 @@ def run_app(scene: Scene, *, model=None, title: str = "citymodel viewer") -> int
     check_display()
     _, QtWidgets = _qt()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    win = ViewerWindow(scene, title=title)
+    win = ViewerWindow(scene, title=title, model=model)
     win.show()
     return int(app.exec_() if hasattr(app, "exec_") else app.exec())

@@ -24,7 +24,7 @@ from citymodel.errors import InputError
 from citymodel.model import CityModel
 from viewer.colors import SURFACE_TYPE_COLORS, clim_for, colormap_for, is_diverging, label_for
 
-__all__ = ["Layer", "Scene", "build_scene", "LAYER_COLORS"]
+__all__ = ["Layer", "Scene", "build_scene", "set_building_lod", "LAYER_COLORS"]
 
 #: Solid colours of layers that are not coloured by a value.
 LAYER_COLORS: dict[str, str] = {
@@ -449,3 +449,29 @@ def build_scene(
     elif color is not None and color != "surface_type" and "buildings" not in scene.layers:
         raise InputError(f"{model.source or 'model'}: no buildings to colour by {color!r}")
     return scene
+
+
+def set_building_lod(scene: Scene, model: CityModel, lod: str | None) -> Layer:
+    """Rebuild the buildings layer of ``scene`` at another LoD, keeping its colouring.
+
+    Raises
+    ------
+    InputError
+        When no building has geometry at ``lod`` (the message lists the LoDs present).
+    """
+    from viewer.meshes import LAYER_TYPES, surface_mesh
+
+    mesh, _ = surface_mesh(model, LAYER_TYPES["buildings"], scene.origin, lod=lod,
+                           root_ids=scene.building_ids)
+    if mesh is None:
+        raise InputError(f"{model.source or 'model'}: no building geometry at LoD {lod}; LoDs present: "
+                         f"{', '.join(sorted(model.counts_by_lod()))}")
+    lay = scene.layers["buildings"]
+    current = "surface_type" if lay.scalars == "surface_type_rgb" else lay.scalars
+    lay.mesh = mesh
+    scene.lod = lod
+    if current == "surface_type" and not (np.asarray(mesh.cell_data["surface_type"]) > 0).any():
+        current = None
+    if current is not None and current not in scene.color_options("buildings"):
+        current = None
+    return scene.color_by(current, "buildings")
