@@ -15,10 +15,10 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
 from citymodel._fileutil import atomic_path
 from citymodel.errors import InputError
+from citymodel.synth.materials import GroundMaterials, ground_materials
 from citymodel.synth.mesh import CROWN, ROOF, SHRUB, SUPER, TERRAIN, TRUNK, WALL, SceneMesh
 from citymodel.synth.scene import District
 
@@ -150,7 +150,8 @@ def simulate_lidar(
     step = 1.0 / np.sqrt(pulse_density)
 
     ys = np.arange(-h - 2.0, h + 2.0, step)
-    common = _Survey(district, mesh, scene, z_ref, z_fly, swath, step, ys, noise_m, unclassified)
+    common = _Survey(district, mesh, scene, z_ref, z_fly, swath, step, ys, noise_m, unclassified,
+                     ground_materials(district, 0.25))
     parts = [_strip(common, k, xl, rng) for k, xl in enumerate(lines)]
     return PointCloud(**{f: np.concatenate([getattr(pc, f) for pc in parts]) for f in PointCloud.__dataclass_fields__})
 
@@ -167,6 +168,7 @@ class _Survey:
     ys: np.ndarray
     noise_m: float
     unclassified: bool
+    ground: GroundMaterials
 
 
 def _strip(sv: _Survey, k: int, xl: float, rng: np.random.Generator) -> PointCloud:
@@ -257,7 +259,7 @@ def _strip(sv: _Survey, k: int, xl: float, rng: np.random.Generator) -> PointClo
 
     # ---- intensity
     obj = mesh.obj[rprim]
-    mat = _materials(district, xyz, rkind, obj)
+    mat = _materials(district, sv.ground, xyz, rkind, obj)
     share = np.where(n_ret > 1, 0.55, 1.0)
     inten = (_REFLECTANCE[mat] * cos_inc * share * (FLIGHT_HEIGHT_M / rt) ** 2 * 60000.0
              * rng.lognormal(0.0, 0.12, rp.size))
@@ -276,17 +278,13 @@ def _strip(sv: _Survey, k: int, xl: float, rng: np.random.Generator) -> PointClo
     )
 
 
-def _materials(district: District, xyz: np.ndarray, rkind: np.ndarray, obj: np.ndarray) -> np.ndarray:
+def _materials(district: District, ground: GroundMaterials, xyz: np.ndarray, rkind: np.ndarray,
+               obj: np.ndarray) -> np.ndarray:
     """Material code per return (terrain: asphalt, paving or lawn by position)."""
     mat = np.full(rkind.size, _MAT_PAVING, np.int64)
-    ter = np.flatnonzero(rkind == TERRAIN)
-    if ter.size:
-        px, py = xyz[ter, 0], xyz[ter, 1]
-        if district.carriageways is not None and not district.carriageways.is_empty:
-            mat[ter[shapely.contains_xy(district.carriageways, px, py)]] = _MAT_ASPHALT
-        if district.green_areas:
-            lawns = shapely.union_all([g.polygon for g in district.green_areas])
-            mat[ter[shapely.contains_xy(lawns, px, py)]] = _MAT_LAWN
+    ter = rkind == TERRAIN
+    if ter.any():
+        mat[ter] = ground.at(xyz[ter, 0], xyz[ter, 1])
     roof_mat = np.array([_ROOF_MAT.get(b.roof_material, _MAT_CONCRETE) for b in district.buildings] or [0])
     rm = (rkind == ROOF) | (rkind == SUPER)
     mat[rm] = roof_mat[obj[rm]]

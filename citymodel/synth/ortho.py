@@ -14,6 +14,7 @@ import numpy as np
 
 from citymodel._fileutil import atomic_path
 from citymodel.errors import InputError
+from citymodel.synth.materials import ground_materials
 from citymodel.synth.mesh import CROWN, ROOF, SHRUB, SUPER, TERRAIN, TRUNK, WALL, SceneMesh
 from citymodel.synth.scene import District
 
@@ -40,22 +41,6 @@ _ALB = np.array([ALBEDO_RGBN[m] for m in _MATS])
 
 def _m(name: str) -> int:
     return _MATS.index(name)
-
-
-def _ground_materials(district: District, n: int) -> np.ndarray:
-    """Material code of the ground per pixel ``(n, n)``: paving, asphalt or lawn."""
-    from rasterio.features import rasterize
-    from rasterio.transform import from_bounds
-
-    tr = from_bounds(*district.bounds, n, n)
-    out = np.full((n, n), _m("paving"), np.uint8)
-    shapes = []
-    if district.carriageways is not None and not district.carriageways.is_empty:
-        shapes.append((district.carriageways, _m("asphalt")))
-    shapes += [(g.polygon, _m("lawn")) for g in district.green_areas]
-    if shapes:
-        rasterize(shapes, out=out, transform=tr)
-    return out
 
 
 def _shade_pixels(x, y, ground, scene, mesh: SceneMesh, ztop: float, roof_mat, sun, rng) -> np.ndarray:
@@ -124,7 +109,7 @@ def render_ortho(
     h = S / 2
     scene = mesh.embree()
     ztop = float(mesh.triangles[:, :, 2].max()) + 10.0
-    ground = _ground_materials(district, n)
+    ground = ground_materials(district, S / n).codes
     roof_mat = np.array([_m(b.roof_material) if b.roof_material in ALBEDO_RGBN else _m("concrete")
                          for b in district.buildings] or [0])
     az, el = np.radians(SUN_AZIMUTH_DEG), np.radians(SUN_ELEVATION_DEG)
