@@ -247,7 +247,8 @@ def build_model(
     overwrite : bool
         Replace an existing ``dtm_path``.
     stats : dict, optional
-        Filled with run figures: ``seconds_per_building`` (array), ``n_points``, ``classes``.
+        Filled with run figures: ``seconds_per_building`` and ``cpu_seconds_per_building``
+        (arrays [s]), ``n_points``, ``classes``, ``statuses``.
 
     Returns
     -------
@@ -362,6 +363,7 @@ def build_model(
     if stats is not None:
         stats.update(
             seconds_per_building=np.array([r.seconds for r in results.values()]),
+            cpu_seconds_per_building=np.array([r.cpu_seconds for r in results.values()]),
             n_points=n_points,
             classes=classes_desc,
             statuses={s: sum(1 for o in model.city_objects.values() if o.get("attributes", {}).get("status") == s)

@@ -49,13 +49,14 @@ class BuildingResult:
         Glossary attributes (``h_ground_m``, ..., ``status``, ``status_reason``).
     shells : dict[str, list[Shell]]
         Per LoD string, one shell per footprint part (only LoDs that succeeded).
-    seconds : float
-        Wall time spent [s].
+    seconds, cpu_seconds : float
+        Wall and CPU (this process) time spent [s].
     """
 
     attributes: dict[str, Any]
     shells: dict[str, list[Shell]] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 def _parts(geom: Polygon | MultiPolygon) -> list[Polygon]:
@@ -132,6 +133,7 @@ def reconstruct_building(
         ``"skipped"`` (too few points).
     """
     t0 = time.perf_counter()
+    c0 = time.process_time()
     deadline = t0 + time_limit_s
     roof_xyz = _sorted_points(roof_xyz)
     ground_z = np.sort(np.asarray(ground_z, dtype=np.float64).ravel())
@@ -142,6 +144,7 @@ def reconstruct_building(
     if len(roof_xyz) < MIN_ROOF_POINTS:
         attrs.update(status="skipped", status_reason=f"too few roof points ({len(roof_xyz)} < {MIN_ROOF_POINTS})")
         res.seconds = time.perf_counter() - t0
+        res.cpu_seconds = time.process_time() - c0
         return res
     zg = attrs["h_ground_m"]
     notes = []
@@ -219,4 +222,5 @@ def reconstruct_building(
         attrs["status"] = "ok"
     attrs["status_reason"] = "; ".join(notes)
     res.seconds = time.perf_counter() - t0
+    res.cpu_seconds = time.process_time() - c0
     return res

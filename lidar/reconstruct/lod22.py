@@ -20,6 +20,7 @@ from lidar.reconstruct.partition import (
     Grid,
     Partition,
     make_grid,
+    merge_close_vertices,
     merge_small_regions,
     partition_from_labels,
 )
@@ -122,7 +123,11 @@ def snap_to_plane_lines(part: Partition, coef: np.ndarray, origin: np.ndarray, c
     if not moved:
         return part
     for _ in range(4):  # revert the vertices of faces the moves broke, then check again
-        out = Partition(new + origin[:2], part.faces, part.label)
+        xy_new = new + origin[:2]
+        faces = _remove_spikes(xy_new, merge_close_vertices(xy_new, part.faces, 0.02))
+        if len(faces) != len(part.faces):
+            return part
+        out = Partition(xy_new, faces, part.label)
         bad = _bad_faces(out)
         if not bad:
             polys = out.polygons()
@@ -134,6 +139,40 @@ def snap_to_plane_lines(part: Partition, coef: np.ndarray, origin: np.ndarray, c
             for r in part.faces[f]:
                 new[r] = loc[r]
     return part
+
+
+def _remove_spikes(xy: np.ndarray, faces: list[list[np.ndarray]], min_angle_deg: float = 2.0) -> list[list[np.ndarray]]:
+    """Drop vertices that are the tip of a spike (angle under ``min_angle_deg``) and lie between
+    exactly two faces, from both faces' rings (snapping can fold short zig-zags into spikes)."""
+    cos_max = np.cos(np.radians(min_angle_deg))
+    faces = [[r.copy() for r in rings] for rings in faces]
+    for _ in range(20):
+        inc: dict[int, set[int]] = {}
+        edges: set[tuple[int, int]] = set()
+        for f, rings in enumerate(faces):
+            for r in rings:
+                for a, b in zip(r.tolist(), np.roll(r, -1).tolist(), strict=True):
+                    inc.setdefault(a, set()).add(f)
+                    edges.add((a, b))
+        boundary = {a for a, b in edges if (b, a) not in edges}
+        drop: set[int] = set()
+        for rings in faces:
+            for r in rings:
+                if len(r) < 4:
+                    continue
+                p = xy[r]
+                a = np.roll(p, 1, axis=0) - p
+                b = np.roll(p, -1, axis=0) - p
+                la, lb = np.hypot(a[:, 0], a[:, 1]), np.hypot(b[:, 0], b[:, 1])
+                cos = np.einsum("ij,ij->i", a, b) / np.maximum(la * lb, 1e-12)
+                for v in r[cos > cos_max].tolist():
+                    if v not in boundary and len(inc.get(v, ())) == 2:
+                        drop.add(v)
+        if not drop:
+            break
+        faces = [[r[~np.isin(r, list(drop))] for r in rings] for rings in faces]
+        faces = [[r for r in rings if len(r) >= 3] for rings in faces]
+    return faces
 
 
 def _bad_faces(part: Partition, min_edge_m: float = 0.01, min_angle_deg: float = 2.0) -> list[int]:

@@ -24,7 +24,7 @@ from citymodel.errors import ReconstructionError
 MERGE_XY_M = 0.003
 
 __all__ = ["Grid", "Partition", "make_grid", "partition_from_labels", "partition_from_polygons",
-           "merge_small_regions"]
+           "merge_small_regions", "merge_close_vertices"]
 
 
 @dataclass
@@ -184,13 +184,13 @@ def partition_from_polygons(polys: list[Polygon], labels: np.ndarray, snap_m: fl
     if not faces:
         raise ReconstructionError("the footprint partition has no faces")
     xy = np.asarray(xy_list, dtype=np.float64)
-    faces = _merge_close_vertices(xy, faces, MERGE_XY_M)
+    faces = merge_close_vertices(xy, faces, MERGE_XY_M)
     if not faces:
         raise ReconstructionError("the footprint partition has no faces")
     return Partition(xy, faces, np.asarray(labs, dtype=np.int64))
 
 
-def _merge_close_vertices(xy: np.ndarray, faces: list[list[np.ndarray]], tol_m: float) -> list[list[np.ndarray]]:
+def merge_close_vertices(xy: np.ndarray, faces: list[list[np.ndarray]], tol_m: float) -> list[list[np.ndarray]]:
     """Replace vertices closer than ``tol_m`` by one of them (the lowest id) in every ring."""
     pairs = cKDTree(xy).query_pairs(tol_m, output_type="ndarray")
     if len(pairs) == 0:
