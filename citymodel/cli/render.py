@@ -60,4 +60,5 @@ def command(model_path, color, layer, zone_color, rasters, camera, lod, size, di
     if not is_quiet():
         lay = scene.layers.get("buildings")
         what = lay.label if lay is not None and lay.scalars else "solid colour"
-        console.print(f"Rendered {len(scene.building_ids)} buildings ({what}), camera {camera}: {out}")
+        console.print(f"Rendered {len(scene.building_ids)} buildings ({what}), camera {camera}: {out}",
+                      markup=False)

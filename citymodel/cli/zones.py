@@ -84,4 +84,8 @@ def command(model_path, zones_path, zones_layer, rasters, thresholds, attributes
                 eq.to_csv(tmp, index=False)
         if not quiet:
             console.print(f"Most fragile zones: {fragility} >= {eq.attrs['fragility_threshold']:.3g}")
-            console.print(eq.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+            cols = ["indicator", "mean_fragile", "mean_rest", "gap", "ratio", "concentration_index"]
+            if (eq["gains_most"] != "").any():
+                cols.append("gains_most")
+            console.print(eq[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"),
+                          markup=False, soft_wrap=True)
