@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 
 from citymodel._fileutil import atomic_path
+from citymodel._gcutil import without_gc
 from citymodel.crs import epsg_to_reference_system, parse_epsg
 from citymodel.errors import CityJSONError
 from citymodel.io._boundaries import flatten_indices, remap_boundaries
@@ -135,6 +136,31 @@ def _check_object(oid: str, obj: Any, n_vertices: int, where: str) -> None:
             )
 
 
+def _check_objects(objects: dict[str, Any], n_vertices: int, where: str) -> None:
+    """:func:`_check_object` for all objects, with one vectorised index check on the good path.
+
+    Only when something is wrong are the objects walked one by one, for a message that names
+    the object and the geometry.
+    """
+    bounds = []
+    for oid, obj in objects.items():
+        geoms = obj.get("geometry") if isinstance(obj, dict) else None
+        if not isinstance(obj, dict) or "type" not in obj or (geoms is not None and not isinstance(geoms, list)):
+            _check_object(oid, obj, n_vertices, where)  # raises
+        for g in geoms or ():
+            if not isinstance(g, dict) or "boundaries" not in g:
+                _check_object(oid, obj, n_vertices, where)  # raises
+            bounds.append(g["boundaries"])
+    try:
+        idx = flatten_indices(bounds)
+        ok = idx.size == 0 or (int(idx.min()) >= 0 and int(idx.max()) < n_vertices)
+    except (ValueError, TypeError, orjson.JSONEncodeError):
+        ok = False
+    if not ok:
+        for oid, obj in objects.items():
+            _check_object(oid, obj, n_vertices, where)  # raises with the object's name
+
+
 def model_from_document(
     doc: Any, *, source: str = "<document>", crs: int | str | None = None, check: bool = True
 ) -> CityModel:
@@ -171,9 +197,7 @@ def model_from_document(
     vertices = _dequantise(doc["vertices"], doc.get("transform"), source)
     objects: dict[str, Any] = doc["CityObjects"]
     if check:
-        n = vertices.shape[0]
-        for oid, obj in objects.items():
-            _check_object(oid, obj, n, source)
+        _check_objects(objects, vertices.shape[0], source)
     metadata = dict(doc.get("metadata") or {})
     epsg = parse_epsg(crs, source=source) if crs is not None else None
     if epsg is None:
@@ -208,6 +232,7 @@ def _read_bytes(path: PathLike) -> tuple[bytes, str]:
     return p.read_bytes(), where
 
 
+@without_gc
 def read_cityjson(path: PathLike, *, crs: int | str | None = None) -> CityModel:
     """Read a CityJSON 1.0/1.1/2.0 file (``.city.json``) into a 2.0 :class:`CityModel`.
 
@@ -245,6 +270,7 @@ def _iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
             yield no, line
 
 
+@without_gc
 def read_cityjsonseq(path: PathLike, *, crs: int | str | None = None) -> CityModel:
     """Read a CityJSONSeq file (``.city.jsonl``, 1.1 or 2.0) into one :class:`CityModel`.
 
@@ -290,8 +316,10 @@ def read_cityjsonseq(path: PathLike, *, crs: int | str | None = None) -> CityMod
         if version != CITYJSON_VERSION:
             upgrade_document(feat, version)
         v = _dequantise(feat["vertices"], transform, f"{lw} (feature {fid!r})")
+        if not isinstance(feat["CityObjects"], dict):
+            raise CityJSONError(f"{lw}: feature {fid!r}: 'CityObjects' must be an object")
+        _check_objects(feat["CityObjects"], v.shape[0], f"{lw} (feature {fid!r})")
         for oid, obj in feat["CityObjects"].items():
-            _check_object(oid, obj, v.shape[0], f"{lw} (feature {fid!r})")
             if oid in objects:
                 raise CityJSONError(f"{lw}: city object id {oid!r} appears twice in the file")
             if n_total:
@@ -421,6 +449,7 @@ def _features(model: CityModel) -> Iterator[tuple[str, list[str]]]:
         yield oid, members
 
 
+@without_gc
 def write_cityjsonseq(
     model: CityModel, path: PathLike, *, overwrite: bool = False, scale: float | None = None
 ) -> Path:

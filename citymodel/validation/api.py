@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from citymodel._gcutil import without_gc
 from citymodel.errors import CityModelError
 from citymodel.io._boundaries import DEPTH_BY_TYPE, flatten_indices
 from citymodel.model import CityModel
@@ -28,6 +29,7 @@ _SURFACE_TYPES = ("MultiSurface", "CompositeSurface", "Solid", "MultiSolid", "Co
 BATCH = 5000
 
 
+@without_gc
 def validate(model: CityModel, *, progress: bool = False) -> ValidationReport:
     """Validate a city model: CityJSON 2.0 structure and val3dity geometry checks.
 
@@ -66,6 +68,7 @@ def _templates_for_check(templates: dict[str, Any] | None) -> dict[str, Any] | N
     return t
 
 
+@without_gc
 def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, progress: bool = False) -> ValidationReport:
     """Validate a ``.city.json`` or ``.city.jsonl`` file.
 
