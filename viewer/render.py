@@ -165,7 +165,7 @@ def apply_camera(plotter, scene: Scene, preset: str = "overview") -> None:
     plotter.camera_position = [tuple(c + 2 * size * d), tuple(c), (0, 0, 1)]
     cam.view_angle = 30.0
     plotter.reset_camera(bounds=b)
-    cam.zoom(1.3)  # the fit is to the bounding sphere: tighten it
+    cam.zoom(1.2)  # the fit is to the bounding sphere: tighten it
 
 
 def offscreen_plotter(
