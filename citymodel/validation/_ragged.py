@@ -57,9 +57,13 @@ class Tokens:
         return np.flatnonzero(self.is_open & (self.depth == level))
 
 
-def tokenize(items: list[Any]) -> Tokens:
-    """Tokenise a list of boundary arrays (one per geometry); see :class:`Tokens`."""
-    raw = orjson.dumps(items)
+def tokenize(items: list[Any], raw: bytes | None = None) -> Tokens:
+    """Tokenise a list of boundary arrays (one per geometry); see :class:`Tokens`.
+
+    ``raw`` may give the serialised list directly (e.g. with ``null`` replaced by ``-1``).
+    """
+    if raw is None:
+        raw = orjson.dumps(items)
     a = np.frombuffer(raw, dtype=np.uint8)
     is_open = a == _OPEN
     is_close = a == _CLOSE

@@ -24,7 +24,18 @@ def weld(vertices: np.ndarray, tol_m: float = SNAP_TOL_M) -> np.ndarray:
     if v.shape[0] == 0:
         return np.zeros(0, np.int64)
     q = np.round((v - v.min(axis=0)) / tol_m).astype(np.int64)
-    _, inv = np.unique(q, axis=0, return_inverse=True)
+    return row_ids(q)
+
+
+def row_ids(q: np.ndarray) -> np.ndarray:
+    """Equal rows of an integer array ``(n, 3)`` get equal ids ``(n,) int64`` (0..k-1)."""
+    span = q.max(axis=0) - q.min(axis=0) + 1
+    if float(span[0]) * float(span[1]) * float(span[2]) < 2.0**62:
+        qq = q - q.min(axis=0)
+        key = (qq[:, 0] * span[1] + qq[:, 1]) * span[2] + qq[:, 2]
+        _, inv = np.unique(key, return_inverse=True)
+    else:
+        _, inv = np.unique(q, axis=0, return_inverse=True)
     return inv.reshape(-1).astype(np.int64)
 
 

@@ -152,8 +152,11 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
         nb = np.searchsorted(ukeys, np.concatenate([g2 * NV + l2, g2 * NV + h2]))
         ncomp = _components(ukeys.size, na, nb)
         sv = node_shell.astype(np.int64) * NV + node_vert
-        pairs = np.unique(np.stack([sv, ncomp.astype(np.int64)], axis=1), axis=0)
-        svs, counts = np.unique(pairs[:, 0], return_counts=True)
+        order = np.lexsort((ncomp, sv))
+        sv_s, c_s = sv[order], ncomp[order]
+        first = np.ones(sv_s.size, dtype=bool)
+        first[1:] = (sv_s[1:] != sv_s[:-1]) | (c_s[1:] != c_s[:-1])
+        svs, counts = np.unique(sv_s[first], return_counts=True)
         bad_sv = svs[counts > 1]
         nmv = np.bincount(bad_sv // NV, minlength=S).astype(np.int64)
     return ShellChecks(checked, e301, free, nonman, nmv, wrong, volume)

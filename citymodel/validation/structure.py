@@ -104,7 +104,10 @@ def check_root(doc: Any, report: ValidationReport) -> int | None:
 
 def _vertex_warnings(vertices: np.ndarray, used: np.ndarray | None, report: ValidationReport) -> None:
     if vertices.shape[0] > 1:
-        n_unique = np.unique(vertices, axis=0).shape[0]
+        v = np.asarray(vertices)
+        order = np.lexsort(v.T[::-1])
+        sv = v[order]
+        n_unique = 1 + int(np.any(sv[1:] != sv[:-1], axis=1).sum())
         if n_unique < vertices.shape[0]:
             report.add(None, None, 1014, f"{vertices.shape[0] - n_unique} of {vertices.shape[0]} vertices are duplicates")
     if used is not None and used.size and not used.all():
@@ -112,17 +115,24 @@ def _vertex_warnings(vertices: np.ndarray, used: np.ndarray | None, report: Vali
 
 
 def _values_shape_ok(values: Any, boundaries: Any, levels: int) -> bool:
-    """Semantic ``values`` mirror ``boundaries`` for ``levels`` list levels (null allowed anywhere)."""
+    """Semantic ``values`` mirror ``boundaries`` for ``levels`` list levels (null allowed anywhere).
+
+    Leaf types (integers) are checked in the batch range check.
+    """
     if values is None:
         return True
-    if levels == 0:
-        return isinstance(values, int) and not isinstance(values, bool)
     if not isinstance(values, list) or not isinstance(boundaries, list) or len(values) != len(boundaries):
         return False
+    if levels == 1:
+        return True
+    if levels == 2:
+        return all(v is None or (isinstance(v, list) and len(v) == len(b)) for v, b in zip(values, boundaries, strict=True))
     return all(_values_shape_ok(v, b, levels - 1) for v, b in zip(values, boundaries, strict=True))
 
 
-def _check_semantics(oid: str, gi: int, g: dict, report: ValidationReport) -> None:
+def _check_semantics(oid: str, gi: int, g: dict, report: ValidationReport,
+                     pending: list[tuple[str, int, Any, int]]) -> None:
+    """Shape of ``values`` and the semantic surfaces; queue ``values`` for the batch range check."""
     sem = g.get("semantics")
     if sem is None:
         return
@@ -138,11 +148,8 @@ def _check_semantics(oid: str, gi: int, g: dict, report: ValidationReport) -> No
         report.add(oid, gi, 1008, f"semantic 'values' are not shaped like the {gtype} boundaries "
                                   f"({levels} levels of arrays, one value per surface)")
         return
-    raw = orjson.dumps(sem["values"]).replace(b"null", b" ").translate(bytes.maketrans(b"[],", b"   "))
-    vals = np.array(raw.split(), dtype=np.int64) if raw.strip() else np.zeros(0, np.int64)
-    if vals.size and (vals.min() < 0 or vals.max() >= len(surfaces)):
-        bad = int(vals.max() if vals.max() >= len(surfaces) else vals.min())
-        report.add(oid, gi, 1008, f"semantic value {bad} is out of range ({len(surfaces)} semantic surfaces)")
+    pending.append((oid, gi, sem["values"], len(surfaces)))
+    n = len(surfaces)
     for si, s in enumerate(surfaces):
         if not isinstance(s, dict) or not isinstance(s.get("type"), str):
             report.add(oid, gi, 1008, f"semantic surface #{si} must be an object with a 'type'")
@@ -150,13 +157,33 @@ def _check_semantics(oid: str, gi: int, g: dict, report: ValidationReport) -> No
         st = s["type"]
         if st not in SEMANTIC_TYPES and not st.startswith("+"):
             report.add(oid, gi, 1012, f"semantic surface #{si} has type {st!r}, not a CityJSON 2.0 type")
-        for key in ("parent",):
-            p = s.get(key)
-            if p is not None and not (isinstance(p, int) and 0 <= p < len(surfaces)):
-                report.add(oid, gi, 1008, f"semantic surface #{si}: '{key}' {p!r} is not a surface index")
-        ch = s.get("children")
-        if ch is not None and not (isinstance(ch, list) and all(isinstance(c, int) and 0 <= c < len(surfaces) for c in ch)):
-            report.add(oid, gi, 1008, f"semantic surface #{si}: 'children' must be surface indices")
+        if "parent" in s or "children" in s:
+            p = s.get("parent")
+            if p is not None and not (isinstance(p, int) and 0 <= p < n):
+                report.add(oid, gi, 1008, f"semantic surface #{si}: 'parent' {p!r} is not a surface index")
+            ch = s.get("children")
+            if ch is not None and not (isinstance(ch, list) and all(isinstance(c, int) and 0 <= c < n for c in ch)):
+                report.add(oid, gi, 1008, f"semantic surface #{si}: 'children' must be surface indices")
+
+
+def _check_semantic_values(pending: list[tuple[str, int, Any, int]], report: ValidationReport) -> None:
+    """Every semantic value of every geometry is null or an index into its surfaces (one pass)."""
+    if not pending:
+        return
+    raw = orjson.dumps([[v] for _, _, v, _ in pending]).replace(b"null", b"-1")
+    tok = tokenize([], raw=raw)
+    n_surf = np.array([n for _, _, _, n in pending], dtype=np.int64)
+    v = tok.values
+    bad = (v < -1) | (v >= n_surf[tok.geometry])
+    bad_geo = np.zeros(len(pending), dtype=bool)
+    bad_geo[tok.bad_geometries] = True
+    if bad.any():
+        bad_geo[np.unique(tok.geometry[bad])] = True
+    for i in np.flatnonzero(bad_geo):
+        oid, gi, _, n = pending[i]
+        vals = v[(tok.geometry == i) & ((v < -1) | (v >= n))]
+        what = f"semantic value {int(vals[0])} is out of range" if vals.size else "semantic values must be integers or null"
+        report.add(oid, gi, 1008, f"{what} ({n} semantic surfaces)")
 
 
 def _check_geometry_batch(
@@ -230,6 +257,7 @@ def check_objects(
     n_tverts = len(tverts)
     by_depth: dict[int, list[tuple[str, int, Any]]] = defaultdict(list)
     used = np.zeros(n_vertices if vertices is not None else 0, dtype=bool)
+    pending: list[tuple[str, int, Any, int]] = []
     for oid, obj in objects.items():
         if not isinstance(obj, dict):
             report.add(oid, None, 1002, "the city object is not a JSON object")
@@ -275,7 +303,8 @@ def check_objects(
             if not (isinstance(lod, str) and _LOD.match(lod)):
                 report.add(oid, gi, 1005, f"'lod' is {lod!r}; it must be a string like \"2\" or \"2.2\"")
             by_depth[GEOMETRY_TYPES[gt]].append((oid, gi, g["boundaries"]))
-            _check_semantics(oid, gi, g, report)
+            _check_semantics(oid, gi, g, report, pending)
+    _check_semantic_values(pending, report)
     for depth, items in by_depth.items():
         _check_geometry_batch(items, depth, n_vertices, used, report, bad)
     for ti, tg in enumerate(tlist):
