@@ -4,7 +4,7 @@ Every raster cell over the footprint takes the plane of its nearest plane point;
 are merged into their neighbours; the label raster is polygonised and simplified as a coverage
 (:func:`lidar.reconstruct.partition.partition_from_labels`); each face is lifted onto its
 plane. A face whose plane would dive towards the ground or shoot far above the highest roof
-point (a plane extrapolated too far) is made flat at the median height of its points.
+point by more than ``MAX_EXTRAPOLATION_M`` (a plane extrapolated too far) is made flat at the median height of its points.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from lidar.reconstruct.partition import (
     partition_from_labels,
 )
 from lidar.roofplanes import RoofPlanes
+
+#: A face whose plane rises more than this above the highest roof point is made flat [m].
+MAX_EXTRAPOLATION_M = 3.0
 
 __all__ = ["lod22_shell", "face_of_points", "snap_to_plane_lines"]
 
@@ -248,7 +251,7 @@ def lod22_shell(
     for f, rings in enumerate(part.faces):
         xy = part.xy[rings[0]] - o[:2]
         z = coef[f, 0] * xy[:, 0] + coef[f, 1] * xy[:, 1] + coef[f, 2] + o[2]
-        if z.min() < z_ground_m + 0.5 or z.max() > zmax + 1.0:
+        if z.min() < z_ground_m + 0.5 or z.max() > zmax + MAX_EXTRAPOLATION_M:
             if face is None:
                 face = face_of_points(part, roof_xyz[:, :2])
             zin = roof_xyz[face == f, 2]
