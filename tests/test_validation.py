@@ -168,6 +168,7 @@ def test_bow_tie_is_104():
     v = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float)
     r = validate(model_of(v, [[[0, 1, 3, 2]]], gtype="MultiSurface"))
     assert codes(r) == {104}
+    assert "cross" in r.by_code(104)[0].message
     r = validate(model_of(v, [[[0, 1, 2, 3]]], gtype="MultiSurface"))
     assert r.valid
 
@@ -191,6 +192,15 @@ def test_collinear_ring_is_104():
     v = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0]], float)
     r = validate(model_of(v, [[[0, 1, 2]]], gtype="MultiSurface"))
     assert codes(r) == {104}
+    assert "zero area" in r.by_code(104)[0].message
+
+
+def test_ring_visiting_a_point_twice_is_104():
+    # a square with a spike back to its first corner: 0 1 2 0 3 (non-consecutive repeat)
+    v = np.array([[0, 0, 0], [2, 0, 0], [2, 2, 0], [-1, 1, 0]], float)
+    r = validate(model_of(v, [[[0, 1, 2, 0, 3]]], gtype="MultiSurface"))
+    assert codes(r) == {104}
+    assert "twice" in r.by_code(104)[0].message
 
 
 def test_multisurface_gets_polygon_checks_only():
@@ -391,6 +401,7 @@ def test_real_files_problems_named(real_reports, name):
 def test_vienna_problems(real_reports):
     r = real_reports["vienna_lod2.city.jsonl"]
     # edge shared by 4 polygons (two wall faces meet twice): 304 on two parts
+    assert "twice" in real_reports["zurich_subset_lod2.city.json"].by_code(104)[0].message
     assert r.objects_with(304) == {"UUID_LOD2_011630-201d335f-8ee9-4ffc-adca_2",
                                    "UUID_LOD2_011523-c567aff9-c2cb-455d-842b"}
     assert 601 not in r.codes()  # millimetre slivers along shared walls are below the depth tolerance
