@@ -48,6 +48,15 @@ def check_display() -> None:
         ) from None
 
 
+def _software_gl(plotter) -> bool:
+    """True when OpenGL runs on the CPU (Mesa llvmpipe / softpipe / swrast)."""
+    try:
+        caps = plotter.ren_win.ReportCapabilities() or ""
+    except Exception:  # noqa: BLE001 - capabilities are informative only
+        return False
+    return any(k in caps for k in ("llvmpipe", "softpipe", "swrast"))
+
+
 def _qt():
     from qtpy import QtCore, QtWidgets
 
@@ -71,6 +80,8 @@ def _make_window_class():
             splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
             self.plotter = QtInteractor(splitter)
             self.plotter.set_background("white")
+            if _software_gl(self.plotter):
+                self.plotter.ren_win.SetMultiSamples(0)  # MSAA costs 3x per frame on llvmpipe
             panel = QtWidgets.QWidget()
             lay = QtWidgets.QVBoxLayout(panel)
             splitter.addWidget(panel)
