@@ -11,7 +11,7 @@ from citymodel.errors import InputError
 
 __all__ = ["equity", "concentration_index"]
 
-_NOT_INDICATORS = {"zone_id", "fid", "id", "population", "zone_area_m2", "n_buildings"}
+_NOT_INDICATORS = {"zone_id", "fid", "id", "population", "zone_area_m2", "area_m2", "n_buildings", "share_over_75"}
 
 
 def concentration_index(
