@@ -130,7 +130,7 @@ def disk_filter(grid, radius, is_min):
 # -------------------------------------------------------------------------------- TIN
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def tin_errors(px, py, pz, simplex, vx, vy, vz, tri, out):
     """Absolute vertical error |z - TIN(x, y)| of points given their containing triangle.
 
@@ -138,7 +138,7 @@ def tin_errors(px, py, pz, simplex, vx, vy, vz, tri, out):
     vx, vy, vz: vertex coordinates; tri: (t, 3) vertex indices.
     """
     n = px.shape[0]
-    for i in nb.prange(n):
+    for i in range(n):  # serial: called on small subsets, where threads cost more than they give
         s = simplex[i]
         if s < 0:
             out[i] = 0.0

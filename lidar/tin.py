@@ -52,6 +52,48 @@ def tin_vertical_errors(points_xyz: np.ndarray, vertices: np.ndarray, triangles:
     return out
 
 
+def _locate(dt, V: np.ndarray, tri: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Containing triangle of each query point (-1 outside).
+
+    matplotlib's trapezoid map is fast and steady; scipy's walk takes over where it fails.
+    """
+    from matplotlib.tri import Triangulation
+
+    try:
+        finder = Triangulation(V[:, 0], V[:, 1], tri).get_trifinder()
+        s = np.asarray(finder(q[:, 0], q[:, 1]), dtype=np.int64)
+    except (RuntimeError, ValueError):
+        s = np.full(q.shape[0], -1, np.int64)
+    miss = s < 0
+    if miss.any():
+        s[miss] = dt.find_simplex(q[miss]).astype(np.int64)
+    return s
+
+
+def _triangle_keys(tri: np.ndarray, base: int) -> np.ndarray:
+    """One int64 per triangle from its sorted vertex indices (same triangle, same key)."""
+    t = np.sort(tri, axis=1).astype(np.int64)
+    k = np.int64(base)
+    return (t[:, 0] * k + t[:, 1]) * k + t[:, 2]
+
+
+def _corner_heights(xy: np.ndarray, z: np.ndarray, corners: np.ndarray, tree, k: int = 16) -> np.ndarray:
+    """Heights at the bounding corners: least-squares plane through the k nearest points."""
+    k = int(min(k, xy.shape[0]))
+    _, idx = tree.query(corners, k=k)
+    idx = np.asarray(idx).reshape(len(corners), k)
+    out = np.empty(len(corners))
+    for i, nb in enumerate(idx):  # four corners
+        a = np.column_stack([xy[nb] - corners[i], np.ones(k)])
+        coef, *_ = np.linalg.lstsq(a, z[nb], rcond=None)
+        zc = coef[2]
+        # extrapolate at most one height range of the neighbours (noisy corners)
+        zmin, zmax = z[nb].min(), z[nb].max()
+        span = zmax - zmin
+        out[i] = float(np.clip(zc, zmin - span, zmax + span))
+    return out
+
+
 def simplify_tin(
     ground_xyz: np.ndarray,
     max_error_m: float = 0.2,
@@ -74,7 +116,8 @@ def simplify_tin(
     Returns
     -------
     vertices : (k, 3) float64
-        The four bounding-box corners (heights of their nearest points) and inserted points.
+        The four bounding-box corners (heights from a plane through their nearest points) and
+        inserted points.
     triangles : (t, 3) int64
         Counter-clockwise seen from above (normals point up).
 
@@ -100,22 +143,38 @@ def simplify_tin(
     if np.any(hi - lo <= 0):
         raise InputError("simplify_tin: the ground points are collinear in plan; no TIN possible")
     corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
-    _, near = cKDTree(xy).query(corners)
     vxy = [corners]
-    vz = [p[near, 2]]
+    vz = [_corner_heights(xy, p[:, 2], corners, cKDTree(xy))]
     inserted = np.zeros(p.shape[0], bool)
     px, py, pz = (np.ascontiguousarray(a) for a in (xy[:, 0], xy[:, 1], p[:, 2]))
-    err = np.empty(p.shape[0])
     cap = np.inf if max_vertices is None else int(max_vertices)
+    n = p.shape[0]
+    simplex = np.full(n, -1, np.int64)  # containing triangle of each point
+    err = np.zeros(n)
+    old_keys = np.zeros(0, np.int64)
     for _ in range(max_rounds):
         V = np.concatenate(vxy)
         Z = np.concatenate(vz)
         dt = Delaunay(V)
         tri = dt.simplices.astype(np.int64)
-        simplex = dt.find_simplex(xy).astype(np.int64)
-        _kernels.tin_errors(px, py, pz, simplex, np.ascontiguousarray(V[:, 0]),
-                            np.ascontiguousarray(V[:, 1]), Z, tri, err)
-        err[inserted] = 0.0
+        # triangles that survived the last insertion keep their points and errors; only the
+        # points of new triangles are located again (scipy renumbers the triangles)
+        keys = _triangle_keys(tri, n + 4)  # fixed base: keys comparable across rounds
+        order = np.argsort(keys)
+        if old_keys.size:
+            pos = np.searchsorted(keys[order], old_keys)
+            pos = np.minimum(pos, keys.size - 1)
+            found = keys[order][pos] == old_keys
+            remap = np.where(found, order[pos], -1)
+            simplex = np.where(simplex >= 0, remap[np.maximum(simplex, 0)], -1)
+        redo = np.flatnonzero((simplex < 0) & ~inserted)
+        if redo.size:
+            simplex[redo] = _locate(dt, V, tri, xy[redo])
+            e = np.empty(redo.size)
+            _kernels.tin_errors(px[redo], py[redo], pz[redo], simplex[redo],
+                                np.ascontiguousarray(V[:, 0]), np.ascontiguousarray(V[:, 1]), Z, tri, e)
+            err[redo] = e
+        old_keys = keys
         bad = err > max_error_m
         if not bad.any() or len(V) >= cap:
             break
@@ -125,6 +184,8 @@ def simplify_tin(
         if len(V) + new.size > cap:
             new = new[np.argsort(-err[new])[: int(cap - len(V))]]
         inserted[new] = True
+        err[new] = 0.0
+        simplex[new] = -1
         vxy.append(xy[new])
         vz.append(p[new, 2])
     V = np.concatenate(vxy)
