@@ -29,7 +29,7 @@ __all__ = ["make_terrain", "layout_district", "BLOCK_TYPES"]
 
 #: Block types in the order they are handed out (nearest the centre first).
 BLOCK_TYPES = ("courtyard", "detached", "terraced", "park", "slab", "multipart", "school")
-_REPEAT = ("detached", "terraced", "slab", "courtyard", "multipart", "park", "plaza")
+_REPEAT = ("detached", "terraced", "slab", "courtyard", "multipart", "park")
 
 SIDEWALK_M = 2.5
 
@@ -108,6 +108,16 @@ def _streets(rng: np.random.Generator, square: shapely.Polygon, origin: np.ndarr
             cores.append(shapely.buffer(line, w / 2 - SIDEWALK_M, cap_style="flat"))
             lines.append((line, w))
             off += rng.uniform(smin, smax)
+    # one diagonal avenue through the grid (as in many old towns), most of the time
+    if rng.random() < 0.7:
+        a = rot + rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 0.9)
+        d = np.array([np.cos(a), np.sin(a)])
+        c = origin + rng.uniform(-0.25, 0.25, 2) * size_m
+        line = shapely.LineString([c - 2 * size_m * d, c + 2 * size_m * d])
+        w = rng.uniform(12.0, 16.0)
+        full.append(shapely.buffer(line, w / 2, cap_style="flat"))
+        cores.append(shapely.buffer(line, w / 2 - SIDEWALK_M, cap_style="flat"))
+        lines.append((line, w))
     streets = shapely.intersection(shapely.union_all(full), square)
     carriage = shapely.intersection(shapely.union_all(cores), square)
     return streets, carriage, lines, rot
@@ -123,35 +133,49 @@ def _block_frame(block: shapely.Polygon) -> Frame:
 
 
 def _inner_rect(block: shapely.Polygon, frame: Frame, margin: float) -> tuple[float, float, float, float] | None:
-    """A large frame-aligned rectangle inside ``block`` shrunk by ``margin`` [m]."""
+    """The largest frame-aligned rectangle inside ``block`` shrunk by ``margin`` [m] (0.5 m steps).
+
+    Scan lines along ``s`` give the block's extent at every ``t``; the best band ``[t0, t1]`` is
+    the one whose common extent times its height is largest.
+    """
     inner = shapely.buffer(block, -margin, join_style="mitre")
     if inner.is_empty:
         return None
-    st = frame.st(np.asarray(block.exterior.coords))
-    s0, t0 = st.min(axis=0)
-    s1, t1 = st.max(axis=0)
-    shapely.prepare(inner)
-    for _ in range(200):
-        if s1 - s0 < 8 or t1 - t0 < 8:
-            return None
-        poly = shapely.Polygon(frame.xy(np.array([s0, s1, s1, s0]), np.array([t0, t0, t1, t1])))
-        if inner.contains(poly):
-            return (s0, s1, t0, t1)
-        out = shapely.difference(poly, inner)
-        cs, ct = frame.st(np.asarray(out.centroid.coords[0]))
-        sm, tm = 0.5 * (s0 + s1), 0.5 * (t0 + t1)
-        step = 1.0
-        if abs(cs - sm) / (s1 - s0) >= abs(ct - tm) / (t1 - t0):
-            if cs < sm:
-                s0 += step
-            else:
-                s1 -= step
-        else:
-            if ct < tm:
-                t0 += step
-            else:
-                t1 -= step
-    return None
+    if not isinstance(inner, shapely.Polygon):
+        inner = max(shapely.get_parts(inner), key=lambda g: g.area)
+    st_poly = shapely.Polygon(frame.st(np.asarray(inner.exterior.coords)))
+    s_min, t_min, s_max, t_max = st_poly.bounds
+    ts = np.arange(t_min + 0.25, t_max, 0.5)
+    if ts.size < 2:
+        return None
+    coords = np.stack([np.column_stack([np.full(ts.size, s_min - 1), ts]),
+                       np.column_stack([np.full(ts.size, s_max + 1), ts])], axis=1)
+    segs = shapely.intersection(shapely.linestrings(coords), st_poly)
+    bounds = shapely.bounds(segs)
+    empty = shapely.is_empty(segs)
+    lo = np.where(empty, np.inf, bounds[:, 0])
+    hi = np.where(empty, -np.inf, bounds[:, 2])
+    best, rect = 0.0, None
+    for i in range(ts.size - 1):
+        width = np.minimum.accumulate(hi[i:]) - np.maximum.accumulate(lo[i:])
+        area = np.where(width > 0, width, 0.0) * (ts[i:] - ts[i])
+        j = int(np.argmax(area))
+        if area[j] > best:
+            best = float(area[j])
+            rect = (float(np.max(lo[i:i + j + 1])), float(np.min(hi[i:i + j + 1])), float(ts[i]), float(ts[i + j]))
+    if rect is None or rect[1] - rect[0] < 8 or rect[3] - rect[2] < 8:
+        return None
+    poly = _rect_poly(frame, *rect)
+    if not shapely.buffer(inner, 1e-6).contains(poly):  # concave block: shrink until inside
+        s0, s1, t0, t1 = rect
+        for _ in range(100):
+            s0, s1, t0, t1 = s0 + 0.5, s1 - 0.5, t0 + 0.5, t1 - 0.5
+            if s1 - s0 < 8 or t1 - t0 < 8:
+                return None
+            if inner.contains(_rect_poly(frame, s0, s1, t0, t1)):
+                return (s0, s1, t0, t1)
+        return None
+    return rect
 
 
 def _rect_poly(frame: Frame, s0: float, s1: float, t0: float, t1: float) -> shapely.Polygon:
@@ -423,13 +447,16 @@ def _fill_slab(ctx: _Ctx, block, frame: Frame, rect) -> bool:
             _add_chimneys(ctx, b, part, int(rng.integers(1, 3)))
         placed += 1
         gap = rng.uniform(24.0, 32.0)
-        lawn = _rect_poly(frame, s0, s1, t + D + 3, min(t + D + gap - 3, t1))
-        if lawn.area > 30:
-            ctx.lawns.append(lawn)
-            for _ in range(int(lawn.area / 300)):
+        band = _rect_poly(frame, s0, s1, t + D + 3, min(t + D + gap - 3, t1))
+        if band.area > 30:
+            for _ in range(int(band.area / 300)):
                 st = rng.uniform([s0 + 3, t + D + 6], [s1 - 3, max(t + D + 6.1, min(t + D + gap - 6, t1 - 3))])
                 ctx.add_tree(frame.xy(*st), rng.uniform(8, 16), rng.uniform(5, 9), rng.uniform(2.5, 4.0), "park")
         t += D + gap
+    if placed:
+        # green between the slabs, a paved strip along the street and around each slab
+        slabs = shapely.union_all([shapely.buffer(b.footprint, 3.0) for b in ctx.buildings[-placed:]])
+        ctx.lawns.append(shapely.difference(_rect_poly(frame, s0, s1, t0 + 4.0, t1), slabs))
     return placed > 0
 
 
@@ -534,6 +561,22 @@ def _fill_plaza(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     return True
 
 
+def _fill_single(ctx: _Ctx, frame: Frame, rect) -> None:
+    """One gable house in the middle of ``rect`` (fallback for very small districts)."""
+    rng = ctx.rng
+    s0, s1, t0, t1 = rect
+    L = min(12.0, 0.8 * (s1 - s0))
+    W = min(9.0, 0.8 * (t1 - t0), L)
+    sm, tm = 0.5 * (s0 + s1), 0.5 * (t0 + t1)
+    r = (sm - L / 2, sm + L / 2, tm - W / 2, tm + W / 2)
+    bid = ctx.next_id()
+    z0 = ctx.z_ground(frame, [r])
+    part = make_part(bid, frame, r[:2], r[2:], z0, 2 * 2.9 + 0.4, "gable", _pitched(rng, "gable", L, W), 2)
+    b = Building(bid, "detached", "residential", int(rng.integers(1950, 2015)), [part], "tiles")
+    ctx.add_building(b)
+    _add_chimneys(ctx, b, part, 1)
+
+
 _FILLS = {
     "courtyard": _fill_courtyard,
     "terraced": _fill_terraced,
@@ -552,12 +595,12 @@ def _street_trees(ctx: _Ctx, lines, streets, carriage, blocks_union) -> None:
     shapely.prepare(streets)
     planted: list[np.ndarray] = []
     for line, w in lines:
-        if rng.random() < 0.35:
+        if rng.random() < 0.45:
             continue
         p0, p1 = np.asarray(line.coords)
         d = (p1 - p0) / np.linalg.norm(p1 - p0)
         n = np.array([-d[1], d[0]])
-        spacing = rng.uniform(8.0, 12.0)
+        spacing = rng.uniform(9.0, 14.0)
         L = np.linalg.norm(p1 - p0)
         ts = np.arange(rng.uniform(0, spacing), L, spacing)
         for side in (-1.0, 1.0):
@@ -614,6 +657,12 @@ def layout_district(
         if not ok:
             _fill_park(ctx, block, frame, rect) if block.area > 600 else _fill_plaza(ctx, block, frame, rect)
         remaining.remove(i)
+    if not ctx.buildings and blocks:  # tiny districts: at least one house in the largest block
+        big = max(blocks, key=lambda g: g.area)
+        frame = _block_frame(big)
+        rect = _inner_rect(big, frame, 0.5)
+        if rect is not None:
+            _fill_single(ctx, frame, rect)
     _street_trees(ctx, lines, streets, carriage, shapely.union_all(blocks))
     # lawns: inside blocks, off buildings
     occ = shapely.union_all([shapely.buffer(b.footprint, 0.5) for b in ctx.buildings]) if ctx.buildings else None
