@@ -408,3 +408,22 @@ def test_vienna_problems(real_reports):
     assert codes(r) <= {102, 302, 304}
     # every 302 comes from Solids whose MultiSurface twin is fine: topology, not polygons
     assert all(e.geometry_index == 1 for e in r.by_code(302))
+
+
+# ----------------------------------------------------------------------------- demo stage
+def test_demo_stage(tmp_path):
+    from citymodel.demo import DemoContext
+    from citymodel.validation.demo_stage import run
+    from tests.solids import model_with_boxes
+
+    ctx = DemoContext(out_dir=tmp_path, quiet=True)
+    run(ctx)
+    assert ctx.summary == ["validate: skipped, no model"]
+    m = model_with_boxes((0, 0, 10, 6, 4), (20, 0, 5, 5, 9))
+    g = m["b1"]["geometry"][0]
+    g["boundaries"][0][0] = [r[::-1] for r in g["boundaries"][0][0]]
+    ctx.truth = m
+    run(ctx)
+    assert ctx.summary[-1].startswith("validate: INVALID, 2 shells / 12 polygons, 1 errors")
+    table = ctx.report.blocks[-1].content
+    assert table["code"].tolist() == [307] and table["objects"].tolist() == [1]
