@@ -269,3 +269,40 @@ def test_cli_synth(cli_runner, tmp_path):
     assert res.exit_code == 1
     res = cli_runner("synth", "--out", out, "--origin", "nonsense")
     assert res.exit_code == 2
+
+
+def test_unclassified_has_the_same_points(synth_dir, las, tmp_path):
+    """``unclassified`` changes only the classes: the classified run is the per-point truth."""
+    import laspy
+
+    from citymodel.synth import generate
+
+    r = generate(tmp_path, seed=SEED, size_m=SIZE_M, density_pts_m2=DENSITY, noise_m=NOISE_M, unclassified=True)
+    u = laspy.read(r.laz)
+    assert np.array_equal(np.asarray(u.X), np.asarray(las.X))
+    assert np.array_equal(np.asarray(u.Z), np.asarray(las.Z))
+    assert set(np.unique(u.classification)) == {1}
+
+
+def test_edge_returns_at_roof_edges(las):
+    """Building points with several returns exist (beam across a roof edge), but few."""
+    cls = np.asarray(las.classification)
+    n_ret = np.asarray(las.number_of_returns)
+    b = cls == 6
+    share = np.mean(n_ret[b] > 1)
+    assert 0.002 < share < 0.1
+
+
+def test_demo_stage(tmp_path):
+    from citymodel.demo import DemoContext
+    from citymodel.synth.demo_stage import run
+
+    ctx = DemoContext(out_dir=tmp_path, seed=3, size_m=90.0, quiet=True)
+    run(ctx)
+    for role in ("truth", "truth_buildings_csv", "laz", "footprints", "ortho", "zones"):
+        assert ctx.paths[role].exists(), role
+    assert ctx.truth is ctx.model and len(ctx.truth.building_ids()) > 0
+    assert (ctx.figures_dir / "synth_district.png").stat().st_size > 10_000
+    assert any("synth:" in s for s in ctx.summary)
+    kinds = [b.kind for b in ctx.report.blocks]
+    assert {"heading", "image", "table"} <= set(kinds)

@@ -5,7 +5,9 @@ The sensor flies north-south strips at ``FLIGHT_HEIGHT_M`` above the terrain wit
 cast with Embree against the scene mesh, so occlusion under roofs and crowns and the sparse
 sampling of walls follow from the geometry. Pulses that enter a crown give one to three
 returns inside it (on the analytic ellipsoid chord) and pass through to the next surface with a
-probability that falls with the chord length (Beer-Lambert). Range noise is Gaussian along the
+probability that falls with the chord length (Beer-Lambert). A pulse whose footprint straddles
+a roof edge echoes from both surfaces when their ranges differ by more than
+``EDGE_SEPARATION_M`` (one extra ray per pulse, offset within the footprint). Range noise is Gaussian along the
 ray. Everything is vectorised: no Python loop over pulses or points.
 """
 
@@ -29,6 +31,10 @@ MAX_SCAN_ANGLE_DEG = 22.0
 STRIP_OVERLAP = 0.3
 #: Leaf extinction coefficient of crowns [1/m]: pass-through probability exp(-k chord).
 CROWN_EXTINCTION_PER_M = 0.22
+#: Radius of the laser footprint on the ground (0.5 mrad divergence at the flight height) [m].
+BEAM_RADIUS_M = 0.25e-3 * FLIGHT_HEIGHT_M
+#: Smallest range difference between two echoes of one pulse that the receiver separates [m].
+EDGE_SEPARATION_M = 2.0
 #: Below this |cos(incidence)| a return is dropped with growing probability (grazing walls).
 GRAZING_COS = 0.25
 
@@ -227,9 +233,22 @@ def _strip(sv: _Survey, k: int, xl: float, rng: np.random.Generator) -> PointClo
     R_pulse.append(pi[ok2])
     R_t.append((t_out[passes] + 0.05 + t2)[ok2])
     R_prim.append(prim2[ok2])
+    R_off = [np.zeros((sum(len(a) for a in R_pulse), 3))]
+    # ---- hard edges: a beam footprint across a roof edge echoes twice (roof, then ground)
+    hi_ = np.flatnonzero(~veg)
+    ang = rng.uniform(0, 2 * np.pi, hi_.size)
+    rad = BEAM_RADIUS_M * np.sqrt(rng.random(hi_.size))
+    off = np.column_stack([rad * np.cos(ang), rad * np.sin(ang), np.zeros(hi_.size)])
+    prim3, t3 = _cast(scene, orig[hi_] + off, D[hi_])
+    edge = (prim3 >= 0) & (np.abs(t3 - t[hi_]) > EDGE_SEPARATION_M)
+    R_pulse.append(hi_[edge])
+    R_t.append(t3[edge])
+    R_prim.append(prim3[edge])
+    R_off.append(off[edge])
     rp, rt, rprim = np.concatenate(R_pulse), np.concatenate(R_t), np.concatenate(R_prim)
+    roff = np.concatenate(R_off)
     order = np.lexsort((rt, rp))
-    rp, rt, rprim = rp[order], rt[order], rprim[order]
+    rp, rt, rprim, roff = rp[order], rt[order], rprim[order], roff[order]
     counts = np.bincount(rp, minlength=len(t))
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     ret_no = (np.arange(rp.size) - start[rp] + 1).astype(np.uint8)
@@ -242,7 +261,7 @@ def _strip(sv: _Survey, k: int, xl: float, rng: np.random.Generator) -> PointClo
     hard = (rkind == WALL) | (rkind == ROOF) | (rkind == SUPER)
     drop = hard & (rng.random(rp.size) > np.clip(cos_inc / GRAZING_COS, 0.0, 1.0))
     rt_noisy = rt + rng.normal(0.0, sv.noise_m, rt.size)
-    local = orig[rp] + d * rt_noisy[:, None]
+    local = orig[rp] + roff + d * rt_noisy[:, None]
     inside = (np.abs(local[:, 0]) <= h) & (np.abs(local[:, 1]) <= h) & ~drop
     rp, rt, rprim, rkind, ret_no, n_ret, cos_inc, local = (
         a[inside] for a in (rp, rt, rprim, rkind, ret_no, n_ret, cos_inc, local))
