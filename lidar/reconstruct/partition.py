@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from rasterio import features
-from rasterio.transform import Affine, from_origin
+from rasterio.transform import Affine
 from scipy import ndimage
 from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
@@ -90,7 +90,7 @@ def make_grid(footprint: shapely.Geometry, cell_m: float) -> Grid:
     w = int(np.ceil((xmax + cell_m - xmin) / cell_m))
     h = int(np.ceil((ymax + cell_m - ymin) / cell_m))
     ymax2 = ymin + h * cell_m
-    tr = from_origin(xmin, ymax2, cell_m, cell_m)
+    tr = Affine(cell_m, 0.0, xmin, 0.0, -cell_m, ymax2)
     mask = features.rasterize([footprint], out_shape=(h, w), transform=tr, all_touched=True,
                               fill=0, default_value=1, dtype="uint8").astype(bool)
     rows, cols = np.nonzero(mask)
