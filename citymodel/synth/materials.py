@@ -37,11 +37,12 @@ class GroundMaterials:
 
 def ground_materials(district: District, resolution_m: float) -> GroundMaterials:
     """Rasterise carriageways (asphalt) and green areas (lawn) over paving, cell centres inside."""
+    from affine import Affine
     from rasterio.features import rasterize
-    from rasterio.transform import from_bounds
 
     n = int(round(district.size_m / resolution_m))
-    tr = from_bounds(*district.bounds, n, n)
+    xmin, _, _, ymax = district.bounds
+    tr = Affine(district.size_m / n, 0.0, xmin, 0.0, -district.size_m / n, ymax)
     out = np.full((n, n), PAVING, np.uint8)
     shapes = []
     if district.carriageways is not None and not district.carriageways.is_empty:

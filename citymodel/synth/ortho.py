@@ -132,11 +132,11 @@ def write_ortho(
 ) -> None:
     """Write a ``(4, rows, cols)`` uint8 RGBN image as a tiled, deflate-compressed GeoTIFF."""
     import rasterio
+    from affine import Affine
     from rasterio.enums import ColorInterp
-    from rasterio.transform import from_bounds
 
     _, rows, cols = image.shape
-    transform = from_bounds(*bounds, cols, rows)
+    transform = Affine((bounds[2] - bounds[0]) / cols, 0.0, bounds[0], 0.0, -(bounds[3] - bounds[1]) / rows, bounds[3])
     profile = {
         "driver": "GTiff", "width": cols, "height": rows, "count": 4, "dtype": "uint8",
         "crs": f"EPSG:{int(epsg)}", "transform": transform, "compress": "deflate",
