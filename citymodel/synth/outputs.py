@@ -67,9 +67,9 @@ class SynthOutputs:
         return {k: getattr(self, k) for k in OUTPUT_NAMES}
 
 
-def _write_csv(frame, path: Path, overwrite: bool) -> None:
+def _write_csv(frame, path: Path, overwrite: bool, float_format: str | None = "%.4f") -> None:
     with atomic_path(path, overwrite=overwrite) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.4f")
+        frame.to_csv(tmp, index=False, float_format=float_format)
 
 
 def generate(
@@ -164,7 +164,8 @@ def generate(
     write_cityjson(model, paths["truth"], overwrite=overwrite)
     _write_csv(building_table(district), paths["truth_buildings_csv"], overwrite)
     planes = roofplane_table(district)
-    _write_csv(planes, paths["truth_roofplanes_csv"], overwrite)
+    # plane coefficients at full precision: d is large in projected coordinates
+    _write_csv(planes, paths["truth_roofplanes_csv"], overwrite, float_format=None)
     _write_csv(tree_table(district), paths["truth_trees_csv"], overwrite)
     _write_csv(superstructure_table(district), paths["truth_superstructures_csv"], overwrite)
     lap("truth")
