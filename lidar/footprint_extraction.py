@@ -1,7 +1,10 @@
 """Building footprints from building points, for runs without a footprint layer.
 
 1. **Segment**: building-class points are rasterised (``cell_m``, default 0.5 m), the mask is
-   closed by one cell and split into 4-connected components; each component is one building.
+   closed by one cell and split into 4-connected components, which are cut where the highest
+   points of neighbouring cells differ by more than ``step_m`` (adjoining houses of different
+   heights); small pieces and pieces enclosed by one roof (dormers, penthouses) are merged
+   back. Each remaining piece is one building.
 2. **Orient**: the main direction of a building comes from its simplified outline's edges
    (length-weighted circular mean of 4 x edge angle), refined by a small search that minimises
    the occupied area of the rotated raster (the staircase vanishes when aligned).
@@ -42,26 +45,43 @@ __all__ = [
 
 
 def segment_buildings(
-    xy: np.ndarray, cell_m: float = 0.5, min_area_m2: float = 10.0, close_cells: int = 1
+    xy: np.ndarray,
+    z: np.ndarray | None = None,
+    cell_m: float = 0.5,
+    min_area_m2: float = 10.0,
+    close_cells: int = 1,
+    step_m: float | None = 1.5,
+    min_part_m2: float = 20.0,
 ) -> np.ndarray:
-    """Label building points by 2D connected components of their raster.
+    """Label building points: 2D connected components of their raster, split at height steps.
 
     Parameters
     ----------
     xy : (n, 2) float64
         Building points [m].
+    z : (n,) float64, optional
+        Their heights [m]; with ``step_m``, neighbouring cells whose highest points differ by
+        more than ``step_m`` are not connected, so adjoining buildings of different heights
+        (terraces, courtyard blocks) come apart.
     cell_m : float
         Raster cell [m].
     min_area_m2 : float
-        Components smaller than this in plan get label -1 [m2].
+        Buildings smaller than this in plan get label -1 [m2].
     close_cells : int
         Morphological closing radius (square) that bridges gaps between points [cells].
+    step_m : float or None
+        Height step that separates two buildings [m] (a storey is about 3 m; roof slopes up
+        to about 70 degrees stay connected at 0.5 m cells). None: no splitting.
+    min_part_m2 : float
+        Pieces smaller than this, and pieces that touch no open ground (dormers, penthouses,
+        chimneys enclosed by a roof), are merged into the neighbour they share most boundary
+        with [m2].
 
     Returns
     -------
     (n,) int64
-        Building label 0..k-1 per point, -1 for dropped points; labels sorted by first
-        appearance in a row-major sweep (deterministic).
+        Building label 0..k-1 per point, -1 for dropped points; labels numbered in raster order
+        (deterministic).
     """
     from scipy import ndimage
 
@@ -77,13 +97,100 @@ def segment_buildings(
     if close_cells > 0:
         se = np.ones((2 * close_cells + 1,) * 2, bool)
         mask = ndimage.binary_closing(mask, structure=se) | mask
-    lab, nlab = ndimage.label(mask)  # 4-connected
+    if z is None or step_m is None:
+        lab, nlab = ndimage.label(mask)  # 4-connected
+    else:
+        from lidar import _pc_kernels
+
+        zt = -_pc_kernels.grid_min(ij[:, 0], ij[:, 1], -np.asarray(z, dtype=np.float64), shape[0], shape[1])
+        empty = np.isnan(zt)
+        if empty.any():  # closed-in cells take the height of the nearest cell with points
+            _, (ri, ci) = ndimage.distance_transform_edt(empty, return_indices=True)
+            zt = zt[ri, ci]
+        lab, nlab = _split_at_steps(mask, zt, float(step_m))
+        lab, nlab = _merge_small_and_enclosed(lab, nlab, cell_m, min_part_m2)
     cells = np.bincount(lab.ravel(), minlength=nlab + 1)
     keep = cells * cell_m * cell_m >= min_area_m2
     keep[0] = False
     newid = np.full(nlab + 1, -1, np.int64)
     newid[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
     return newid[lab[ij[:, 0], ij[:, 1]]]
+
+
+def _neighbour_pairs(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of every 4-neighbour cell pair (both directions of the grid), as two arrays."""
+    a = np.concatenate([lab[:-1, :].ravel(), lab[:, :-1].ravel()])
+    b = np.concatenate([lab[1:, :].ravel(), lab[:, 1:].ravel()])
+    return a, b
+
+
+def _split_at_steps(mask: np.ndarray, zt: np.ndarray, step_m: float) -> tuple[np.ndarray, int]:
+    """Connected components of ``mask`` where neighbours differ by at most ``step_m``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    idx = np.full(mask.shape, -1, np.int64)
+    idx[mask] = np.arange(int(mask.sum()))
+    rows, cols = [], []
+    for sl_a, sl_b in (((slice(None, -1), slice(None)), (slice(1, None), slice(None))),
+                       ((slice(None), slice(None, -1)), (slice(None), slice(1, None)))):
+        ia, ib = idx[sl_a], idx[sl_b]
+        ok = (ia >= 0) & (ib >= 0) & (np.abs(zt[sl_a] - zt[sl_b]) <= step_m)
+        rows.append(ia[ok])
+        cols.append(ib[ok])
+    m = int(mask.sum())
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(m, m))
+    ncomp, comp = connected_components(graph, directed=False)
+    lab = np.zeros(mask.shape, np.int64)
+    lab[mask] = comp + 1
+    return lab, int(ncomp)
+
+
+def _merge_small_and_enclosed(lab: np.ndarray, nlab: int, cell_m: float, min_part_m2: float) -> tuple[np.ndarray, int]:
+    """Merge small pieces and pieces touching no background into their main neighbour."""
+    parent = np.arange(nlab + 1)
+    for _ in range(20):
+        cur = parent[lab]
+        area = np.bincount(cur.ravel(), minlength=nlab + 1) * cell_m * cell_m
+        a, b = _neighbour_pairs(cur)
+        diff = a != b
+        a, b = np.concatenate([a[diff], b[diff]]), np.concatenate([b[diff], a[diff]])
+        key, counts = np.unique(a * (nlab + 1) + b, return_counts=True)
+        src, dst = key // (nlab + 1), key % (nlab + 1)
+        touches_bg = np.zeros(nlab + 1, bool)
+        touches_bg[src[dst == 0]] = True
+        sel = (src > 0) & (dst > 0)
+        src, dst, counts = src[sel], dst[sel], counts[sel]
+        if src.size == 0:
+            break
+        # the neighbour with the longest shared boundary, per piece
+        order = np.lexsort((-counts, src))
+        src, dst = src[order], dst[order]
+        first = np.r_[True, src[1:] != src[:-1]]
+        best = np.zeros(nlab + 1, np.int64)
+        best[src[first]] = dst[first]
+        alive = np.unique(cur[cur > 0])
+        cand = alive[(best[alive] > 0) & ((area[alive] < min_part_m2) | ~touches_bg[alive])]
+        if cand.size == 0:
+            break
+        # merge the smallest first; never merge two candidates into each other in one pass
+        cand = cand[np.argsort(area[cand], kind="stable")]
+        done = np.zeros(nlab + 1, bool)
+        for c in cand:  # pieces, not points: a handful per building
+            t = best[c]
+            if done[t] or done[c]:
+                continue
+            parent[parent == c] = t
+            done[c] = done[t] = True
+    cur = parent[lab]
+    uniq, inv = np.unique(cur, return_inverse=True)
+    # keep 0 as background
+    out = inv.reshape(cur.shape)
+    if uniq[0] != 0:
+        out = out + 1
+    return out.astype(np.int64), int(uniq.size - (1 if uniq[0] == 0 else 0))
 
 
 # ---------------------------------------------------------------------------- orientation
@@ -503,6 +610,7 @@ def extract_footprints(
     min_area_m2: float = 10.0,
     min_height_m: float = 1.0,
     min_edge_m: float = 1.0,
+    step_m: float | None = 1.5,
     regularise: bool = True,
     classify_if_missing: bool = True,
 ) -> list[Polygon]:
@@ -524,6 +632,9 @@ def extract_footprints(
         With ``dtm``: lowest building point kept above ground [m].
     min_edge_m : float
         Shortest wall kept by the regularisation [m].
+    step_m : float or None
+        Roof height step that separates adjoining buildings [m]; None keeps every connected
+        block as one building (see :func:`segment_buildings`).
     regularise : bool
         Snap to the dominant directions (else the raw traced staircase).
     classify_if_missing : bool
@@ -560,7 +671,7 @@ def extract_footprints(
             "to extract footprints from; give footprints or a classified point cloud"
         )
     xy = pc.xyz[is_b, :2]
-    labels = segment_buildings(xy, cell_m=cell_m, min_area_m2=min_area_m2)
+    labels = segment_buildings(xy, pc.xyz[is_b, 2], cell_m=cell_m, min_area_m2=min_area_m2, step_m=step_m)
     order = np.argsort(labels, kind="stable")
     sl = labels[order]
     starts = np.searchsorted(sl, np.arange(sl.max() + 1 if sl.size else 0))
