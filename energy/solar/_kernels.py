@@ -83,13 +83,83 @@ def beam_hourly(normals, vis, sun_dir, beam, sun_bin, tau, out):  # pragma: no c
             out[s, k] = v
 
 
-@nb.njit(cache=True)
-def scatter_pairs(
-    sensor, element, weight, code, n_sensors, n_elements, c_open, c_tree
+@nb.njit(cache=True, parallel=True)
+def count_front(normals, dirs, eps, counts):  # pragma: no cover - numba
+    """Per sensor, the number of directions in front of its surface (``n . d > eps``)."""
+    n = normals.shape[0]
+    m = dirs.shape[0]
+    for s in nb.prange(n):
+        c = 0
+        for j in range(m):
+            if (
+                normals[s, 0] * dirs[j, 0] + normals[s, 1] * dirs[j, 1] + normals[s, 2] * dirs[j, 2]
+                > eps
+            ):
+                c += 1
+        counts[s] = c
+
+
+@nb.njit(cache=True, parallel=True)
+def fill_rays(
+    points, normals, dirs, cos_dirs, eps, offsets, origins_out, dirs_out, dj_out, cos_out
 ):  # pragma: no cover
-    """Add ray weights into the open / through-tree coefficient matrices (n, e) f4."""
-    for i in range(sensor.shape[0]):
-        if code[i] == 1:
-            c_open[sensor[i], element[i]] += weight[i]
-        elif code[i] == 2:
-            c_tree[sensor[i], element[i]] += weight[i]
+    """Ray origins/directions (float32) for every (sensor, direction) pair in front of the surface.
+
+    ``points`` are already relative to the scene origin. ``cos_dirs`` give the incidence cosine
+    (for horizon elements a horizontal vector, else equal to ``dirs``); pairs are kept when both
+    the ray and the cosine direction are in front.
+    """
+    n = normals.shape[0]
+    m = dirs.shape[0]
+    for s in nb.prange(n):
+        k = offsets[s]
+        nx, ny, nz = normals[s, 0], normals[s, 1], normals[s, 2]
+        for j in range(m):
+            if nx * dirs[j, 0] + ny * dirs[j, 1] + nz * dirs[j, 2] > eps:
+                c = nx * cos_dirs[j, 0] + ny * cos_dirs[j, 1] + nz * cos_dirs[j, 2]
+                origins_out[k, 0] = points[s, 0]
+                origins_out[k, 1] = points[s, 1]
+                origins_out[k, 2] = points[s, 2]
+                dirs_out[k, 0] = dirs[j, 0]
+                dirs_out[k, 1] = dirs[j, 1]
+                dirs_out[k, 2] = dirs[j, 2]
+                dj_out[k] = j
+                cos_out[k] = c if c > 0.0 else 0.0
+                k += 1
+
+
+@nb.njit(cache=True, parallel=True)
+def scatter_coefficients(
+    offsets, dj, cos, code, element, weight, c_open, c_tree, ideal
+):  # pragma: no cover
+    """Daylight coefficients per sensor from its ray results (one thread per sensor).
+
+    ``weight`` is the solid angle of a patch ray, or minus the azimuth width of a horizon ray
+    (the sign tells them apart). ``ideal (n, 2)`` receives the unobstructed sums over patches
+    (column 0) and the horizon band (column 1), used to normalise the coefficients.
+    """
+    n = offsets.shape[0] - 1
+    for s in nb.prange(n):
+        for k in range(offsets[s], offsets[s + 1]):
+            j = dj[k]
+            w = weight[j]
+            hz = w < 0.0
+            v = cos[k] * (-w if hz else w)
+            e = element[j]
+            if hz:
+                ideal[s, 1] += v
+            else:
+                ideal[s, 0] += v
+            if code[k] == 1:
+                c_open[s, e] += v
+            elif code[k] == 2:
+                c_tree[s, e] += v
+
+
+@nb.njit(cache=True, parallel=True)
+def scatter_visibility(offsets, dj, code, vis):  # pragma: no cover - numba
+    """Visibility codes of the pairs into ``vis (n, b) int8`` (0 where no ray was cast)."""
+    n = offsets.shape[0] - 1
+    for s in nb.prange(n):
+        for k in range(offsets[s], offsets[s + 1]):
+            vis[s, dj[k]] = code[k]

@@ -470,7 +470,6 @@ def _solve(
 
     rays_per_sensor = (len(prep.rays.weight) + len(prep.bins)) // 2 + 1
     blocks = _blocks(n, rays_per_sensor, block_rays)
-    n_rays = 0
     t_rays = 0.0
     t_kern = 0.0
     try:
@@ -483,9 +482,6 @@ def _solve(
                 c_open, c_tree = sky_coefficients(scene, pts, nrm, prep.rays)
                 vis = sun_visibility(scene, pts, nrm, prep.bins)
                 t_rays += time.perf_counter() - t1
-                n_rays += int(np.count_nonzero((nrm @ prep.rays.cos_dirs.T) > 1e-6)) + int(
-                    np.count_nonzero((nrm @ prep.bins.directions.T) > 1e-6)
-                )
                 t1 = time.perf_counter()
                 bm = np.zeros((b - a, 12))
                 _kernels.beam_monthly(nrm, vis, sun_dir_up, beam_up, bin_up, month_up, tau_up, bm)
@@ -594,7 +590,8 @@ def _solve(
         "n_sun_bins": len(prep.bins),
         "n_sun_hours": int(up.size),
         "n_sky_rays_per_sensor": int(len(prep.rays.weight)),
-        "n_rays": n_rays,
+        "n_rays": scene.rays_cast,
+        "embree_s": scene.ray_seconds,
         "rays_s": t_rays,
         "accumulate_s": t_kern,
         "n_opaque_triangles": int(scene.opaque_triangles.shape[0]),

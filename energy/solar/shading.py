@@ -22,7 +22,7 @@ __all__ = [
     "SunBins",
     "sun_bins",
     "sun_visibility",
-    "pair_rays",
+    "cast_pairs",
 ]
 
 _COS_EPS = 1e-6
@@ -72,13 +72,43 @@ def make_sky_rays(subdivision: int = 1, rays_per_side: int = 2, n_horizon: int =
     )
 
 
-def pair_rays(
-    normals: np.ndarray, directions: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sensor, direction) pairs with the direction in front of the surface, and the cosines."""
-    cos = normals @ directions.T
-    si, dj = np.nonzero(cos > _COS_EPS)
-    return si, dj, cos[si, dj]
+def cast_pairs(
+    scene: OccluderScene,
+    points: np.ndarray,
+    normals: np.ndarray,
+    dirs: np.ndarray,
+    cos_dirs: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cast a ray from every sensor towards every direction in front of its surface.
+
+    Returns
+    -------
+    offsets : (n + 1,) int64
+        Sensor ``s`` owns pairs ``offsets[s]:offsets[s+1]``.
+    dj : (m,) int32
+        Direction index of each pair.
+    cos : (m,) float32
+        Incidence cosine with ``cos_dirs`` (default ``dirs``), clipped at 0.
+    code : (m,) int8
+        0 blocked, 1 free, 2 through tree crowns only.
+    """
+    n = points.shape[0]
+    normals = np.ascontiguousarray(normals, dtype=np.float64)
+    dirs = np.ascontiguousarray(dirs, dtype=np.float64)
+    cos_dirs = dirs if cos_dirs is None else np.ascontiguousarray(cos_dirs, dtype=np.float64)
+    counts = np.zeros(n, dtype=np.int64)
+    _kernels.count_front(normals, dirs, _COS_EPS, counts)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    m = int(offsets[-1])
+    o = np.empty((m, 3), dtype=np.float32)
+    d = np.empty((m, 3), dtype=np.float32)
+    dj = np.empty(m, dtype=np.int32)
+    cos = np.empty(m, dtype=np.float32)
+    local = np.ascontiguousarray(points - scene.origin, dtype=np.float64)
+    _kernels.fill_rays(local, normals, dirs, cos_dirs, _COS_EPS, offsets, o, d, dj, cos)
+    code = scene.codes_local(o, d)
+    return offsets, dj, cos, code
 
 
 def sky_coefficients(
@@ -104,33 +134,21 @@ def sky_coefficients(
     c_tree = np.zeros((n, e), dtype=np.float32)
     if n == 0:
         return c_open, c_tree
-    si, dj = np.nonzero((normals @ rays.cos_dirs.T) > _COS_EPS)
-    cos = np.einsum("ij,ij->i", normals[si], rays.cos_dirs[dj])
-    # horizon rays are cast at a few degrees of elevation: skip those below the surface plane
-    front = np.einsum("ij,ij->i", normals[si], rays.ray_dirs[dj]) > _COS_EPS
-    si, dj, cos = si[front], dj[front], cos[front]
-    of, tf = scene.visibility(points[si], rays.ray_dirs[dj])
-    code = np.where(of & tf, 1, np.where(of, 2, 0)).astype(np.int8)
-    w = (cos * rays.weight[dj]).astype(np.float64)
-    _kernels.scatter_pairs(si, rays.element[dj], w.astype(np.float32), code, n, e, c_open, c_tree)
-    # normalisation against the unobstructed analytic values
-    ideal_sum = np.zeros((n, 2))
-    is_h = rays.element[dj] >= rays.n_patches
-    np.add.at(ideal_sum, (si, is_h.astype(np.int64)), w)
+    offsets, dj, cos, code = cast_pairs(scene, points, normals, rays.ray_dirs, rays.cos_dirs)
+    signed_w = np.where(rays.element >= rays.n_patches, -rays.weight, rays.weight)
+    ideal = np.zeros((n, 2))
+    _kernels.scatter_coefficients(
+        offsets, dj, cos, code, rays.element, signed_w, c_open, c_tree, ideal
+    )
     cz = np.clip(normals[:, 2], -1, 1)
     exact_p = np.pi * (1 + cz) / 2
     exact_h = 2 * np.sqrt(np.clip(1 - cz**2, 0, None))
-    fp = np.where(
-        ideal_sum[:, 0] > 0, exact_p / np.where(ideal_sum[:, 0] > 0, ideal_sum[:, 0], 1), 1.0
-    )
-    fh = np.where(
-        ideal_sum[:, 1] > 1e-9, exact_h / np.where(ideal_sum[:, 1] > 1e-9, ideal_sum[:, 1], 1), 0.0
-    )
-    scale = np.concatenate(
-        [np.repeat(fp[:, None], rays.n_patches, 1), np.repeat(fh[:, None], rays.n_horizon, 1)], 1
-    )
-    c_open *= scale.astype(np.float32)
-    c_tree *= scale.astype(np.float32)
+    fp = np.where(ideal[:, 0] > 0, exact_p / np.where(ideal[:, 0] > 0, ideal[:, 0], 1), 1.0)
+    fh = np.where(ideal[:, 1] > 1e-9, exact_h / np.where(ideal[:, 1] > 1e-9, ideal[:, 1], 1), 0.0)
+    c_open[:, : rays.n_patches] *= fp[:, None].astype(np.float32)
+    c_tree[:, : rays.n_patches] *= fp[:, None].astype(np.float32)
+    c_open[:, rays.n_patches :] *= fh[:, None].astype(np.float32)
+    c_tree[:, rays.n_patches :] *= fh[:, None].astype(np.float32)
     return c_open, c_tree
 
 
@@ -203,7 +221,6 @@ def sun_visibility(
     vis = np.zeros((n, len(bins)), dtype=np.int8)
     if n == 0 or len(bins) == 0:
         return vis
-    si, dj, _ = pair_rays(normals, bins.directions)
-    of, tf = scene.visibility(points[si], bins.directions[dj])
-    vis[si, dj] = np.where(of & tf, 1, np.where(of, 2, 0))
+    offsets, dj, _, code = cast_pairs(scene, points, normals, bins.directions)
+    _kernels.scatter_visibility(offsets, dj, code, vis)
     return vis
