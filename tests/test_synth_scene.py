@@ -116,10 +116,19 @@ def test_district_urban_form(district):
             assert len({round(p.eave_height_m + p.roof_rise_m, 2) for p in b.parts}) > 1
     assert {s.kind for s in district.superstructures} == {"chimney", "dormer"}
     assert {t.kind for t in district.trees} >= {"street", "park", "garden", "shrub"}
-    # no two buildings overlap (shared walls touch only)
-    fps = [b.footprint for b in district.buildings]
+    # some crowns reach over roofs (above the eaves); every other crown stays off the walls
     import shapely
 
+    fps = shapely.union_all([b.footprint for b in district.buildings])
+    over = [t for t in district.trees if t.overhangs_roof]
+    assert len(over) >= 3
+    for t in over:
+        assert shapely.intersection(shapely.Point(t.xy).buffer(t.crown_diameter_m / 2), fps).area > 0.5
+    for t in district.trees:
+        if not t.overhangs_roof:
+            assert shapely.distance(fps, shapely.Point(t.xy)) >= t.crown_diameter_m / 2 + 0.29
+    # no two buildings overlap (shared walls touch only)
+    fps = [b.footprint for b in district.buildings]
     tree = shapely.STRtree(fps)
     for i, j in zip(*tree.query(fps, predicate="intersects"), strict=True):
         if i < j:

@@ -80,11 +80,12 @@ class _Ctx:
         self.buildings.append(b)
         self.occupied.append(b.footprint)
 
-    def add_tree(self, xy: np.ndarray, height: float, crown_d: float, base: float, kind: str) -> None:
+    def add_tree(self, xy: np.ndarray, height: float, crown_d: float, base: float, kind: str,
+                 overhangs: bool = False) -> None:
         z = float(self.terrain.height(xy[0], xy[1]))
         tid = f"T{len(self.trees) + 1:04d}"
         self.trees.append(Tree(tid, np.asarray(xy, dtype=np.float64), z, float(height), float(crown_d),
-                               float(base), kind))
+                               float(base), kind, overhangs))
 
 
 # --------------------------------------------------------------------------- streets
@@ -402,7 +403,7 @@ def _fill_detached(ctx: _Ctx, block, frame: Frame, rect) -> bool:
                     xy = hf.xy(rng.uniform(-L / 4, L / 4), side * dist)
                     base = part.eave_height_m + 0.6 * rise + 1.2
                     h = base + rng.uniform(3.5, 6.0)
-                    ctx.add_tree(xy, h, 2 * r_c, base, "garden")
+                    ctx.add_tree(xy, h, 2 * r_c, base, "garden", overhangs=True)
                 else:
                     for _ in range(10):
                         st = rng.uniform([-ls / 2 + 2, -lt / 2 + 2], [ls / 2 - 2, lt / 2 - 2])
@@ -675,13 +676,23 @@ def layout_district(
             if isinstance(g, shapely.Polygon) and g.area > 10.0:
                 g = shapely.simplify(g, 0.05)
                 greens.append(GreenArea(f"G{len(greens) + 1:03d}", g, "lawn"))
-    # keep only trees whose trunk is in the district and not inside a building
+    # keep only trees whose trunk is in the district and not inside a building; crowns stay off
+    # walls (0.3 m) unless the tree was planted to overhang a roof
     trees = []
     if ctx.trees:
         xy = np.array([t.xy for t in ctx.trees])
         inside = shapely.contains_xy(square, xy[:, 0], xy[:, 1])
         if occ is not None:
             inside &= ~shapely.contains_xy(occ, xy[:, 0], xy[:, 1])
+            fps = shapely.union_all([b.footprint for b in ctx.buildings])
+            dist = shapely.distance(fps, shapely.points(xy))
+            for k, t in enumerate(ctx.trees):
+                if inside[k] and not t.overhangs_roof:
+                    r = min(t.crown_diameter_m / 2, dist[k] - 0.3)
+                    if r < (0.4 if t.kind == "shrub" else 1.0):
+                        inside[k] = False
+                    else:
+                        t.crown_diameter_m = 2 * r
         for k, t in enumerate(ctx.trees):
             if inside[k]:
                 t.tree_id = f"T{len(trees) + 1:04d}"

@@ -204,6 +204,8 @@ class Tree:
         Bottom of the crown above ground [m].
     kind : str
         ``street``, ``park``, ``garden`` or ``shrub``.
+    overhangs_roof : bool
+        Planted so that its crown reaches over a roof.
     """
 
     tree_id: str
@@ -213,6 +215,7 @@ class Tree:
     crown_diameter_m: float
     crown_base_m: float
     kind: str
+    overhangs_roof: bool = False
 
     @property
     def crown_center(self) -> np.ndarray:

@@ -307,12 +307,14 @@ def roofplane_table(district: District) -> pd.DataFrame:
 
 
 def tree_table(district: District) -> pd.DataFrame:
-    """One row per tree or shrub: position, ground height, height, crown diameter and base."""
+    """One row per tree or shrub: position, ground height, height, crown diameter and base, and
+    whether its crown reaches over a roof."""
     return pd.DataFrame([{
         "tree_id": t.tree_id, "kind": t.kind, "x_m": t.xy[0], "y_m": t.xy[1], "h_ground_m": t.z_ground_m,
         "height_m": t.height_m, "crown_diameter_m": t.crown_diameter_m, "crown_base_m": t.crown_base_m,
+        "overhangs_roof": bool(t.overhangs_roof),
     } for t in district.trees], columns=["tree_id", "kind", "x_m", "y_m", "h_ground_m", "height_m",
-                                         "crown_diameter_m", "crown_base_m"])
+                                         "crown_diameter_m", "crown_base_m", "overhangs_roof"])
 
 
 def superstructure_table(district: District) -> pd.DataFrame:
