@@ -334,6 +334,12 @@ def read_cityjsonseq(path: PathLike, *, crs: int | str | None = None) -> CityMod
 
 
 # --------------------------------------------------------------------------- writing
+def _n_distinct_rows(a: np.ndarray) -> int:
+    """Number of distinct rows of ``(n, 3)``: a lexsort, ~5x faster than ``np.unique(axis=0)``."""
+    s = a[np.lexsort(a.T[::-1])]
+    return 1 + int(np.any(s[1:] != s[:-1], axis=1).sum())
+
+
 def choose_scale(vertices: np.ndarray, start: float = 0.001, finest: float = 1e-6) -> float:
     """Coarsest power-of-ten scale (from ``start`` down to ``finest``) that keeps vertices distinct.
 
@@ -344,11 +350,11 @@ def choose_scale(vertices: np.ndarray, start: float = 0.001, finest: float = 1e-
     if len(v) < 2:
         return start
     base = v.min(axis=0)
-    n_distinct = len(np.unique(np.round(v - base, 9), axis=0))
+    n_distinct = _n_distinct_rows(np.round(v - base, 9))
     scale = start
     while scale >= finest * 0.999:
         q = np.round((v - base) / scale).astype(np.int64)
-        if len(np.unique(q, axis=0)) == n_distinct:
+        if _n_distinct_rows(q) == n_distinct:
             return scale
         scale /= 10.0
     return finest
