@@ -386,6 +386,8 @@ def irradiate(
         progress=progress,
     )
     out.stats["setup_s"] = t_setup
+    out.stats["sensor_offset_m"] = float(sensor_offset_m)
+    out.stats["sensor_spacing_m"] = float(sensor_spacing_m)
     out.stats["total_s"] = time.perf_counter() - t0
     return out
 
