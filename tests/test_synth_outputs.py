@@ -72,6 +72,7 @@ def test_points_on_roof_planes_within_noise(las, truth_tables):
              trees[["x_m", "y_m", "crown_diameter_m"]].to_numpy()]
     excl_u = shapely.union_all(excl) if excl else shapely.Polygon()
     dists = []
+    n_planes = 0
     for row in planes.itertuples():
         poly = shapely.buffer(shapely.from_wkt(row.outline_wkt), -0.3)
         if poly.is_empty:
@@ -81,7 +82,13 @@ def test_points_on_roof_planes_within_noise(las, truth_tables):
         if not sel.any():
             continue
         p = xyz[sel] - [row.px_m, row.py_m, row.pz_m]
-        dists.append(p @ np.array([row.nx, row.ny, row.nz]))
+        dp = p @ np.array([row.nx, row.ny, row.nz])
+        if dp.size >= 30:  # each plane on its own
+            assert np.mean(np.abs(dp) < 3 * NOISE_M) > 0.97, row.plane_id
+            assert abs(float(np.median(dp))) < 0.5 * NOISE_M, row.plane_id
+            n_planes += 1
+        dists.append(dp)
+    assert n_planes >= 0.5 * len(planes)
     d = np.concatenate(dists)
     assert d.size > 1000
     assert np.mean(np.abs(d) < 3 * NOISE_M) > 0.99
