@@ -59,7 +59,8 @@ def test_laz_header_crs_and_density(las):
     assert las.return_number.max() >= 2  # multiple returns in vegetation
     assert np.all(np.asarray(las.return_number) <= np.asarray(las.number_of_returns))
     assert np.unique(las.point_source_id).size >= 1
-    assert np.ptp(las.scan_angle) > 0
+    scan_deg = np.asarray(las.scan_angle) * 0.006  # LAS 1.4: 0.006 degree units
+    assert np.ptp(scan_deg) > 5.0 and np.abs(scan_deg).max() <= 22.5
 
 
 def test_points_on_roof_planes_within_noise(las, truth_tables):
