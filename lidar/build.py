@@ -295,7 +295,13 @@ def build_model(
     ext_geom = shapely.union_all([shapely.box(*e) for e in extents])
     overlap = [f.usable and shapely.intersects(f.geometry, ext_geom) for f in fps]
     if not any(overlap):
-        fb = shapely.total_bounds([f.geometry for f in fps if f.geometry is not None])
+        geoms = [f.geometry for f in fps if f.geometry is not None]
+        if not geoms:
+            raise FootprintError(
+                f"{footprints if isinstance(footprints, (str, os.PathLike)) else 'the footprints'}: none of the "
+                f"{len(fps)} footprints is usable ({fps[0].status_reason}); check the geometries and their CRS"
+            )
+        fb = shapely.total_bounds(geoms)
         where = footprints if isinstance(footprints, (str, os.PathLike)) else "the footprints"
         raise FootprintError(
             f"{where}: none of the {len(fps)} footprints overlaps {src_desc} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from citymodel.errors import CRSError, FootprintError
+from citymodel.errors import CityModelWarning, CRSError, FootprintError
 
 __all__ = ["Footprint", "read_footprints", "footprints_from_polygons", "clean_footprint", "MIN_AREA_M2"]
 
@@ -222,6 +223,17 @@ def read_footprints(
             f"{', '.join(fields) or '(none)'} (CLI: --footprint-id-field NAME)"
         )
     tr = _transformer(crs, epsg, p)
+    if tr is not None and tr.source_crs is not None and tr.source_crs.is_geographic:
+        b = shapely.total_bounds([g for g in geoms if g is not None])
+        if np.all(np.isfinite(b)) and (np.abs(b[[0, 2]]).max() > 180 or np.abs(b[[1, 3]]).max() > 90):
+            # GeoJSON without a "crs" member is reported as WGS 84; projected numbers mean it is not
+            warnings.warn(
+                f"{p}: the layer says {crs} but its coordinates ({b[0]:.0f}, {b[1]:.0f}) are not "
+                "longitudes/latitudes; taking them to be in the point cloud's CRS",
+                CityModelWarning,
+                stacklevel=2,
+            )
+            tr = None
     out: list[Footprint] = []
     seen: dict[str, int] = {}
     names = list(fields)
