@@ -21,6 +21,7 @@ DEPTH_BY_TYPE = {
 }
 
 _STRIP = bytes.maketrans(b"[],", b"   ")
+_ALLOWED = b"0123456789-[],"
 
 
 def flatten_indices(boundaries: Any) -> np.ndarray:
@@ -30,12 +31,15 @@ def flatten_indices(boundaries: Any) -> np.ndarray:
     Non-integer leaves (``null`` in semantics, floats) raise ``ValueError``.
     """
     raw = orjson.dumps(boundaries)
-    if b"n" in raw or b"." in raw or b'"' in raw:  # null, floats, strings
+    if raw.translate(None, _ALLOWED):  # null, floats, strings, objects, booleans
         raise ValueError("boundaries must hold only integer vertex indices")
     text = raw.translate(_STRIP)
     if not text.strip():
         return np.zeros(0, dtype=np.int64)
-    return np.array(text.split(), dtype=np.int64)
+    # text-mode fromstring parses in C without one Python object per number (split + array
+    # cost ~4x the time and ~40 bytes per index of peak memory); the character check above
+    # guarantees it reads every number
+    return np.fromstring(text, dtype=np.int64, sep=" ")
 
 
 def remap_boundaries(boundaries: Any, mapping: np.ndarray | int) -> Any:
