@@ -3,12 +3,12 @@
 Per roof surface, the usable area is the area of the sensors that
 
 * receive at least ``min_irradiation_kwh_m2`` per year,
-* lie at least ``setback_m`` from the roof polygon's edges (fire paths, gutters, ridges),
 * sit on a roof tilted at most ``max_tilt_deg``, and not on a north-facing slope (azimuth
   within 67.5 deg of north) steeper than ``max_north_tilt_deg``,
 
 on roof polygons of at least ``min_roof_area_m2`` (smaller polygons are dormer cheeks, chimneys
-and other superstructures). On flat roofs (tilt < ``flat_tilt_deg``) modules are racked in rows,
+and other superstructures), times the share of the polygon left after a ``setback_m`` strip
+along its edges (fire paths, gutters, ridges) is removed. On flat roofs (tilt < ``flat_tilt_deg``) modules are racked in rows,
 so only ``flat_roof_coverage`` of the usable area carries modules. Installed power
 ``kWp = module area x module_efficiency x 1 kW/m2`` (STC), annual yield
 ``= module area x irradiation x module_efficiency x performance_ratio`` (x an annual cell
@@ -28,7 +28,6 @@ import pandas as pd
 
 from citymodel.errors import InputError
 from citymodel.model import CityModel
-from energy.solar import _kernels
 from energy.solar.irradiate import SolarResult
 
 __all__ = [
@@ -36,7 +35,8 @@ __all__ = [
     "pv_potential",
     "write_pv_attributes",
     "write_roofs_gpkg",
-    "roof_edge_distance",
+    "setback_fraction",
+    "roof_frame",
 ]
 
 
@@ -66,39 +66,35 @@ class PVResult:
     params: dict[str, Any]
 
 
-def roof_edge_distance(result: SolarResult) -> np.ndarray:
-    """Distance [m] of every sensor to the nearest boundary edge of its own polygon ``(n,)``."""
-    t = result.table
-    tri = t.triangles
-    ts = t.triangle_surface
-    e = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
-    es = np.concatenate([ts, ts, ts])
-    key = np.sort(e, axis=1)
-    # an edge used by a single triangle of its polygon is on the polygon's boundary
-    rec = np.column_stack([es, key])
-    uniq, inv, cnt = np.unique(rec, axis=0, return_inverse=True, return_counts=True)
-    boundary = cnt[inv.ravel()] == 1
-    be, bs = e[boundary], es[boundary]
-    order = np.argsort(bs, kind="stable")
-    be, bs = be[order], bs[order]
-    offsets = np.zeros(len(t) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(bs, minlength=len(t)), out=offsets[1:])
-    s = result.sensors
-    pts = s.points - s.normals * _sensor_offset(result)
-    out = np.empty(len(s))
-    _kernels.edge_distance(
-        np.ascontiguousarray(pts),
-        s.surface.astype(np.int64),
-        offsets,
-        np.ascontiguousarray(t.vertices[be[:, 0]]),
-        np.ascontiguousarray(t.vertices[be[:, 1]]),
-        out,
-    )
+def setback_fraction(table: Any, rows: np.ndarray, setback_m: float) -> np.ndarray:
+    """Share of each polygon's area left after an inward setback of ``setback_m`` ``(len(rows),)``.
+
+    Each polygon is unfolded into its own plane (2D), its triangles merged, and the merged
+    polygon eroded by ``setback_m`` (shapely ``buffer(-setback_m)``).
+    """
+    import shapely
+
+    out = np.ones(len(rows))
+    if setback_m <= 0:
+        return out
+    for k, r in enumerate(rows):  # one erosion per roof polygon
+        n = table.normal[r]
+        u = np.cross([0.0, 0.0, 1.0], n)
+        if np.linalg.norm(u) < 1e-9:
+            u = np.array([1.0, 0.0, 0.0])
+        u = u / np.linalg.norm(u)
+        v = np.cross(n, u)
+        tri = table.vertices[table.triangles[table.tri_offsets[r] : table.tri_offsets[r + 1]]]
+        if tri.shape[0] == 0:
+            out[k] = 0.0
+            continue
+        c = tri.reshape(-1, 3).mean(axis=0)
+        uv = np.stack([(tri - c) @ u, (tri - c) @ v], axis=-1)
+        polys = shapely.polygons(np.concatenate([uv, uv[:, :1]], axis=1))
+        merged = shapely.union_all(shapely.buffer(polys, 1e-6, join_style="mitre"))
+        a = merged.area
+        out[k] = merged.buffer(-setback_m, join_style="mitre").area / a if a > 0 else 0.0
     return out
-
-
-def _sensor_offset(result: SolarResult) -> float:
-    return float(result.stats.get("sensor_offset_m", 0.0))
 
 
 def pv_potential(
@@ -126,7 +122,7 @@ def pv_potential(
     min_irradiation_kwh_m2 : float
         Sensors below this annual irradiation are not used [kWh/m2/a].
     setback_m : float
-        Distance kept free along the roof polygon's edges [m].
+        Width of the strip kept free along each roof polygon's edges [m].
     max_tilt_deg, max_north_tilt_deg : float
         Steepest usable roof, and steepest usable north-facing roof [deg].
     min_roof_area_m2 : float
@@ -167,9 +163,10 @@ def pv_potential(
     )
     annual = result.sensor_annual_kwh_m2.astype(np.float64)
     usable = surf_ok[s.surface] & (annual >= min_irradiation_kwh_m2)
-    if setback_m > 0 and usable.any():
-        usable &= roof_edge_distance(result) >= setback_m
-    cover = np.where(tilt < flat_tilt_deg, flat_roof_coverage, 1.0)[s.surface]
+    keep = np.ones(len(t))
+    ok_rows = np.flatnonzero(surf_ok)
+    keep[ok_rows] = setback_fraction(t, ok_rows, setback_m)
+    cover = (np.where(tilt < flat_tilt_deg, flat_roof_coverage, 1.0) * keep)[s.surface]
     mod_area = np.where(usable, s.area_m2 * cover, 0.0)
     factor = np.ones(len(t.root_ids))
     bfactor = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numba as nb
-import numpy as np
 
 
 @nb.njit(cache=True, parallel=True, fastmath=True)
@@ -164,30 +163,3 @@ def scatter_visibility(offsets, dj, code, vis):  # pragma: no cover - numba
     for s in nb.prange(n):
         for k in range(offsets[s], offsets[s + 1]):
             vis[s, dj[k]] = code[k]
-
-
-@nb.njit(cache=True, parallel=True)
-def edge_distance(points, surface, edge_offsets, edges_a, edges_b, out):  # pragma: no cover - numba
-    """Distance [m] of each point to the nearest boundary edge of its surface.
-
-    ``edge_offsets (s + 1,)``: surface ``k`` owns edges ``edge_offsets[k]:edge_offsets[k+1]``
-    with end points ``edges_a``, ``edges_b`` (m, 3). Points of surfaces without edges get inf.
-    """
-    n = points.shape[0]
-    for i in nb.prange(n):
-        k = surface[i]
-        best = np.inf
-        for e in range(edge_offsets[k], edge_offsets[k + 1]):
-            ax, ay, az = edges_a[e, 0], edges_a[e, 1], edges_a[e, 2]
-            dx, dy, dz = edges_b[e, 0] - ax, edges_b[e, 1] - ay, edges_b[e, 2] - az
-            px, py, pz = points[i, 0] - ax, points[i, 1] - ay, points[i, 2] - az
-            ll = dx * dx + dy * dy + dz * dz
-            t = 0.0
-            if ll > 0.0:
-                t = (px * dx + py * dy + pz * dz) / ll
-                t = min(1.0, max(0.0, t))
-            qx, qy, qz = px - t * dx, py - t * dy, pz - t * dz
-            d = qx * qx + qy * qy + qz * qz
-            if d < best:
-                best = d
-        out[i] = np.sqrt(best)
