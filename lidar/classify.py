@@ -2,7 +2,8 @@
 
 Steps (all vectorised):
 
-1. ground by :func:`lidar.ground.classify_ground` (SMRF by default, or CSF);
+1. ground by :func:`lidar.ground.classify_ground` (cloth simulation by default, or SMRF:
+   SMRF keeps low roofs that step down from a taller building as ground);
 2. a DTM from those ground points and every point's ``height_above_ground_m``;
 3. above ``min_building_height_m`` (2.5 m), per point: the off-plane spread ``plane_residual_m``
    (square root of the smallest eigenvalue of the covariance of its k nearest neighbours, scipy
@@ -187,7 +188,7 @@ def classify_points(
     pc: PointCloud,
     ortho: str | os.PathLike | None = None,
     *,
-    ground_method: str = "smrf",
+    ground_method: str = "csf",
     ground: np.ndarray | None = None,
     dtm_resolution_m: float = 1.0,
     min_building_height_m: float = 2.5,
