@@ -98,7 +98,8 @@ def compare_to_truth(model: CityModel, truth: CityModel, roofplanes_csv, step_m:
     Returns
     -------
     dict of DataFrame
-        ``buildings`` (id, h70 error, roof RMSE, status) and ``planes`` (plane id, area,
+        ``buildings`` (id, truth and built h_roof_70p_m, their absolute difference, roof RMSE,
+        share of the true roof covered by model roofs, status, rmse_lod22_m) and ``planes`` (plane id, area,
         recovered).
     """
     planes = pd.read_csv(roofplanes_csv)
@@ -143,6 +144,7 @@ def compare_to_truth(model: CityModel, truth: CityModel, roofplanes_csv, step_m:
         d = np.concatenate(sq[bid]) if bid in sq else np.zeros(0)
         rmse = float(np.sqrt(np.nanmean(d**2))) if len(d) and np.isfinite(d).any() else np.nan
         cover = float(np.isfinite(d).mean()) if len(d) else np.nan
-        rows_b.append((bid, err, rmse, cover, m.get("status"), m.get("rmse_lod22_m")))
-    df_b = pd.DataFrame(rows_b, columns=["id", "h70_abs_err_m", "roof_rmse_m", "roof_covered", "status", "rmse_lod22_m"])
+        rows_b.append((bid, h_t, h_m, err, rmse, cover, m.get("status"), m.get("rmse_lod22_m")))
+    df_b = pd.DataFrame(rows_b, columns=["id", "h70_truth_m", "h70_built_m", "h70_abs_err_m", "roof_rmse_m",
+                                         "roof_covered", "status", "rmse_lod22_m"])
     return {"buildings": df_b, "planes": df_p, "min_plane_m2": min_plane_m2}
