@@ -116,19 +116,19 @@ def test_classes_match_objects(synth_dir, las, truth_tables):
     assert np.mean(shapely.contains_xy(fps, x[b], y[b])) > 0.999
     v = (cls >= 3) & (cls <= 5)
     assert v.sum() > 100
-    tx, ty = trees["x_m"].to_numpy(), trees["y_m"].to_numpy()
-    r = trees["crown_diameter_m"].to_numpy() / 2
-    zb = (trees["h_ground_m"] + trees["crown_base_m"]).to_numpy()
-    zt = (trees["h_ground_m"] + trees["height_m"]).to_numpy()
-    zc, rz = (zb + zt) / 2, (zt - zb) / 2
-    kd = cKDTree(np.column_stack([tx, ty]))
-    _, idx = kd.query(np.column_stack([x[v], y[v]]), k=min(6, len(tx)))
-    idx = idx.reshape(v.sum(), -1)
-    e = ((x[v, None] - tx[idx]) / r[idx]) ** 2 + ((y[v, None] - ty[idx]) / r[idx]) ** 2 \
-        + ((z[v, None] - zc[idx]) / rz[idx]) ** 2
-    trunk = (np.hypot(x[v, None] - tx[idx], y[v, None] - ty[idx]) < 0.6) & (z[v, None] < zb[idx] + 0.5)
-    inside = (e.min(axis=1) < 1.15) | trunk.any(axis=1)
+    # every vegetation point lies in a crown (ellipsoid or cone, 0.15 m tolerance) or on a trunk
+    vx = np.column_stack([x[v], y[v], z[v]])
+    kd = cKDTree(vx[:, :2])
+    inside = np.zeros(len(vx), bool)
+    for t in d.trees:
+        near = np.asarray(kd.query_ball_point(t.xy, t.crown_diameter_m / 2 + 0.7), dtype=np.int64)
+        if near.size:
+            p = vx[near]
+            trunk = (np.hypot(p[:, 0] - t.xy[0], p[:, 1] - t.xy[1]) < 0.6) & \
+                (p[:, 2] < t.z_ground_m + t.crown_base_m + 0.5)
+            inside[near] |= t.inside_crown(p, tol_m=0.15) | trunk
     assert np.mean(inside) > 0.99
+    assert trees["crown_shape"].isin(["ellipsoid", "cone"]).all()
     # vegetation classes by height above ground
     hag = z[v] - d.terrain.height(x[v], y[v])
     assert np.all(hag[cls[v] == 5] > 1.8)

@@ -232,3 +232,17 @@ def test_bad_arguments():
         make_district(1, 10.0)
     with pytest.raises(CRSError, match="not projected"):
         make_district(1, 100.0, crs="EPSG:4326")
+
+
+def test_crown_shapes(district):
+    from citymodel.synth.scene import Tree
+
+    shapes = {t.crown_shape for t in district.trees}
+    assert shapes == {"ellipsoid", "cone"}
+    cone = Tree("T", np.array([0.0, 0.0]), 50.0, 12.0, 4.0, 2.0, "park", crown_shape="cone")
+    pts = np.array([[0, 0, 61.9], [1.9, 0, 52.1], [1.1, 0, 57.0], [0, 0, 62.2], [0, 0, 51.8]])
+    # at 57 m the cone's radius is 2 * (62 - 57) / 10 = 1.0 m
+    assert cone.inside_crown(pts).tolist() == [True, True, False, False, False]
+    ell = Tree("T", np.array([0.0, 0.0]), 50.0, 12.0, 4.0, 2.0, "park")
+    pts = np.array([[0, 0, 61.9], [1.99, 0, 57.0], [1.5, 0, 60.0], [0, 0, 51.9]])
+    assert ell.inside_crown(pts).tolist() == [True, True, False, False]

@@ -81,11 +81,17 @@ class _Ctx:
         self.occupied.append(b.footprint)
 
     def add_tree(self, xy: np.ndarray, height: float, crown_d: float, base: float, kind: str,
-                 overhangs: bool = False) -> None:
+                 overhangs: bool = False, shape: str = "ellipsoid") -> None:
         z = float(self.terrain.height(xy[0], xy[1]))
         tid = f"T{len(self.trees) + 1:04d}"
         self.trees.append(Tree(tid, np.asarray(xy, dtype=np.float64), z, float(height), float(crown_d),
-                               float(base), kind, overhangs))
+                               float(base), kind, overhangs, shape))
+
+    def add_conifer(self, xy: np.ndarray, kind: str) -> None:
+        """A conifer: cone crown from 1-3 m above ground to the top."""
+        rng = self.rng
+        h = rng.uniform(8.0, 20.0)
+        self.add_tree(xy, h, rng.uniform(3.0, min(7.0, 0.45 * h)), rng.uniform(1.0, 3.0), kind, shape="cone")
 
 
 # --------------------------------------------------------------------------- streets
@@ -411,7 +417,10 @@ def _fill_detached(ctx: _Ctx, block, frame: Frame, rect) -> bool:
                         d = shapely.distance(part.footprint, shapely.Point(xy))
                         if d > 3.0:
                             r_c = min(rng.uniform(2.0, 4.0), d - 0.5)
-                            ctx.add_tree(xy, rng.uniform(5, 12), 2 * r_c, rng.uniform(1.5, 3.0), "garden")
+                            if rng.random() < 0.3:
+                                ctx.add_conifer(xy, "garden")
+                            else:
+                                ctx.add_tree(xy, rng.uniform(5, 12), 2 * r_c, rng.uniform(1.5, 3.0), "garden")
                             break
             for _ in range(int(rng.integers(0, 4))):
                 st = rng.uniform([-ls / 2 + 1, -lt / 2 + 1], [ls / 2 - 1, lt / 2 - 1])
@@ -539,9 +548,12 @@ def _fill_park(ctx: _Ctx, block, frame: Frame, rect) -> bool:
         if pts and np.min(np.hypot(*(np.array(pts) - xy).T)) < 8.0:
             continue
         pts.append(xy)
-        if rng.random() < 0.8:
+        u = rng.random()
+        if u < 0.55:
             h = rng.uniform(8, 22)
             ctx.add_tree(xy, h, rng.uniform(5, min(13, 0.8 * h)), rng.uniform(2.0, 0.35 * h), "park")
+        elif u < 0.8:
+            ctx.add_conifer(xy, "park")
         else:
             ctx.add_tree(xy, rng.uniform(1.0, 2.2), rng.uniform(1.5, 3.0), rng.uniform(0.1, 0.3), "shrub")
     return True

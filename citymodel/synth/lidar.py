@@ -4,7 +4,7 @@ The sensor flies north-south strips at ``FLIGHT_HEIGHT_M`` above the terrain wit
 ``MAX_SCAN_ANGLE_DEG`` line scanner and ``STRIP_OVERLAP`` side overlap. Every pulse is one ray
 cast with Embree against the scene mesh, so occlusion under roofs and crowns and the sparse
 sampling of walls follow from the geometry. Pulses that enter a crown give one to three
-returns inside it (on the analytic ellipsoid chord) and pass through to the next surface with a
+returns inside it (on the chord through the crown mesh) and pass through to the next surface with a
 probability that falls with the chord length (Beer-Lambert). A pulse whose footprint straddles
 a roof edge echoes from both surfaces when their ranges differ by more than
 ``EDGE_SEPARATION_M`` (one extra ray per pulse, offset within the footprint). Range noise is Gaussian along the
@@ -88,18 +88,6 @@ def _strips(size_m: float) -> np.ndarray:
     while x[-1] + swath / 2 < size_m / 2 + 1.0:
         x.append(x[-1] + spacing)
     return np.array(x)
-
-
-def _ellipsoid_chord(o: np.ndarray, d: np.ndarray, c: np.ndarray, ax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Entry and exit ray parameters of rays ``o + t d`` through ellipsoids (nan when missed)."""
-    oc = (o - c) / ax
-    dd = d / ax
-    a = np.einsum("ij,ij->i", dd, dd)
-    b = 2 * np.einsum("ij,ij->i", oc, dd)
-    cc = np.einsum("ij,ij->i", oc, oc) - 1.0
-    disc = b * b - 4 * a * cc
-    sq = np.sqrt(np.where(disc > 0, disc, np.nan))
-    return (-b - sq) / (2 * a), (-b + sq) / (2 * a)
 
 
 def _cast(scene, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,15 +192,12 @@ def _strip(sv: _Survey, k: int, xl: float, rng: np.random.Generator) -> PointClo
     # ---- vegetation: returns inside the crown, pass-through to the next surface
     veg = (kind == CROWN) | (kind == SHRUB)
     vi = np.flatnonzero(veg)
-    tree_obj = mesh.obj[prim[vi]]
-    if district.trees:
-        centers = np.array([tr.crown_center for tr in district.trees]) - mesh.origin
-        axes = np.array([tr.crown_semi_axes for tr in district.trees])
-    else:
-        centers = axes = np.ones((1, 3))
-    t_in, t_out = _ellipsoid_chord(orig[vi], D[vi], centers[tree_obj], axes[tree_obj])
-    t_in = np.where(np.isfinite(t_in), np.minimum(t_in, t[vi]), t[vi])
-    chord = np.where(np.isfinite(t_out), np.clip(t_out - t_in, 0.0, None), 0.0)
+    # the chord through the crown: cast again from just inside it to its far side
+    t_in = t[vi]
+    prim_x, t_x = _cast(scene, orig[vi] + D[vi] * (t_in + 1e-3)[:, None], D[vi])
+    same = (prim_x >= 0) & (mesh.obj[np.maximum(prim_x, 0)] == mesh.obj[prim[vi]]) & \
+        (mesh.kind[np.maximum(prim_x, 0)] == kind[vi])
+    chord = np.where(same, t_x + 1e-3, 0.0)
     t_out = t_in + chord
     n_extra = rng.binomial(2, 0.35, vi.size) * (chord > 1.0)
     passes = rng.random(vi.size) < np.exp(-CROWN_EXTINCTION_PER_M * chord)

@@ -100,6 +100,21 @@ def _sphere(n_lat: int = 7, n_lon: int = 12) -> np.ndarray:
 _UNIT_SPHERE = _sphere()
 
 
+def _cone(n: int = 12) -> np.ndarray:
+    """Triangles ``(2 n, 3, 3)`` of a closed unit cone: base disc (radius 1) at z=0, apex at z=1."""
+    a = np.arange(n) * (2 * np.pi / n)
+    ring = np.column_stack([np.cos(a), np.sin(a), np.zeros(n)])
+    nxt = np.roll(ring, -1, axis=0)
+    apex = np.tile([0.0, 0.0, 1.0], (n, 1))
+    centre = np.zeros((n, 3))
+    side = np.stack([ring, nxt, apex], axis=1)
+    base = np.stack([centre, nxt, ring], axis=1)
+    return np.concatenate([side, base])
+
+
+_UNIT_CONE = _cone()
+
+
 def scene_mesh(district: District) -> SceneMesh:
     """Triangulate terrain, building solids, superstructures, crowns, shrubs and trunks.
 
@@ -143,8 +158,14 @@ def scene_mesh(district: District) -> SceneMesh:
         put(box_triangles(s.center_xy, s.angle_rad, s.length_m, s.width_m, s.z_bottom_m, s.z_top_m),
             SUPER, bidx[s.building_id])
     for ti, t in enumerate(district.trees):
-        c, ax = t.crown_center, t.crown_semi_axes
-        put(_UNIT_SPHERE * ax + c, SHRUB if t.kind == "shrub" else CROWN, ti)
+        if t.crown_shape == "cone":
+            r = 0.5 * t.crown_diameter_m
+            scale = np.array([r, r, t.height_m - t.crown_base_m])
+            base = np.array([t.xy[0], t.xy[1], t.z_ground_m + t.crown_base_m])
+            put(_UNIT_CONE * scale + base, SHRUB if t.kind == "shrub" else CROWN, ti)
+        else:
+            c, ax = t.crown_center, t.crown_semi_axes
+            put(_UNIT_SPHERE * ax + c, SHRUB if t.kind == "shrub" else CROWN, ti)
         if t.kind != "shrub":
             w = float(np.clip(0.08 * t.crown_diameter_m, 0.2, 0.5))
             put(box_triangles(t.xy, 0.0, w, w, t.z_ground_m - 0.5, t.z_ground_m + t.crown_base_m + 0.3),

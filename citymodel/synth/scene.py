@@ -206,6 +206,10 @@ class Tree:
         ``street``, ``park``, ``garden`` or ``shrub``.
     overhangs_roof : bool
         Planted so that its crown reaches over a roof.
+    crown_shape : str
+        ``ellipsoid`` (broadleaf: semi-axes ``crown_diameter_m / 2`` and half the crown
+        length) or ``cone`` (conifer: base disc of ``crown_diameter_m`` at ``crown_base_m``,
+        apex at ``height_m``).
     """
 
     tree_id: str
@@ -216,11 +220,26 @@ class Tree:
     crown_base_m: float
     kind: str
     overhangs_roof: bool = False
+    crown_shape: str = "ellipsoid"
 
     @property
     def crown_center(self) -> np.ndarray:
         zc = self.z_ground_m + 0.5 * (self.height_m + self.crown_base_m)
         return np.array([self.xy[0], self.xy[1], zc])
+
+    def inside_crown(self, xyz: np.ndarray, tol_m: float = 0.0) -> np.ndarray:
+        """Whether points ``(k, 3)`` [m] lie inside the crown grown by ``tol_m``, ``(k,)`` bool."""
+        xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+        zb = self.z_ground_m + self.crown_base_m
+        zt = self.z_ground_m + self.height_m
+        r = 0.5 * self.crown_diameter_m
+        dh = np.hypot(xyz[:, 0] - self.xy[0], xyz[:, 1] - self.xy[1])
+        if self.crown_shape == "cone":
+            frac = np.clip((zt - xyz[:, 2]) / (zt - zb), 0.0, 1.0)
+            return (xyz[:, 2] >= zb - tol_m) & (xyz[:, 2] <= zt + tol_m) & (dh <= r * frac + tol_m)
+        c, ax = self.crown_center, self.crown_semi_axes + tol_m
+        e = (dh / ax[0]) ** 2 + ((xyz[:, 2] - c[2]) / ax[2]) ** 2
+        return e <= 1.0
 
     @property
     def crown_semi_axes(self) -> np.ndarray:

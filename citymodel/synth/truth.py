@@ -205,6 +205,7 @@ def district_to_citymodel(district: District) -> CityModel:
                 "crown_diameter_m": round(t.crown_diameter_m, 3),
                 "crown_base_m": round(t.crown_base_m, 3),
                 "vegetation_kind": t.kind,
+                "crown_shape": t.crown_shape,
                 "x_m": round(float(t.xy[0]), 3),
                 "y_m": round(float(t.xy[1]), 3),
                 "h_ground_m": round(t.z_ground_m, 3),
@@ -312,9 +313,9 @@ def tree_table(district: District) -> pd.DataFrame:
     return pd.DataFrame([{
         "tree_id": t.tree_id, "kind": t.kind, "x_m": t.xy[0], "y_m": t.xy[1], "h_ground_m": t.z_ground_m,
         "height_m": t.height_m, "crown_diameter_m": t.crown_diameter_m, "crown_base_m": t.crown_base_m,
-        "overhangs_roof": bool(t.overhangs_roof),
+        "overhangs_roof": bool(t.overhangs_roof), "crown_shape": t.crown_shape,
     } for t in district.trees], columns=["tree_id", "kind", "x_m", "y_m", "h_ground_m", "height_m",
-                                         "crown_diameter_m", "crown_base_m", "overhangs_roof"])
+                                         "crown_diameter_m", "crown_base_m", "overhangs_roof", "crown_shape"])
 
 
 def superstructure_table(district: District) -> pd.DataFrame:
