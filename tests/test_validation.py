@@ -427,3 +427,15 @@ def test_demo_stage(tmp_path):
     assert ctx.summary[-1].startswith("validate: INVALID, 2 shells / 12 polygons, 1 errors")
     table = ctx.report.blocks[-1].content
     assert table["code"].tolist() == [307] and table["objects"].tolist() == [1]
+
+
+def test_multisolid_shells_checked_per_solid():
+    v1, b1, _ = box(0, 0, 0, 4, 4, 3)
+    v2, b2, _ = box(10, 0, 0, 4, 4, 3)
+    b2 = remap_boundaries(b2, 8)
+    b2[0][1] = [r[::-1] for r in b2[0][1]]  # second solid: top face flipped
+    m = model_of(np.vstack([v1, v2]), [b1, b2], gtype="MultiSolid")
+    r = validate(m)
+    assert codes(r) == {307}
+    e = r.by_code(307)[0]
+    assert (e.shell, e.polygon) == (1000, 1)  # solid 1, shell 0
