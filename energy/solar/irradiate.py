@@ -7,8 +7,8 @@ then forms
 
 * diffuse = ``C_open @ R + tau(month) C_tree @ R`` (Perez sky elements ``R``, :mod:`energy.sky`),
 * beam = DNI + circumsolar, times ``cos(incidence)`` per hour, times the sun-bin visibility,
-* ground-reflected = ``albedo * ghi * (1 - sky view)`` (whatever is not sky reflects like the
-  ground),
+* ground-reflected = ``albedo * ghi * (1 - sky view)``: whatever is not sky (ground, walls,
+  roofs) reflects like the ground, tree crowns in view reflect nothing,
 
 summed per sensor and month, and (without materialising sensors x hours) per building group
 (roof, N, E, S, W walls) and hour for the energy model. Memory is bounded by the block size.
@@ -423,7 +423,6 @@ def _solve(
     r_open_m = _monthly_sums(prep.strengths, prep.month0)  # (e, 12)
     r_tree_m = _monthly_sums(prep.strengths * prep.tau[None, :], prep.month0)
     g_m = _monthly_sums(prep.refl_w_m2[None, :], prep.month0)[0]  # (12,)
-    gt_m = _monthly_sums((prep.refl_w_m2 * prep.tau)[None, :], prep.month0)[0]
 
     monthly = np.zeros((n, 12), dtype=np.float32)
     sky_view = np.zeros(n, dtype=np.float32)
@@ -490,7 +489,7 @@ def _solve(
                 dm = c_open.astype(np.float64) @ r_open_m + c_tree.astype(np.float64) @ r_tree_m
                 so = c_open[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
                 st = c_tree[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
-                rm = np.outer(1.0 - so, g_m) - np.outer(st, gt_m)
+                rm = np.outer(1.0 - so - st, g_m)
                 tot = bm + dm + rm
                 monthly[a:b] = (tot / 1000.0).astype(np.float32)
                 sky_view[a:b] = so.astype(np.float32)
@@ -572,9 +571,7 @@ def _solve(
     if building_hourly:
         t1 = time.perf_counter()
         ghourly = (cg_open @ prep.strengths) + (cg_tree @ prep.strengths) * prep.tau[None, :]
-        ghourly += np.outer(g_area - sg[:, 0], prep.refl_w_m2) - np.outer(
-            sg[:, 1], prep.refl_w_m2 * prep.tau
-        )
+        ghourly += np.outer(g_area - sg[:, 0] - sg[:, 1], prep.refl_w_m2)
         ghourly[:, up] += g_beam
         mean = ghourly / np.where(g_area > 0, g_area, 1.0)[:, None]
         buildings = BuildingIrradiance(
@@ -648,7 +645,7 @@ def _write_hourly_block(
     s_o = np.bincount(loc, weights=w * so, minlength=g)
     s_t = np.bincount(loc, weights=w * st, minlength=g)
     hourly = co @ prep.strengths + (ct @ prep.strengths) * prep.tau[None, :]
-    hourly += np.outer(area - s_o, prep.refl_w_m2) - np.outer(s_t, prep.refl_w_m2 * prep.tau)
+    hourly += np.outer(area - s_o - s_t, prep.refl_w_m2)
     gb = np.zeros((g, sun_dir_up.shape[0]))
     _kernels.beam_group_hourly(
         nrm, vis, sun_dir_up, beam_up, bin_up, tau_up, loc.astype(np.int64), w, gb
