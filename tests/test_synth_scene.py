@@ -244,5 +244,5 @@ def test_crown_shapes(district):
     # at 57 m the cone's radius is 2 * (62 - 57) / 10 = 1.0 m
     assert cone.inside_crown(pts).tolist() == [True, True, False, False, False]
     ell = Tree("T", np.array([0.0, 0.0]), 50.0, 12.0, 4.0, 2.0, "park")
-    pts = np.array([[0, 0, 61.9], [1.99, 0, 57.0], [1.5, 0, 60.0], [0, 0, 51.9]])
+    pts = np.array([[0, 0, 61.9], [1.99, 0, 57.0], [1.8, 0, 60.0], [0, 0, 51.9]])  # (0.9^2 + 0.6^2 > 1)
     assert ell.inside_crown(pts).tolist() == [True, True, False, False]
