@@ -119,20 +119,44 @@ def test_model_without_roofs(denver):
 
 def test_zero_area_surfaces_are_skipped(denver):
     m = model_with_boxes((0, 0, 10.0, 10.0, 6.0))
-    # a degenerate extra roof polygon (three collinear points) on the same building
-    base = m.add_vertices(np.array([[0.0, 0.0, 6.0], [1.0, 0.0, 6.0], [2.0, 0.0, 6.0]]))
-    m.city_objects["b0"]["geometry"].append(
+    # another building: one good roof polygon and a degenerate one (three collinear points)
+    base = m.add_vertices(
+        np.array(
+            [
+                [20.0, 0, 3],
+                [24.0, 0, 3],
+                [24.0, 4, 3],
+                [20.0, 4, 3],
+                [20.0, 0, 3],
+                [21.0, 0, 3],
+                [22.0, 0, 3],
+            ]
+        )
+    )
+    b = [int(i) for i in base]
+    m.add_object(
+        "deg",
         {
-            "type": "MultiSurface",
-            "lod": "1.0",
-            "boundaries": [[[int(i) for i in base]]],
-            "semantics": {"surfaces": [{"type": "RoofSurface"}], "values": [0]},
-        }
+            "type": "Building",
+            "geometry": [
+                {
+                    "type": "MultiSurface",
+                    "lod": "2.2",
+                    "boundaries": [[b[:4]], [b[4:]]],
+                    "semantics": {"surfaces": [{"type": "RoofSurface"}], "values": [0, 0]},
+                }
+            ],
+        },
     )
     res = irradiate(m, denver, sensor_spacing_m=2.0, building_hourly=False)
-    assert np.all(res.table.area_m2[res.kind >= 0] > 0)
+    t = res.table
+    zero = np.flatnonzero(t.area_m2 == 0)
+    assert zero.size == 1  # the degenerate polygon is a row of the table...
+    assert res.kind[zero[0]] == -1 and np.isnan(
+        res.surface_annual_kwh_m2[zero[0]]
+    )  # ...but gets no value
+    assert not np.isin(zero, res.sensors.surface).any()
     assert np.isfinite(res.surface_annual_kwh_m2[res.kind >= 0]).all()
-    assert np.isnan(res.surface_annual_kwh_m2[res.kind < 0]).all()
 
 
 def test_bad_parameters():
