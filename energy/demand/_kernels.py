@@ -24,31 +24,6 @@ VENT_MIN_C = 24.0
 N_COEF = 16
 
 
-@nb.njit(cache=True, fastmath=True, inline="always")
-def _forcing(coef, b, src_b, irr, irr_win, h, t_out, t_sky, t_ground, gain_frac, u):
-    to = t_out[h]
-    dsky = t_sky[h] - to
-    i_roof = irr[src_b, 0, h]
-    i_wall = (
-        coef[0, b] * irr[src_b, 1, h]
-        + coef[1, b] * irr[src_b, 2, h]
-        + coef[2, b] * irr[src_b, 3, h]
-        + coef[3, b] * irr[src_b, 4, h]
-    )
-    u[0] = to + i_wall + coef[4, b] * dsky
-    u[1] = to + coef[5, b] * i_roof + coef[6, b] * dsky
-    u[2] = to + coef[7, b] * dsky
-    u[3] = to
-    u[4] = t_ground[h]
-    u[5] = (
-        coef[8, b] * irr_win[src_b, 0, h]
-        + coef[9, b] * irr_win[src_b, 1, h]
-        + coef[10, b] * irr_win[src_b, 2, h]
-        + coef[11, b] * irr_win[src_b, 3, h]
-    )
-    u[6] = coef[12, b] * gain_frac
-
-
 @nb.njit(cache=True, fastmath=True, parallel=True)
 def simulate_block(
     lam, gin, gq, cout, dfeed, dq, coef, sched_id, src, irr, irr_win,
@@ -107,108 +82,136 @@ def simulate_block(
     m = lam.shape[0]
     nbld = lam.shape[1]
     nh = t_out.shape[0]
-    chunk = 32
+    chunk = 64
     n_chunks = (nbld + chunk - 1) // chunk
     n_twin = 2 if with_ff else 1
+    shared = irr.shape[0] == 1
     for ci in nb.prange(n_chunks):
         b0 = ci * chunk
-        b1 = min(nbld, b0 + chunk)
-        nc = b1 - b0
-        z = np.zeros((n_twin, m, nc))
-        u = np.zeros(N_INPUTS)
-        uu = np.zeros((N_INPUTS, nc))
+        nc = min(nbld, b0 + chunk) - b0
+        b1 = b0 + nc
+        z = np.zeros((n_twin, m, nc), dtype=lam.dtype)
+        u = np.zeros((N_INPUTS, nc), dtype=lam.dtype)
+        t0a = np.zeros(nc, dtype=lam.dtype)
+        t0o = np.zeros(nc, dtype=lam.dtype)
+        qv = np.zeros(nc, dtype=lam.dtype)
         t_prev = np.full((n_twin, nc), 20.0)
         acc = np.zeros((12, nc))
-        acc[6, :] = 1e9
-        acc[9, :] = 1e9
-        acc[5, :] = -1e9
-        acc[8, :] = -1e9
-        # start from the steady state of the first hour's mean conditions: warm-up hours
+        for j in range(nc):
+            acc[5, j] = -1e9
+            acc[6, j] = 1e9
+            acc[8, j] = -1e9
+            acc[9, j] = 1e9
+        cw0, cw1, cw2, cw3 = coef[0, b0:b1], coef[1, b0:b1], coef[2, b0:b1], coef[3, b0:b1]
+        cws, crs, crk, cwin = coef[4, b0:b1], coef[5, b0:b1], coef[6, b0:b1], coef[7, b0:b1]
+        cg0, cg1, cg2, cg3 = coef[8, b0:b1], coef[9, b0:b1], coef[10, b0:b1], coef[11, b0:b1]
+        cint, cven = coef[12, b0:b1], coef[13, b0:b1]
+        sid = sched_id[b0:b1]
+        srcb = src[b0:b1]
+        d_air = dq[0, b0:b1]
+        d_op = dq[1, b0:b1]
+        inv_d = 1.0 / dq[0, b0:b1].astype(np.float64)
+        # warm-up: the last n_warmup hours of the year run first, from 0 degC everywhere
         for step in range(n_warmup + nh):
             h = step - n_warmup if step >= n_warmup else nh - n_warmup + step
             record = step >= n_warmup
             hod = hour_of_day[h]
             dt_ = day_type[h]
             to = t_out[h]
+            dsky = t_sky[h] - to
+            tg = t_ground[h]
+            u0, u1, u2, u3, u4, u5, u6 = u[0], u[1], u[2], u[3], u[4], u[5], u[6]
+            if shared:
+                i_r, i_n, i_e, i_s, i_w = irr[0, 0, h], irr[0, 1, h], irr[0, 2, h], irr[0, 3, h], irr[0, 4, h]
+                w_n, w_e, w_s, w_w = irr_win[0, 0, h], irr_win[0, 1, h], irr_win[0, 2, h], irr_win[0, 3, h]
+                for j in range(nc):  # forcing, vectorised over the chunk
+                    u0[j] = to + cw0[j] * i_n + cw1[j] * i_e + cw2[j] * i_s + cw3[j] * i_w + cws[j] * dsky
+                    u1[j] = to + crs[j] * i_r + crk[j] * dsky
+                    u2[j] = to + cwin[j] * dsky
+                    u3[j] = to
+                    u4[j] = tg
+                    u5[j] = cg0[j] * w_n + cg1[j] * w_e + cg2[j] * w_s + cg3[j] * w_w
+            else:
+                for j in range(nc):
+                    sb = srcb[j]
+                    u0[j] = (to + cw0[j] * irr[sb, 1, h] + cw1[j] * irr[sb, 2, h]
+                             + cw2[j] * irr[sb, 3, h] + cw3[j] * irr[sb, 4, h] + cws[j] * dsky)
+                    u1[j] = to + crs[j] * irr[sb, 0, h] + crk[j] * dsky
+                    u2[j] = to + cwin[j] * dsky
+                    u3[j] = to
+                    u4[j] = tg
+                    u5[j] = (cg0[j] * irr_win[sb, 0, h] + cg1[j] * irr_win[sb, 1, h]
+                             + cg2[j] * irr_win[sb, 2, h] + cg3[j] * irr_win[sb, 3, h])
             for j in range(nc):
-                b = b0 + j
-                s = sched_id[b]
-                _forcing(coef, b, src[b], irr, irr_win, h, t_out, t_sky, t_ground,
-                         sch_gain[s, dt_, hod], u)
-                for k in range(N_INPUTS):
-                    uu[k, j] = u[k]
+                u6[j] = cint[j] * sch_gain[sid[j], dt_, hod]
             for tw in range(n_twin):
-                t0a = np.zeros(nc)
-                t0o = np.zeros(nc)
-                for j in range(nc):
-                    b = b0 + j
-                    a = 0.0
-                    o = 0.0
-                    for k in range(N_INPUTS):
-                        a += dfeed[0, k, b] * uu[k, j]
-                        o += dfeed[1, k, b] * uu[k, j]
-                    t0a[j] = a
-                    t0o[j] = o
-                for i in range(m):
+                for r in range(2):
+                    tr = t0a if r == 0 else t0o
+                    f0, f1, f2, f3 = dfeed[r, 0, b0:b1], dfeed[r, 1, b0:b1], dfeed[r, 2, b0:b1], dfeed[r, 3, b0:b1]
+                    f4, f5, f6 = dfeed[r, 4, b0:b1], dfeed[r, 5, b0:b1], dfeed[r, 6, b0:b1]
                     for j in range(nc):
-                        b = b0 + j
-                        zt = lam[i, b] * z[tw, i, j]
-                        for k in range(N_INPUTS):
-                            zt += gin[i, k, b] * uu[k, j]
-                        z[tw, i, j] = zt
-                        t0a[j] += cout[0, i, b] * zt
-                        t0o[j] += cout[1, i, b] * zt
-                qv = np.zeros(nc)
-                for j in range(nc):
-                    b = b0 + j
-                    s = sched_id[b]
-                    d = dq[0, b]
-                    hv = coef[13, b] * sch_vent[s, dt_, hod]
-                    if sch_vent_cond[s] == 1 and (to >= t_prev[tw, j] or t_prev[tw, j] < VENT_MIN_C):
+                        tr[j] = (f0[j] * u0[j] + f1[j] * u1[j] + f2[j] * u2[j] + f3[j] * u3[j]
+                                 + f4[j] * u4[j] + f5[j] * u5[j] + f6[j] * u6[j])
+                for i in range(m):  # slow modes, vectorised over the chunk's buildings
+                    zi = z[tw, i]
+                    li = lam[i, b0:b1]
+                    g0, g1, g2, g3 = gin[i, 0, b0:b1], gin[i, 1, b0:b1], gin[i, 2, b0:b1], gin[i, 3, b0:b1]
+                    g4, g5, g6 = gin[i, 4, b0:b1], gin[i, 5, b0:b1], gin[i, 6, b0:b1]
+                    ca, co = cout[0, i, b0:b1], cout[1, i, b0:b1]
+                    for j in range(nc):
+                        zt = (li[j] * zi[j] + g0[j] * u0[j] + g1[j] * u1[j] + g2[j] * u2[j]
+                              + g3[j] * u3[j] + g4[j] * u4[j] + g5[j] * u5[j] + g6[j] * u6[j])
+                        zi[j] = zt
+                        t0a[j] += ca[j] * zt
+                        t0o[j] += co[j] * zt
+                for j in range(nc):  # ideal heating/cooling and ventilation, implicit
+                    s = sid[j]
+                    t0 = np.float64(t0a[j])
+                    hv = cven[j] * sch_vent[s, dt_, hod]
+                    if hv > 0.0 and sch_vent_cond[s] == 1 and (to >= t_prev[tw, j] or t_prev[tw, j] < VENT_MIN_C):
                         hv = 0.0
                     th = sch_heat[s, dt_, hod]
                     tc = sch_cool[s, dt_, hod] if tw == 0 else 999.0
-                    tv = (t0a[j] + d * hv * to) / (1.0 + d * hv)
-                    qh = 0.0
-                    ta = tv
-                    if tv < th:
-                        qh = ((1.0 + d * hv) * th - t0a[j] - d * hv * to) / d
-                        ta = th
-                    elif tv > tc:
-                        qh = ((1.0 + d * hv) * tc - t0a[j] - d * hv * to) / d
-                        ta = tc
+                    if hv > 0.0:
+                        d = np.float64(d_air[j])
+                        dhv = d * hv
+                        tv = (t0 + dhv * to) / (1.0 + dhv)
+                        ta = min(max(tv, th), tc)
+                        qh = ((1.0 + dhv) * ta - t0 - dhv * to) * inv_d[j] if ta != tv else 0.0
+                    else:
+                        ta = min(max(t0, th), tc)
+                        qh = (ta - t0) * inv_d[j]
                     q = qh + hv * (to - ta)
                     qv[j] = q
                     t_prev[tw, j] = ta
-                    top = t0o[j] + dq[1, b] * q
-                    if not record:
-                        continue
-                    if tw == 0:
-                        if qh > 0.0:
-                            acc[0, j] += qh
-                            if qh > acc[2, j]:
-                                acc[2, j] = qh
-                        else:
-                            acc[1, j] -= qh
-                            if -qh > acc[3, j]:
-                                acc[3, j] = -qh
-                        acc[5, j] = max(acc[5, j], ta)
-                        acc[6, j] = min(acc[6, j], ta)
-                        acc[7, j] += ta
-                        acc[8, j] = max(acc[8, j], top)
-                        acc[9, j] = min(acc[9, j], top)
-                        acc[10, j] += top
-                        acc[11, j] += 1.0
-                        if hourly_on:
-                            hourly[0, b, h] = max(qh, 0.0)
-                            hourly[1, b, h] = max(-qh, 0.0)
-                            hourly[2, b, h] = ta
-                            hourly[3, b, h] = top
-                    if tw == n_twin - 1 and top > t_overheat_c:
-                        acc[4, j] += 1.0
+                    top = t0o[j] + d_op[j] * q
+                    if record:
+                        if tw == 0:
+                            qp = max(qh, 0.0)
+                            qn = max(-qh, 0.0)
+                            acc[0, j] += qp
+                            acc[2, j] = max(acc[2, j], qp)
+                            acc[1, j] += qn
+                            acc[3, j] = max(acc[3, j], qn)
+                            acc[5, j] = max(acc[5, j], ta)
+                            acc[6, j] = min(acc[6, j], ta)
+                            acc[7, j] += ta
+                            acc[8, j] = max(acc[8, j], top)
+                            acc[9, j] = min(acc[9, j], top)
+                            acc[10, j] += top
+                            acc[11, j] += 1.0
+                            if hourly_on:
+                                hourly[0, b0 + j, h] = qp
+                                hourly[1, b0 + j, h] = qn
+                                hourly[2, b0 + j, h] = ta
+                                hourly[3, b0 + j, h] = top
+                        if tw == n_twin - 1 and top > t_overheat_c:
+                            acc[4, j] += 1.0
                 for i in range(m):
+                    zi = z[tw, i]
+                    gqi = gq[i, b0:b1]
                     for j in range(nc):
-                        z[tw, i, j] += gq[i, b0 + j] * qv[j]
+                        zi[j] += gqi[j] * qv[j]
         for r in range(12):
             for j in range(nc):
                 out_sum[r, b0 + j] = acc[r, j]
