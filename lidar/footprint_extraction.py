@@ -115,7 +115,32 @@ def segment_buildings(
     keep[0] = False
     newid = np.full(nlab + 1, -1, np.int64)
     newid[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
-    return newid[lab[ij[:, 0], ij[:, 1]]]
+    point_lab = lab[ij[:, 0], ij[:, 1]]
+    if z is not None and step_m is not None:
+        point_lab = _relabel_low_points(point_lab, ij, np.asarray(z, dtype=np.float64), lab, zt, float(step_m))
+    return newid[point_lab]
+
+
+def _relabel_low_points(point_lab, ij, z, lab, zt, step_m):
+    """Points far below their cell's top (the lower roof in a cell on a step) take the label
+    of the neighbouring cell whose top is closest to their height."""
+    low = np.flatnonzero(zt[ij[:, 0], ij[:, 1]] - z > step_m)
+    if low.size == 0:
+        return point_lab
+    out = point_lab.copy()
+    best_d = np.full(low.size, np.inf)
+    best_l = out[low]
+    nx, ny = lab.shape
+    for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        i = np.clip(ij[low, 0] + di, 0, nx - 1)
+        j = np.clip(ij[low, 1] + dj, 0, ny - 1)
+        cand = lab[i, j]
+        d = np.abs(zt[i, j] - z[low])
+        better = (cand > 0) & (d < best_d) & (d <= step_m)
+        best_d = np.where(better, d, best_d)
+        best_l = np.where(better, cand, best_l)
+    out[low] = best_l
+    return out
 
 
 def _neighbour_pairs(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
