@@ -29,7 +29,7 @@ __all__ = ["build_model", "GROUND_BUFFER_M", "BLOCK_M"]
 #: Ground points within this distance around a footprint give its ground height [m].
 GROUND_BUFFER_M = 3.0
 #: Footprints are processed in square blocks of this side, each block's points read at once [m].
-BLOCK_M = 250.0
+BLOCK_M = 500.0
 #: Non-ground points at least this high above the building's ground count as roof points when
 #: the file has no building class [m].
 ROOF_MIN_HEIGHT_M = 2.0

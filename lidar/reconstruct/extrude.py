@@ -234,12 +234,27 @@ def shell_is_closed(surfaces: list[list[list[int]]]) -> bool:
 
 
 def signed_volume_m3(vertices: np.ndarray, surfaces: list[list[list[int]]]) -> float:
-    """Signed volume [m3] of a closed shell (positive when outward-oriented); fan-triangulated."""
-    vol = 0.0
-    c = vertices.mean(axis=0)
-    for s in surfaces:
-        for r in s:
-            p = vertices[r] - c
-            a, b = p[0], p[1:]
-            vol += float(np.sum(np.einsum("ij,ij->i", np.broadcast_to(a, b[:-1].shape), np.cross(b[:-1], b[1:])))) / 6.0
-    return vol
+    """Signed volume [m3] of a closed shell (positive when outward-oriented); fan-triangulated.
+
+    Holes contribute with their own (opposite) orientation, so the sum stays exact.
+    """
+    a_idx: list[int] = []
+    b_idx: list[int] = []
+    c_idx: list[int] = []
+    for srf in surfaces:
+        for r in srf:
+            k = len(r)
+            if k < 3:
+                continue
+            a_idx.extend([r[0]] * (k - 2))
+            b_idx.extend(r[1:-1])
+            c_idx.extend(r[2:])
+    if not a_idx:
+        return 0.0
+    v = vertices - vertices.mean(axis=0)
+    a, b, c = v[a_idx], v[b_idx], v[c_idx]
+    cr = np.empty_like(b)
+    cr[:, 0] = b[:, 1] * c[:, 2] - b[:, 2] * c[:, 1]
+    cr[:, 1] = b[:, 2] * c[:, 0] - b[:, 0] * c[:, 2]
+    cr[:, 2] = b[:, 0] * c[:, 1] - b[:, 1] * c[:, 0]
+    return float(np.einsum("ij,ij->", a, cr)) / 6.0

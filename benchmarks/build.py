@@ -1,0 +1,106 @@
+"""Benchmark ``build_model``: time per building per core, points/s, peak memory.
+
+Cases: the Delft AHN3 tiles with BGT footprints (../shared/data) and a large synthetic district.
+Each case runs in its own process (one worker, so times are per core) and prints one row.
+
+    .venv/bin/python benchmarks/build.py                 # both cases
+    .venv/bin/python benchmarks/build.py --case delft
+    .venv/bin/python benchmarks/build.py --case synth --size-m 600 --workdir /tmp/bench_synth
+
+Goal (issue 4): median <= 57 ms and mean <= 100 ms per building per core for LoD1.2+1.3+2.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def _case_delft(args) -> dict:
+    from lidar.build import build_model
+
+    laz = sorted((DATA / "delft_ahn3_bgt" / "ahn3").glob("*.laz"))
+    fp = DATA / "delft_ahn3_bgt" / "bgt" / "bgt_pand.sqlite"
+    return _run(lambda st: build_model(laz, footprints=fp, footprint_id_field="identificatiebagpnd", crs="EPSG:7415",
+                                       progress=False, terrain=args.terrain, stats=st))
+
+
+def _case_synth(args) -> dict:
+    from citymodel.synth import generate
+    from lidar.build import build_model
+
+    out = Path(args.workdir)
+    if not (out / "points.laz").exists():
+        generate(out, seed=7, size_m=args.size_m, density_pts_m2=args.density, overwrite=True)
+    return _run(lambda st: build_model([out / "points.laz"], footprints=out / "footprints.gpkg", footprint_id_field="id",
+                                       progress=False, terrain=args.terrain, stats=st))
+
+
+def _run(fn) -> dict:
+    import numpy as np
+
+    # warm-up: numba kernels load from cache / compile once, outside the timing
+    from lidar.roofplanes import detect_roof_planes
+
+    rng = np.random.default_rng(0)
+    detect_roof_planes(np.column_stack([rng.uniform(0, 10, (200, 2)), rng.normal(0, 0.01, 200)]))
+    st: dict = {}
+    t0 = time.perf_counter()
+    model = fn(st)
+    wall = time.perf_counter() - t0
+    cpu_ms = 1000 * np.asarray(st["cpu_seconds_per_building"])
+    wall_ms = 1000 * np.asarray(st["seconds_per_building"])
+    return {
+        "buildings": len(model.building_ids()),
+        "statuses": st["statuses"],
+        "median_cpu_ms_per_building": float(np.median(cpu_ms)),
+        "mean_cpu_ms_per_building": float(np.mean(cpu_ms)),
+        "p95_cpu_ms_per_building": float(np.percentile(cpu_ms, 95)),
+        "median_wall_ms_per_building": float(np.median(wall_ms)),
+        "mean_wall_ms_per_building": float(np.mean(wall_ms)),
+        "points": int(st["n_points"]),
+        "total_s": wall,
+        "points_per_s": st["n_points"] / wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--case", choices=["delft", "synth"], default=None)
+    ap.add_argument("--size-m", type=float, default=600.0, help="side of the synthetic district [m]")
+    ap.add_argument("--density", type=float, default=12.0, help="synthetic LiDAR density [pts/m2]")
+    ap.add_argument("--workdir", default="/tmp/citymodel_bench_synth")
+    ap.add_argument("--terrain", action="store_true", help="include the terrain TIN in the end-to-end time")
+    args = ap.parse_args()
+    if args.case is not None:
+        res = _case_delft(args) if args.case == "delft" else _case_synth(args)
+        print(json.dumps(res))
+        return
+    rows = []
+    for case in ("delft", "synth"):
+        cmd = [sys.executable, __file__, "--case", case, "--size-m", str(args.size_m), "--density", str(args.density),
+               "--workdir", args.workdir] + (["--terrain"] if args.terrain else [])
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            print(f"{case}: failed\n{out.stderr[-2000:]}")
+            continue
+        rows.append((case, json.loads(out.stdout.strip().splitlines()[-1])))
+    print(f"{'case':6} {'bldgs':>6} {'med ms':>7} {'mean ms':>8} {'p95 ms':>7} {'pts/s':>10} {'total s':>8} {'peak MB':>8}  statuses")
+    for case, r in rows:
+        print(f"{case:6} {r['buildings']:6d} {r['median_cpu_ms_per_building']:7.1f} {r['mean_cpu_ms_per_building']:8.1f} "
+              f"{r['p95_cpu_ms_per_building']:7.1f} {r['points_per_s']:10.0f} {r['total_s']:8.1f} {r['peak_rss_mb']:8.0f}  "
+              f"{r['statuses']}")
+    print("(ms = CPU time per building in one process, LoD1.2 + LoD1.3 + LoD2.2; goal median <= 57, mean <= 100)")
+
+
+if __name__ == "__main__":
+    main()
