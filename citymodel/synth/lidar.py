@@ -140,7 +140,8 @@ def simulate_lidar(
     cover = (np.abs(gx[:, None] - lines[None, :]) <= swath / 2).sum(axis=1).mean()
     crown_area = sum(np.pi * (t.crown_diameter_m / 2) ** 2 for t in district.trees if t.kind != "shrub")
     f_veg = min(0.6, crown_area / (S * S))
-    pulse_density = density_pts_m2 / (cover * (1.0 + 0.75 * f_veg))
+    # extra returns in crowns and at roof edges, minus grazing echoes lost on walls (fitted)
+    pulse_density = density_pts_m2 / (cover * (1.0 + 0.85 * f_veg))
     step = 1.0 / np.sqrt(pulse_density)
 
     ys = np.arange(-h - 2.0, h + 2.0, step)
