@@ -88,6 +88,16 @@ def _classes(pc) -> tuple[np.ndarray, np.ndarray, str]:
     return ground, ~ground, "ground filtered (CSF); roof = non-ground points above the building's ground"
 
 
+def _with_classes(pc, ground: np.ndarray, building: np.ndarray):
+    """The same points with ASPRS classes 2 (ground), 6 (building), 1 (other) from the masks."""
+    from lidar.pointcloud import PointCloud
+
+    cls = np.where(ground, ASPRS_GROUND, np.where(building, ASPRS_BUILDING, 1)).astype(np.uint8)
+    if np.array_equal(cls, pc.classification):
+        return pc
+    return PointCloud(pc.xyz, cls, pc.return_number, pc.number_of_returns, pc.intensity, pc.epsg, list(pc.sources))
+
+
 def _blocks(fps: list[Footprint], block_m: float) -> list[list[int]]:
     usable = [i for i, f in enumerate(fps) if f.usable]
     if not usable:
@@ -285,9 +295,11 @@ def build_model(
         extents = [inf.bounds for inf in infos]
     src_desc = "the point cloud" if in_memory else ", ".join(p.name for p in _as_paths(points))
     pc_all = None
+    classes_all = None
     if footprints is None:
         pc_all = points if in_memory else read_points(_as_paths(points), crs=crs, progress=progress)
-        fps = _extract_footprints(pc_all)
+        classes_all = _classes(pc_all)
+        fps = _extract_footprints(_with_classes(pc_all, *classes_all[:2]))
     else:
         fps = _load_footprints(footprints, footprint_id_field, epsg)
     if not fps:
@@ -330,7 +342,10 @@ def build_model(
                     bb = (bb[0] - GROUND_BUFFER_M, bb[1] - GROUND_BUFFER_M, bb[2] + GROUND_BUFFER_M, bb[3] + GROUND_BUFFER_M)
                     pc = read_points(_as_paths(points), crs=crs, bbox=bb)
                 n_points += len(pc)
-                ground, building, classes_desc = _classes(pc)
+                if classes_all is not None and pc is pc_all:
+                    ground, building, classes_desc = classes_all
+                else:
+                    ground, building, classes_desc = _classes(pc)
                 classified_here = classes_desc != "file classes"
                 if terrain or dtm_path is not None:
                     ground_parts.append(pc.xyz[ground])
