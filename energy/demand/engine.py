@@ -148,14 +148,14 @@ def forcing_from_weather(weather: pd.DataFrame, *, ground: str = "ground") -> Fo
         t_sky_c=t_sky_k - 273.15,
         t_ground_c=np.ascontiguousarray(t_ground),
         hour_of_day=np.asarray(start.hour, np.int64),
-        day_type=(np.asarray(start.dayofweek) >= 5).astype(np.int64),
+        day_type=(np.asarray(start.day_of_week) >= 5).astype(np.int64),
         rho_air_kg_m3=rho,
         index=weather.index,
     )
 
 
 def _take(c: Constructions, sl: slice) -> Constructions:
-    return Constructions(**{k: np.asarray(v)[sl] for k, v in c.__dict__.items()})
+    return Constructions(**{k: (None if v is None else np.asarray(v)[sl]) for k, v in c.__dict__.items()})
 
 
 def run_thermal(

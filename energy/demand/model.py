@@ -109,7 +109,10 @@ class Constructions:
         Radiant part of the internal gains.
     floor_to_ground : (nb,) bool
         True: the floor's outer side sees the ground temperature through ``r_ground_m2k_w``;
-        False: it sees the outdoor air (as in ASHRAE 140).
+        False: it sees the outdoor air through ``h_floor_air``.
+    shading_factor : (nb, 5) float64 or None
+        Multiplies the irradiance of roof, N, E, S, W (opaque and windows), e.g. the shaded
+        over unshaded annual irradiation from the solar solver; None = 1.
     """
 
     area_wall_m2: np.ndarray
@@ -132,6 +135,7 @@ class Constructions:
     internal_gain_w: np.ndarray
     radiant_share: np.ndarray
     floor_to_ground: np.ndarray
+    shading_factor: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -363,6 +367,11 @@ def build_modal_model(
     h_rw = f.h_re * f.eps_window / 0.9
     coef[7] = f.f_sky_wall * h_rw / (f.h_ce_window + h_rw)
     coef[8:12] = (a_win * np.asarray(c.g_window, float)[:, None]).T
+    if c.shading_factor is not None:
+        sf = np.asarray(c.shading_factor, float)
+        coef[0:4] *= sf[:, 1:5].T
+        coef[5] *= sf[:, 0]
+        coef[8:12] *= sf[:, 1:5].T
     coef[12] = np.asarray(c.internal_gain_w, float)
     coef[13] = rho_cp * np.asarray(c.vent_m3_h, float) / 3600.0
     return ModalModel(

@@ -279,6 +279,43 @@ def _extra_numeric(model: CityModel, ids: list[str], name: str) -> np.ndarray:
     ).to_numpy(float)
 
 
+def solar_shading_factors(solar_model: CityModel, ids: list[str], oi) -> np.ndarray:
+    """Shaded / unshaded annual irradiation per building and group (roof, N, E, S, W).
+
+    Reads ``irradiation_kwh_m2`` from the semantic surfaces that ``citymodel solar`` wrote
+    and divides its area-weighted mean per group by the unshaded annual irradiation of the
+    same orientation. Buildings or groups without values get 1.
+
+    Returns
+    -------
+    (nb, 5) float64
+    """
+    from citymodel.surfaces import surface_table
+
+    t = surface_table(solar_model, object_types=("Building", "BuildingPart"))
+    vals = np.full(len(t), np.nan)
+    objs = [solar_model.city_objects[o] for o in t.object_ids]
+    for r in np.flatnonzero(t.semantic_index >= 0):  # read the attribute off each semantic surface
+        g = objs[t.object_index[r]]["geometry"][t.geometry_index[r]]
+        v = g["semantics"]["surfaces"][t.semantic_index[r]].get("irradiation_kwh_m2")
+        if isinstance(v, (int, float)):
+            vals[r] = float(v)
+    pos = {b: k for k, b in enumerate(ids)}
+    rb = np.array([pos.get(x, -1) for x in t.root_ids], dtype=np.int64)
+    b = rb[t.root_index] if len(t) else np.zeros(0, np.int64)
+    grp = np.where(t.semantic_type == "RoofSurface", 0,
+                   np.where((t.semantic_type == "WallSurface") & (np.abs(t.tilt_deg - 90) <= 30),
+                            1 + np.round(t.azimuth_deg / 90.0).astype(np.int64) % 4, -1))
+    ok = (b >= 0) & (grp >= 0) & np.isfinite(vals) & (t.area_m2 > 0)
+    key = b[ok] * 5 + grp[ok]
+    num = np.bincount(key, weights=t.area_m2[ok] * vals[ok], minlength=len(ids) * 5)
+    den = np.bincount(key, weights=t.area_m2[ok], minlength=len(ids) * 5)
+    unshaded = oi.total_w_m2.sum(axis=1) / 1e3  # kWh/m2 per group
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sf = (num / den).reshape(len(ids), 5) / unshaded[None, :]
+    return np.clip(np.where(np.isfinite(sf), sf, 1.0), 0.0, 1.5)
+
+
 def _irradiance_sources(model, ids, oi, solar):
     """Irradiance rows (n_src, 5, nh), window rows (n_src, 4, nh) and each building's row."""
     nh = oi.total_w_m2.shape[1]
@@ -286,7 +323,7 @@ def _irradiance_sources(model, ids, oi, solar):
     base_win = oi.window_w_m2[None].astype(np.float32)
     src = np.zeros(len(ids), np.int64)
     irr, irw = base_irr, base_win
-    if solar is not None:
+    if solar is not None and not isinstance(solar, CityModel):
         arr = np.asarray(solar.irradiance_w_m2, dtype=np.float32)
         if arr.ndim != 3 or arr.shape[1] != 5 or arr.shape[2] != nh:
             raise InputError(
@@ -359,9 +396,11 @@ def simulate(
     archetypes : "IT", path or DataFrame
         The archetype table, or a CSV of per-building overrides (with ``building_id``) applied
         on top of the Italian table.
-    solar : BuildingIrradiance, optional
-        Shaded hourly irradiance from :func:`energy.solar.building_irradiance` (same weather).
-        Without it, unshaded Perez irradiance per orientation is used.
+    solar : BuildingIrradiance or CityModel, optional
+        Shaded hourly irradiance from :func:`energy.solar.building_irradiance` (same weather),
+        or the model written by ``citymodel solar`` (``irradiation_kwh_m2`` on roofs and walls),
+        which scales the unshaded irradiance per building and orientation. Without it,
+        unshaded Perez irradiance per orientation is used.
     hourly : bool
         Keep hourly series (memory ``4 x buildings x hours`` float32).
     block_size : int
@@ -429,6 +468,8 @@ def simulate(
         forcing.t_ground_c = np.full_like(forcing.t_out_c, float(ground_temperature_c))
     oi = orientation_irradiance(df, meta)
     irr, irw, src = _irradiance_sources(model, ids, oi, solar)
+    if isinstance(solar, CityModel):
+        constructions.shading_factor = solar_shading_factors(solar, ids, oi)
     sched, sched_id = schedule_tables(params)
     from citymodel.progress import progress_bar
 
