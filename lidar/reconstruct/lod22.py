@@ -197,6 +197,28 @@ def _bad_faces(part: Partition, min_edge_m: float = 0.01, min_angle_deg: float =
     return bad
 
 
+def _cell_planes(centres: np.ndarray, roof_xyz: np.ndarray, planes: RoofPlanes, k: int = 6) -> np.ndarray:
+    """Plane of each raster cell: among the planes of the ``k`` nearest plane points, the one
+    closest in height to the cell's nearest roof points (so that a cell beside a step takes the
+    roof at its own height, not the nearer roof of the other level)."""
+    ok = planes.labels >= 0
+    pts = roof_xyz[ok]
+    lab = planes.labels[ok]
+    kk = min(k, len(pts))
+    _, idx = cKDTree(pts[:, :2]).query(centres, k=kk)
+    idx = idx.reshape(len(centres), kk)
+    _, near = cKDTree(roof_xyz[:, :2]).query(centres, k=min(3, len(roof_xyz)))
+    z_cell = np.median(roof_xyz[near.reshape(len(centres), -1), 2], axis=1)
+    cand = lab[idx]  # (c, k)
+    c = planes.coef[cand]
+    o = planes.origin
+    zc = c[..., 0] * (centres[:, None, 0] - o[0]) + c[..., 1] * (centres[:, None, 1] - o[1]) + c[..., 2] + o[2]
+    r = np.abs(zc - z_cell[:, None])
+    # prefer the nearest point's plane unless another candidate fits the height clearly better
+    r[:, 1:] += 0.1
+    return cand[np.arange(len(centres)), np.argmin(r, axis=1)]
+
+
 def lod22_shell(
     footprint: Polygon,
     roof_xyz: np.ndarray,
@@ -236,9 +258,8 @@ def lod22_shell(
     if planes.n_planes == 0 or ok.sum() < 3:
         raise ReconstructionError("no roof plane was detected")
     grid = grid or make_grid(footprint, cell_m)
-    _, idx = cKDTree(roof_xyz[ok, :2]).query(grid.centres, k=1)
     labels = -np.ones(grid.mask.shape, dtype=np.int64)
-    labels[grid.mask] = lab_pts[ok][idx]
+    labels[grid.mask] = _cell_planes(grid.centres, roof_xyz, planes)
     labels = merge_small_regions(labels, max(1, int(round(min_region_m2 / cell_m**2))))
     part = partition_from_labels(footprint, grid, labels)
     o = planes.origin
