@@ -275,15 +275,17 @@ def dominant_orientation(xy: np.ndarray, cell_m: float = 0.5, refine_deg: float 
         theta0 = _angle_from_edges(c) or 0.0
     # refinement: the robust bounding box in the building's frame is smallest when aligned
     # (searched close to the edge estimate, so wings at other angles do not pull it away)
-    if local.shape[0] > 50000:  # the orientation needs no more than a sample
-        local = local[:: int(math.ceil(local.shape[0] / 50000))]
-    steps = np.deg2rad(np.arange(-refine_deg, refine_deg + 1e-9, 0.05))
-    areas = []
-    for s in steps:
-        r = _rotate(local, -(theta0 + s))
-        lo, hi = np.quantile(r, [0.001, 0.999], axis=0)
-        areas.append(float(np.prod(hi - lo)))
-    best = float(theta0 + steps[int(np.argmin(areas))])
+    if local.shape[0] > 20000:  # the orientation needs no more than a sample
+        local = local[:: int(math.ceil(local.shape[0] / 20000))]
+
+    def bbox_area(a: float) -> float:
+        lo, hi = np.quantile(_rotate(local, -a), [0.001, 0.999], axis=0)
+        return float(np.prod(hi - lo))
+
+    best = theta0
+    for half, step in ((refine_deg, 0.25), (0.25, 0.05)):  # coarse, then fine
+        cands = best + np.deg2rad(np.arange(-half, half + 1e-9, step))
+        best = float(cands[int(np.argmin([bbox_area(a) for a in cands]))])
     return best % (math.pi / 2)
 
 
