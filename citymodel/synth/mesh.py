@@ -58,7 +58,7 @@ class SceneMesh:
             from embreex.mesh_construction import TriangleMesh
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise MissingDependencyError(
-                "the synthetic LiDAR and orthophoto need embreex; install citymodel[solar]"
+                "the synthetic LiDAR and orthophoto need embreex (a core dependency); reinstall citymodel or run: pip install embreex"
             ) from exc
         scene = rtcs.EmbreeScene()
         TriangleMesh(scene, np.ascontiguousarray(self.triangles, dtype=np.float32))
