@@ -90,10 +90,21 @@ def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid):
     raise err if err is not None else _Timeout("the solid is not closed")
 
 
+def _face_edge_m(part, face: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Horizontal distance [m] of each point to the boundary of its face (footprint walls and
+    the step walls between faces; NaN outside every face)."""
+    bounds = np.asarray([pg.boundary for pg in part.polygons()], dtype=object)
+    out = np.full(len(pts), np.nan)
+    ok = face >= 0
+    out[ok] = shapely.distance(shapely.points(pts[ok, :2]), bounds[face[ok]])
+    return out
+
+
 def _distance_to_model(pts: np.ndarray, z_model: np.ndarray, cos_tilt: np.ndarray | float,
                        edge_m: np.ndarray, z_ground_m: float) -> np.ndarray:
     """Distance [m] of roof points to a model's surfaces: the roof plane (orthogonally) or, for
-    points between the ground and the roof, the footprint's walls (horizontally)."""
+    points between the ground and the roof, the nearest wall (horizontally, ``edge_m``; for
+    LoD1.3/2.2 the boundary of the point's face, which holds the footprint and step walls)."""
     d_roof = np.abs(pts[:, 2] - z_model) * cos_tilt
     below = (pts[:, 2] < z_model) & (pts[:, 2] > z_ground_m)
     return np.where(below, np.minimum(d_roof, edge_m), d_roof)
@@ -181,7 +192,7 @@ def reconstruct_building(
                 elif lod == "1.3":
                     shell, part, fh = lod13_shell(poly, pts, zg, cell_m, grid=grid)
                     f = face_of_points(part, pts[:, :2])
-                    d = _distance_to_model(pts, fh[np.maximum(f, 0)], 1.0, edge_m, zg)
+                    d = _distance_to_model(pts, fh[np.maximum(f, 0)], 1.0, _face_edge_m(part, f, pts), zg)
                     resid["1.3"].append(np.where(f >= 0, d, np.nan))
                 else:
                     planes = detect_roof_planes(pts)
@@ -191,7 +202,7 @@ def reconstruct_building(
                     o = planes.origin
                     zm = c[:, 0] * (pts[:, 0] - o[0]) + c[:, 1] * (pts[:, 1] - o[1]) + c[:, 2] + o[2]
                     cos_t = 1.0 / np.sqrt(1.0 + c[:, 0] ** 2 + c[:, 1] ** 2)
-                    d = _distance_to_model(pts, zm, cos_t, edge_m, zg)
+                    d = _distance_to_model(pts, zm, cos_t, _face_edge_m(part, f, pts), zg)
                     resid["2.2"].append(np.where(f >= 0, d, np.nan))
                     polys = part.polygons()
                     cen = shapely.centroid(polys)
