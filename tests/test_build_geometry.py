@@ -185,3 +185,21 @@ def test_workers_give_the_same_model():
     two = build_model(pc, footprints=fps, terrain=False, progress=False, workers=2)
     np.testing.assert_array_equal(one.vertices, two.vertices)
     assert one.city_objects == two.city_objects
+
+
+def test_bad_footprints_are_repaired_or_skipped():
+    rng = np.random.default_rng(8)
+    good = box(0, 0, 20, 10)
+    pc = _cloud(gable, box(0, 0, 40, 10), rng)
+    bowtie = Polygon([(22, 0), (38, 10), (38, 0), (22, 10)])  # self-intersecting
+    sliver = Polygon([(0, 20), (10, 20), (20, 20)])  # zero area
+    far = box(500, 500, 510, 510)  # outside the cloud
+    m = build_model(pc, footprints=[good, bowtie, sliver, far], terrain=False, progress=False)
+    a = [m.city_objects[f"fp{i}"]["attributes"] for i in range(4)]
+    assert a[0]["status"] == "ok"
+    assert a[1]["status"] in ("ok", "fallback") and "make_valid" in a[1]["status_reason"]
+    assert m.city_objects["fp1"].get("children")  # the repaired bow-tie is two triangles: two parts
+    assert a[2]["status"] == "skipped" and "zero area" in a[2]["status_reason"]
+    assert a[3]["status"] == "skipped" and "outside the point cloud" in a[3]["status_reason"]
+    assert not m.city_objects["fp2"]["geometry"] and not m.city_objects["fp3"]["geometry"]
+    assert validate(m).valid
