@@ -332,11 +332,14 @@ def test_extension_type_allowed_when_declared(tmp_path):
     assert 1003 not in validate_file(_raw(tmp_path, d)).codes()
 
 
-def test_unused_vertices_warn_but_stay_valid(tmp_path):
+def test_unused_and_duplicate_vertices_warn_but_stay_valid(tmp_path):
     d = _doc()
     d["vertices"].append([1, 2, 3])
+    d["vertices"].append(d["vertices"][0])
     r = validate_file(_raw(tmp_path, d))
-    assert r.valid and 1013 in r.codes()
+    assert r.valid
+    assert [e.code for e in r.entries] == [1014, 1013]
+    assert r.entries[0].message.startswith("1 of 10 vertices") and r.entries[1].message.startswith("2 of 10")
 
 
 def test_unreadable_file_is_fatal_entry(tmp_path):

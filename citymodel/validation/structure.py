@@ -98,7 +98,6 @@ def check_root(doc: Any, report: ValidationReport) -> int | None:
         return None
     if arr.dtype.kind == "f":
         report.add(None, None, 1001, "'vertices' must hold integers (quantised with 'transform') in CityJSON 2.0")
-    _vertex_warnings(arr, None, report)
     return int(arr.shape[0])
 
 
