@@ -138,27 +138,17 @@ class EnergyResult:
         geoms = np.full(len(ids), None, dtype=object)
         for g, k in zip(groups, gid, strict=True):  # union of each building's triangles
             geoms[k] = shapely.union_all(g, grid_size=1e-3)
+        geoms = np.array([
+            g if g is None or g.geom_type == "MultiPolygon" else shapely.MultiPolygon(
+                [p for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon"])
+            for g in geoms
+        ], dtype=object)
         df = self.table.reset_index()
-        for c in df.columns:
-            if df[c].dtype == object:
-                df[c] = df[c].astype(str)
-        crs = f"EPSG:{model.epsg}" if model.epsg else None
+        names = list(df.columns)
+        arrays = [df[c].to_numpy().astype(str) if df[c].dtype == object else df[c].to_numpy() for c in names]
         with atomic_path(path, overwrite=overwrite) as tmp:
-            pyogrio.write_dataframe(_geo_frame(df, geoms, crs), tmp, layer=layer, driver="GPKG")
-
-
-def _geo_frame(df: pd.DataFrame, geoms: np.ndarray, crs: str | None):
-    try:
-        import geopandas as gpd
-
-        return gpd.GeoDataFrame(df, geometry=list(geoms), crs=crs)
-    except ImportError:  # pyogrio writes plain frames with a WKB geometry column too
-        import shapely
-
-        out = df.copy()
-        out["geometry"] = shapely.to_wkb(np.asarray(geoms, dtype=object))
-        out.attrs["crs"] = crs
-        return out
+            pyogrio.raw.write(str(tmp), shapely.to_wkb(geoms), arrays, names, layer=layer, driver="GPKG",
+                              geometry_type="MultiPolygon", crs=f"EPSG:{model.epsg}" if model.epsg else None)
 
 
 # ------------------------------------------------------------------------------ helpers
