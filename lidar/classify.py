@@ -12,7 +12,8 @@ Steps (all vectorised):
 4. building = mostly planar neighbourhood, mostly single returns (then one majority vote over
    the neighbours), NDVI below ``ndvi_max``;
    vegetation = the rest above the height (or any point with NDVI above ``ndvi_vegetation``);
-   building blobs smaller than ``min_building_area_m2`` in plan become unclassified.
+   building blobs smaller than ``min_building_area_m2`` in plan become unclassified, and blobs
+   whose points come mostly from multi-return pulses (tree crowns) become vegetation.
 
 Codes are ASPRS: 1 unclassified, 2 ground, 5 high vegetation, 6 building.
 """
@@ -163,25 +164,37 @@ def point_features(
     return resid, share, idx
 
 
-def _remove_small_blobs(xy: np.ndarray, is_building: np.ndarray, cell_m: float, min_area_m2: float) -> np.ndarray:
-    """Unset building points whose 2D raster blob (8-connected) is smaller than ``min_area_m2``."""
+def _blob_labels(xy: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """2D raster blobs (8-connected) of points: label per point (1..k) and cells per label."""
     from scipy import ndimage
 
-    if not is_building.any():
-        return is_building
-    b = xy[is_building]
-    lo = b.min(axis=0)
-    ij = np.floor((b - lo) / cell_m).astype(np.int64)
-    shape = tuple(ij.max(axis=0) + 1)
-    mask = np.zeros(shape, bool)
+    lo = xy.min(axis=0)
+    ij = np.floor((xy - lo) / cell_m).astype(np.int64)
+    mask = np.zeros(tuple(ij.max(axis=0) + 1), bool)
     mask[ij[:, 0], ij[:, 1]] = True
     lab, nlab = ndimage.label(mask, structure=np.ones((3, 3)))
-    cells = np.bincount(lab.ravel(), minlength=nlab + 1)
-    small = cells * cell_m * cell_m < min_area_m2
-    small[0] = False
+    return lab[ij[:, 0], ij[:, 1]], np.bincount(lab.ravel(), minlength=nlab + 1)
+
+
+def _clean_blobs(
+    xy: np.ndarray, is_building: np.ndarray, multi: np.ndarray, cell_m: float, min_area_m2: float, max_multi: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unset building points in blobs smaller than ``min_area_m2`` or whose points come mostly
+    from multi-return pulses (tree crowns); returns (building, moved-to-vegetation) masks."""
     out = is_building.copy()
-    out[np.flatnonzero(is_building)[small[lab[ij[:, 0], ij[:, 1]]]]] = False
-    return out
+    veg = np.zeros_like(is_building)
+    if not is_building.any():
+        return out, veg
+    idx = np.flatnonzero(is_building)
+    lab, cells = _blob_labels(xy[idx], cell_m)
+    small = cells * cell_m * cell_m < min_area_m2
+    share = np.bincount(lab, weights=multi[idx].astype(float), minlength=cells.size) / np.maximum(
+        np.bincount(lab, minlength=cells.size), 1
+    )
+    treeish = share > max_multi
+    out[idx[small[lab] | treeish[lab]]] = False
+    veg[idx[treeish[lab] & ~small[lab]]] = True
+    return out, veg
 
 
 def classify_points(
@@ -198,6 +211,7 @@ def classify_points(
     ndvi_max: float = 0.2,
     ndvi_vegetation: float = 0.3,
     min_building_area_m2: float = 4.0,
+    max_blob_multi_return_share: float = 0.3,
     ortho_bands: tuple[int, int] = (1, 4),
 ) -> np.ndarray:
     """Classify a point cloud into ground, building, high vegetation and unclassified.
@@ -228,6 +242,9 @@ def classify_points(
         Points above the height with NDVI above this are vegetation.
     min_building_area_m2 : float
         Building blobs smaller than this in plan become unclassified [m2].
+    max_blob_multi_return_share : float
+        Building blobs (8-connected at 0.5 m) with a larger share of multi-return points are
+        tree crowns and become vegetation.
     ortho_bands : (int, int)
         1-based (red, nir) band numbers of ``ortho``.
 
@@ -277,7 +294,8 @@ def classify_points(
         building &= bare
         vegetation = ~building | green
         building &= ~green
-    building = _remove_small_blobs(xyz[:, :2], building, 0.5, min_building_area_m2)
+    building, to_veg = _clean_blobs(xyz[:, :2], building, multi, 0.5, min_building_area_m2, max_blob_multi_return_share)
+    vegetation |= to_veg
     out[cand[vegetation & ~building]] = ASPRS_HIGH_VEGETATION
     out[cand[building]] = ASPRS_BUILDING
     return out

@@ -166,15 +166,17 @@ def test_synthetic_district_footprints(synth_district):
     assert all(p.is_valid for p in fps)
 
 
-def test_synthetic_unclassified_with_ortho(synth_district):
+@pytest.mark.parametrize("with_ortho", [True, False])
+def test_synthetic_unclassified(synth_district, with_ortho):
     _, unclassified = synth_district
     truth = _truth_footprints(unclassified.footprints)
     pc = read_points([unclassified.laz])
     assert not (pc.classification == 6).any()
-    fps = extract_footprints(pc, ortho=unclassified.ortho)
+    fps = extract_footprints(pc, ortho=unclassified.ortho if with_ortho else None)
     blocks = _block_ious(truth, fps)
-    # measured: blocks median 0.986, min 0.953 (trees kept out by NDVI)
-    assert np.median(blocks) >= 0.95 and blocks.min() >= 0.80
+    # measured: blocks median 0.986, min 0.953-0.958 with and without the orthophoto (trees are
+    # kept out by NDVI, or by their multi-return share without it)
+    assert np.median(blocks) >= 0.95 and blocks.min() >= 0.85
     assert len(fps) <= len(truth)  # no spurious "buildings" from trees
 
 
