@@ -21,8 +21,10 @@ from lidar.reconstruct.partition import (
     Partition,
     make_grid,
     merge_close_vertices,
+    merge_small_faces,
     merge_small_regions,
     partition_from_labels,
+    partition_from_polygons,
 )
 from lidar.roofplanes import RoofPlanes
 
@@ -266,6 +268,21 @@ def lod22_shell(
     if snap_m > 0:
         corners = np.vstack([np.asarray(r.coords) for r in (footprint.exterior, *footprint.interiors)])
         part = snap_to_plane_lines(part, planes.coef[part.label], o, corners, snap_m)
+    for _ in range(4):
+        shell, coef = _lift_and_extrude(part, planes, roof_xyz, z_ground_m)
+        bad = _nonmanifold_vertices(shell, part)
+        if not bad:
+            break
+        merged = _merge_face_at(part, bad)
+        if merged is None:
+            break
+        part = merged
+    return shell, part, coef
+
+
+def _lift_and_extrude(part: Partition, planes: RoofPlanes, roof_xyz: np.ndarray, z_ground_m: float) -> tuple[Shell, np.ndarray]:
+    """Each face on its plane (flat where the plane runs away), extruded to a shell."""
+    o = planes.origin
     coef = planes.coef[part.label].copy()
     zmax = float(roof_xyz[:, 2].max())
     face = None
@@ -283,5 +300,51 @@ def lod22_shell(
         c = coef[f]
         return c[0] * (xy[:, 0] - o[0]) + c[1] * (xy[:, 1] - o[1]) + c[2] + o[2]
 
-    shell = extrude(part, zf, z_ground_m)
-    return shell, part, coef
+    return extrude(part, zf, z_ground_m), coef
+
+
+def _dissolve(polys: list[Polygon], labels: np.ndarray) -> tuple[list[Polygon], np.ndarray]:
+    return merge_small_faces(polys, labels, 0.0)
+
+
+def _nonmanifold_vertices(shell: Shell, part: Partition) -> set[int]:
+    """Partition vertex ids where the shell has an edge not used exactly once each way."""
+    cnt: dict[tuple[int, int], int] = {}
+    for srf in shell.surfaces:
+        for r in srf:
+            for a, b in zip(r, r[1:] + r[:1], strict=True):
+                cnt[(a, b)] = cnt.get((a, b), 0) + 1
+    bad_xyz = {a for (a, b), c in cnt.items() if c != 1 or cnt.get((b, a), 0) != 1}
+    if not bad_xyz:
+        return set()
+    key = {(float(x), float(y)): i for i, (x, y) in enumerate(part.xy)}
+    out = set()
+    for i in bad_xyz:
+        v = key.get((float(shell.vertices[i, 0]), float(shell.vertices[i, 1])))
+        if v is not None:
+            out.add(v)
+    return out
+
+
+def _merge_face_at(part: Partition, vertices: set[int]) -> Partition | None:
+    """Give the smallest face around ``vertices`` the label of its longest-bordering neighbour,
+    then dissolve faces by label (removes a face wedged between two faces of one plane)."""
+    polys = part.polygons()
+    area = shapely.area(polys)
+    around = [f for f, rings in enumerate(part.faces) if any(np.isin(r, list(vertices)).any() for r in rings)]
+    if not around:
+        return None
+    f = min(around, key=lambda i: area[i])
+    best, best_len = -1, 0.0
+    for g in range(len(polys)):
+        if g == f or part.label[g] == part.label[f]:
+            continue
+        ln = shapely.length(shapely.intersection(polys[f].boundary, polys[g].boundary))
+        if ln > best_len:
+            best, best_len = g, ln
+    if best < 0:
+        return None
+    labels = part.label.copy()
+    labels[f] = labels[best]
+    faces, labs = _dissolve(polys, labels)
+    return partition_from_polygons(faces, labs)

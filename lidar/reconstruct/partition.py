@@ -24,7 +24,7 @@ from citymodel.errors import ReconstructionError
 MERGE_XY_M = 0.003
 
 __all__ = ["Grid", "Partition", "make_grid", "partition_from_labels", "partition_from_polygons",
-           "merge_small_regions", "merge_close_vertices"]
+           "merge_small_regions", "merge_close_vertices", "remove_checkerboards", "merge_small_faces"]
 
 
 @dataclass
@@ -125,6 +125,24 @@ def merge_small_regions(labels: np.ndarray, min_cells: int, max_iter: int = 5) -
                 changed = True
         if not changed:
             break
+    return lab
+
+
+def remove_checkerboards(labels: np.ndarray, max_iter: int = 20) -> np.ndarray:
+    """Break 2x2 checkerboards (``[[a, b], [b, a]]``) by giving one ``b`` cell the label ``a``.
+
+    Regions touching only at a corner would make a vertex where four faces alternate, whose
+    vertical edge a closed solid could not share between just two walls.
+    """
+    lab = labels.copy()
+    for _ in range(max_iter):
+        a, b = lab[:-1, :-1], lab[:-1, 1:]
+        c, d = lab[1:, :-1], lab[1:, 1:]
+        hit = (a == d) & (b == c) & (a != b) & (a >= 0) & (b >= 0)
+        if not hit.any():
+            break
+        i, j = np.nonzero(hit)
+        lab[i, j + 1] = lab[i, j]
     return lab
 
 
@@ -244,6 +262,7 @@ def partition_from_labels(
     """
     if simplify_m is None:
         simplify_m = 1.5 * grid.cell_m
+    labels = remove_checkerboards(np.where(grid.mask, labels, -1))
     vals = np.unique(labels[grid.mask])
     if len(vals) <= 1:
         return partition_from_polygons([footprint], np.array([int(vals[0]) if len(vals) else 0]))
@@ -264,11 +283,11 @@ def partition_from_labels(
     tree = shapely.STRtree(parts)
     nearest = tree.nearest(reps)
     flab = np.asarray(plab, dtype=np.int64)[nearest]
-    faces, flab = _merge_small_faces(faces, flab, min_face_m2)
+    faces, flab = merge_small_faces(faces, flab, min_face_m2)
     return partition_from_polygons(faces, flab)
 
 
-def _merge_small_faces(faces: list[Polygon], flab: np.ndarray, min_m2: float) -> tuple[list[Polygon], np.ndarray]:
+def merge_small_faces(faces: list[Polygon], flab: np.ndarray, min_m2: float) -> tuple[list[Polygon], np.ndarray]:
     """Merge faces below ``min_m2`` (and same-label neighbours) by dissolving per label."""
     areas = shapely.area(faces)
     flab = flab.copy()
