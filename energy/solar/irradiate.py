@@ -8,7 +8,8 @@ then forms
 * diffuse = ``C_open @ R + tau(month) C_tree @ R`` (Perez sky elements ``R``, :mod:`energy.sky`),
 * beam = DNI + circumsolar, times ``cos(incidence)`` per hour, times the sun-bin visibility,
 * ground-reflected = ``albedo * ghi * (1 - sky view)``: whatever is not sky (ground, walls,
-  roofs) reflects like the ground, tree crowns in view reflect nothing,
+  roofs) reflects like the ground, tree crowns in view reflect nothing, and a closed-off
+  sensor (sky view < 0.005, e.g. on a party wall) receives nothing,
 
 summed per sensor and month, and (without materialising sensors x hours) per building group
 (roof, N, E, S, W walls) and hour for the energy model. Memory is bounded by the block size.
@@ -56,6 +57,8 @@ __all__ = [
 #: Building surface groups of :class:`BuildingIrradiance`, in order.
 GROUPS = ("roof", "N", "E", "S", "W")
 _ROOF_TILT_MAX_DEG = 60.0
+#: Below this sky view a sensor is closed off (a party wall): no reflected light either.
+_ENCLOSED_SKY_VIEW = 0.005
 
 
 @dataclass
@@ -443,7 +446,7 @@ def _solve(
     if building_hourly:
         cg_open = np.zeros((ng, e))
         cg_tree = np.zeros((ng, e))
-        sg = np.zeros((ng, 2))  # area-weighted open sky view, through-tree sky view
+        sg = np.zeros(ng)  # area-weighted view of reflecting obstructions
         g_area = np.zeros(ng)
         g_beam = np.zeros((ng, up.size))
 
@@ -489,7 +492,9 @@ def _solve(
                 dm = c_open.astype(np.float64) @ r_open_m + c_tree.astype(np.float64) @ r_tree_m
                 so = c_open[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
                 st = c_tree[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
-                rm = np.outer(1.0 - so - st, g_m)
+                # view of reflecting obstructions; none for closed-off sensors (party walls)
+                rv = np.where(so + st > _ENCLOSED_SKY_VIEW, np.clip(1.0 - so - st, 0.0, None), 0.0)
+                rm = np.outer(rv, g_m)
                 tot = bm + dm + rm
                 monthly[a:b] = (tot / 1000.0).astype(np.float32)
                 sky_view[a:b] = so.astype(np.float32)
@@ -502,7 +507,7 @@ def _solve(
                     ok = gid >= 0
                     np.add.at(cg_open, gid[ok], w[ok, None] * c_open[ok])
                     np.add.at(cg_tree, gid[ok], w[ok, None] * c_tree[ok])
-                    np.add.at(sg, gid[ok], w[ok, None] * np.column_stack([so[ok], st[ok]]))
+                    np.add.at(sg, gid[ok], w[ok] * rv[ok])
                     np.add.at(g_area, gid[ok], w[ok])
                     _kernels.beam_group_hourly(
                         nrm,
@@ -526,8 +531,7 @@ def _solve(
                         vis,
                         c_open,
                         c_tree,
-                        so,
-                        st,
+                        rv,
                         prep,
                         sun_dir_up,
                         beam_up,
@@ -571,7 +575,7 @@ def _solve(
     if building_hourly:
         t1 = time.perf_counter()
         ghourly = (cg_open @ prep.strengths) + (cg_tree @ prep.strengths) * prep.tau[None, :]
-        ghourly += np.outer(g_area - sg[:, 0] - sg[:, 1], prep.refl_w_m2)
+        ghourly += np.outer(sg, prep.refl_w_m2)
         ghourly[:, up] += g_beam
         mean = ghourly / np.where(g_area > 0, g_area, 1.0)[:, None]
         buildings = BuildingIrradiance(
@@ -621,8 +625,7 @@ def _write_hourly_block(
     vis,
     c_open,
     c_tree,
-    so,
-    st,
+    rv,
     prep,
     sun_dir_up,
     beam_up,
@@ -642,10 +645,9 @@ def _write_hourly_block(
     ct = np.zeros_like(co)
     np.add.at(co, loc, w[:, None] * c_open)
     np.add.at(ct, loc, w[:, None] * c_tree)
-    s_o = np.bincount(loc, weights=w * so, minlength=g)
-    s_t = np.bincount(loc, weights=w * st, minlength=g)
+    s_r = np.bincount(loc, weights=w * rv, minlength=g)
     hourly = co @ prep.strengths + (ct @ prep.strengths) * prep.tau[None, :]
-    hourly += np.outer(area - s_o - s_t, prep.refl_w_m2)
+    hourly += np.outer(s_r, prep.refl_w_m2)
     gb = np.zeros((g, sun_dir_up.shape[0]))
     _kernels.beam_group_hourly(
         nrm, vis, sun_dir_up, beam_up, bin_up, tau_up, loc.astype(np.int64), w, gb
