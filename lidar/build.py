@@ -8,6 +8,7 @@ which other buildings or tiles were in the run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -51,7 +52,7 @@ def _load_footprints(footprints: Any, id_field: str | None, epsg: int | None) ->
         return read_footprints(footprints, id_field=id_field, epsg=epsg)
     items = list(footprints)
     if items and isinstance(items[0], Footprint):
-        return items
+        return [dataclasses.replace(f, attributes=dict(f.attributes)) for f in items]  # never mutate the caller's
     return footprints_from_polygons(items)
 
 
