@@ -90,13 +90,13 @@ def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid):
     raise err if err is not None else _Timeout("the solid is not closed")
 
 
-def _face_edge_m(part, face: np.ndarray, pts: np.ndarray) -> np.ndarray:
+def _face_edge_m(part, face: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     """Horizontal distance [m] of each point to the boundary of its face (footprint walls and
     the step walls between faces; NaN outside every face)."""
     bounds = np.asarray([pg.boundary for pg in part.polygons()], dtype=object)
-    out = np.full(len(pts), np.nan)
+    out = np.full(len(geoms), np.nan)
     ok = face >= 0
-    out[ok] = shapely.distance(shapely.points(pts[ok, :2]), bounds[face[ok]])
+    out[ok] = shapely.distance(geoms[ok], bounds[face[ok]])
     return out
 
 
@@ -177,7 +177,8 @@ def reconstruct_building(
         if len(pts) > MAX_ROOF_POINTS:
             pts = pts[:: int(np.ceil(len(pts) / MAX_ROOF_POINTS))]
         grid = make_grid(poly, cell_m)
-        edge_m = shapely.distance(shapely.points(pts[:, :2]), poly.boundary)
+        geoms = shapely.points(pts[:, :2])
+        edge_m = shapely.distance(geoms, poly.boundary)
         for lod in sorted(lods):
             if lod in failed:
                 continue
@@ -191,18 +192,18 @@ def reconstruct_building(
                     resid["1.2"].append(_distance_to_model(pts, h70, 1.0, edge_m, zg))
                 elif lod == "1.3":
                     shell, part, fh = lod13_shell(poly, pts, zg, cell_m, grid=grid)
-                    f = face_of_points(part, pts[:, :2])
-                    d = _distance_to_model(pts, fh[np.maximum(f, 0)], 1.0, _face_edge_m(part, f, pts), zg)
+                    f = face_of_points(part, pts[:, :2], geoms)
+                    d = _distance_to_model(pts, fh[np.maximum(f, 0)], 1.0, _face_edge_m(part, f, geoms), zg)
                     resid["1.3"].append(np.where(f >= 0, d, np.nan))
                 else:
                     planes = detect_roof_planes(pts)
                     shell, part, coef = _lod22_with_retries(poly, pts, planes, zg, cell_m, grid)
-                    f = face_of_points(part, pts[:, :2])
+                    f = face_of_points(part, pts[:, :2], geoms)
                     c = coef[np.maximum(f, 0)]
                     o = planes.origin
                     zm = c[:, 0] * (pts[:, 0] - o[0]) + c[:, 1] * (pts[:, 1] - o[1]) + c[:, 2] + o[2]
                     cos_t = 1.0 / np.sqrt(1.0 + c[:, 0] ** 2 + c[:, 1] ** 2)
-                    d = _distance_to_model(pts, zm, cos_t, _face_edge_m(part, f, pts), zg)
+                    d = _distance_to_model(pts, zm, cos_t, _face_edge_m(part, f, geoms), zg)
                     resid["2.2"].append(np.where(f >= 0, d, np.nan))
                     polys = part.polygons()
                     cen = shapely.centroid(polys)

@@ -34,11 +34,11 @@ MAX_EXTRAPOLATION_M = 3.0
 __all__ = ["lod22_shell", "face_of_points", "snap_to_plane_lines"]
 
 
-def face_of_points(part: Partition, xy: np.ndarray) -> np.ndarray:
+def face_of_points(part: Partition, xy: np.ndarray, geoms: np.ndarray | None = None) -> np.ndarray:
     """Face index ``(n,)`` int64 of each point (-1 outside every face)."""
     polys = part.polygons()
     tree = shapely.STRtree(polys)
-    pi, fi = tree.query(shapely.points(xy), predicate="intersects")
+    pi, fi = tree.query(shapely.points(xy) if geoms is None else geoms, predicate="intersects")
     out = -np.ones(len(xy), dtype=np.int64)
     out[pi] = fi
     return out
