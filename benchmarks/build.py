@@ -34,12 +34,13 @@ def _case_delft(args) -> dict:
 
 
 def _case_synth(args) -> dict:
-    from citymodel.synth import generate
     from lidar.build import build_model
 
     out = Path(args.workdir)
-    if not (out / "points.laz").exists():
-        generate(out, seed=7, size_m=args.size_m, density_pts_m2=args.density, overwrite=True)
+    if not (out / "points.laz").exists():  # in a child process, so that its memory is not counted
+        code = (f"from citymodel.synth import generate; generate({str(out)!r}, seed=7, size_m={args.size_m}, "
+                f"density_pts_m2={args.density}, overwrite=True)")
+        subprocess.run([sys.executable, "-c", code], check=True)
     return _run(lambda st: build_model([out / "points.laz"], footprints=out / "footprints.gpkg", footprint_id_field="id",
                                        progress=False, terrain=args.terrain, stats=st))
 
