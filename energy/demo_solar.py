@@ -109,7 +109,7 @@ def run(ctx: Any) -> None:
     ctx.report.text(
         f"Clear-sky year (pvlib Ineichen, Linke turbidity climatology) at {meta['latitude']:.3f} N, "
         f"{meta['longitude']:.3f} E; Perez sky on {st['n_sky_rays_per_sensor']} sky rays per sensor "
-        f"(Tregenza 145 patches x 4 + horizon band), direct sun on {st['n_sun_bins']} sun-position bins "
+        f"(Tregenza 145 patches + horizon band), direct sun on {st['n_sun_bins']} sun-position bins "
         f"of 1 deg for {st['n_sun_hours']} sun-up hours; buildings, terrain and "
         f"{sum(1 for o in model.city_objects.values() if o.get('type') == 'SolitaryVegetationObject')} "
         f"tree crowns cast shadows. {st['n_sensors']:,} sensors every {DEMO_SPACING_M} m on "

@@ -166,3 +166,24 @@ def test_bad_parameters():
         irradiate(m, w, sensor_spacing_m=0)
     with pytest.raises(InputError, match="albedo"):
         irradiate(m, w, albedo=1.5)
+
+
+def test_hourly_parquet_streamed_in_blocks(tmp_path):
+    """--hourly: per-surface hourly irradiance, written block by block, sums to the annual value."""
+    import pandas as pd
+
+    m = model_with_boxes((0, 0, 10.0, 10.0, 6.0), (0, 14, 10.0, 10.0, 20.0))
+    w = clearsky_weather(45.0, 9.0)
+    out = tmp_path / "h.parquet"
+    res = irradiate(
+        m, w, sensor_spacing_m=1.0, building_hourly=False, hourly_path=out, block_rays=20_000
+    )
+    assert res.stats["n_blocks"] > 3
+    h = pd.read_parquet(out)
+    annual = h.groupby("surface")["irradiance_w_m2"].sum() / 1000.0
+    rows = np.flatnonzero(res.kind >= 0)
+    assert sorted(annual.index) == list(rows)  # every surface exactly once
+    assert (h.groupby("surface").size() == 8760).all()
+    np.testing.assert_allclose(
+        annual.loc[rows].to_numpy(), res.surface_annual_kwh_m2[rows], rtol=1e-3
+    )

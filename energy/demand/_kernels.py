@@ -52,9 +52,10 @@ def simulate_block(
         Per-building forcing coefficients (model.COEF_NAMES).
     sched_id, src : (nb,) int64
         Schedule row and irradiance source row of each building.
-    irr : (n_src, 5, nh) float32
-        Irradiance on roof, N, E, S, W opaque surfaces [W/m2].
-    irr_win : (n_src, 4, nh) float32
+    irr : (nh, 5, n_src) float32
+        Irradiance on roof, N, E, S, W opaque surfaces [W/m2] (hour-major: the buildings of
+        one hour are contiguous).
+    irr_win : (nh, 4, n_src) float32
         SHGC-weighted irradiance on N, E, S, W windows [W/m2] (angle-dependent glazing).
     t_out, t_sky, t_ground : (nh,) float64
         Outdoor air, sky and ground temperature [degC].
@@ -85,7 +86,14 @@ def simulate_block(
     chunk = 64
     n_chunks = (nbld + chunk - 1) // chunk
     n_twin = 2 if with_ff else 1
-    shared = irr.shape[0] == 1
+    shared = irr.shape[2] == 1
+    identity = False
+    if not shared and irr.shape[2] == nbld:
+        identity = True
+        for b in range(nbld):
+            if src[b] != b:
+                identity = False
+                break
     for ci in nb.prange(n_chunks):
         b0 = ci * chunk
         nc = min(nbld, b0 + chunk) - b0
@@ -122,8 +130,8 @@ def simulate_block(
             tg = t_ground[h]
             u0, u1, u2, u3, u4, u5, u6 = u[0], u[1], u[2], u[3], u[4], u[5], u[6]
             if shared:
-                i_r, i_n, i_e, i_s, i_w = irr[0, 0, h], irr[0, 1, h], irr[0, 2, h], irr[0, 3, h], irr[0, 4, h]
-                w_n, w_e, w_s, w_w = irr_win[0, 0, h], irr_win[0, 1, h], irr_win[0, 2, h], irr_win[0, 3, h]
+                i_r, i_n, i_e, i_s, i_w = irr[h, 0, 0], irr[h, 1, 0], irr[h, 2, 0], irr[h, 3, 0], irr[h, 4, 0]
+                w_n, w_e, w_s, w_w = irr_win[h, 0, 0], irr_win[h, 1, 0], irr_win[h, 2, 0], irr_win[h, 3, 0]
                 for j in range(nc):  # forcing, vectorised over the chunk
                     u0[j] = to + cw0[j] * i_n + cw1[j] * i_e + cw2[j] * i_s + cw3[j] * i_w + cws[j] * dsky
                     u1[j] = to + crs[j] * i_r + crk[j] * dsky
@@ -131,17 +139,28 @@ def simulate_block(
                     u3[j] = to
                     u4[j] = tg
                     u5[j] = cg0[j] * w_n + cg1[j] * w_e + cg2[j] * w_s + cg3[j] * w_w
-            else:
+            elif identity:  # one row per building, in building order: contiguous loads
                 for j in range(nc):
-                    sb = srcb[j]
-                    u0[j] = (to + cw0[j] * irr[sb, 1, h] + cw1[j] * irr[sb, 2, h]
-                             + cw2[j] * irr[sb, 3, h] + cw3[j] * irr[sb, 4, h] + cws[j] * dsky)
-                    u1[j] = to + crs[j] * irr[sb, 0, h] + crk[j] * dsky
+                    b = b0 + j
+                    u0[j] = (to + cw0[j] * irr[h, 1, b] + cw1[j] * irr[h, 2, b]
+                             + cw2[j] * irr[h, 3, b] + cw3[j] * irr[h, 4, b] + cws[j] * dsky)
+                    u1[j] = to + crs[j] * irr[h, 0, b] + crk[j] * dsky
                     u2[j] = to + cwin[j] * dsky
                     u3[j] = to
                     u4[j] = tg
-                    u5[j] = (cg0[j] * irr_win[sb, 0, h] + cg1[j] * irr_win[sb, 1, h]
-                             + cg2[j] * irr_win[sb, 2, h] + cg3[j] * irr_win[sb, 3, h])
+                    u5[j] = (cg0[j] * irr_win[h, 0, b] + cg1[j] * irr_win[h, 1, b]
+                             + cg2[j] * irr_win[h, 2, b] + cg3[j] * irr_win[h, 3, b])
+            else:
+                for j in range(nc):
+                    sb = srcb[j]
+                    u0[j] = (to + cw0[j] * irr[h, 1, sb] + cw1[j] * irr[h, 2, sb]
+                             + cw2[j] * irr[h, 3, sb] + cw3[j] * irr[h, 4, sb] + cws[j] * dsky)
+                    u1[j] = to + crs[j] * irr[h, 0, sb] + crk[j] * dsky
+                    u2[j] = to + cwin[j] * dsky
+                    u3[j] = to
+                    u4[j] = tg
+                    u5[j] = (cg0[j] * irr_win[h, 0, sb] + cg1[j] * irr_win[h, 1, sb]
+                             + cg2[j] * irr_win[h, 2, sb] + cg3[j] * irr_win[h, 3, sb])
             for j in range(nc):
                 u6[j] = cint[j] * sch_gain[sid[j], dt_, hod]
             for tw in range(n_twin):

@@ -175,6 +175,7 @@ def run_thermal(
     n_warmup_h: int = 720,
     lam_min: float = 0.02,
     dtype: type = np.float32,
+    hour_major: bool = False,
     progress=None,
 ) -> ThermalResult:
     """Simulate ``nb`` buildings through the weather's hours, block by block.
@@ -204,13 +205,19 @@ def run_thermal(
         Modes decaying faster than this per hour are treated as instantaneous.
     dtype : numpy float type
         Precision of the modal state in the kernel (sums are always float64).
+    hour_major : bool
+        The irradiance arrays are given hour-major, ``(nh, 5, n_src)`` and ``(nh, 4, n_src)``,
+        the kernel's own layout (saves a transposed copy per block).
     progress : callable, optional
         Called with the number of buildings done after each block.
     """
     nb_ = constructions.n
     nh = len(forcing.t_out_c)
-    irr = np.ascontiguousarray(irradiance_w_m2, dtype=np.float32)
-    irw = np.ascontiguousarray(window_irradiance_w_m2, dtype=np.float32)
+    irr = np.asarray(irradiance_w_m2, dtype=np.float32)
+    irw = np.asarray(window_irradiance_w_m2, dtype=np.float32)
+    if hour_major:  # views in the (n_src, groups, nh) convention of the checks below
+        irr = irr.transpose(2, 1, 0)
+        irw = irw.transpose(2, 1, 0)
     if irr.ndim != 3 or irr.shape[1:] != (5, nh):
         raise InputError(f"irradiance must have shape (n_src, 5, {nh}), got {irr.shape}")
     if irw.shape != (irr.shape[0], 4, nh):
@@ -228,6 +235,9 @@ def run_thermal(
     sched = [np.ascontiguousarray(a, dtype=np.float64) for a in
              (schedules.gain_frac, schedules.t_heat_c, schedules.t_cool_c, schedules.vent_frac)]
     timing = [0.0, 0.0]
+    if irr.shape[0] == 1:
+        irr_t = np.ascontiguousarray(irr.transpose(2, 1, 0))
+        irw_t = np.ascontiguousarray(irw.transpose(2, 1, 0))
     for b0 in range(0, nb_, block_size):  # blocks of buildings, not single buildings
         sl = slice(b0, min(nb_, b0 + block_size))
         t0 = time.perf_counter()
@@ -237,10 +247,22 @@ def run_thermal(
         timing[0] += t1 - t0
         res = np.zeros((12, sl.stop - b0))
         hv = np.zeros((4, sl.stop - b0, nh), np.float32) if hourly else hourly_arr
+        rows = source_index[sl]
+        if irr.shape[0] == 1:
+            irr_b, irw_b, src_b = irr_t, irw_t, np.zeros(len(rows), np.int64)
+        elif hour_major and len(rows) == irr.shape[0] and np.array_equal(rows, np.arange(len(rows))):
+            irr_b = np.ascontiguousarray(irr.transpose(2, 1, 0))  # a view of the caller's array
+            irw_b = np.ascontiguousarray(irw.transpose(2, 1, 0))
+            src_b = np.arange(len(rows), dtype=np.int64)
+        else:  # this block's rows, hour-major, so that one hour's buildings are contiguous
+            uniq, src_b = np.unique(rows, return_inverse=True)
+            irr_b = np.ascontiguousarray(irr[uniq].transpose(2, 1, 0))
+            irw_b = np.ascontiguousarray(irw[uniq].transpose(2, 1, 0))
+            src_b = src_b.astype(np.int64)
         _kernels.simulate_block(
             *(np.ascontiguousarray(a, dtype=dtype) for a in (mm.lam, mm.gin, mm.gq, mm.cout, mm.dfeed, mm.dq)),
-            mm.coef,
-            np.ascontiguousarray(schedule_id[sl]), np.ascontiguousarray(source_index[sl]), irr, irw,
+            np.ascontiguousarray(mm.coef, dtype=dtype),
+            np.ascontiguousarray(schedule_id[sl]), src_b, irr_b, irw_b,
             forcing.t_out_c, forcing.t_sky_c, forcing.t_ground_c, forcing.hour_of_day, forcing.day_type,
             sched[0], sched[1], sched[2], sched[3], np.asarray(schedules.vent_when_cooler, np.int64),
             bool(free_running_twin), float(t_overheat_c), int(min(n_warmup_h, nh)),

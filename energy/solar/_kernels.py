@@ -30,59 +30,6 @@ def beam_monthly(normals, vis, sun_dir, beam, sun_bin, month, tau, out):  # prag
             out[s, month[k]] += v
 
 
-@nb.njit(cache=True, parallel=True, fastmath=True)
-def beam_group_hourly(
-    normals, vis, sun_dir, beam, sun_bin, tau, group, weight, out
-):  # pragma: no cover
-    """Accumulate ``weight``-weighted shaded beam irradiance per group and hour.
-
-    group (n,) i8 (-1 = skip); weight (n,) f8 [m2]; out (g, h) f8 [W], added to (one thread
-    per hour, so no two threads write the same cell).
-    """
-    n = normals.shape[0]
-    h = sun_dir.shape[0]
-    for k in nb.prange(h):
-        sx, sy, sz = sun_dir[k, 0], sun_dir[k, 1], sun_dir[k, 2]
-        b = beam[k]
-        t = tau[k]
-        for s in range(n):
-            g = group[s]
-            if g < 0:
-                continue
-            c = normals[s, 0] * sx + normals[s, 1] * sy + normals[s, 2] * sz
-            if c <= 0.0:
-                continue
-            code = vis[s, sun_bin[k]]
-            if code == 0:
-                continue
-            v = b * c * weight[s]
-            if code == 2:
-                v *= t
-            out[g, k] += v
-
-
-@nb.njit(cache=True, parallel=True, fastmath=True)
-def beam_hourly(normals, vis, sun_dir, beam, sun_bin, tau, out):  # pragma: no cover - numba
-    """Shaded beam irradiance per sensor and hour into ``out (n, h)`` f4 [W/m2] (overwritten)."""
-    n = normals.shape[0]
-    h = sun_dir.shape[0]
-    for s in nb.prange(n):
-        for k in range(h):
-            c = (
-                normals[s, 0] * sun_dir[k, 0]
-                + normals[s, 1] * sun_dir[k, 1]
-                + normals[s, 2] * sun_dir[k, 2]
-            )
-            code = vis[s, sun_bin[k]]
-            if c <= 0.0 or code == 0:
-                out[s, k] = 0.0
-                continue
-            v = beam[k] * c
-            if code == 2:
-                v *= tau[k]
-            out[s, k] = v
-
-
 @nb.njit(cache=True, parallel=True)
 def count_front(normals, dirs, eps, counts):  # pragma: no cover - numba
     """Per sensor, the number of directions in front of its surface (``n . d > eps``)."""
@@ -163,3 +110,52 @@ def scatter_visibility(offsets, dj, code, vis):  # pragma: no cover - numba
     for s in nb.prange(n):
         for k in range(offsets[s], offsets[s + 1]):
             vis[s, dj[k]] = code[k]
+
+
+@nb.njit(cache=True, parallel=True)
+def surface_visible_area(vis, weight, seg, out):  # pragma: no cover - numba
+    """Visible sensor area per surface segment and sun bin.
+
+    vis (n, b) i1; weight (n,) f8 [m2]; seg (k + 1,) i8: segment ``j`` is sensors
+    ``seg[j]:seg[j+1]``; out (k, b, 2) f8: area seen free (code 1) and through crowns (code 2).
+    """
+    k = seg.shape[0] - 1
+    nb_ = vis.shape[1]
+    for j in nb.prange(k):
+        for s in range(seg[j], seg[j + 1]):
+            w = weight[s]
+            for b in range(nb_):
+                c = vis[s, b]
+                if c == 1:
+                    out[j, b, 0] += w
+                elif c == 2:
+                    out[j, b, 1] += w
+
+
+@nb.njit(cache=True, parallel=True)
+def surface_beam_hourly(
+    normals, area_vis, sun_dir, beam, sun_bin, tau, group, out
+):  # pragma: no cover
+    """Beam power per group and hour from per-surface visible areas (one thread per hour).
+
+    normals (k, 3) f8 of the surfaces; area_vis (k, b, 2) f8 [m2]; group (k,) i8 (-1 skip);
+    out (g, h) f8 [W], added to.
+    """
+    k = normals.shape[0]
+    h = sun_dir.shape[0]
+    for t in nb.prange(h):
+        b = sun_bin[t]
+        for j in range(k):
+            g = group[j]
+            if g < 0:
+                continue
+            c = (
+                normals[j, 0] * sun_dir[t, 0]
+                + normals[j, 1] * sun_dir[t, 1]
+                + normals[j, 2] * sun_dir[t, 2]
+            )
+            if c <= 0.0:
+                continue
+            a = area_vis[j, b, 0] + tau[t] * area_vis[j, b, 1]
+            if a > 0.0:
+                out[g, t] += beam[t] * c * a

@@ -264,9 +264,16 @@ def _monthly_sums(values: np.ndarray, month0: np.ndarray) -> np.ndarray:
     return values @ onehot
 
 
-def _blocks(n: int, rays_per_sensor: int, block_rays: int) -> list[tuple[int, int]]:
+def _blocks(surface: np.ndarray, rays_per_sensor: int, block_rays: int) -> list[tuple[int, int]]:
+    """Sensor blocks of about ``block_rays`` rays, cut only where a new surface starts."""
+    n = surface.shape[0]
     size = int(max(64, block_rays // max(1, rays_per_sensor)))
-    return [(a, min(n, a + size)) for a in range(0, n, size)]
+    cuts = np.arange(size, n, size)
+    starts = np.flatnonzero(np.diff(surface)) + 1  # first sensor of each new surface
+    idx = np.searchsorted(starts, cuts)  # the first surface start at or after each nominal cut
+    cuts = starts[idx[idx < starts.size]]
+    edges = np.unique(np.concatenate([[0], cuts, [n]]))
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
 def irradiate(
@@ -278,7 +285,7 @@ def irradiate(
     year: int | None = None,
     sensor_offset_m: float = 0.05,
     sky_subdivision: int = 1,
-    rays_per_side: int = 2,
+    rays_per_side: int = 1,
     n_horizon: int = 36,
     sun_resolution_deg: float = 1.0,
     tree_transmissivity: tuple[float, float] = (0.2, 0.6),
@@ -473,7 +480,7 @@ def _solve(
         times_arr = pa.array(times_utc.as_unit("us"))
 
     rays_per_sensor = (len(prep.rays.weight) + len(prep.bins)) // 2 + 1
-    blocks = _blocks(n, rays_per_sensor, block_rays)
+    blocks = _blocks(sensors.surface, rays_per_sensor, block_rays)
     t_rays = 0.0
     t_kern = 0.0
     try:
@@ -502,42 +509,29 @@ def _solve(
                 comp[a:b, 1] = dm.sum(1)
                 comp[a:b, 2] = rm.sum(1)
                 w = sensors.area_m2[a:b]
+                if building_hourly or writer is not None:
+                    agg = _surface_aggregates(sensors.surface[a:b], w, c_open, c_tree, rv, vis)
                 if building_hourly:
-                    gid = surf_group[sensors.surface[a:b]]
-                    ok = gid >= 0
-                    np.add.at(cg_open, gid[ok], w[ok, None] * c_open[ok])
-                    np.add.at(cg_tree, gid[ok], w[ok, None] * c_tree[ok])
-                    np.add.at(sg, gid[ok], w[ok] * rv[ok])
-                    np.add.at(g_area, gid[ok], w[ok])
-                    _kernels.beam_group_hourly(
-                        nrm,
-                        vis,
+                    useg, s_area, s_co, s_ct, s_rv, s_av = agg
+                    sgid = surf_group[useg]
+                    ok = sgid >= 0
+                    np.add.at(cg_open, sgid[ok], s_co[ok])
+                    np.add.at(cg_tree, sgid[ok], s_ct[ok])
+                    np.add.at(sg, sgid[ok], s_rv[ok])
+                    np.add.at(g_area, sgid[ok], s_area[ok])
+                    _kernels.surface_beam_hourly(
+                        np.ascontiguousarray(table.normal[useg]),
+                        s_av,
                         sun_dir_up,
                         beam_up,
                         bin_up,
                         tau_up,
-                        gid.astype(np.int64),
-                        w,
+                        sgid.astype(np.int64),
                         g_beam,
                     )
                 if writer is not None:
                     _write_hourly_block(
-                        writer,
-                        table,
-                        sensors,
-                        a,
-                        b,
-                        nrm,
-                        vis,
-                        c_open,
-                        c_tree,
-                        rv,
-                        prep,
-                        sun_dir_up,
-                        beam_up,
-                        bin_up,
-                        tau_up,
-                        times_arr,
+                        writer, table, agg, prep, sun_dir_up, beam_up, bin_up, tau_up, times_arr
                     )
                 t_kern += time.perf_counter() - t1
                 bar.advance(task, b - a)
@@ -615,50 +609,53 @@ def _solve(
     )
 
 
+def _surface_aggregates(surf, w, c_open, c_tree, rv, vis):
+    """Per-surface sums over a block's sensors (sensors of one surface are contiguous).
+
+    Returns the surface rows ``(k,)``, area ``(k,)``, area-weighted daylight coefficients
+    ``(k, e)`` open and through crowns, area-weighted reflection view ``(k,)``, and the visible
+    area per sun bin ``(k, b, 2)``.
+    """
+    start = np.flatnonzero(np.concatenate([[True], surf[1:] != surf[:-1]]))
+    seg = np.concatenate([start, [surf.shape[0]]]).astype(np.int64)
+    useg = surf[start]
+    s_area = np.add.reduceat(w, start)
+    s_co = np.add.reduceat(w[:, None] * c_open.astype(np.float64), start, axis=0)
+    s_ct = np.add.reduceat(w[:, None] * c_tree.astype(np.float64), start, axis=0)
+    s_rv = np.add.reduceat(w * rv, start)
+    s_av = np.zeros((useg.size, vis.shape[1], 2))
+    _kernels.surface_visible_area(vis, np.ascontiguousarray(w), seg, s_av)
+    return useg, s_area, s_co, s_ct, s_rv, s_av
+
+
 def _write_hourly_block(
-    writer,
-    table,
-    sensors,
-    a,
-    b,
-    nrm,
-    vis,
-    c_open,
-    c_tree,
-    rv,
-    prep,
-    sun_dir_up,
-    beam_up,
-    bin_up,
-    tau_up,
-    times_arr,
+    writer, table, agg, prep, sun_dir_up, beam_up, bin_up, tau_up, times_arr
 ) -> None:
-    """Hourly area-weighted irradiance of the surfaces whose sensors start in this block."""
+    """Hourly area-weighted irradiance of the surfaces of one block (blocks never split a surface)."""
     import pyarrow as pa
 
-    surf = sensors.surface[a:b]
-    w = sensors.area_m2[a:b]
-    uniq, loc = np.unique(surf, return_inverse=True)
-    g = uniq.size
-    area = np.bincount(loc, weights=w, minlength=g)
-    co = np.zeros((g, c_open.shape[1]))
-    ct = np.zeros_like(co)
-    np.add.at(co, loc, w[:, None] * c_open)
-    np.add.at(ct, loc, w[:, None] * c_tree)
-    s_r = np.bincount(loc, weights=w * rv, minlength=g)
+    useg, area, co, ct, s_r, s_av = agg
+    g = useg.size
     hourly = co @ prep.strengths + (ct @ prep.strengths) * prep.tau[None, :]
     hourly += np.outer(s_r, prep.refl_w_m2)
     gb = np.zeros((g, sun_dir_up.shape[0]))
-    _kernels.beam_group_hourly(
-        nrm, vis, sun_dir_up, beam_up, bin_up, tau_up, loc.astype(np.int64), w, gb
+    _kernels.surface_beam_hourly(
+        np.ascontiguousarray(table.normal[useg]),
+        s_av,
+        sun_dir_up,
+        beam_up,
+        bin_up,
+        tau_up,
+        np.arange(g, dtype=np.int64),
+        gb,
     )
     hourly[:, prep.up] += gb
     hourly /= area[:, None]
     nh = hourly.shape[1]
-    oid = np.asarray(table.object_ids, dtype=object)[table.object_index[uniq]]
+    oid = np.asarray(table.object_ids, dtype=object)[table.object_index[useg]]
     tab = pa.table(
         {
-            "surface": pa.array(np.repeat(uniq, nh).astype(np.int32)),
+            "surface": pa.array(np.repeat(useg, nh).astype(np.int32)),
             "object_id": pa.array(np.repeat(oid, nh).astype(str)),
             "time": pa.concat_arrays([times_arr] * g) if g else times_arr[:0],
             "irradiance_w_m2": pa.array(hourly.ravel().astype(np.float32)),
