@@ -226,6 +226,14 @@ def test_cubes_sharing_an_edge_is_304():
     assert codes(r) == {304}
 
 
+def test_two_separate_cubes_in_one_shell_is_305():
+    v1, b1, _ = box(0, 0, 0, 1, 1, 1)
+    v2, b2, _ = box(5, 0, 0, 1, 1, 1)
+    r = validate(model_of(np.vstack([v1, v2]), [b1[0] + remap_boundaries(b2, 8)[0]]))
+    assert codes(r) == {305}
+    assert "2 groups" in r.by_code(305)[0].message
+
+
 def test_cubes_sharing_a_vertex_is_303():
     v, b = _two_cubes("vertex")
     r = validate(model_of(v, b))

@@ -18,8 +18,8 @@ def command(file: str, crs: str | None, as_json: bool, max_entries: int) -> None
     """Validate a CityJSON file: CityJSON 2.0 structure and val3dity's geometry codes.
 
     Checks rings (101 too few points, 102 repeated points, 104 self-intersection), polygons
-    (203 non-planar, 1 cm), solid shells (302 not closed, 303/304 non-manifold, 307 wrong
-    orientation) and overlapping BuildingParts (601). Exit status 0 when valid, 1 when not
+    (203 non-planar, 1 cm), solid shells (302 not closed, 303/304 non-manifold, 305 not
+    connected, 307 wrong orientation) and overlapping BuildingParts (601). Exit status 0 when valid, 1 when not
     (or when the file cannot be read).
 
     \b

@@ -269,6 +269,11 @@ def _check_batch(vertices: np.ndarray, canon: np.ndarray, items: list[tuple[str,
             oid, gi, sh = sloc(s)
             report.add(oid, gi, code, f"{int(counts[s])} {what}", shell=sh)
             with_errors.add((oid, gi))
+    for s in np.flatnonzero(sc.components > 1):
+        oid, gi, sh = sloc(s)
+        report.add(oid, gi, 305, f"the polygons form {int(sc.components[s])} groups not connected by edges",
+                   shell=sh)
+        with_errors.add((oid, gi))
     wrong_per_shell = np.bincount(rag.polygon_shell[sc.wrong_polygon], minlength=rag.n_shells)
     for s in np.flatnonzero(wrong_per_shell):
         oid, gi, sh = sloc(s)

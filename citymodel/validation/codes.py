@@ -40,6 +40,8 @@ _TABLE = (
     Code(302, "SHELL_NOT_CLOSED", ERROR, "the shell has holes: some edges are used by only one polygon"),
     Code(303, "NON_MANIFOLD_VERTEX", ERROR, "the polygons around a vertex do not form one umbrella"),
     Code(304, "NON_MANIFOLD_EDGE", ERROR, "an edge is shared by more than two polygons"),
+    Code(305, "MULTIPLE_CONNECTED_COMPONENTS", ERROR,
+         "the shell's polygons form several groups not connected by edges"),
     Code(307, "POLYGON_WRONG_ORIENTATION", ERROR,
          "polygons are not oriented counter-clockwise seen from outside the solid"),
     # -- building (6xx)

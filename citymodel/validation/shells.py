@@ -1,4 +1,4 @@
-"""Shell checks on flat arrays: val3dity 301, 302, 303, 304 and 307.
+"""Shell checks on flat arrays: val3dity 301, 302, 303, 304, 305 and 307.
 
 Edges are counted with one sort of the (shell, low vertex, high vertex) triples of every
 shell at once; orientation comes from whether the two uses of each edge run in opposite
@@ -31,6 +31,8 @@ class ShellChecks:
         Fewer than 4 polygons.
     free_edges, nonmanifold_edges, nonmanifold_vertices : (s,) int64
         Counts behind 302, 304 and 303.
+    components : (s,) int64
+        Number of edge-connected groups of polygons (305 when more than one; closed shells only).
     wrong_polygon : (p,) bool
         Polygon oriented against the rest of its shell or inward (307).
     volume_m3 : (s,) float64
@@ -42,6 +44,7 @@ class ShellChecks:
     free_edges: np.ndarray
     nonmanifold_edges: np.ndarray
     nonmanifold_vertices: np.ndarray
+    components: np.ndarray
     wrong_polygon: np.ndarray
     volume_m3: np.ndarray
 
@@ -79,13 +82,14 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
     nmv = np.zeros(S, np.int64)
     wrong = np.zeros(P, dtype=bool)
     volume = np.full(S, np.nan)
+    ncomp_shell = np.zeros(S, np.int64)
     R = rag.n_rings
     ring_of = np.repeat(np.arange(R), rag.ring_len)
     poly_of = rag.ring_polygon[ring_of]
     shell_of = rag.polygon_shell[poly_of]
     sel = go[shell_of]
     if not sel.any():
-        return ShellChecks(checked, e301, free, nonman, nmv, wrong, volume)
+        return ShellChecks(checked, e301, free, nonman, nmv, ncomp_shell, wrong, volume)
     k = rag.vidx.shape[0]
     nxt = np.arange(k) + 1
     nonempty = rag.ring_len > 0
@@ -106,10 +110,43 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
     free = np.bincount(gshell[gsize == 1], minlength=S).astype(np.int64)
     nonman = np.bincount(gshell[gsize > 2], minlength=S).astype(np.int64)
     closed = go & (free == 0) & (nonman == 0)
-    # ---- orientation (307) on closed 2-manifold shells
     pair = (gsize == 2) & closed[gshell]
     f, g = pf[gstart[pair]], pf[gstart[pair] + 1]
-    consistent = forward[gstart[pair]] != forward[gstart[pair] + 1]
+    # ---- non-manifold vertices (303): corners around a vertex must form one fan
+    if closed.any():
+        NV = int(canon.max()) + 1 if canon.size else 1
+        keep = closed[sh[gstart]] & (gsize == 2)
+        gs = gstart[keep]
+        pts = np.flatnonzero(closed[shell_of])
+        node_key = poly_of[pts].astype(np.int64) * NV + can[pts]
+        ukeys, first_idx = np.unique(node_key, return_index=True)
+        node_shell = shell_of[pts][first_idx]
+        node_vert = ukeys % NV
+        f2, g2 = pf[gs], pf[gs + 1]
+        l2, h2 = lo[gs], hi[gs]
+        na = np.searchsorted(ukeys, np.concatenate([f2 * NV + l2, f2 * NV + h2]))
+        nb = np.searchsorted(ukeys, np.concatenate([g2 * NV + l2, g2 * NV + h2]))
+        ncomp = _components(ukeys.size, na, nb)
+        sv = node_shell.astype(np.int64) * NV + node_vert
+        order = np.lexsort((ncomp, sv))
+        sv_s, c_s = sv[order], ncomp[order]
+        first = np.ones(sv_s.size, dtype=bool)
+        first[1:] = (sv_s[1:] != sv_s[:-1]) | (c_s[1:] != c_s[:-1])
+        svs, counts = np.unique(sv_s[first], return_counts=True)
+        bad_sv = svs[counts > 1]
+        nmv = np.bincount(bad_sv // NV, minlength=S).astype(np.int64)
+    # ---- connected components (305): polygons linked by shared edges (only where 303 passed)
+    pcomp = _components(P, f, g)
+    closed = closed & (nmv == 0)
+    in_closed_poly = closed[rag.polygon_shell]
+    sc = np.unique(np.stack([rag.polygon_shell[in_closed_poly], pcomp[in_closed_poly]], axis=1), axis=0)
+    ncomp_shell = np.bincount(sc[:, 0], minlength=S).astype(np.int64) if sc.size else ncomp_shell
+    closed = closed & (ncomp_shell <= 1)
+    # ---- orientation (307) on closed, connected 2-manifold shells
+    keep_pair = closed[rag.polygon_shell[f]]
+    f, g = f[keep_pair], g[keep_pair]
+    consistent_idx = gstart[pair][keep_pair]
+    consistent = forward[consistent_idx] != forward[consistent_idx + 1]
     src = np.concatenate([np.where(consistent, f, f), np.where(consistent, f + P, f + P)])
     dst = np.concatenate([np.where(consistent, g, g + P), np.where(consistent, g + P, g)])
     comp = _components(2 * P, src, dst)
@@ -136,27 +173,4 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
     in_closed = closed[rag.polygon_shell]
     a_right = vol_fixed[rag.polygon_shell] > 0
     wrong = in_closed & ((cls_b & a_right) | (cls_a & ~a_right & ~cls_b) | non_orientable)
-    # ---- non-manifold vertices (303): corners around a vertex must form one fan
-    if closed.any():
-        NV = int(canon.max()) + 1 if canon.size else 1
-        keep = closed[sh[gstart]] & (gsize == 2)
-        gs = gstart[keep]
-        pts = np.flatnonzero(closed[shell_of])
-        node_key = poly_of[pts].astype(np.int64) * NV + can[pts]
-        ukeys, first_idx = np.unique(node_key, return_index=True)
-        node_shell = shell_of[pts][first_idx]
-        node_vert = ukeys % NV
-        f2, g2 = pf[gs], pf[gs + 1]
-        l2, h2 = lo[gs], hi[gs]
-        na = np.searchsorted(ukeys, np.concatenate([f2 * NV + l2, f2 * NV + h2]))
-        nb = np.searchsorted(ukeys, np.concatenate([g2 * NV + l2, g2 * NV + h2]))
-        ncomp = _components(ukeys.size, na, nb)
-        sv = node_shell.astype(np.int64) * NV + node_vert
-        order = np.lexsort((ncomp, sv))
-        sv_s, c_s = sv[order], ncomp[order]
-        first = np.ones(sv_s.size, dtype=bool)
-        first[1:] = (sv_s[1:] != sv_s[:-1]) | (c_s[1:] != c_s[:-1])
-        svs, counts = np.unique(sv_s[first], return_counts=True)
-        bad_sv = svs[counts > 1]
-        nmv = np.bincount(bad_sv // NV, minlength=S).astype(np.int64)
-    return ShellChecks(checked, e301, free, nonman, nmv, wrong, volume)
+    return ShellChecks(checked, e301, free, nonman, nmv, ncomp_shell, wrong, volume)
