@@ -68,8 +68,9 @@ def _extract_footprints(pc) -> list[Footprint]:
     return footprints_from_polygons(list(extract_footprints(pc)))
 
 
-def _classes(pc) -> tuple[np.ndarray, np.ndarray, str]:
-    """Ground and building masks: the file's classes when usable, else classified here."""
+def _classes(pc, ortho=None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Ground and building masks: the file's classes when usable, else classified here
+    (:func:`lidar.classify.classify_points`, with the orthophoto's NDVI when given)."""
     from lidar.ground import has_usable_classes
 
     if has_usable_classes(pc):
@@ -79,7 +80,7 @@ def _classes(pc) -> tuple[np.ndarray, np.ndarray, str]:
     except ImportError:
         classify_points = None
     if classify_points is not None:
-        out = classify_points(pc)
+        out = classify_points(pc, ortho=ortho)
         cls = getattr(out, "classification", out)
         cls = np.asarray(cls)
         return cls == ASPRS_GROUND, cls == ASPRS_BUILDING, "classified (lidar.classify)"
@@ -229,6 +230,7 @@ def build_model(
     progress: bool = True,
     overwrite: bool = False,
     stats: dict[str, Any] | None = None,
+    ortho: str | os.PathLike | None = None,
 ) -> CityModel:
     """Build a city model from LAS/LAZ points and building footprints.
 
@@ -257,6 +259,8 @@ def build_model(
         Progress bar per building.
     overwrite : bool
         Replace an existing ``dtm_path``.
+    ortho : path, optional
+        RGBN orthophoto GeoTIFF: its NDVI helps classify files without building classes.
     stats : dict, optional
         Filled with run figures: ``seconds_per_building`` and ``cpu_seconds_per_building``
         (arrays [s]), ``n_points``, ``classes``, ``statuses``.
@@ -299,7 +303,7 @@ def build_model(
     classes_all = None
     if footprints is None:
         pc_all = points if in_memory else read_points(_as_paths(points), crs=crs, progress=progress)
-        classes_all = _classes(pc_all)
+        classes_all = _classes(pc_all, ortho)
         fps = _extract_footprints(_with_classes(pc_all, *classes_all[:2]))
     else:
         fps = _load_footprints(footprints, footprint_id_field, epsg)
@@ -346,7 +350,7 @@ def build_model(
                 if classes_all is not None and pc is pc_all:
                     ground, building, classes_desc = classes_all
                 else:
-                    ground, building, classes_desc = _classes(pc)
+                    ground, building, classes_desc = _classes(pc, ortho)
                 classified_here = classes_desc != "file classes"
                 if terrain or dtm_path is not None:
                     ground_parts.append(pc.xyz[ground])

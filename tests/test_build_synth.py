@@ -15,10 +15,11 @@ from lidar.evaluate import compare_to_truth  # noqa: E402
 SIZE_M = 150.0
 
 
-def _run(tmp_path_factory, name: str, **kw):
+def _run(tmp_path_factory, name: str, use_ortho: bool = False, **kw):
     out = tmp_path_factory.mktemp(name)
     o = synth.generate(out, seed=7, size_m=SIZE_M, **kw)
-    model = build_model([o.laz], footprints=o.footprints, footprint_id_field="id", progress=False)
+    model = build_model([o.laz], footprints=o.footprints, footprint_id_field="id", progress=False,
+                        ortho=o.ortho if use_ortho else None)
     truth = read(o.truth)
     return model, compare_to_truth(model, truth, o.truth_roofplanes_csv), truth
 
@@ -35,7 +36,7 @@ def district_half(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def district_unclassified(tmp_path_factory):
-    return _run(tmp_path_factory, "synth_unc", density_pts_m2=12.0, unclassified=True)
+    return _run(tmp_path_factory, "synth_unc", use_ortho=True, density_pts_m2=12.0, unclassified=True)
 
 
 def _check(model, cmp, truth, h70_m=0.10, rmse_m=0.20, recovered=0.90):
@@ -72,6 +73,7 @@ def test_synthetic_half_density(district_half):
 
 
 def test_synthetic_unclassified(district_unclassified):
+    """Class 1 everywhere: ground filtering and building classification (with the ortho's NDVI)."""
     _check(*district_unclassified)
 
 

@@ -20,11 +20,13 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
 @click.option("--time-limit-s", default=5.0, show_default=True, type=float,
               help="Per-building time budget [s]; past it, lower LoDs are used.")
 @click.option("--dtm", "dtm_path", default=None, type=click.Path(dir_okay=False), help="Also write the DTM GeoTIFF here.")
+@click.option("--ortho", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="RGBN orthophoto GeoTIFF; its NDVI helps classify points of files without classes.")
 @click.option("--no-terrain", is_flag=True, default=False, help="Do not add the terrain TIN.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .city.json or .city.jsonl.")
 @overwrite_opt
 def command(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
-            no_terrain, out, overwrite) -> None:
+            ortho, no_terrain, out, overwrite) -> None:
     """Reconstruct buildings (LoD1.2, LoD1.3, LoD2.2) and terrain from LiDAR and footprints.
 
     \b
@@ -47,7 +49,7 @@ def command(points, more_points, footprints, footprint_id_field, crs, lod, worke
     model = build_model(
         list(points) + list(more_points), footprints=footprints, footprint_id_field=footprint_id_field,
         crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_path,
-        terrain=not no_terrain, progress=not is_quiet(), overwrite=overwrite, stats=stats,
+        terrain=not no_terrain, progress=not is_quiet(), overwrite=overwrite, stats=stats, ortho=ortho,
     )
     path = write(model, out, overwrite=overwrite)
     st = stats.get("statuses", {})
