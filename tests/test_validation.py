@@ -188,6 +188,19 @@ def test_too_few_points_is_101():
     assert codes(r) == {101}
 
 
+def test_polygon_without_ring_is_101():
+    v, b, _ = box()
+    b = copy.deepcopy(b)
+    b[0][2] = []
+    r = validate(model_of(v, b))
+    assert codes(r) == {101} and r.by_code(101)[0].polygon == 2
+
+
+def test_geometry_without_polygons_is_902():
+    r = validate(model_of(np.zeros((0, 3)), [[]], gtype="Solid"))
+    assert codes(r) == {902}
+
+
 def test_collinear_ring_is_104():
     v = np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0]], float)
     r = validate(model_of(v, [[[0, 1, 2]]], gtype="MultiSurface"))

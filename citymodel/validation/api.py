@@ -245,6 +245,10 @@ def _check_batch(vertices: np.ndarray, canon: np.ndarray, items: list[tuple[str,
             oid, gi, sh, po = loc(int(rag.ring_polygon[r]))
             report.add(oid, gi, code, msg(r), shell=sh, polygon=po)
             with_errors.add((oid, gi))
+    for p in np.flatnonzero(np.bincount(rag.ring_polygon, minlength=rag.n_polygons) == 0):
+        oid, gi, sh, po = loc(int(p))
+        report.add(oid, gi, 101, "the polygon has no ring", shell=sh, polygon=po)
+        with_errors.add((oid, gi))
     for p in np.flatnonzero(pc.e203):
         oid, gi, sh, po = loc(int(p))
         report.add(oid, gi, 203, f"a vertex is {pc.plane_dist_m[p]:.3f} m from the polygon's fitted plane "
