@@ -31,6 +31,8 @@ __all__ = ["build_model", "GROUND_BUFFER_M", "BLOCK_M"]
 GROUND_BUFFER_M = 3.0
 #: Footprints are processed in square blocks of this side, each block's points read at once [m].
 BLOCK_M = 500.0
+#: Files with at most this many points in all are read once, not per block.
+SINGLE_READ_POINTS = 20_000_000
 #: Non-ground points at least this high above the building's ground count as roof points when
 #: the file has no building class [m].
 ROOF_MIN_HEIGHT_M = 2.0
@@ -331,7 +333,9 @@ def build_model(
     partly = {i for i, f in enumerate(fps) if f.usable and not shapely.contains(ext_geom, f.geometry)}
     results: dict[int, BuildingResult] = {}
     ground_parts: list[np.ndarray] = []
-    blocks = _blocks(fps, BLOCK_M if pc_all is None and not in_memory else 1e12)
+    # one read when the files are small enough; else blocks, each read with its bounding box
+    small = in_memory or pc_all is not None or sum(i.n_points for i in infos) <= SINGLE_READ_POINTS
+    blocks = _blocks(fps, 1e12 if small else BLOCK_M)
     n_usable = sum(len(b) for b in blocks)
     classes_desc = ""
     n_points = 0

@@ -114,3 +114,22 @@ def test_amsterdam_csv_footprints():
         a = model.city_objects[f.id]["attributes"]
         assert a["status"] == "skipped" and "outside the point cloud" in a["status_reason"]
     assert validate(model).valid
+
+
+def test_blocks_do_not_change_buildings(delft_crop, monkeypatch):
+    """Reading the points in 30 m blocks (each with its own bounding box) gives the same buildings."""
+    import lidar.build as lb
+
+    model, fps, _, _ = delft_crop
+    laz, _ = _delft()
+    monkeypatch.setattr(lb, "SINGLE_READ_POINTS", 0)
+    monkeypatch.setattr(lb, "BLOCK_M", 30.0)
+    some = fps[::4]
+    blocked = build_model(laz, footprints=some, crs="EPSG:7415", terrain=False, progress=False)
+    for f in some:
+        a, b = model.city_objects[f.id], blocked.city_objects[f.id]
+        assert a["attributes"] == b["attributes"]
+        for g1, g2 in zip(a["geometry"], b["geometry"], strict=True):
+            v1 = model.vertices[np.unique([i for s in g1["boundaries"][0] for r in s for i in r])]
+            v2 = blocked.vertices[np.unique([i for s in g2["boundaries"][0] for r in s for i in r])]
+            np.testing.assert_array_equal(np.sort(v1, axis=0), np.sort(v2, axis=0))
