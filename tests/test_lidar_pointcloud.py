@@ -156,3 +156,28 @@ def test_copy_of_real_tile_reads_the_same(tmp_path):
     shutil.copy2(src, dst)
     a = read_points([dst], crs=7415, chunk_size=100_000)
     assert len(a) == 208_432
+
+
+def test_truncated_uncompressed_las(tmp_path):
+    xyz = np.random.default_rng(0).uniform(0, 100, (1000, 3)) + [1e5, 4e5, 0]
+    src = _write_las(tmp_path / "full.las", xyz, epsg=28992)
+    data = src.read_bytes()
+    cut = tmp_path / "cut.las"
+    cut.write_bytes(data[:-3000])
+    with pytest.raises(PointCloudError, match=r"cut.las.*1000 points"):
+        scan_las([cut])
+    assert len(read_points([src], progress=True)) == 1000
+
+
+def test_pdal_engine_needs_pdal():
+    try:
+        import pdal  # noqa: F401
+    except ImportError:
+        from citymodel.errors import MissingDependencyError
+
+        with pytest.raises(MissingDependencyError, match="pdal"):
+            read_points(_tiles()[1:], crs=7415, engine="pdal")
+    else:  # PDAL installed: both engines give the same points
+        a = read_points(_tiles()[1:], crs=7415, bbox=DELFT_BBOX)
+        b = read_points(_tiles()[1:], crs=7415, bbox=DELFT_BBOX, engine="pdal")
+        assert len(a) == len(b)
