@@ -20,7 +20,7 @@ from lidar.attributes import height_attributes, rmse_m, roof_type
 from lidar.reconstruct.extrude import Shell, shell_is_closed, signed_volume_m3
 from lidar.reconstruct.lod12 import lod12_shell
 from lidar.reconstruct.lod13 import lod13_shell
-from lidar.reconstruct.lod22 import face_of_points, lod22_shell
+from lidar.reconstruct.lod22 import bad_faces, face_of_points, lod22_shell
 from lidar.reconstruct.partition import make_grid
 from lidar.roofplanes import detect_roof_planes
 
@@ -84,7 +84,7 @@ def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid):
         except CityModelError as exc:
             err = exc
             continue
-        if _valid(out[0]):
+        if _valid(out[0]) and not bad_faces(out[1]):
             return out
         err = _Timeout("the solid is not closed")
     raise err if err is not None else _Timeout("the solid is not closed")
@@ -117,7 +117,7 @@ def reconstruct_building(
     *,
     lods: tuple[str, ...] = LODS,
     time_limit_s: float = 5.0,
-    cell_m: float = 0.5,
+    cell_m: float = 0.4,
 ) -> BuildingResult:
     """Reconstruct one building at the requested LoDs.
 
@@ -192,6 +192,8 @@ def reconstruct_building(
                     resid["1.2"].append(_distance_to_model(pts, h70, 1.0, edge_m, zg))
                 elif lod == "1.3":
                     shell, part, fh = lod13_shell(poly, pts, zg, cell_m, grid=grid)
+                    if bad_faces(part):
+                        raise _Timeout("a roof part has a spike or a self-intersection")
                     f = face_of_points(part, pts[:, :2], geoms)
                     d = _distance_to_model(pts, fh[np.maximum(f, 0)], 1.0, _face_edge_m(part, f, geoms), zg)
                     resid["1.3"].append(np.where(f >= 0, d, np.nan))

@@ -31,7 +31,7 @@ from lidar.roofplanes import RoofPlanes
 #: A face whose plane rises more than this above the highest roof point is made flat [m].
 MAX_EXTRAPOLATION_M = 3.0
 
-__all__ = ["lod22_shell", "face_of_points", "snap_to_plane_lines"]
+__all__ = ["lod22_shell", "face_of_points", "snap_to_plane_lines", "bad_faces"]
 
 
 def face_of_points(part: Partition, xy: np.ndarray, geoms: np.ndarray | None = None) -> np.ndarray:
@@ -133,7 +133,7 @@ def snap_to_plane_lines(part: Partition, coef: np.ndarray, origin: np.ndarray, c
         if len(faces) != len(part.faces):
             return part
         out = Partition(xy_new, faces, part.label)
-        bad = _bad_faces(out)
+        bad = bad_faces(out)
         if not bad:
             polys = out.polygons()
             tot = shapely.area(shapely.union_all(polys))
@@ -180,7 +180,7 @@ def _remove_spikes(xy: np.ndarray, faces: list[list[np.ndarray]], min_angle_deg:
     return faces
 
 
-def _bad_faces(part: Partition, min_edge_m: float = 0.01, min_angle_deg: float = 2.0) -> list[int]:
+def bad_faces(part: Partition, min_edge_m: float = 0.01, min_angle_deg: float = 2.0) -> list[int]:
     """Faces that are invalid, tiny, or have a spike (an angle under ``min_angle_deg``)."""
     bad = []
     cos_max = np.cos(np.radians(min_angle_deg))
