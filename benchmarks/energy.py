@@ -3,7 +3,7 @@
 Runs N synthetic buildings (default 100,000; archetype-like constructions, random geometry)
 through a full weather year, with shaded irradiance supplied block by block (each block's
 ``(block, 5, 8760) float32`` array made just before it runs, as the solar solver would hand
-it over; hour-major, the kernel's layout), and reports building-hours per second, the split between model set-up (RC network
+it over), and reports building-hours per second, the split between model set-up (RC network
 + modal reduction) and time stepping, and the peak memory. Beside it, a straightforward
 per-building pure-Python implementation of the same modal equations runs on a sample, and
 its speed is reported as a ratio (and its results checked against the kernel's).
@@ -136,14 +136,14 @@ def main() -> None:
         nb_ = min(bs, n - b0)
         t0 = time.perf_counter()
         c = synthetic_constructions(nb_, rng)
-        # this block's shaded gains, hour-major (nh, 5, block): the kernel's layout
-        sf = rng.uniform(0.3, 1.0, (1, 5, nb_)).astype(np.float32)
-        irr = oi.total_w_m2.T[:, :, None].astype(np.float32) * sf
-        irw = oi.window_w_m2.T[:, :, None].astype(np.float32) * sf[:, 1:]
+        # this block's shaded gains, (block, 5, nh) as energy.solar.BuildingIrradiance has them
+        sf = rng.uniform(0.3, 1.0, (nb_, 5, 1)).astype(np.float32)
+        irr = oi.total_w_m2[None].astype(np.float32) * sf
+        irw = oi.window_w_m2[None].astype(np.float32) * sf[:, 1:]
         t_gains += time.perf_counter() - t0
         p0 = time.process_time()
         r = run_thermal(c, forcing, sched, np.zeros(nb_, np.int64), irr, irw, np.arange(nb_),
-                        block_size=bs, free_running_twin=args.free_running_twin, hour_major=True)
+                        block_size=bs, free_running_twin=args.free_running_twin)
         t_setup += r.seconds_setup
         t_kernel += r.seconds_kernel
         cpu += time.process_time() - p0

@@ -18,6 +18,8 @@ import numpy as np
 
 #: Number of exogenous inputs u_j (see model.INPUT_NAMES).
 N_INPUTS = 7
+#: Buildings per chunk: the unit of parallel work.
+CHUNK = 64
 #: Conditional (night) ventilation runs only while the zone air is above this [degC].
 VENT_MIN_C = 24.0
 #: Per-building coefficient rows of ``coef`` (see model.COEF_NAMES).
@@ -26,7 +28,7 @@ N_COEF = 16
 
 @nb.njit(cache=True, fastmath=True, parallel=True)
 def simulate_block(
-    lam, gin, gq, cout, dfeed, dq, coef, sched_id, src, irr, irr_win,
+    lam, gin, gq, cout, dfeed, dq, coef, sched_id, irr_s, src, irr, irr_win,
     t_out, t_sky, t_ground, hour_of_day, day_type,
     sch_gain, sch_heat, sch_cool, sch_vent, sch_vent_cond,
     with_ff, t_overheat_c, n_warmup,
@@ -50,13 +52,19 @@ def simulate_block(
         Feed-through of the air-node heat input into the outputs [K/W].
     coef : (N_COEF, nb) float64
         Per-building forcing coefficients (model.COEF_NAMES).
-    sched_id, src : (nb,) int64
-        Schedule row and irradiance source row of each building.
-    irr : (nh, 5, n_src) float32
-        Irradiance on roof, N, E, S, W opaque surfaces [W/m2] (hour-major: the buildings of
-        one hour are contiguous).
-    irr_win : (nh, 4, n_src) float32
-        SHGC-weighted irradiance on N, E, S, W windows [W/m2] (angle-dependent glazing).
+    sched_id : (nb,) int64
+        Schedule row of each building.
+    irr_s : (nh, 9) float32
+        Irradiance shared by every building: roof, N, E, S, W opaque surfaces, then the
+        SHGC(theta)/SHGC(0)-weighted irradiance on N, E, S, W windows [W/m2]; used when
+        ``irr_c`` has no rows.
+    src : (nb,) int64
+        Row of ``irr`` / ``irr_win`` of each building (when they have rows).
+    irr : (n_src, 5, nh) float32
+        Per-building irradiance on roof, N, E, S, W opaque surfaces [W/m2] (building-major:
+        a building's cache lines serve 16 consecutive hours).
+    irr_win : (n_src, 4, nh) float32
+        Per-building SHGC-weighted window irradiance N, E, S, W [W/m2].
     t_out, t_sky, t_ground : (nh,) float64
         Outdoor air, sky and ground temperature [degC].
     hour_of_day, day_type : (nh,) int64
@@ -83,17 +91,10 @@ def simulate_block(
     m = lam.shape[0]
     nbld = lam.shape[1]
     nh = t_out.shape[0]
-    chunk = 64
+    chunk = CHUNK
     n_chunks = (nbld + chunk - 1) // chunk
     n_twin = 2 if with_ff else 1
-    shared = irr.shape[2] == 1
-    identity = False
-    if not shared and irr.shape[2] == nbld:
-        identity = True
-        for b in range(nbld):
-            if src[b] != b:
-                identity = False
-                break
+    shared = irr.shape[0] == 0
     for ci in nb.prange(n_chunks):
         b0 = ci * chunk
         nc = min(nbld, b0 + chunk) - b0
@@ -115,7 +116,6 @@ def simulate_block(
         cg0, cg1, cg2, cg3 = coef[8, b0:b1], coef[9, b0:b1], coef[10, b0:b1], coef[11, b0:b1]
         cint, cven = coef[12, b0:b1], coef[13, b0:b1]
         sid = sched_id[b0:b1]
-        srcb = src[b0:b1]
         d_air = dq[0, b0:b1]
         d_op = dq[1, b0:b1]
         inv_d = 1.0 / dq[0, b0:b1].astype(np.float64)
@@ -130,8 +130,8 @@ def simulate_block(
             tg = t_ground[h]
             u0, u1, u2, u3, u4, u5, u6 = u[0], u[1], u[2], u[3], u[4], u[5], u[6]
             if shared:
-                i_r, i_n, i_e, i_s, i_w = irr[h, 0, 0], irr[h, 1, 0], irr[h, 2, 0], irr[h, 3, 0], irr[h, 4, 0]
-                w_n, w_e, w_s, w_w = irr_win[h, 0, 0], irr_win[h, 1, 0], irr_win[h, 2, 0], irr_win[h, 3, 0]
+                i_r, i_n, i_e, i_s, i_w = irr_s[h, 0], irr_s[h, 1], irr_s[h, 2], irr_s[h, 3], irr_s[h, 4]
+                w_n, w_e, w_s, w_w = irr_s[h, 5], irr_s[h, 6], irr_s[h, 7], irr_s[h, 8]
                 for j in range(nc):  # forcing, vectorised over the chunk
                     u0[j] = to + cw0[j] * i_n + cw1[j] * i_e + cw2[j] * i_s + cw3[j] * i_w + cws[j] * dsky
                     u1[j] = to + crs[j] * i_r + crk[j] * dsky
@@ -139,28 +139,17 @@ def simulate_block(
                     u3[j] = to
                     u4[j] = tg
                     u5[j] = cg0[j] * w_n + cg1[j] * w_e + cg2[j] * w_s + cg3[j] * w_w
-            elif identity:  # one row per building, in building order: contiguous loads
-                for j in range(nc):
-                    b = b0 + j
-                    u0[j] = (to + cw0[j] * irr[h, 1, b] + cw1[j] * irr[h, 2, b]
-                             + cw2[j] * irr[h, 3, b] + cw3[j] * irr[h, 4, b] + cws[j] * dsky)
-                    u1[j] = to + crs[j] * irr[h, 0, b] + crk[j] * dsky
-                    u2[j] = to + cwin[j] * dsky
-                    u3[j] = to
-                    u4[j] = tg
-                    u5[j] = (cg0[j] * irr_win[h, 0, b] + cg1[j] * irr_win[h, 1, b]
-                             + cg2[j] * irr_win[h, 2, b] + cg3[j] * irr_win[h, 3, b])
             else:
                 for j in range(nc):
-                    sb = srcb[j]
-                    u0[j] = (to + cw0[j] * irr[h, 1, sb] + cw1[j] * irr[h, 2, sb]
-                             + cw2[j] * irr[h, 3, sb] + cw3[j] * irr[h, 4, sb] + cws[j] * dsky)
-                    u1[j] = to + crs[j] * irr[h, 0, sb] + crk[j] * dsky
+                    sb = src[b0 + j]
+                    u0[j] = (to + cw0[j] * irr[sb, 1, h] + cw1[j] * irr[sb, 2, h]
+                             + cw2[j] * irr[sb, 3, h] + cw3[j] * irr[sb, 4, h] + cws[j] * dsky)
+                    u1[j] = to + crs[j] * irr[sb, 0, h] + crk[j] * dsky
                     u2[j] = to + cwin[j] * dsky
                     u3[j] = to
                     u4[j] = tg
-                    u5[j] = (cg0[j] * irr_win[h, 0, sb] + cg1[j] * irr_win[h, 1, sb]
-                             + cg2[j] * irr_win[h, 2, sb] + cg3[j] * irr_win[h, 3, sb])
+                    u5[j] = (cg0[j] * irr_win[sb, 0, h] + cg1[j] * irr_win[sb, 1, h]
+                             + cg2[j] * irr_win[sb, 2, h] + cg3[j] * irr_win[sb, 3, h])
             for j in range(nc):
                 u6[j] = cint[j] * sch_gain[sid[j], dt_, hod]
             for tw in range(n_twin):

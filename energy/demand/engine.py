@@ -206,8 +206,8 @@ def run_thermal(
     dtype : numpy float type
         Precision of the modal state in the kernel (sums are always float64).
     hour_major : bool
-        The irradiance arrays are given hour-major, ``(nh, 5, n_src)`` and ``(nh, 4, n_src)``,
-        the kernel's own layout (saves a transposed copy per block).
+        The irradiance arrays are given hour-major, ``(nh, 5, n_src)`` and ``(nh, 4, n_src)``
+        (copied to building-major per block).
     progress : callable, optional
         Called with the number of buildings done after each block.
     """
@@ -235,9 +235,9 @@ def run_thermal(
     sched = [np.ascontiguousarray(a, dtype=np.float64) for a in
              (schedules.gain_frac, schedules.t_heat_c, schedules.t_cool_c, schedules.vent_frac)]
     timing = [0.0, 0.0]
-    if irr.shape[0] == 1:
-        irr_t = np.ascontiguousarray(irr.transpose(2, 1, 0))
-        irw_t = np.ascontiguousarray(irw.transpose(2, 1, 0))
+    shared = irr.shape[0] == 1
+    irr_s = np.ascontiguousarray(np.concatenate([irr[0], irw[0]], axis=0).T) if shared else np.zeros((nh, 9), np.float32)
+    empty = np.zeros((0, 5, nh), np.float32), np.zeros((0, 4, nh), np.float32)
     for b0 in range(0, nb_, block_size):  # blocks of buildings, not single buildings
         sl = slice(b0, min(nb_, b0 + block_size))
         t0 = time.perf_counter()
@@ -247,22 +247,19 @@ def run_thermal(
         timing[0] += t1 - t0
         res = np.zeros((12, sl.stop - b0))
         hv = np.zeros((4, sl.stop - b0, nh), np.float32) if hourly else hourly_arr
-        rows = source_index[sl]
-        if irr.shape[0] == 1:
-            irr_b, irw_b, src_b = irr_t, irw_t, np.zeros(len(rows), np.int64)
-        elif hour_major and len(rows) == irr.shape[0] and np.array_equal(rows, np.arange(len(rows))):
-            irr_b = np.ascontiguousarray(irr.transpose(2, 1, 0))  # a view of the caller's array
-            irw_b = np.ascontiguousarray(irw.transpose(2, 1, 0))
-            src_b = np.arange(len(rows), dtype=np.int64)
-        else:  # this block's rows, hour-major, so that one hour's buildings are contiguous
-            uniq, src_b = np.unique(rows, return_inverse=True)
-            irr_b = np.ascontiguousarray(irr[uniq].transpose(2, 1, 0))
-            irw_b = np.ascontiguousarray(irw[uniq].transpose(2, 1, 0))
-            src_b = src_b.astype(np.int64)
+        if shared:
+            irr_b, irw_b, src_b = empty[0], empty[1], np.zeros(sl.stop - b0, np.int64)
+        else:
+            irr_b, irw_b, src_b = irr, irw, np.ascontiguousarray(source_index[sl])
+            if not (irr.flags.c_contiguous and irw.flags.c_contiguous):  # hour-major input
+                uniq, inv = np.unique(src_b, return_inverse=True)
+                irr_b = np.ascontiguousarray(irr[uniq])
+                irw_b = np.ascontiguousarray(irw[uniq])
+                src_b = inv.astype(np.int64)
         _kernels.simulate_block(
             *(np.ascontiguousarray(a, dtype=dtype) for a in (mm.lam, mm.gin, mm.gq, mm.cout, mm.dfeed, mm.dq)),
             np.ascontiguousarray(mm.coef, dtype=dtype),
-            np.ascontiguousarray(schedule_id[sl]), src_b, irr_b, irw_b,
+            np.ascontiguousarray(schedule_id[sl]), irr_s, src_b, irr_b, irw_b,
             forcing.t_out_c, forcing.t_sky_c, forcing.t_ground_c, forcing.hour_of_day, forcing.day_type,
             sched[0], sched[1], sched[2], sched[3], np.asarray(schedules.vent_when_cooler, np.int64),
             bool(free_running_twin), float(t_overheat_c), int(min(n_warmup_h, nh)),
