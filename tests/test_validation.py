@@ -463,3 +463,15 @@ def test_multisolid_shells_checked_per_solid():
     assert codes(r) == {307}
     e = r.by_code(307)[0]
     assert (e.shell, e.polygon) == (1000, 1)  # solid 1, shell 0
+
+
+@pytest.mark.parametrize("version,lod", [("1.1", 2), ("1.0", 2.2)])
+def test_old_versions_are_upgraded_before_structure_checks(tmp_path, version, lod):
+    d = _doc()
+    d["version"] = version
+    d["CityObjects"]["P"]["geometry"][0]["lod"] = lod
+    if version == "1.0":
+        d["vertices"] = (np.asarray(d["vertices"]) * 0.001).tolist()  # 1.0: real coordinates, no transform
+        d.pop("transform")
+    r = validate_file(_raw(tmp_path, d))
+    assert r.valid and not r.entries, r.text()

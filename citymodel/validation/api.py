@@ -111,7 +111,7 @@ def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, prog
         upgrade_document(doc, version[:3])
         if version.startswith("1.0") and "transform" not in doc:
             doc["transform"] = {"scale": [1.0, 1.0, 1.0], "translate": [0.0, 0.0, 0.0]}
-    n_vertices = check_root(doc, report)
+    n_vertices = check_root(doc, report, integer_vertices=not version.startswith("1.0"))
     if n_vertices is None or not isinstance(doc.get("CityObjects"), dict):
         return report
     verts = np.asarray(doc["vertices"]).reshape(-1, 3) if n_vertices else np.zeros((0, 3))

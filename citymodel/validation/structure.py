@@ -61,8 +61,12 @@ def _is_num3(x: Any) -> bool:
     )
 
 
-def check_root(doc: Any, report: ValidationReport) -> int | None:
-    """Root members of a raw CityJSON 2.0 document; returns the vertex count (None if unusable)."""
+def check_root(doc: Any, report: ValidationReport, *, integer_vertices: bool = True) -> int | None:
+    """Root members of a raw CityJSON 2.0 document; returns the vertex count (None if unusable).
+
+    ``integer_vertices=False`` accepts real coordinates (a CityJSON 1.0 file, which the reader
+    upgrades; the writer quantises).
+    """
     if not isinstance(doc, dict):
         report.add(None, None, 1001, "the document is not a JSON object")
         return None
@@ -96,7 +100,7 @@ def check_root(doc: Any, report: ValidationReport) -> int | None:
     if arr is None or arr.ndim != 2 or arr.shape[1] != 3 or arr.dtype.kind not in "iuf":
         report.add(None, None, 1001, "'vertices' must be an array of [x, y, z] number triplets")
         return None
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind == "f" and integer_vertices:
         report.add(None, None, 1001, "'vertices' must hold integers (quantised with 'transform') in CityJSON 2.0")
     return int(arr.shape[0])
 
