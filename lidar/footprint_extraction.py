@@ -53,6 +53,7 @@ def segment_buildings(
     close_cells: int = 1,
     step_m: float | None = 1.5,
     min_part_m2: float = 20.0,
+    roof_step_m: float | None = 0.3,
 ) -> np.ndarray:
     """Label building points: 2D connected components of their raster, split at height steps.
 
@@ -77,6 +78,12 @@ def segment_buildings(
         Pieces smaller than this, and pieces that touch no open ground (dormers, penthouses,
         chimneys enclosed by a roof), are merged into the neighbour they share most boundary
         with [m2].
+    roof_step_m : float or None
+        With ``z``: each piece's roof planes (:func:`lidar.roofplanes.detect_roof_planes`) are
+        grouped into buildings; two adjacent planes belong to one building when they meet
+        (the median height difference of the two planes across their shared boundary is below
+        ``roof_step_m``, or their intersection line runs within 0.5 m of that boundary: ridges,
+        hips, valleys), and to two buildings when a step separates them. None: no plane test.
 
     Returns
     -------
@@ -109,16 +116,143 @@ def segment_buildings(
             _, (ri, ci) = ndimage.distance_transform_edt(empty, return_indices=True)
             zt = zt[ri, ci]
         lab, nlab = _split_at_steps(mask, zt, float(step_m))
-        lab, nlab = _merge_small_and_enclosed(lab, nlab, cell_m, min_part_m2)
+        lab, nlab, _ = _merge_small_and_enclosed(lab, nlab, cell_m, min_part_m2)
+    point_lab = lab[ij[:, 0], ij[:, 1]]
+    if z is not None and step_m is not None:
+        z = np.asarray(z, dtype=np.float64)
+        point_lab = _relabel_low_points(point_lab, ij, z, lab, zt, float(step_m))
+        if roof_step_m is not None:
+            point_lab = _split_by_roof_planes(np.column_stack([xy, z]), point_lab, float(roof_step_m))
+            lab, nlab, remap = _raster_of_labels(ij, z, point_lab, mask)
+            # points whose label won no cell take their cell's label
+            point_lab = np.where(remap[point_lab] > 0, remap[point_lab], lab[ij[:, 0], ij[:, 1]])
+            lab, nlab, mapping = _merge_small_and_enclosed(lab, nlab, cell_m, min_part_m2)
+            point_lab = mapping[point_lab]
     cells = np.bincount(lab.ravel(), minlength=nlab + 1)
     keep = cells * cell_m * cell_m >= min_area_m2
     keep[0] = False
     newid = np.full(nlab + 1, -1, np.int64)
     newid[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
-    point_lab = lab[ij[:, 0], ij[:, 1]]
-    if z is not None and step_m is not None:
-        point_lab = _relabel_low_points(point_lab, ij, np.asarray(z, dtype=np.float64), lab, zt, float(step_m))
     return newid[point_lab]
+
+
+def _raster_of_labels(
+    ij: np.ndarray, z: np.ndarray, point_lab: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Label raster from point labels: each cell takes its highest point's label; cells of the
+    mask without points take the nearest labelled cell's. Labels are renumbered 1..k; returns
+    the raster, k and the point-label -> raster-label map (0 for labels that won no cell)."""
+    from scipy import ndimage
+
+    nx, ny = mask.shape
+    cell = ij[:, 0] * ny + ij[:, 1]
+    order = np.lexsort((z, cell))
+    last = np.r_[cell[order][1:] != cell[order][:-1], True]
+    lab = np.zeros(nx * ny, np.int64)
+    lab[cell[order][last]] = point_lab[order][last]
+    lab = lab.reshape(nx, ny)
+    hole = mask & (lab == 0)
+    if hole.any() and (lab > 0).any():
+        _, (ri, ci) = ndimage.distance_transform_edt(lab == 0, return_indices=True)
+        lab = np.where(hole, lab[ri, ci], lab)
+    lab[~mask] = 0
+    uniq = np.unique(lab)
+    uniq = uniq[uniq > 0]
+    remap = np.zeros(int(max(lab.max(), point_lab.max())) + 1, np.int64)
+    remap[uniq] = np.arange(1, uniq.size + 1)
+    return remap[lab], int(uniq.size), remap
+
+
+def _split_by_roof_planes(xyz: np.ndarray, point_lab: np.ndarray, roof_step_m: float, max_gap_m: float = 0.5) -> np.ndarray:
+    """Split each labelled piece into groups of roof planes that meet without a step."""
+    from lidar.roofplanes import detect_roof_planes
+
+    out = np.zeros(point_lab.size, np.int64)
+    order = np.argsort(point_lab, kind="stable")
+    sl = point_lab[order]
+    bounds = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1], True])
+    next_id = 1
+    for s, e in zip(bounds[:-1], bounds[1:], strict=True):  # pieces, not points
+        idx = order[s:e]
+        if sl[s] <= 0:
+            continue
+        groups = np.zeros(idx.size, np.int64)
+        if idx.size >= 200:
+            try:
+                rp = detect_roof_planes(xyz[idx])
+            except Exception:  # a degenerate piece: keep it whole
+                rp = None
+            if rp is not None and rp.coef.shape[0] > 1:
+                groups = _plane_groups(xyz[idx] - rp.origin, rp.labels, rp.coef, roof_step_m, max_gap_m)
+        out[idx] = next_id + groups
+        next_id += int(groups.max()) + 1
+    return out
+
+
+def _union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Component index 0..k-1 of n nodes joined by the pairs (a, b) (planes: a few dozen)."""
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    roots = np.array([root(i) for i in range(n)], np.int64)
+    return np.unique(roots, return_inverse=True)[1]
+
+
+def _group_median(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Median of ``values`` per group 0..n-1 (sorted once; the lower median for even counts)."""
+    order = np.lexsort((values, groups))
+    g = groups[order]
+    start = np.searchsorted(g, np.arange(n))
+    count = np.bincount(groups, minlength=n)
+    return values[order][start + (count - 1) // 2]
+
+
+def _plane_groups(loc, pl, coef, roof_step_m, max_gap_m) -> np.ndarray:
+    """Group index per point: planes joined where they meet, points without a plane take the
+    group of their nearest planar point."""
+    from scipy.spatial import cKDTree
+
+    m = coef.shape[0]
+    lp = np.flatnonzero(pl >= 0)
+    if lp.size < 10:
+        return np.zeros(loc.shape[0], np.int64)
+    tree = cKDTree(loc[lp, :2])
+    _, nb = tree.query(loc[lp, :2], k=min(8, lp.size))
+    a = np.repeat(np.arange(lp.size), nb.shape[1])
+    b = nb.ravel()
+    la, lb = pl[lp[a]], pl[lp[b]]
+    cross = la < lb
+    a, b, la, lb = a[cross], b[cross], la[cross], lb[cross]
+    if a.size == 0:
+        return np.zeros(loc.shape[0], np.int64)
+    mid = 0.5 * (loc[lp[a], :2] + loc[lp[b], :2])
+    za = coef[la, 0] * mid[:, 0] + coef[la, 1] * mid[:, 1] + coef[la, 2]
+    zb = coef[lb, 0] * mid[:, 0] + coef[lb, 1] * mid[:, 1] + coef[lb, 2]
+    dz = np.abs(za - zb)
+    dgrad = np.hypot(coef[la, 0] - coef[lb, 0], coef[la, 1] - coef[lb, 1])
+    dist = dz / np.maximum(dgrad, 1e-9)
+    key = la * m + lb
+    ukey, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    med_dz = _group_median(inv, dz, ukey.size)
+    med_dist = _group_median(inv, dist, ukey.size)
+    joined = (cnt >= 3) & ((med_dz < roof_step_m) | (med_dist < max_gap_m))
+    comp = _union_find(m, ukey[joined] // m, ukey[joined] % m)
+    groups = np.zeros(loc.shape[0], np.int64)
+    groups[lp] = comp[pl[lp]]
+    rest = np.flatnonzero(pl < 0)
+    if rest.size:
+        _, near = tree.query(loc[rest, :2])
+        groups[rest] = comp[pl[lp[near]]]
+    return groups
 
 
 def _relabel_low_points(point_lab, ij, z, lab, zt, step_m):
@@ -174,8 +308,13 @@ def _split_at_steps(mask: np.ndarray, zt: np.ndarray, step_m: float) -> tuple[np
     return lab, int(ncomp)
 
 
-def _merge_small_and_enclosed(lab: np.ndarray, nlab: int, cell_m: float, min_part_m2: float) -> tuple[np.ndarray, int]:
-    """Merge small pieces and pieces touching no background into their main neighbour."""
+def _merge_small_and_enclosed(
+    lab: np.ndarray, nlab: int, cell_m: float, min_part_m2: float
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Merge small pieces and pieces touching no background into their main neighbour.
+
+    Returns the new label raster (0 = background, 1..k), k, and the old -> new label map.
+    """
     parent = np.arange(nlab + 1)
     for _ in range(20):
         cur = parent[lab]
@@ -211,12 +350,12 @@ def _merge_small_and_enclosed(lab: np.ndarray, nlab: int, cell_m: float, min_par
             parent[parent == c] = t
             done[c] = done[t] = True
     cur = parent[lab]
-    uniq, inv = np.unique(cur, return_inverse=True)
-    # keep 0 as background
-    out = inv.reshape(cur.shape)
-    if uniq[0] != 0:
-        out = out + 1
-    return out.astype(np.int64), int(uniq.size - (1 if uniq[0] == 0 else 0))
+    uniq = np.unique(cur)
+    uniq = uniq[uniq > 0]
+    new_of = np.zeros(nlab + 1, np.int64)  # background stays 0
+    new_of[uniq] = np.arange(1, uniq.size + 1)
+    mapping = new_of[parent]
+    return mapping[lab], int(uniq.size), mapping
 
 
 # ---------------------------------------------------------------------------- orientation
