@@ -35,6 +35,9 @@ COMMAND_MODULES = (
 class _Group(click.Group):
     """A group that turns toolkit errors into a one-line message and exit code 1."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # COMMAND_MODULES order, not alphabetical
+
     def invoke(self, ctx: click.Context):  # noqa: D401
         try:
             return super().invoke(ctx)
