@@ -99,6 +99,12 @@ def simulate_block(
         b0 = ci * chunk
         nc = min(nbld, b0 + chunk) - b0
         b1 = b0 + nc
+        mc = 0  # slow modes of this chunk (padded modes have lam = 0 and zero gains)
+        for j in range(b0, b1):
+            for i in range(m - 1, -1, -1):
+                if lam[i, j] > 0.0 or gq[i, j] != 0.0:
+                    mc = max(mc, i + 1)
+                    break
         z = np.zeros((n_twin, m, nc), dtype=lam.dtype)
         u = np.zeros((N_INPUTS, nc), dtype=lam.dtype)
         t0a = np.zeros(nc, dtype=lam.dtype)
@@ -160,7 +166,7 @@ def simulate_block(
                     for j in range(nc):
                         tr[j] = (f0[j] * u0[j] + f1[j] * u1[j] + f2[j] * u2[j] + f3[j] * u3[j]
                                  + f4[j] * u4[j] + f5[j] * u5[j] + f6[j] * u6[j])
-                for i in range(m):  # slow modes, vectorised over the chunk's buildings
+                for i in range(mc):  # slow modes, vectorised over the chunk's buildings
                     zi = z[tw, i]
                     li = lam[i, b0:b1]
                     g0, g1, g2, g3 = gin[i, 0, b0:b1], gin[i, 1, b0:b1], gin[i, 2, b0:b1], gin[i, 3, b0:b1]
@@ -215,7 +221,7 @@ def simulate_block(
                                 hourly[3, b0 + j, h] = top
                         if tw == n_twin - 1 and top > t_overheat_c:
                             acc[4, j] += 1.0
-                for i in range(m):
+                for i in range(mc):
                     zi = z[tw, i]
                     gqi = gq[i, b0:b1]
                     for j in range(nc):
@@ -223,3 +229,29 @@ def simulate_block(
         for r in range(12):
             for j in range(nc):
                 out_sum[r, b0 + j] = acc[r, j]
+
+
+@nb.njit(cache=True, parallel=True)
+def batched_eigh(s):
+    """Eigen-decomposition of a stack of symmetric matrices, in parallel over the stack.
+
+    Parameters
+    ----------
+    s : (nb, n, n) float64
+        Symmetric matrices.
+
+    Returns
+    -------
+    w : (nb, n) float64
+        Eigenvalues in ascending order.
+    v : (nb, n, n) float64
+        Eigenvectors in the columns.
+    """
+    nbld, n, _ = s.shape
+    w = np.empty((nbld, n))
+    v = np.empty((nbld, n, n))
+    for b in nb.prange(nbld):
+        wb, vb = np.linalg.eigh(s[b])
+        w[b] = wb
+        v[b] = vb
+    return w, v

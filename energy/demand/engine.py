@@ -173,7 +173,7 @@ def run_thermal(
     block_size: int = 4096,
     films: Films | None = None,
     n_warmup_h: int = 720,
-    lam_min: float = 0.02,
+    lam_min: float = 0.05,
     dtype: type = np.float32,
     hour_major: bool = False,
     progress=None,
@@ -256,18 +256,22 @@ def run_thermal(
                 irr_b = np.ascontiguousarray(irr[uniq])
                 irw_b = np.ascontiguousarray(irw[uniq])
                 src_b = inv.astype(np.int64)
+        # order the block by its number of slow modes, so that each chunk of the kernel
+        # steps only as many modes as its slowest building needs
+        order = np.argsort((mm.lam > 0).sum(axis=0), kind="stable")
         _kernels.simulate_block(
-            *(np.ascontiguousarray(a, dtype=dtype) for a in (mm.lam, mm.gin, mm.gq, mm.cout, mm.dfeed, mm.dq)),
-            np.ascontiguousarray(mm.coef, dtype=dtype),
-            np.ascontiguousarray(schedule_id[sl]), irr_s, src_b, irr_b, irw_b,
+            *(np.ascontiguousarray(a[..., order], dtype=dtype)
+              for a in (mm.lam, mm.gin, mm.gq, mm.cout, mm.dfeed, mm.dq, mm.coef)),
+            np.ascontiguousarray(schedule_id[sl][order]), irr_s, np.ascontiguousarray(src_b[order]),
+            irr_b, irw_b,
             forcing.t_out_c, forcing.t_sky_c, forcing.t_ground_c, forcing.hour_of_day, forcing.day_type,
             sched[0], sched[1], sched[2], sched[3], np.asarray(schedules.vent_when_cooler, np.int64),
             bool(free_running_twin), float(t_overheat_c), int(min(n_warmup_h, nh)),
             res, bool(hourly), hv,
         )
         if hourly:
-            hourly_arr[:, sl] = hv
-        out[:, sl] = res
+            hourly_arr[:, b0 + order] = hv
+        out[:, b0 + order] = res
         timing[1] += time.perf_counter() - t1
         if progress is not None:
             progress(sl.stop - b0)

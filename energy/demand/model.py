@@ -338,7 +338,9 @@ def build_modal_model(
     # ---- modal reduction (batched symmetric eigen-decomposition)
     cm12 = 1.0 / np.sqrt(C)
     S = K * cm12[:, :, None] * cm12[:, None, :]
-    omega, V = np.linalg.eigh(S)  # ascending: slowest first
+    from energy.demand._kernels import batched_eigh
+
+    omega, V = batched_eigh(np.ascontiguousarray(S))  # ascending: slowest first
     omega = np.maximum(omega, 1e-12)
     lam_all = np.exp(-omega * dt_s)
     zoh = (1.0 - lam_all) / omega  # (nb, n)
