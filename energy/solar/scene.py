@@ -75,6 +75,23 @@ class OccluderScene:
                 tri_mesh(sc, np.ascontiguousarray(tris, dtype=np.float32))
                 self._scenes[name] = sc
 
+    def workspace(self, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Reusable ray buffers (origins, directions (m, 3) f4, direction index i4, cosine f4).
+
+        Grow-only, so that streaming blocks do not allocate (and page-fault) fresh memory.
+        """
+        buf = self._scenes.get("_buf")
+        if buf is None or buf[0].shape[0] < m:
+            cap = int(m * 1.25) + 1024
+            buf = (
+                np.empty((cap, 3), dtype=np.float32),
+                np.empty((cap, 3), dtype=np.float32),
+                np.empty(cap, dtype=np.int32),
+                np.empty(cap, dtype=np.float32),
+            )
+            self._scenes["_buf"] = buf
+        return buf[0][:m], buf[1][:m], buf[2][:m], buf[3][:m]
+
     @property
     def has_trees(self) -> bool:
         return "tree" in self._scenes

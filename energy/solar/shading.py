@@ -86,7 +86,7 @@ def cast_pairs(
     offsets : (n + 1,) int64
         Sensor ``s`` owns pairs ``offsets[s]:offsets[s+1]``.
     dj : (m,) int32
-        Direction index of each pair.
+        Direction index of each pair (a view of the scene's workspace: valid until the next cast).
     cos : (m,) float32
         Incidence cosine with ``cos_dirs`` (default ``dirs``), clipped at 0.
     code : (m,) int8
@@ -101,10 +101,7 @@ def cast_pairs(
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     m = int(offsets[-1])
-    o = np.empty((m, 3), dtype=np.float32)
-    d = np.empty((m, 3), dtype=np.float32)
-    dj = np.empty(m, dtype=np.int32)
-    cos = np.empty(m, dtype=np.float32)
+    o, d, dj, cos = scene.workspace(m)
     local = np.ascontiguousarray(points - scene.origin, dtype=np.float64)
     _kernels.fill_rays(local, normals, dirs, cos_dirs, _COS_EPS, offsets, o, d, dj, cos)
     code = scene.codes_local(o, d)
