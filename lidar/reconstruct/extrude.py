@@ -24,6 +24,8 @@ __all__ = ["Shell", "extrude", "shell_is_closed", "signed_volume_m3"]
 
 #: Roof heights at one vertex closer than this are merged into one vertex [m].
 Z_MERGE_M = 0.002
+#: A crossing of two roofs closer than this to an edge's end is moved onto that end [m].
+MIN_SPLIT_M = 0.003
 
 ROOF, WALL, GROUND = 0, 1, 2
 
@@ -57,11 +59,19 @@ def _edges_of(part: Partition) -> dict[tuple[int, int], int]:
     return out
 
 
-def _split_crossings(part: Partition, zf: Callable[[int, np.ndarray], np.ndarray]) -> Partition:
-    """Insert a vertex where two neighbouring roofs cross along their shared edge."""
+def _split_crossings(
+    part: Partition, zf: Callable[[int, np.ndarray], np.ndarray]
+) -> tuple[Partition, list[tuple[int, int, int]]]:
+    """Insert a vertex where two neighbouring roofs cross along their shared edge.
+
+    A crossing closer than ``MIN_SPLIT_M`` to an end of the edge is not inserted (the vertex
+    would weld with that end); instead the two roofs are made to meet at that end: the returned
+    ``(vertex, face, face)`` triples are heights to equalise (a few millimetres).
+    """
     edges = _edges_of(part)
     xy = [tuple(p) for p in part.xy]
     inserts: dict[tuple[int, int], int] = {}
+    forced: list[tuple[int, int, int]] = []
     for (a, b), f in edges.items():
         g = edges.get((b, a))
         if g is None or a > b:
@@ -72,12 +82,19 @@ def _split_crossings(part: Partition, zf: Callable[[int, np.ndarray], np.ndarray
         da, db = float(za[0]), float(zb[0])
         if da * db < 0 and abs(da) > Z_MERGE_M and abs(db) > Z_MERGE_M:
             t = da / (da - db)
+            length = float(np.hypot(*(pb - pa)))
+            if t * length < MIN_SPLIT_M:
+                forced.append((a, f, g))
+                continue
+            if (1 - t) * length < MIN_SPLIT_M:
+                forced.append((b, f, g))
+                continue
             w = len(xy)
             xy.append(tuple(pa + t * (pb - pa)))
             inserts[(a, b)] = w
             inserts[(b, a)] = w
     if not inserts:
-        return part
+        return part, forced
     faces = []
     for rings in part.faces:
         new_rings = []
@@ -90,7 +107,7 @@ def _split_crossings(part: Partition, zf: Callable[[int, np.ndarray], np.ndarray
                     out.append(w)
             new_rings.append(np.asarray(out, dtype=np.int64))
         faces.append(new_rings)
-    return Partition(np.asarray(xy, dtype=np.float64), faces, part.label)
+    return Partition(np.asarray(xy, dtype=np.float64), faces, part.label), forced
 
 
 def extrude(part: Partition, zf: Callable[[int, np.ndarray], np.ndarray], z_ground_m: float) -> Shell:
@@ -110,11 +127,10 @@ def extrude(part: Partition, zf: Callable[[int, np.ndarray], np.ndarray], z_grou
     -------
     Shell
     """
-    part = _split_crossings(part, zf)
+    part, forced = _split_crossings(part, zf)
     nf = part.n_faces
     # roof heights per (face, vertex), merged per vertex to levels
     zmap: dict[tuple[int, int], float] = {}
-    levels: dict[int, list[float]] = defaultdict(list)
     for f, rings in enumerate(part.faces):
         for r in rings:
             z = zf(f, part.xy[r])
@@ -122,7 +138,12 @@ def extrude(part: Partition, zf: Callable[[int, np.ndarray], np.ndarray], z_grou
                 raise ReconstructionError(f"roof face {f} reaches down to the ground")
             for v, zz in zip(r, z, strict=False):
                 zmap[(f, int(v))] = float(zz)
-                levels[int(v)].append(float(zz))
+    for v, f, g in forced:  # roofs crossing within MIN_SPLIT_M of a vertex meet at it
+        zz = 0.5 * (zmap[(f, v)] + zmap[(g, v)])
+        zmap[(f, v)] = zmap[(g, v)] = zz
+    levels: dict[int, list[float]] = defaultdict(list)
+    for (_f, v), zz in zmap.items():
+        levels[v].append(zz)
     edges = _edges_of(part)
     boundary = [(a, b) for (a, b) in edges if (b, a) not in edges]
     for a, b in boundary:

@@ -28,6 +28,8 @@ from lidar.reconstruct.partition import (
 )
 from lidar.roofplanes import RoofPlanes
 
+#: Faces whose rings come closer than this to themselves (slits) are rejected [m].
+MIN_CLEARANCE_M = 0.002
 #: A face whose plane rises more than this above the highest roof point is made flat [m].
 MAX_EXTRAPOLATION_M = 3.0
 
@@ -181,11 +183,12 @@ def _remove_spikes(xy: np.ndarray, faces: list[list[np.ndarray]], min_angle_deg:
 
 
 def bad_faces(part: Partition, min_edge_m: float = 0.01, min_angle_deg: float = 2.0) -> list[int]:
-    """Faces that are invalid, tiny, or have a spike (an angle under ``min_angle_deg``)."""
+    """Faces that are invalid, tiny, pinched into a slit (minimum clearance under
+    ``MIN_CLEARANCE_M``), or have a spike (an angle under ``min_angle_deg``)."""
     bad = []
     cos_max = np.cos(np.radians(min_angle_deg))
     for f, pg in enumerate(part.polygons()):
-        if not pg.is_valid or pg.area < 1e-3:
+        if not pg.is_valid or pg.area < 1e-3 or shapely.minimum_clearance(pg) < MIN_CLEARANCE_M:
             bad.append(f)
             continue
         for r in part.faces[f]:
