@@ -214,7 +214,9 @@ def pv_potential(
 
 def _temperature_factor(result: SolarResult, weather: pd.DataFrame | None) -> np.ndarray:
     """Per top-level object: irradiance-weighted ``1 + gamma (T_cell - 25)`` over the year."""
-    import pvlib
+    from energy.weather import require_pvlib
+
+    pvlib = require_pvlib()
 
     if result.buildings is None or weather is None:
         raise InputError(

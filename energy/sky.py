@@ -205,7 +205,9 @@ def perez_sky(
     model : str
         pvlib's Perez coefficient set.
     """
-    import pvlib
+    from energy.weather import require_pvlib
+
+    pvlib = require_pvlib()
     from pvlib.irradiance import _get_perez_coefficients
 
     dni = np.nan_to_num(np.asarray(dni_w_m2, dtype=np.float64)).clip(0)

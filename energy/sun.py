@@ -61,7 +61,9 @@ def sun_positions(
         Indexed like ``index``; columns ``zenith_deg`` (apparent, refraction-corrected),
         ``elevation_deg``, ``azimuth_deg``, ``dni_extra_w_m2``.
     """
-    import pvlib
+    from energy.weather import require_pvlib
+
+    pvlib = require_pvlib()
 
     if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
         raise WeatherError(

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from citymodel.errors import CRSError, WeatherError
+from citymodel.errors import CRSError, MissingDependencyError, WeatherError
 
 __all__ = [
     "WEATHER_COLUMNS",
@@ -46,6 +46,7 @@ __all__ = [
     "site_of_model",
     "load_weather",
     "mid_hour_times",
+    "require_pvlib",
 ]
 
 #: Glossary names of the weather columns, in order.
@@ -83,6 +84,18 @@ _EPW_N_FIELDS = 35
 _EPW_MIN_FIELDS = 23  # through total sky cover
 _EPW_HEADER_LINES = 8
 _STEFAN_BOLTZMANN = 5.670374419e-8  # W/m2/K4
+
+
+def require_pvlib():
+    """The ``pvlib`` module, or MissingDependencyError naming the extra to install."""
+    try:
+        import pvlib
+        import pvlib.iotools  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "weather, sun and sky need pvlib: pip install 'citymodel[solar]' (or pip install pvlib)"
+        ) from exc
+    return pvlib
 
 
 def mid_hour_times(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -242,7 +255,7 @@ def read_epw(
     if not p.is_file():
         raise WeatherError(f"{p}: weather file not found; give an .epw path or 'clearsky'")
     lines = _check_epw_text(p)
-    from pvlib.iotools import read_epw as _pv_read_epw
+    _pv_read_epw = require_pvlib().iotools.read_epw
 
     try:
         raw, meta = _pv_read_epw(io.StringIO("\n".join(lines) + "\n"))
@@ -360,8 +373,7 @@ def clearsky_weather(
     weather, metadata
         As :func:`read_epw`; ``metadata["source"] == "clearsky"``.
     """
-    import pvlib
-
+    pvlib = require_pvlib()
     lat = float(latitude)
     lon = float(longitude)
     if not (-90.0 <= lat <= 90.0) or not (-180.0 <= lon <= 180.0):
