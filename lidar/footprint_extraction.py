@@ -216,7 +216,7 @@ def _group_median(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return values[order][start + (count - 1) // 2]
 
 
-def _plane_groups(loc, pl, coef, roof_step_m, max_gap_m) -> np.ndarray:
+def _plane_groups(loc, pl, coef, roof_step_m, max_gap_m, min_contact_points: int = 10) -> np.ndarray:
     """Group index per point: planes joined where they meet, points without a plane take the
     group of their nearest planar point."""
     from scipy.spatial import cKDTree
@@ -244,7 +244,12 @@ def _plane_groups(loc, pl, coef, roof_step_m, max_gap_m) -> np.ndarray:
     ukey, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
     med_dz = _group_median(inv, dz, ukey.size)
     med_dist = _group_median(inv, dist, ukey.size)
-    joined = (cnt >= 3) & ((med_dz < roof_step_m) | (med_dist < max_gap_m))
+    # contact length: distinct points on each side of the shared boundary (a corner touch of two
+    # roofs is no evidence that they belong together)
+    ua = np.unique(inv * lp.size + a)
+    ub = np.unique(inv * lp.size + b)
+    n_side = np.minimum(np.bincount(ua // lp.size, minlength=ukey.size), np.bincount(ub // lp.size, minlength=ukey.size))
+    joined = (n_side >= min_contact_points) & ((med_dz < roof_step_m) | (med_dist < max_gap_m))
     comp = _union_find(m, ukey[joined] // m, ukey[joined] % m)
     groups = np.zeros(loc.shape[0], np.int64)
     groups[lp] = comp[pl[lp]]
@@ -774,6 +779,7 @@ def extract_footprints(
     min_height_m: float = 1.0,
     min_edge_m: float = 1.0,
     step_m: float | None = 1.5,
+    roof_step_m: float | None = 0.3,
     regularise: bool = True,
     classify_if_missing: bool = True,
     ortho: str | os.PathLike | None = None,
@@ -799,6 +805,9 @@ def extract_footprints(
     step_m : float or None
         Roof height step that separates adjoining buildings [m]; None keeps every connected
         block as one building (see :func:`segment_buildings`).
+    roof_step_m : float or None
+        Height difference between adjacent roof planes that separates buildings [m]; None
+        skips the roof-plane test (see :func:`segment_buildings`).
     regularise : bool
         Snap to the dominant directions (else the raw traced staircase).
     classify_if_missing : bool
@@ -837,7 +846,9 @@ def extract_footprints(
             "to extract footprints from; give footprints or a classified point cloud"
         )
     xy = pc.xyz[is_b, :2]
-    labels = segment_buildings(xy, pc.xyz[is_b, 2], cell_m=cell_m, min_area_m2=min_area_m2, step_m=step_m)
+    labels = segment_buildings(
+        xy, pc.xyz[is_b, 2], cell_m=cell_m, min_area_m2=min_area_m2, step_m=step_m, roof_step_m=roof_step_m
+    )
     order = np.argsort(labels, kind="stable")
     sl = labels[order]
     starts = np.searchsorted(sl, np.arange(sl.max() + 1 if sl.size else 0))
