@@ -9,6 +9,7 @@ which other buildings or tiles were in the run.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -22,7 +23,7 @@ from citymodel.errors import FootprintError, InputError, PointCloudError
 from citymodel.model import CityModel
 from lidar.footprints import Footprint, footprints_from_polygons, read_footprints
 from lidar.reconstruct.building import LODS, BuildingResult, reconstruct_building
-from lidar.reconstruct.extrude import Shell
+from lidar.reconstruct.extrude import Shell, solid_geometry
 from lidar.select import GridIndex, select_footprint_points
 
 __all__ = ["build_model", "GROUND_BUFFER_M", "BLOCK_M"]
@@ -37,7 +38,6 @@ SINGLE_READ_POINTS = 20_000_000
 #: the file has no building class [m].
 ROOF_MIN_HEIGHT_M = 2.0
 
-_SEMANTICS = [{"type": "RoofSurface"}, {"type": "WallSurface"}, {"type": "GroundSurface"}]
 
 ASPRS_GROUND, ASPRS_BUILDING = 2, 6
 
@@ -117,12 +117,8 @@ def _blocks(fps: list[Footprint], block_m: float) -> list[list[int]]:
 
 # ----------------------------------------------------------------------------- output
 def _geometry(shells: list[Shell], lod: str, offset: int) -> tuple[dict[str, Any], int]:
-    """One CityJSON Solid per shell; returns the geometry and the vertex count used."""
-    sh = shells[0]
-    boundaries = [[[[int(i) + offset for i in ring] for ring in s] for s in sh.surfaces]]
-    geom = {"type": "Solid", "lod": lod, "boundaries": boundaries,
-            "semantics": {"surfaces": [dict(s) for s in _SEMANTICS], "values": [sh.semantic.tolist()]}}
-    return geom, len(sh.vertices)
+    """One CityJSON Solid for the first shell; returns the geometry and the vertex count used."""
+    return solid_geometry(shells[0], lod, offset), len(shells[0].vertices)
 
 
 def _clean(v: Any) -> Any:
@@ -339,7 +335,8 @@ def build_model(
     n_usable = sum(len(b) for b in blocks)
     classes_desc = ""
     n_points = 0
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    # forkserver: children do not inherit numba's thread pools (forking after they started aborts)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) if workers > 1 else None
     try:
         with progress_bar(progress) as bar:
             task = bar.add_task("Reconstructing buildings", total=n_usable)

@@ -17,7 +17,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from citymodel.errors import CityModelError
 from lidar.attributes import height_attributes, rmse_m, roof_type
-from lidar.reconstruct.extrude import Shell, shell_is_closed, signed_volume_m3
+from lidar.reconstruct.extrude import Shell, shell_is_closed, signed_volume_m3, solid_geometry
 from lidar.reconstruct.lod12 import lod12_shell
 from lidar.reconstruct.lod13 import lod13_shell
 from lidar.reconstruct.lod22 import bad_faces, face_of_points, lod22_shell
@@ -72,6 +72,31 @@ def _sorted_points(xyz: np.ndarray) -> np.ndarray:
     return xyz[np.lexsort((xyz[:, 2], xyz[:, 1], xyz[:, 0]))]
 
 
+def _validator_errors(shells: dict[str, list[Shell]]) -> dict[str, str]:
+    """Per LoD, the validator's error codes on its solids (empty when all are valid)."""
+    try:
+        from citymodel.validation import name_of, validate
+    except ImportError:  # the validator is optional here: the closed-shell check already ran
+        return {}
+    from citymodel.model import CityModel
+
+    verts, objects, n = [], {}, 0
+    for lod, lst in shells.items():
+        for p, sh in enumerate(lst):
+            objects[f"{lod}/{p}"] = {"type": "Building", "geometry": [solid_geometry(sh, lod, n)]}
+            verts.append(sh.vertices)
+            n += len(sh.vertices)
+    if not objects:
+        return {}
+    report = validate(CityModel(vertices=np.vstack(verts), city_objects=objects))
+    out: dict[str, set[int]] = {}
+    for e in report.entries:
+        if e.severity == "error" and e.object_id:
+            out.setdefault(e.object_id.split("/")[0], set()).add(e.code)
+    return {lod: "the solid fails validation (" + ", ".join(f"{c} {name_of(c)}" for c in sorted(codes)) + ")"
+            for lod, codes in out.items()}
+
+
 def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid):
     """LoD2.2, retried without vertex snapping and then on a coarser raster when the first shell
     is not closed (e.g. four roof parts alternating in height around one vertex)."""
@@ -118,6 +143,7 @@ def reconstruct_building(
     lods: tuple[str, ...] = LODS,
     time_limit_s: float = 5.0,
     cell_m: float = 0.4,
+    check: bool = True,
 ) -> BuildingResult:
     """Reconstruct one building at the requested LoDs.
 
@@ -136,6 +162,9 @@ def reconstruct_building(
         next lower LoD) and the reason is recorded.
     cell_m : float
         Raster cell size of the footprint partition [m].
+    check : bool
+        Run the project's validator (:func:`citymodel.validation.validate`) on every solid and
+        drop, with the reason, an LoD that has an error (about 8 ms per building).
 
     Returns
     -------
@@ -222,6 +251,10 @@ def reconstruct_building(
                 failed[lod] = f"{type(exc).__name__}: {exc}"
     for lod in failed:
         res.shells.pop(lod, None)
+    if check:
+        for lod, why in _validator_errors(res.shells).items():
+            res.shells.pop(lod, None)
+            failed[lod] = why
     for lod, key in (("1.2", "rmse_lod12_m"), ("1.3", "rmse_lod13_m"), ("2.2", "rmse_lod22_m")):
         if lod in res.shells and resid[lod]:
             attrs[key] = rmse_m(np.concatenate(resid[lod]), 0.0)

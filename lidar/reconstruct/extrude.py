@@ -20,7 +20,7 @@ import numpy as np
 from citymodel.errors import ReconstructionError
 from lidar.reconstruct.partition import Partition
 
-__all__ = ["Shell", "extrude", "shell_is_closed", "signed_volume_m3"]
+__all__ = ["Shell", "extrude", "shell_is_closed", "signed_volume_m3", "solid_geometry", "SEMANTIC_SURFACES"]
 
 #: Roof heights at one vertex closer than this are merged into one vertex [m].
 Z_MERGE_M = 0.002
@@ -28,6 +28,8 @@ Z_MERGE_M = 0.002
 MIN_SPLIT_M = 0.003
 
 ROOF, WALL, GROUND = 0, 1, 2
+#: CityJSON semantic surfaces in the order of :attr:`Shell.semantic` codes.
+SEMANTIC_SURFACES = ({"type": "RoofSurface"}, {"type": "WallSurface"}, {"type": "GroundSurface"})
 
 
 @dataclass
@@ -237,6 +239,13 @@ def _ground_per_face(part, vid, ground_level, surfaces, sem, edges) -> None:
 def _ring_area(xy: np.ndarray) -> float:
     x, y = xy[:, 0], xy[:, 1]
     return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+
+def solid_geometry(shell: Shell, lod: str, offset: int = 0) -> dict:
+    """CityJSON ``Solid`` geometry of a shell whose vertices start at index ``offset``."""
+    boundaries = [[[[int(i) + offset for i in ring] for ring in srf] for srf in shell.surfaces]]
+    return {"type": "Solid", "lod": lod, "boundaries": boundaries,
+            "semantics": {"surfaces": [dict(x) for x in SEMANTIC_SURFACES], "values": [shell.semantic.tolist()]}}
 
 
 def shell_is_closed(surfaces: list[list[list[int]]]) -> bool:
