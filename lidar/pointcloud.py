@@ -391,14 +391,18 @@ def _overlaps(bounds, bbox) -> bool:
     return not (bounds[2] < bbox[0] or bounds[0] > bbox[2] or bounds[3] < bbox[1] or bounds[1] > bbox[3])
 
 
-def _chunk_arrays(chunk, header, bbox):
-    """Scaled xyz and attributes of one laspy chunk, cropped to bbox."""
+def _chunk_arrays(chunk, header, bbox, classes=None):
+    """Scaled xyz and attributes of one laspy chunk, cropped to bbox and the wanted classes."""
     sc = header.scales
     of = header.offsets
     x = np.asarray(chunk.X, dtype=np.float64) * sc[0] + of[0]
     y = np.asarray(chunk.Y, dtype=np.float64) * sc[1] + of[1]
-    if bbox is not None:
-        keep = (x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])
+    if bbox is not None or classes is not None:
+        keep = np.ones(x.size, bool)
+        if bbox is not None:
+            keep &= (x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])
+        if classes is not None:
+            keep &= np.isin(np.asarray(chunk.classification, dtype=np.uint8), classes)
         idx = np.flatnonzero(keep)
         if idx.size == 0:
             return None
@@ -419,7 +423,7 @@ def _chunk_arrays(chunk, header, bbox):
     )
 
 
-def _read_laspy(info: LasInfo, bbox, chunk_size: int, advance) -> list[tuple]:
+def _read_laspy(info: LasInfo, bbox, chunk_size: int, advance, classes=None) -> list[tuple]:
     import laspy
 
     parts: list[tuple] = []
@@ -431,7 +435,7 @@ def _read_laspy(info: LasInfo, bbox, chunk_size: int, advance) -> list[tuple]:
                 if n == 0:
                     break
                 n_read += n
-                arrs = _chunk_arrays(chunk, reader.header, bbox)
+                arrs = _chunk_arrays(chunk, reader.header, bbox, classes)
                 if arrs is not None:
                     parts.append(arrs)
                 advance(n)
@@ -489,6 +493,7 @@ def read_points(
     chunk_size: int = 2_000_000,
     progress: bool = False,
     engine: str = "laspy",
+    classes: Sequence[int] | None = None,
 ) -> PointCloud:
     """Read the points of LAS/LAZ files, keeping those inside ``bbox``.
 
@@ -506,6 +511,8 @@ def read_points(
         Show a progress bar over the points read.
     engine : {"laspy", "pdal"}
         ``"pdal"`` uses PDAL's readers.las + filters.crop (optional dependency, extra ``pdal``).
+    classes : sequence of int, optional
+        Keep only points with these ASPRS classes (e.g. ``(2, 6)``); all when None.
 
     Returns
     -------
@@ -524,6 +531,7 @@ def read_points(
     if int(chunk_size) < 1:
         raise PointCloudError(f"chunk_size must be >= 1, got {chunk_size}")
     box = _bbox_tuple(bbox)
+    wanted_classes = None if classes is None else np.asarray(sorted(set(int(c) for c in classes)), np.uint8)
     infos = scan_las(paths, crs=crs)
     wanted = [i for i in infos if box is None or _overlaps(i.bounds, box)]
     parts: list[tuple] = []
@@ -534,10 +542,13 @@ def read_points(
         task = bar.add_task("Reading points", total=sum(i.n_points for i in wanted))
         for info in wanted:
             if engine == "pdal":
-                parts.extend(_read_pdal(info, box))
+                got = _read_pdal(info, box)
+                if wanted_classes is not None:
+                    got = [tuple(a[np.isin(g[1], wanted_classes)] for a in g) for g in got]
+                parts.extend(got)
                 bar.advance(task, info.n_points)
             else:
-                parts.extend(_read_laspy(info, box, int(chunk_size), lambda n: bar.advance(task, n)))
+                parts.extend(_read_laspy(info, box, int(chunk_size), lambda n: bar.advance(task, n), wanted_classes))
     if parts:
         cols = [np.concatenate([p[k] for p in parts]) for k in range(5)]
     else:

@@ -181,3 +181,11 @@ def test_pdal_engine_needs_pdal():
         a = read_points(_tiles()[1:], crs=7415, bbox=DELFT_BBOX)
         b = read_points(_tiles()[1:], crs=7415, bbox=DELFT_BBOX, engine="pdal")
         assert len(a) == len(b)
+
+
+def test_class_filter():
+    full = read_points(_tiles(), crs=7415, bbox=DELFT_BBOX)
+    sub = read_points(_tiles(), crs=7415, bbox=DELFT_BBOX, classes=(2, 6))
+    keep = np.isin(full.classification, [2, 6])
+    assert len(sub) == int(keep.sum()) and set(np.unique(sub.classification)) == {2, 6}
+    np.testing.assert_array_equal(np.sort(sub.xyz[:, 2]), np.sort(full.xyz[keep, 2]))
