@@ -221,8 +221,10 @@ def reconstruct_building(
                     resid["1.2"].append(_distance_to_model(pts, h70, 1.0, edge_m, zg))
                 elif lod == "1.3":
                     shell, part, fh = lod13_shell(poly, pts, zg, cell_m, grid=grid)
-                    if bad_faces(part):
-                        raise _Timeout("a roof part has a spike or a self-intersection")
+                    if bad_faces(part) or not _valid(shell):  # once more on a coarser raster
+                        shell, part, fh = lod13_shell(poly, pts, zg, 2 * cell_m)
+                        if bad_faces(part):
+                            raise _Timeout("a roof part has a spike or a self-intersection")
                     f = face_of_points(part, pts[:, :2], geoms)
                     d = _distance_to_model(pts, fh[np.maximum(f, 0)], 1.0, _face_edge_m(part, f, geoms), zg)
                     resid["1.3"].append(np.where(f >= 0, d, np.nan))
@@ -262,7 +264,7 @@ def reconstruct_building(
         attrs["roof_type"] = roof_type(*(np.concatenate(x) for x in zip(*faces_info, strict=False)))
     if failed:
         done = [lod for lod in LODS if lod in res.shells]
-        lower = f"; built up to LoD{done[-1]}" if done else "; no LoD could be built"
+        lower = ("; built LoD" + ", LoD".join(done)) if done else "; no LoD could be built"
         notes.insert(0, "; ".join(f"LoD{lod} failed ({why})" for lod, why in sorted(failed.items())) + lower)
         attrs["status"] = "fallback" if done else "skipped"
     else:
