@@ -3,7 +3,8 @@
 Any number of LAS/LAZ files are read chunk by chunk (laspy ``chunk_iterator`` with the lazrs
 backend); only the points inside an optional ``bbox`` are kept, so memory is bounded by what is
 kept, not by the files. Real AHN files carry no CRS VLR: the caller passes ``crs`` (CLI ``--crs``).
-PDAL is an optional engine (``engine="pdal"``, extra ``pdal``), never required.
+PDAL is an optional engine (extra ``pdal``), used when importable (``engine="auto"``, the
+default) and never required: without it, or when it cannot read a file, laspy reads.
 
 Examples
 --------
@@ -454,6 +455,12 @@ def _read_laspy(info: LasInfo, bbox, chunk_size: int, advance, classes=None) -> 
     return parts
 
 
+def _pdal_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pdal") is not None
+
+
 def _read_pdal(info: LasInfo, bbox) -> list[tuple]:  # pragma: no cover - needs PDAL
     try:
         import pdal
@@ -492,7 +499,7 @@ def read_points(
     bbox: Sequence[float] | None = None,
     chunk_size: int = 2_000_000,
     progress: bool = False,
-    engine: str = "laspy",
+    engine: str = "auto",
     classes: Sequence[int] | None = None,
 ) -> PointCloud:
     """Read the points of LAS/LAZ files, keeping those inside ``bbox``.
@@ -509,8 +516,10 @@ def read_points(
         Points decompressed at a time; bounds the transient memory.
     progress : bool
         Show a progress bar over the points read.
-    engine : {"laspy", "pdal"}
-        ``"pdal"`` uses PDAL's readers.las + filters.crop (optional dependency, extra ``pdal``).
+    engine : {"auto", "laspy", "pdal"}
+        ``"pdal"`` uses PDAL's readers.las + filters.crop (optional dependency, extra ``pdal``);
+        ``"auto"`` uses PDAL when it is importable and falls back to laspy for a file PDAL
+        cannot read (laspy then gives the precise error).
     classes : sequence of int, optional
         Keep only points with these ASPRS classes (e.g. ``(2, 6)``); all when None.
 
@@ -526,8 +535,13 @@ def read_points(
     CRSError
         No CRS in a file and none given, or files in different CRSs.
     """
-    if engine not in ("laspy", "pdal"):
-        raise PointCloudError(f"engine must be 'laspy' or 'pdal', got {engine!r}")
+    if engine not in ("auto", "laspy", "pdal"):
+        raise PointCloudError(f"engine must be 'auto', 'laspy' or 'pdal', got {engine!r}")
+    if engine == "auto":
+        engine = "pdal" if _pdal_importable() else "laspy"
+        fallback = True
+    else:
+        fallback = False
     if int(chunk_size) < 1:
         raise PointCloudError(f"chunk_size must be >= 1, got {chunk_size}")
     box = _bbox_tuple(bbox)
@@ -541,8 +555,14 @@ def read_points(
     with progress_bar(enabled=progress) as bar:
         task = bar.add_task("Reading points", total=sum(i.n_points for i in wanted))
         for info in wanted:
+            got = None
             if engine == "pdal":
-                got = _read_pdal(info, box)
+                try:
+                    got = _read_pdal(info, box)
+                except PointCloudError:
+                    if not fallback:
+                        raise
+            if got is not None:
                 if wanted_classes is not None:
                     got = [tuple(a[np.isin(g[1], wanted_classes)] for a in g) for g in got]
                 parts.extend(got)

@@ -183,6 +183,26 @@ def test_pdal_engine_needs_pdal():
         assert len(a) == len(b)
 
 
+def test_auto_engine_falls_back_to_laspy(tmp_path, monkeypatch):
+    """With PDAL importable but failing on a file, "auto" still reads it with laspy."""
+    import lidar.pointcloud as pcmod
+
+    rng = np.random.default_rng(1)
+    xyz = rng.uniform(0, 10, (500, 3)) + [1000, 2000, 0]
+    path = _write_las(tmp_path / "a.las", xyz, epsg=32632)
+
+    def broken(info, bbox):
+        raise PointCloudError(f"{info.path}: PDAL could not read the file (test)")
+
+    monkeypatch.setattr(pcmod, "_pdal_importable", lambda: True)
+    monkeypatch.setattr(pcmod, "_read_pdal", broken)
+    pc = read_points(path)
+    assert len(pc) == 500
+    np.testing.assert_allclose(np.sort(pc.xyz[:, 0]), np.sort(xyz[:, 0]), atol=1e-3)
+    with pytest.raises(PointCloudError, match="PDAL could not read"):
+        read_points(path, engine="pdal")
+
+
 def test_class_filter():
     full = read_points(_tiles(), crs=7415, bbox=DELFT_BBOX)
     sub = read_points(_tiles(), crs=7415, bbox=DELFT_BBOX, classes=(2, 6))
