@@ -331,6 +331,14 @@ def build_model(
     ground_parts: list[np.ndarray] = []
     # one read when the files are small enough; else blocks, each read with its bounding box
     small = in_memory or pc_all is not None or sum(i.n_points for i in infos) <= SINGLE_READ_POINTS
+    classes_usable = True
+    if not in_memory and pc_all is None and small:
+        from lidar.ground import has_usable_classes
+
+        # a cheap look at the classes: a small window of the first file
+        b = infos[0].bounds
+        probe = read_points(_as_paths(points)[:1], crs=crs, bbox=(b[0], b[1], b[0] + 100.0, b[1] + 100.0))
+        classes_usable = has_usable_classes(probe)
     blocks = _blocks(fps, 1e12 if small else BLOCK_M)
     n_usable = sum(len(b) for b in blocks)
     classes_desc = ""
@@ -346,6 +354,8 @@ def build_model(
                 else:
                     bb = shapely.total_bounds([fps[i].geometry for i in block])
                     bb = (bb[0] - GROUND_BUFFER_M, bb[1] - GROUND_BUFFER_M, bb[2] + GROUND_BUFFER_M, bb[3] + GROUND_BUFFER_M)
+                    if small and not classes_usable:
+                        bb = None  # classify the whole files: the classes do not depend on the footprints
                     pc = read_points(_as_paths(points), crs=crs, bbox=bb)
                 n_points += len(pc)
                 if classes_all is not None and pc is pc_all:
