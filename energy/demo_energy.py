@@ -50,6 +50,8 @@ def run(ctx: DemoContext) -> None:
         raise RuntimeError("the energy stage needs a city model (run the synth stage first)")
     weather = ctx.results.get("weather") or load_weather("clearsky", model)
     solar = ctx.results.get("solar_buildings")
+    if solar is None and ctx.results.get("solar") is not None:
+        solar = getattr(ctx.results["solar"], "buildings", None)
     res = simulate(model, weather, solar=solar, progress=not ctx.quiet)
     scen = run_scenarios(model, weather, [
         Retrofit("envelope: +10 cm walls, +12 cm roof, U 1.3 windows", wall_insulation_m=0.10,

@@ -114,6 +114,31 @@ def test_solar_shading_from_solar_model(weather):
     assert (shaded.heating_demand_kwh > base.heating_demand_kwh).all()
 
 
+def test_hourly_solar_irradiance_matches_annual_factors(weather):
+    """Hourly shaded irradiance (the solar solver's BuildingIrradiance) at a constant 60 % of
+    the unshaded one gives the same demand as the annual shading factor 0.6."""
+    from types import SimpleNamespace
+
+    from energy.demand.irradiance import orientation_irradiance
+
+    m = _district()
+    oi = orientation_irradiance(*weather)
+    ids = m.building_ids()
+    arr = np.repeat((0.6 * oi.total_w_m2)[None].astype(np.float32), len(ids), axis=0)
+    hourly = simulate(m, weather, solar=SimpleNamespace(building_ids=ids, irradiance_w_m2=arr)).table
+    sol = m.copy()  # a solar model; its factors are set exactly to 0.6 below
+    from energy.demand import simulate as sim
+
+    orig = sim.solar_shading_factors
+    sim.solar_shading_factors = lambda *a, **k: np.full((len(ids), 5), 0.6)
+    try:
+        annual = simulate(m, weather, solar=sol).table
+    finally:
+        sim.solar_shading_factors = orig
+    np.testing.assert_allclose(hourly.heating_demand_kwh, annual.heating_demand_kwh, rtol=1e-4)
+    np.testing.assert_allclose(hourly.cooling_demand_kwh, annual.cooling_demand_kwh, rtol=1e-4)
+
+
 def test_weather_far_from_model_is_refused(weather):
     rome = box_rows_model(1, 2)  # UTM 33N, Rome
     with pytest.raises(WeatherError, match=r"km from the model") as e:

@@ -62,7 +62,7 @@ def simulate_block(
         Row of ``irr`` / ``irr_win`` of each building (when they have rows).
     irr : (n_src, 5, nh) float32
         Per-building irradiance on roof, N, E, S, W opaque surfaces [W/m2] (building-major:
-        a building's cache lines serve 16 consecutive hours).
+        a building's cache lines serve 16 consecutive hours); no rows when shared.
     irr_win : (n_src, 4, nh) float32
         Per-building SHGC-weighted window irradiance N, E, S, W [W/m2].
     t_out, t_sky, t_ground : (nh,) float64
@@ -110,6 +110,12 @@ def simulate_block(
         t0a = np.zeros(nc, dtype=lam.dtype)
         t0o = np.zeros(nc, dtype=lam.dtype)
         qv = np.zeros(nc, dtype=lam.dtype)
+        th_ = np.zeros(nc)
+        tc_ = np.zeros(nc)
+        hv_ = np.zeros(nc)
+        qh_ = np.zeros(nc)
+        ta_ = np.zeros(nc)
+        top_ = np.zeros(nc)
         t_prev = np.full((n_twin, nc), 20.0)
         acc = np.zeros((12, nc))
         for j in range(nc):
@@ -178,31 +184,43 @@ def simulate_block(
                         zi[j] = zt
                         t0a[j] += ca[j] * zt
                         t0o[j] += co[j] * zt
-                for j in range(nc):  # ideal heating/cooling and ventilation, implicit
+                any_vent = False
+                for j in range(nc):  # setpoints and ventilation of this hour (gathers)
                     s = sid[j]
-                    t0 = np.float64(t0a[j])
+                    th_[j] = sch_heat[s, dt_, hod]
+                    tc_[j] = sch_cool[s, dt_, hod] if tw == 0 else 999.0
                     hv = cven[j] * sch_vent[s, dt_, hod]
                     if hv > 0.0 and sch_vent_cond[s] == 1 and (to >= t_prev[tw, j] or t_prev[tw, j] < VENT_MIN_C):
                         hv = 0.0
-                    th = sch_heat[s, dt_, hod]
-                    tc = sch_cool[s, dt_, hod] if tw == 0 else 999.0
-                    if hv > 0.0:
-                        d = np.float64(d_air[j])
-                        dhv = d * hv
-                        tv = (t0 + dhv * to) / (1.0 + dhv)
-                        ta = min(max(tv, th), tc)
-                        qh = ((1.0 + dhv) * ta - t0 - dhv * to) * inv_d[j] if ta != tv else 0.0
-                    else:
-                        ta = min(max(t0, th), tc)
-                        qh = (ta - t0) * inv_d[j]
-                    q = qh + hv * (to - ta)
+                    hv_[j] = hv
+                    any_vent |= hv > 0.0
+                for j in range(nc):  # ideal heating/cooling, branch-free (no ventilation)
+                    t0 = t0a[j]
+                    ta = min(max(t0, th_[j]), tc_[j])
+                    qh_[j] = (ta - t0) * inv_d[j]
+                    ta_[j] = ta
+                if any_vent:  # ventilation is solved implicitly with the air node
+                    for j in range(nc):
+                        hv = hv_[j]
+                        if hv > 0.0:
+                            t0 = np.float64(t0a[j])
+                            dhv = np.float64(d_air[j]) * hv
+                            tv = (t0 + dhv * to) / (1.0 + dhv)
+                            ta = min(max(tv, th_[j]), tc_[j])
+                            qh_[j] = ((1.0 + dhv) * ta - t0 - dhv * to) * inv_d[j] if ta != tv else 0.0
+                            ta_[j] = ta
+                for j in range(nc):
+                    q = qh_[j] + hv_[j] * (to - ta_[j])
                     qv[j] = q
-                    t_prev[tw, j] = ta
-                    top = t0o[j] + d_op[j] * q
-                    if record:
-                        if tw == 0:
-                            qp = max(qh, 0.0)
-                            qn = max(-qh, 0.0)
+                    t_prev[tw, j] = ta_[j]
+                    top_[j] = t0o[j] + d_op[j] * q
+                if record:
+                    if tw == 0:
+                        for j in range(nc):  # annual sums and extremes, vectorised
+                            qp = max(qh_[j], 0.0)
+                            qn = max(-qh_[j], 0.0)
+                            ta = ta_[j]
+                            top = top_[j]
                             acc[0, j] += qp
                             acc[2, j] = max(acc[2, j], qp)
                             acc[1, j] += qn
@@ -214,13 +232,15 @@ def simulate_block(
                             acc[9, j] = min(acc[9, j], top)
                             acc[10, j] += top
                             acc[11, j] += 1.0
-                            if hourly_on:
-                                hourly[0, b0 + j, h] = qp
-                                hourly[1, b0 + j, h] = qn
-                                hourly[2, b0 + j, h] = ta
-                                hourly[3, b0 + j, h] = top
-                        if tw == n_twin - 1 and top > t_overheat_c:
-                            acc[4, j] += 1.0
+                        if hourly_on:
+                            for j in range(nc):
+                                hourly[0, b0 + j, h] = max(qh_[j], 0.0)
+                                hourly[1, b0 + j, h] = max(-qh_[j], 0.0)
+                                hourly[2, b0 + j, h] = ta_[j]
+                                hourly[3, b0 + j, h] = top_[j]
+                    if tw == n_twin - 1:
+                        for j in range(nc):
+                            acc[4, j] += 1.0 if top_[j] > t_overheat_c else 0.0
                 for i in range(mc):
                     zi = z[tw, i]
                     gqi = gq[i, b0:b1]
@@ -255,3 +275,4 @@ def batched_eigh(s):
         w[b] = wb
         v[b] = vb
     return w, v
+

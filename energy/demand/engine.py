@@ -215,9 +215,11 @@ def run_thermal(
     nh = len(forcing.t_out_c)
     irr = np.asarray(irradiance_w_m2, dtype=np.float32)
     irw = np.asarray(window_irradiance_w_m2, dtype=np.float32)
-    if hour_major:  # views in the (n_src, groups, nh) convention of the checks below
+    if hour_major:
         irr = irr.transpose(2, 1, 0)
         irw = irw.transpose(2, 1, 0)
+    irr = np.ascontiguousarray(irr)
+    irw = np.ascontiguousarray(irw)
     if irr.ndim != 3 or irr.shape[1:] != (5, nh):
         raise InputError(f"irradiance must have shape (n_src, 5, {nh}), got {irr.shape}")
     if irw.shape != (irr.shape[0], 4, nh):
@@ -247,23 +249,17 @@ def run_thermal(
         timing[0] += t1 - t0
         res = np.zeros((12, sl.stop - b0))
         hv = np.zeros((4, sl.stop - b0, nh), np.float32) if hourly else hourly_arr
-        if shared:
-            irr_b, irw_b, src_b = empty[0], empty[1], np.zeros(sl.stop - b0, np.int64)
-        else:
-            irr_b, irw_b, src_b = irr, irw, np.ascontiguousarray(source_index[sl])
-            if not (irr.flags.c_contiguous and irw.flags.c_contiguous):  # hour-major input
-                uniq, inv = np.unique(src_b, return_inverse=True)
-                irr_b = np.ascontiguousarray(irr[uniq])
-                irw_b = np.ascontiguousarray(irw[uniq])
-                src_b = inv.astype(np.int64)
         # order the block by its number of slow modes, so that each chunk of the kernel
         # steps only as many modes as its slowest building needs
         order = np.argsort((mm.lam > 0).sum(axis=0), kind="stable")
+        if shared:
+            irr_b, irw_b, src_b = empty[0], empty[1], np.zeros(sl.stop - b0, np.int64)
+        else:  # per-building rows, read in place
+            irr_b, irw_b, src_b = irr, irw, np.ascontiguousarray(source_index[sl][order])
         _kernels.simulate_block(
             *(np.ascontiguousarray(a[..., order], dtype=dtype)
               for a in (mm.lam, mm.gin, mm.gq, mm.cout, mm.dfeed, mm.dq, mm.coef)),
-            np.ascontiguousarray(schedule_id[sl][order]), irr_s, np.ascontiguousarray(src_b[order]),
-            irr_b, irw_b,
+            np.ascontiguousarray(schedule_id[sl][order]), irr_s, src_b, irr_b, irw_b,
             forcing.t_out_c, forcing.t_sky_c, forcing.t_ground_c, forcing.hour_of_day, forcing.day_type,
             sched[0], sched[1], sched[2], sched[3], np.asarray(schedules.vent_when_cooler, np.int64),
             bool(free_running_twin), float(t_overheat_c), int(min(n_warmup_h, nh)),
