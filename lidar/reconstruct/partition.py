@@ -24,7 +24,8 @@ from citymodel.errors import ReconstructionError
 MERGE_XY_M = 0.003
 
 __all__ = ["Grid", "Partition", "make_grid", "partition_from_labels", "partition_from_polygons",
-           "merge_small_regions", "merge_close_vertices", "remove_checkerboards", "merge_small_faces"]
+           "merge_small_regions", "merge_close_vertices", "remove_checkerboards", "merge_small_faces",
+           "straighten_inner_chains"]
 
 
 @dataclass
@@ -126,6 +127,96 @@ def merge_small_regions(labels: np.ndarray, min_cells: int, max_iter: int = 5) -
         if not changed:
             break
     return lab
+
+
+def _dp_keep(p: np.ndarray, tol: float) -> np.ndarray:
+    """Douglas-Peucker on an open polyline ``(k, 2)``: mask of the vertices kept (ends kept)."""
+    keep = np.zeros(len(p), dtype=bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(p) - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j <= i + 1:
+            continue
+        a, b = p[i], p[j]
+        d = b - a
+        n = float(np.hypot(*d))
+        q = p[i + 1 : j] - a
+        dist = np.abs(q[:, 0] * d[1] - q[:, 1] * d[0]) / n if n > 0 else np.hypot(q[:, 0], q[:, 1])
+        k = int(np.argmax(dist))
+        if dist[k] > tol:
+            m = i + 1 + k
+            keep[m] = True
+            stack += [(i, m), (m, j)]
+    return keep
+
+
+def straighten_inner_chains(part: Partition, tol_m: float) -> Partition:
+    """Douglas-Peucker on every chain of inner edges between two faces (ends fixed).
+
+    A chain runs between vertices where three or more faces (or the footprint boundary) meet;
+    its inner vertices belong to exactly the two faces on either side, so dropping them keeps the
+    faces sharing their edges. The footprint boundary is never changed. Returns ``part`` itself
+    when a face would become invalid.
+    """
+    nbr: dict[int, set[int]] = {}
+    inc: dict[int, set[int]] = {}
+    edges: set[tuple[int, int]] = set()
+    for f, rings in enumerate(part.faces):
+        for r in rings:
+            for a, b in zip(r.tolist(), np.roll(r, -1).tolist(), strict=True):
+                nbr.setdefault(a, set()).add(b)
+                nbr.setdefault(b, set()).add(a)
+                inc.setdefault(a, set()).add(f)
+                edges.add((a, b))
+    boundary = {a for a, b in edges if (b, a) not in edges}
+    fixed = {v for v in nbr if v in boundary or len(nbr[v]) != 2 or len(inc[v]) != 2}
+    chains: list[tuple[set[int], set[int]]] = []  # (vertices to drop, the two faces)
+    seen: set[int] = set()
+    for start in sorted(fixed) + sorted(set(nbr) - fixed):
+        if start in seen and start not in fixed:
+            continue
+        if start not in fixed:  # a closed loop with no fixed vertex: fix one
+            fixed.add(start)
+        for nxt in sorted(nbr[start]):
+            if nxt in fixed or nxt in seen:
+                continue
+            chain = [start, nxt]
+            prev, cur = start, nxt
+            while cur not in fixed:
+                seen.add(cur)
+                cur, prev = next(iter(nbr[cur] - {prev})), cur
+                chain.append(cur)
+            keep = _dp_keep(part.xy[chain], tol_m)
+            d = {v for v, k in zip(chain, keep, strict=True) if not k} - fixed
+            if d:
+                chains.append((d, set(inc[chain[1]])))
+    if not chains:
+        return part
+    faces = [list(rings) for rings in part.faces]
+    changed = False
+    for d, fs in chains:  # one chain at a time: keep it only if its two faces stay valid
+        dl = np.fromiter(d, dtype=np.int64)
+        trial = {f: [r[~np.isin(r, dl)] for r in faces[f]] for f in fs}
+        ok = all(len(r) >= 3 for rings in trial.values() for r in rings)
+        if ok:
+            for rings in trial.values():
+                pg = Polygon(part.xy[rings[0]], [part.xy[h] for h in rings[1:]])
+                if not pg.is_valid or pg.area <= 1e-3 or shapely.minimum_clearance(pg) < 0.002:
+                    ok = False
+                    break
+        if ok:
+            for f, rings in trial.items():
+                faces[f] = rings
+            changed = True
+    if not changed:
+        return part
+    out = Partition(part.xy, faces, part.label)
+    polys = out.polygons()
+    tot = shapely.area(shapely.union_all(polys))
+    if abs(tot - float(np.sum(shapely.area(polys)))) > 1e-3 * max(tot, 1.0):
+        return part
+    return out
 
 
 def remove_checkerboards(labels: np.ndarray, max_iter: int = 20) -> np.ndarray:
@@ -243,7 +334,7 @@ def merge_close_vertices(xy: np.ndarray, faces: list[list[np.ndarray]], tol_m: f
 
 def partition_from_labels(
     footprint: Polygon, grid: Grid, labels: np.ndarray, simplify_m: float | None = None,
-    min_face_m2: float = 0.5,
+    min_face_m2: float = 0.5, straighten_m: float = 0.6,
 ) -> Partition:
     """Partition ``footprint`` by a label raster.
 
@@ -259,6 +350,8 @@ def partition_from_labels(
         Coverage simplification tolerance [m] (default: 1.5 cells).
     min_face_m2 : float
         Faces smaller than this (clipping slivers) are merged into a neighbour [m2].
+    straighten_m : float
+        Douglas-Peucker tolerance for the inner edges between faces (raster steps) [m].
     """
     if simplify_m is None:
         simplify_m = 1.5 * grid.cell_m
@@ -284,7 +377,10 @@ def partition_from_labels(
     nearest = tree.nearest(reps)
     flab = np.asarray(plab, dtype=np.int64)[nearest]
     faces, flab = merge_small_faces(faces, flab, min_face_m2)
-    return partition_from_polygons(faces, flab)
+    part = partition_from_polygons(faces, flab)
+    if straighten_m > 0:
+        part = straighten_inner_chains(part, straighten_m)
+    return part
 
 
 def merge_small_faces(faces: list[Polygon], flab: np.ndarray, min_m2: float) -> tuple[list[Polygon], np.ndarray]:
