@@ -203,3 +203,36 @@ def test_bad_footprints_are_repaired_or_skipped():
     assert a[3]["status"] == "skipped" and "outside the point cloud" in a[3]["status_reason"]
     assert not m.city_objects["fp2"]["geometry"] and not m.city_objects["fp3"]["geometry"]
     assert validate(m).valid
+
+
+def test_partition_helpers():
+    import shapely
+
+    from lidar.reconstruct.partition import (
+        partition_from_polygons,
+        remove_checkerboards,
+        straighten_inner_chains,
+    )
+
+    lab = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    out = remove_checkerboards(lab)
+    a, b, c, d = out[:-1, :-1], out[:-1, 1:], out[1:, :-1], out[1:, 1:]
+    assert not np.any((a == d) & (b == c) & (a != b))
+    # two faces split by a staircase (steps of 0.4 m) along y = 5: the chain becomes straight
+    xs = np.arange(0, 10.01, 2.0)
+    stair = [(x, 5.0 + 0.4 * (i % 2)) for i, x in enumerate(xs)]
+    line = []
+    for i, (x, y) in enumerate(stair):
+        line.append((x, y))
+        if i + 1 < len(stair):
+            line.append((stair[i + 1][0], y))
+    lower = Polygon([(0, 0), (10, 0), *line[::-1]])
+    upper = Polygon(line + [(10, 10), (0, 10)])
+    part = partition_from_polygons([lower, upper], np.array([0, 1]))
+    st = straighten_inner_chains(part, 0.6)
+    assert st is not part
+    assert sum(len(r) for f in st.faces for r in f) < sum(len(r) for f in part.faces for r in f)
+    polys = st.polygons()
+    assert all(p.is_valid for p in polys)
+    assert sum(p.area for p in polys) == pytest.approx(100.0)
+    assert shapely.union_all(polys).equals(box(0, 0, 10, 10))
