@@ -104,6 +104,9 @@ def main() -> None:
     ap.add_argument("--block-size", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--python-sample", type=int, default=2)
+    ap.add_argument("--shared-gains", action="store_true",
+                    help="one unshaded irradiance series for all buildings (no solar solver) instead of "
+                         "per-building shaded gains")
     ap.add_argument("--free-running-twin", action="store_true",
                     help="also run the no-cooling twin for overheating hours (doubles the stepping)")
     args = ap.parse_args()
@@ -142,7 +145,10 @@ def main() -> None:
         irw = oi.window_w_m2[None].astype(np.float32) * sf[:, 1:]
         t_gains += time.perf_counter() - t0
         p0 = time.process_time()
-        r = run_thermal(c, forcing, sched, np.zeros(nb_, np.int64), irr, irw, np.arange(nb_),
+        if args.shared_gains:
+            irr, irw = irr[:1], irw[:1]
+        r = run_thermal(c, forcing, sched, np.zeros(nb_, np.int64), irr, irw,
+                        np.zeros(nb_, np.int64) if args.shared_gains else np.arange(nb_),
                         block_size=bs, free_running_twin=args.free_running_twin)
         t_setup += r.seconds_setup
         t_kernel += r.seconds_kernel
@@ -152,7 +158,7 @@ def main() -> None:
     bh = n * nh
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"buildings: {n}, hours: {nh}, block size: {bs}, threads: {args.threads}, "
-          f"free-running twin: {args.free_running_twin}")
+          f"free-running twin: {args.free_running_twin}, gains: {'shared' if args.shared_gains else 'per building'}")
     print(f"total {total:.2f} s = gains {t_gains:.2f} s + model set-up {t_setup:.2f} s + "
           f"time stepping {t_kernel:.2f} s")
     print(f"building-hours/s: {bh / total:.3g} overall, {bh / t_kernel:.3g} time stepping only")
