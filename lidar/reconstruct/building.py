@@ -214,9 +214,15 @@ def reconstruct_building(
             try:
                 if time.perf_counter() > deadline and lod != "1.2":
                     raise _Timeout(f"time limit of {time_limit_s:g} s reached")
-                if len(pts) < MIN_ROOF_POINTS and lod != "1.2":
+                if len(pts) < MIN_ROOF_POINTS and len(parts) > 1 and lod != "1.2":
+                    # a small part of a multi-polygon footprint without points: a flat prism
+                    shell, _ = lod12_shell(poly, h70, zg)
+                    note = f"a footprint part with {len(pts)} roof points is a flat prism at h_roof_70p_m"
+                    if note not in notes:
+                        notes.append(note)
+                elif len(pts) < MIN_ROOF_POINTS and lod != "1.2":
                     raise _Timeout(f"too few roof points in a footprint part ({len(pts)})")
-                if lod == "1.2":
+                elif lod == "1.2":
                     shell, _ = lod12_shell(poly, h70, zg)
                     resid["1.2"].append(_distance_to_model(pts, h70, 1.0, edge_m, zg))
                 elif lod == "1.3":
