@@ -47,9 +47,10 @@ def test_gap_between_buildings_is_not_shared():
     np.testing.assert_allclose(env.party_wall_area_m2, [0.0, 0.0])
 
 
-def test_storeys_attribute_wins_over_height():
+@pytest.mark.parametrize("name", ["storeysAboveGround", "storeys_above_ground"])
+def test_storeys_attribute_wins_over_height(name):
     m = CityModel()
-    add_box(m, "a", 0.0, 0.0, 10.0, 10.0, 7.0, {"storeysAboveGround": 3})
+    add_box(m, "a", 0.0, 0.0, 10.0, 10.0, 7.0, {name: 3})
     env = building_envelope(m, storey_height_m=3.0)
     assert env.storeys[0] == 3 and env.floor_area_m2[0] == pytest.approx(300.0)
 

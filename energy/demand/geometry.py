@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from citymodel.model import CityModel
 from citymodel.surfaces import SurfaceTable, surface_table
@@ -188,7 +189,8 @@ def building_envelope(
     ----------
     model : CityModel
     storey_height_m : float
-        Storey height used when a building has no ``storeysAboveGround`` attribute [m].
+        Storey height used when a building has no ``storeysAboveGround`` (or
+        ``storeys_above_ground``) attribute [m].
     lod : str, optional
         LoD of the geometries to use (default: each object's highest).
     table : SurfaceTable, optional
@@ -253,7 +255,13 @@ def building_envelope(
     height = np.where(np.isfinite(zmax - zmin), zmax - zmin, 0.0)
     closed = (ground > 0) & (vol > 0.3 * ground * height)
     vol = np.where(closed, vol, ground * height)
-    storeys_attr = model.attribute("storeysAboveGround", ids, default=np.nan).astype(float) if nb_ else np.zeros(0)
+    storeys_attr = np.zeros(0)
+    if nb_:  # CityJSON's name, then the glossary's
+        storeys_attr = pd.to_numeric(pd.Series(model.attribute("storeysAboveGround", ids, default=np.nan)),
+                                     errors="coerce").to_numpy(float)
+        alt = pd.to_numeric(pd.Series(model.attribute("storeys_above_ground", ids, default=np.nan)),
+                            errors="coerce").to_numpy(float)
+        storeys_attr = np.where(np.isfinite(storeys_attr), storeys_attr, alt)
     storeys = np.where(
         np.isfinite(storeys_attr) & (storeys_attr >= 1),
         storeys_attr,
