@@ -97,13 +97,15 @@ def _validator_errors(shells: dict[str, list[Shell]]) -> dict[str, str]:
             for lod, codes in out.items()}
 
 
-def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid):
+def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline: float = float("inf")):
     """LoD2.2, retried without vertex snapping and then on a coarser raster when the first shell
     is not closed (e.g. four roof parts alternating in height around one vertex)."""
     attempts = ((cell_m, 1.0, grid, 2.0), (cell_m, 0.0, grid, 2.0), (cell_m, 1.0, grid, 8.0),
                 (2 * cell_m, 0.0, None, 8.0))
     err: Exception | None = None
     for cm, snap, g, min_m2 in attempts:
+        if time.perf_counter() > deadline:
+            raise _Timeout("time limit reached while retrying LoD2.2")
         try:
             out = lod22_shell(poly, pts, planes, zg, cm, grid=g, snap_m=snap, min_region_m2=min_m2)
         except CityModelError as exc:
@@ -236,7 +238,9 @@ def reconstruct_building(
                     resid["1.3"].append(np.where(f >= 0, d, np.nan))
                 else:
                     planes = detect_roof_planes(pts)
-                    shell, part, coef = _lod22_with_retries(poly, pts, planes, zg, cell_m, grid)
+                    if time.perf_counter() > deadline:
+                        raise _Timeout(f"time limit of {time_limit_s:g} s reached")
+                    shell, part, coef = _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline)
                     f = face_of_points(part, pts[:, :2], geoms)
                     c = coef[np.maximum(f, 0)]
                     o = planes.origin
