@@ -348,10 +348,13 @@ def clearsky_weather(
 
     Irradiance is pvlib's Ineichen clear-sky model with the monthly Linke turbidity
     climatology that pvlib ships, evaluated at mid-hour of each hour-ending stamp. The air
-    temperature is NOT observed data: a simple model with an annual mean falling with
-    latitude (``27 - 0.35 |lat|`` degC), a seasonal cosine of amplitude ``1 + 0.2 |lat|`` K
-    peaking on 20 July (20 January in the south), a diurnal cosine of 4 K amplitude peaking at
-    15:00 local solar time, and a 6.5 K/km lapse rate. Dew point is ``t_air - 8`` K, pressure
+    temperature is NOT observed data: a simple climate model with an annual mean falling with
+    latitude (``min(27.5, 31 - 0.38 |lat|)`` degC at sea level), a seasonal cosine of amplitude
+    ``0.25 |lat|`` K peaking on 20 July (20 January in the south), a clear-sky diurnal cosine
+    peaking at 15:00 local solar time whose amplitude grows from 3.5 K in winter to 6.5 K in
+    summer, and a 6.5 K/km lapse rate (at 44.5 N: about 25 degC mean and 31 degC maximum in
+    July, 3 degC mean in January, within a few kelvin of Bologna's and Turin's climate
+    normals). Dew point is ``t_air - 8`` K, pressure
     from the altitude (pvlib ``alt2pres``), wind 2 m/s from the west, albedo 0.2, sky cover 0,
     and the long-wave sky irradiance from the Berdahl-Martin clear-sky emissivity.
 
@@ -396,11 +399,11 @@ def clearsky_weather(
     # local solar time in hours
     solar_h = (mid.hour + mid.minute / 60.0).to_numpy(dtype=np.float64) + (lon / 15.0 - off)
     peak_doy = 201.0 if lat >= 0 else 20.0
+    season = np.cos(2 * np.pi * (doy - peak_doy) / 365.0)  # +1 midsummer, -1 midwinter
     t_air = (
-        27.0
-        - 0.35 * abs(lat)
-        + (1.0 + 0.2 * abs(lat)) * np.cos(2 * np.pi * (doy - peak_doy) / 365.0)
-        + 4.0 * np.cos(2 * np.pi * (solar_h - 15.0) / 24.0)
+        min(27.5, 31.0 - 0.38 * abs(lat))
+        + 0.25 * abs(lat) * season
+        + (5.0 + 1.5 * season) * np.cos(2 * np.pi * (solar_h - 15.0) / 24.0)
         - 0.0065 * altitude_m
     )
     t_dew = t_air - 8.0

@@ -127,3 +127,15 @@ def test_wrong_header(tmp_path):
     bad[0] = "LOCATION,X,,,,,north,-104.65,-7.0,1650.0"
     with pytest.raises(WeatherError, match="line 1: LOCATION latitude"):
         read_epw(_write(tmp_path, "\n".join(bad) + "\n"))
+
+
+def test_clearsky_temperature_model_near_turin_climate():
+    """The synthetic clear-sky temperatures track a real year in Turin within a few kelvin."""
+    df, meta = read_epw(shared_path("weather", "ITA_PM_Torino.AF.160595_TMYx.epw"))
+    cs, _ = clearsky_weather(meta["latitude"], meta["longitude"], altitude_m=meta["altitude_m"])
+    real = df["t_air_c"].groupby(df.index.month).mean().to_numpy()
+    model = cs["t_air_c"].groupby(cs.index.month).mean().to_numpy()
+    np.testing.assert_allclose(model, real, atol=3.5)
+    assert abs(model.mean() - real.mean()) < 1.5
+    july = cs["t_air_c"][cs.index.month == 7]
+    assert 28 < july.max() < 34  # a summer afternoon, not a mild spring day
