@@ -6,6 +6,9 @@ Each case runs in its own process (one worker, so times are per core) and prints
     .venv/bin/python benchmarks/build.py                 # both cases
     .venv/bin/python benchmarks/build.py --case delft
     .venv/bin/python benchmarks/build.py --case synth --size-m 600 --workdir /tmp/bench_synth
+    .venv/bin/python benchmarks/build.py --case delft --spill       # force the spill path (lidar.spill)
+
+Peak memory is the process's peak RSS (``ru_maxrss``), imports included (about 350 MB).
 
 Goal (issue 4): median <= 57 ms and mean <= 100 ms per building per core for LoD1.2+1.3+2.2.
 """
@@ -22,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
+ARGS = argparse.Namespace(spill=False, block_m=None)
 
 
 def _case_delft(args) -> dict:
@@ -48,6 +52,13 @@ def _case_synth(args) -> dict:
 def _run(fn) -> dict:
     import numpy as np
 
+    import lidar.build as lb
+
+    if ARGS.spill:  # every input through the streaming spill into blocks, whatever its size
+        lb.SINGLE_READ_POINTS = 0
+    if ARGS.block_m is not None:
+        lb.BLOCK_M = ARGS.block_m
+
     # warm-up: numba kernels load from cache / compile once, outside the timing
     from lidar.roofplanes import detect_roof_planes
 
@@ -67,10 +78,11 @@ def _run(fn) -> dict:
         "p95_cpu_ms_per_building": float(np.percentile(cpu_ms, 95)),
         "median_wall_ms_per_building": float(np.median(wall_ms)),
         "mean_wall_ms_per_building": float(np.mean(wall_ms)),
-        "points": int(st["n_points"]),
+        "points": int(st["n_points_in_files"]),
         "total_s": wall,
-        "points_per_s": st["n_points"] / wall,
+        "points_per_s": st["n_points_in_files"] / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "spill": bool(st["spilled"]),
     }
 
 
@@ -81,7 +93,11 @@ def main() -> None:
     ap.add_argument("--density", type=float, default=12.0, help="synthetic LiDAR density [pts/m2]")
     ap.add_argument("--workdir", default="/tmp/citymodel_bench_synth")
     ap.add_argument("--terrain", action="store_true", help="include the terrain TIN in the end-to-end time")
+    ap.add_argument("--spill", action="store_true", help="force the spill path (lidar.spill) for any input size")
+    ap.add_argument("--block-m", type=float, default=None, help="block side [m] (default lidar.build.BLOCK_M)")
     args = ap.parse_args()
+    global ARGS
+    ARGS = args
     if args.case is not None:
         res = _case_delft(args) if args.case == "delft" else _case_synth(args)
         print(json.dumps(res))
@@ -89,7 +105,8 @@ def main() -> None:
     rows = []
     for case in ("delft", "synth"):
         cmd = [sys.executable, __file__, "--case", case, "--size-m", str(args.size_m), "--density", str(args.density),
-               "--workdir", args.workdir] + (["--terrain"] if args.terrain else [])
+               "--workdir", args.workdir] + (["--terrain"] if args.terrain else []) + (["--spill"] if args.spill else []) \
+            + (["--block-m", str(args.block_m)] if args.block_m is not None else [])
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(f"{case}: failed\n{out.stderr[-2000:]}")

@@ -3,14 +3,18 @@
 :func:`build_model` is the library side of ``citymodel build``. Points are read per block of
 footprints (their bounding box plus a buffer), so that memory is bounded by a block, and each
 building takes its points from every file by its own footprint: its result does not depend on
-which other buildings or tiles were in the run.
+which other buildings or tiles were in the run. Inputs above :data:`SINGLE_READ_POINTS` are read
+once, chunk by chunk, every point routed to the spill files of the blocks containing it
+(:mod:`lidar.spill`); blocks are then loaded one at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -30,10 +34,16 @@ __all__ = ["build_model", "GROUND_BUFFER_M", "BLOCK_M"]
 
 #: Ground points within this distance around a footprint give its ground height [m].
 GROUND_BUFFER_M = 3.0
-#: Footprints are processed in square blocks of this side, each block's points read at once [m].
+#: Footprints are processed in square blocks of this side, each block's points loaded at once [m].
 BLOCK_M = 500.0
-#: Files with at most this many points in all are read once, not per block.
-SINGLE_READ_POINTS = 20_000_000
+#: Files with at most this many points in all are read at once; larger inputs are spilled per block.
+SINGLE_READ_POINTS = 2_000_000
+#: Unclassified inputs: each block is classified with its points this far around its footprints [m].
+CLASSIFY_BUFFER_M = 30.0
+#: Points decompressed at a time while spilling big inputs into blocks.
+SPILL_CHUNK_POINTS = 1_000_000
+#: Points of each file's first chunk looked at to decide whether the files' classes are usable.
+PROBE_POINTS = 200_000
 #: Non-ground points at least this high above the building's ground count as roof points when
 #: the file has no building class [m].
 ROOF_MIN_HEIGHT_M = 2.0
@@ -100,6 +110,28 @@ def _with_classes(pc, ground: np.ndarray, building: np.ndarray):
     if np.array_equal(cls, pc.classification):
         return pc
     return PointCloud(pc.xyz, cls, pc.return_number, pc.number_of_returns, pc.intensity, pc.epsg, list(pc.sources))
+
+
+def _files_classified(infos) -> bool:
+    """True when every file's first chunk has usable ground and building classes."""
+    from lidar.ground import has_usable_classes
+    from lidar.pointcloud import PointCloud, iter_chunks
+
+    for info in infos:
+        chunks = iter_chunks([info], chunk_size=PROBE_POINTS)
+        try:
+            _, arrs, _ = next(chunks)
+        finally:
+            chunks.close()
+        if arrs is None or not has_usable_classes(PointCloud(*arrs)):
+            return False
+    return True
+
+
+def _block_bboxes(fps: list[Footprint], blocks: list[list[int]], buffer_m: float) -> np.ndarray:
+    """(m, 4) bounding box of each block's footprints plus ``buffer_m`` [m]."""
+    bb = np.array([shapely.total_bounds([fps[i].geometry for i in b]) for b in blocks], dtype=np.float64)
+    return bb + np.array([-buffer_m, -buffer_m, buffer_m, buffer_m])
 
 
 def _blocks(fps: list[Footprint], block_m: float) -> list[list[int]]:
@@ -261,7 +293,8 @@ def build_model(
         RGBN orthophoto GeoTIFF: its NDVI helps classify files without building classes.
     stats : dict, optional
         Filled with run figures: ``seconds_per_building`` and ``cpu_seconds_per_building``
-        (arrays [s]), ``n_points``, ``classes``, ``statuses``.
+        (arrays [s]), ``n_points`` (points loaded, summed over blocks), ``n_points_in_files``,
+        ``spilled`` (True when the points went through :mod:`lidar.spill`), ``classes``, ``statuses``.
 
     Returns
     -------
@@ -329,7 +362,7 @@ def build_model(
     partly = {i for i, f in enumerate(fps) if f.usable and not shapely.contains(ext_geom, f.geometry)}
     results: dict[int, BuildingResult] = {}
     ground_parts: list[np.ndarray] = []
-    # one read when the files are small enough; else blocks, each read with its bounding box
+    # small inputs: one read; big ones: one streaming pass spilling the points into blocks
     small = in_memory or pc_all is not None or sum(i.n_points for i in infos) <= SINGLE_READ_POINTS
     classes_usable = True
     if not in_memory and pc_all is None and small:
@@ -343,41 +376,53 @@ def build_model(
     n_usable = sum(len(b) for b in blocks)
     classes_desc = ""
     n_points = 0
-    # forkserver: children do not inherit numba's thread pools (forking after they started aborts)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) if workers > 1 else None
-    try:
-        with progress_bar(progress) as bar:
-            task = bar.add_task("Reconstructing buildings", total=n_usable)
-            for block in blocks:
-                if in_memory or pc_all is not None:
-                    pc = pc_all if pc_all is not None else points
-                else:
-                    bb = shapely.total_bounds([fps[i].geometry for i in block])
-                    bb = (bb[0] - GROUND_BUFFER_M, bb[1] - GROUND_BUFFER_M, bb[2] + GROUND_BUFFER_M, bb[3] + GROUND_BUFFER_M)
-                    if small and not classes_usable:
-                        bb = None  # classify the whole files: the classes do not depend on the footprints
-                    pc = read_points(_as_paths(points), crs=crs, bbox=bb)
-                n_points += len(pc)
-                if classes_all is not None and pc is pc_all:
-                    ground, building, classes_desc = classes_all
-                else:
-                    ground, building, classes_desc = _classes(pc, ortho)
-                classified_here = classes_desc != "file classes"
-                if terrain or dtm_path is not None:
-                    ground_parts.append(pc.xyz[ground])
-                tasks = _tasks_for_block(pc, ground, building, fps, block, lods, time_limit_s, classified_here)
-                if pool is None:
-                    for t, _n in tasks:
-                        i, r = _work(t)
-                        results[i] = r
-                        bar.advance(task)
-                else:
-                    for i, r in pool.map(_work, (t for t, _n in tasks), chunksize=4):
-                        results[i] = r
-                        bar.advance(task)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    with contextlib.ExitStack() as stack:
+        # forkserver: children do not inherit numba's thread pools (forking after they started aborts)
+        pool = None
+        if workers > 1:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+            stack.callback(pool.shutdown)
+        bar = stack.enter_context(progress_bar(progress))
+        spilled = None
+        if not small and blocks:
+            from lidar.spill import load_block, spill_blocks
+
+            # removed on success and on error alike
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="citymodel_build_"))
+            classified = _files_classified(infos)
+            bboxes = _block_bboxes(fps, blocks, GROUND_BUFFER_M if classified else CLASSIFY_BUFFER_M)
+            rtask = bar.add_task("Reading points into blocks", total=sum(i.n_points for i in infos))
+            spilled = spill_blocks(infos, bboxes, tmp, classes=(ASPRS_GROUND, ASPRS_BUILDING) if classified else None,
+                                   chunk_size=SPILL_CHUNK_POINTS, advance=lambda n: bar.advance(rtask, n))
+        task = bar.add_task("Reconstructing buildings", total=n_usable)
+        for k, block in enumerate(blocks):
+            if in_memory or pc_all is not None:
+                pc = pc_all if pc_all is not None else points
+            elif spilled is not None:
+                pc = load_block(spilled[k], epsg, [i.path for i in infos])
+                spilled[k].unlink()
+            else:
+                bb = _block_bboxes(fps, [block], GROUND_BUFFER_M)[0]
+                pc = read_points(_as_paths(points), crs=crs, bbox=None if not classes_usable else bb)
+            n_points += len(pc)
+            if classes_all is not None and pc is pc_all:
+                ground, building, classes_desc = classes_all
+            else:
+                ground, building, classes_desc = _classes(pc, ortho)
+            classified_here = classes_desc != "file classes"
+            if terrain or dtm_path is not None:
+                ground_parts.append(pc.xyz[ground])
+            tasks = _tasks_for_block(pc, ground, building, fps, block, lods, time_limit_s, classified_here)
+            if pool is None:
+                for t, _n in tasks:
+                    i, r = _work(t)
+                    results[i] = r
+                    bar.advance(task)
+            else:
+                for i, r in pool.map(_work, (t for t, _n in tasks), chunksize=4):
+                    results[i] = r
+                    bar.advance(task)
+            pc = ground = building = tasks = None  # free the block before loading the next
     for i in partly:
         r = results.get(i)
         if r is not None and r.attributes.get("status") != "skipped":
@@ -402,6 +447,8 @@ def build_model(
             seconds_per_building=np.array([r.seconds for r in results.values()]),
             cpu_seconds_per_building=np.array([r.cpu_seconds for r in results.values()]),
             n_points=n_points,
+            n_points_in_files=len(points) if in_memory else sum(i.n_points for i in infos),
+            spilled=spilled is not None,
             classes=classes_desc,
             statuses={s: sum(1 for o in model.city_objects.values() if o.get("attributes", {}).get("status") == s)
                       for s in ("ok", "fallback", "skipped")},

@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ __all__ = [
     "LasInfo",
     "scan_las",
     "read_points",
+    "iter_chunks",
     "resolve_epsg",
     "ASPRS_UNCLASSIFIED",
     "ASPRS_GROUND",
@@ -424,10 +425,10 @@ def _chunk_arrays(chunk, header, bbox, classes=None):
     )
 
 
-def _read_laspy(info: LasInfo, bbox, chunk_size: int, advance, classes=None) -> list[tuple]:
+def _iter_laspy(info: LasInfo, bbox, chunk_size: int, classes=None) -> Iterator[tuple[tuple | None, int]]:
+    """Chunks of one file: ``(arrays or None, points decompressed)``; errors name the file."""
     import laspy
 
-    parts: list[tuple] = []
     n_read = 0
     try:
         with laspy.open(info.path) as reader:
@@ -437,9 +438,7 @@ def _read_laspy(info: LasInfo, bbox, chunk_size: int, advance, classes=None) -> 
                     break
                 n_read += n
                 arrs = _chunk_arrays(chunk, reader.header, bbox, classes)
-                if arrs is not None:
-                    parts.append(arrs)
-                advance(n)
+                yield arrs, n
     except PointCloudError:
         raise
     except Exception as exc:
@@ -452,7 +451,62 @@ def _read_laspy(info: LasInfo, bbox, chunk_size: int, advance, classes=None) -> 
             f"{info.path}: only {n_read} of the {info.n_points} points announced in the header "
             "could be read; the file is truncated, copy it again"
         )
+
+
+def _read_laspy(info: LasInfo, bbox, chunk_size: int, advance, classes=None) -> list[tuple]:
+    parts: list[tuple] = []
+    for arrs, n in _iter_laspy(info, bbox, chunk_size, classes):
+        if arrs is not None:
+            parts.append(arrs)
+        advance(n)
     return parts
+
+
+def iter_chunks(
+    infos: Sequence[LasInfo],
+    *,
+    bbox: Sequence[float] | None = None,
+    chunk_size: int = 2_000_000,
+    classes: Sequence[int] | None = None,
+) -> Iterator[tuple[LasInfo, tuple | None, int]]:
+    """Stream the points of scanned files chunk by chunk (laspy), for one pass over big inputs.
+
+    Parameters
+    ----------
+    infos : sequence of LasInfo
+        From :func:`scan_las` (files outside ``bbox`` are skipped, not decompressed).
+    bbox : (xmin, ymin, xmax, ymax), optional
+        Keep only points inside (edges included) [m].
+    chunk_size : int
+        Points decompressed at a time; bounds the memory of one chunk.
+    classes : sequence of int, optional
+        Keep only points with these ASPRS classes; all when None.
+
+    Yields
+    ------
+    info : LasInfo
+        The file of the chunk.
+    arrays : tuple or None
+        ``(xyz (k, 3) float64 [m], classification (k,) uint8, return_number (k,) uint8,
+        number_of_returns (k,) uint8, intensity (k,) uint16)`` of the kept points, None when no
+        point of the chunk is kept.
+    n : int
+        Points decompressed (for progress).
+
+    Raises
+    ------
+    PointCloudError
+        A truncated or corrupt file (the message names it).
+    """
+    if int(chunk_size) < 1:
+        raise PointCloudError(f"chunk_size must be >= 1, got {chunk_size}")
+    box = _bbox_tuple(bbox)
+    wanted = None if classes is None else np.asarray(sorted(set(int(c) for c in classes)), np.uint8)
+    for info in infos:
+        if box is not None and not _overlaps(info.bounds, box):
+            continue
+        for arrs, n in _iter_laspy(info, box, int(chunk_size), wanted):
+            yield info, arrs, n
 
 
 def _pdal_importable() -> bool:

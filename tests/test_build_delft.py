@@ -116,16 +116,24 @@ def test_amsterdam_csv_footprints():
     assert validate(model).valid
 
 
-def test_blocks_do_not_change_buildings(delft_crop, monkeypatch):
-    """Reading the points in 30 m blocks (each with its own bounding box) gives the same buildings."""
+def test_blocks_do_not_change_buildings(delft_crop, monkeypatch, tmp_path):
+    """Spilling the points into 30 m blocks (one streaming pass, lidar.spill) gives the same
+    buildings as one read, and the spill folder is removed afterwards."""
+    import tempfile
+
     import lidar.build as lb
 
     model, fps, _, _ = delft_crop
     laz, _ = _delft()
     monkeypatch.setattr(lb, "SINGLE_READ_POINTS", 0)
     monkeypatch.setattr(lb, "BLOCK_M", 30.0)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     some = fps[::4]
-    blocked = build_model(laz, footprints=some, crs="EPSG:7415", terrain=False, progress=False)
+    stats: dict = {}
+    blocked = build_model(laz, footprints=some, crs="EPSG:7415", terrain=False, progress=False, stats=stats)
+    assert list(tmp_path.iterdir()) == []
+    assert stats["classes"] == "file classes"
+    assert len(lb._blocks(some, 30.0)) >= 3
     for f in some:
         a, b = model.city_objects[f.id], blocked.city_objects[f.id]
         assert a["attributes"] == b["attributes"]

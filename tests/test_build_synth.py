@@ -15,11 +15,21 @@ from lidar.evaluate import compare_to_truth  # noqa: E402
 SIZE_M = 150.0
 
 
-def _run(tmp_path_factory, name: str, use_ortho: bool = False, **kw):
+def _run(tmp_path_factory, name: str, use_ortho: bool = False, spill_block_m: float | None = None, **kw):
+    import lidar.build as lb
+
     out = tmp_path_factory.mktemp(name)
     o = synth.generate(out, seed=7, size_m=SIZE_M, **kw)
-    model = build_model([o.laz], footprints=o.footprints, footprint_id_field="id", progress=False,
-                        ortho=o.ortho if use_ortho else None)
+    saved = lb.SINGLE_READ_POINTS, lb.BLOCK_M
+    if spill_block_m is not None:  # the streaming spill into small blocks (lidar.spill)
+        lb.SINGLE_READ_POINTS, lb.BLOCK_M = 0, spill_block_m
+    stats: dict = {}
+    try:
+        model = build_model([o.laz], footprints=o.footprints, footprint_id_field="id", progress=False,
+                            ortho=o.ortho if use_ortho else None, stats=stats)
+    finally:
+        lb.SINGLE_READ_POINTS, lb.BLOCK_M = saved
+    assert stats["spilled"] == (spill_block_m is not None)
     truth = read(o.truth)
     return model, compare_to_truth(model, truth, o.truth_roofplanes_csv), truth
 
@@ -37,6 +47,12 @@ def district_half(tmp_path_factory):
 @pytest.fixture(scope="module")
 def district_unclassified(tmp_path_factory):
     return _run(tmp_path_factory, "synth_unc", use_ortho=True, density_pts_m2=12.0, unclassified=True)
+
+
+@pytest.fixture(scope="module")
+def district_unclassified_spilled(tmp_path_factory):
+    return _run(tmp_path_factory, "synth_unc_spill", use_ortho=True, spill_block_m=50.0, density_pts_m2=12.0,
+                unclassified=True)
 
 
 def _check(model, cmp, truth, h70_m=0.10, rmse_m=0.20, recovered=0.90):
@@ -75,6 +91,11 @@ def test_synthetic_half_density(district_half):
 def test_synthetic_unclassified(district_unclassified):
     """Class 1 everywhere: ground filtering and building classification (with the ortho's NDVI)."""
     _check(*district_unclassified)
+
+
+def test_synthetic_unclassified_spilled(district_unclassified_spilled):
+    """The same, spilled into 50 m blocks: each block classified with 30 m of points around it."""
+    _check(*district_unclassified_spilled)
 
 
 def test_without_footprints(tmp_path):
