@@ -191,21 +191,8 @@ def building_attributes(model: CityModel, building_ids: Sequence[str]) -> pd.Dat
     return pd.DataFrame.from_records(rows, index=range(len(building_ids))).astype(np.float64)
 
 
-def _first_number(attrs: dict[str, Any], names: Sequence[str]) -> float:
-    for n in names:
-        v = attrs.get(n)
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            return float(v)
-    return float("nan")
-
-
 def tree_parameters(model: CityModel) -> pd.DataFrame:
-    """Position and size of every ``SolitaryVegetationObject``.
-
-    Position: the template instance's reference point, else the centre of the geometry's
-    vertices (xy) at their lowest z. Height: ``height_m`` (or CityGML ``height``), else the
-    geometry's z extent, else 8 m. Crown diameter: ``crown_diameter_m`` (or ``crownDiameter``),
-    else the geometry's xy extent, else 0.6 x height.
+    """Trees of the model for the glyphs (see :func:`citymodel.vegetation.tree_table`).
 
     Returns
     -------
@@ -213,39 +200,9 @@ def tree_parameters(model: CityModel) -> pd.DataFrame:
         ``tree_id``, ``x_m``, ``y_m``, ``z_m`` (base, model coordinates), ``height_m``,
         ``crown_diameter_m``.
     """
-    from citymodel.io._boundaries import flatten_indices
+    from citymodel.vegetation import tree_table
 
-    rows = []
-    for oid, o in model.city_objects.items():
-        if o.get("type") != "SolitaryVegetationObject":
-            continue
-        a = o.get("attributes") or {}
-        h = _first_number(a, ("height_m", "height"))
-        d = _first_number(a, ("crown_diameter_m", "crownDiameter", "crown_diameter"))
-        geoms = o.get("geometry") or []
-        xyz = None
-        ext = None
-        for g in geoms:
-            if g.get("type") == "GeometryInstance":
-                xyz = model.vertices[g["boundaries"][0]]
-                break
-            try:
-                idx = flatten_indices(g.get("boundaries", []))
-            except (ValueError, TypeError):
-                continue
-            if idx.size:
-                v = model.vertices[idx]
-                xyz = np.array([v[:, 0].mean(), v[:, 1].mean(), v[:, 2].min()])
-                ext = v.max(axis=0) - v.min(axis=0)
-                break
-        if xyz is None:
-            continue
-        if not np.isfinite(h):
-            h = float(ext[2]) if ext is not None and ext[2] > 0.5 else 8.0
-        if not np.isfinite(d):
-            d = float(max(ext[0], ext[1])) if ext is not None and max(ext[0], ext[1]) > 0.3 else 0.6 * h
-        rows.append((oid, *xyz, h, d))
-    return pd.DataFrame(rows, columns=["tree_id", "x_m", "y_m", "z_m", "height_m", "crown_diameter_m"])
+    return tree_table(model)[["tree_id", "x_m", "y_m", "z_m", "height_m", "crown_diameter_m"]]
 
 
 def tree_mesh(trees: pd.DataFrame, origin: np.ndarray, *, resolution: int = 8):

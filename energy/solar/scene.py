@@ -172,80 +172,29 @@ class OccluderScene:
         return n_rays / (time.perf_counter() - t0)
 
 
-def _flatten(b: Any) -> list[int]:
-    if isinstance(b, list):
-        out: list[int] = []
-        for x in b:
-            out.extend(_flatten(x))
-        return out
-    return [int(b)] if isinstance(b, int) else []
-
-
-def _number(attrs: dict[str, Any], names: tuple[str, ...]) -> float:
-    for n in names:
-        v = attrs.get(n)
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            return float(v)
-    return float("nan")
-
-
 def tree_parameters(model: CityModel) -> np.ndarray:
     """Crown ellipsoids of the trees that have no surface geometry.
 
-    A tree's base is the centre (xy) and lowest z of its geometry's vertices (a template
-    instance: its reference point); its height ``height_m`` (else the vertices' z extent, else
-    8 m), crown diameter ``crown_diameter_m`` (else the xy extent, else 0.6 x height); the crown
-    spans from ``crown_base_m`` (else ``max(0.35 h, h - d)``) to the top.
+    Trees come from :func:`citymodel.vegetation.tree_table` (position, height, crown diameter);
+    those whose geometry is a surface or solid are used as is by :func:`build_scene`. The crown
+    spans from ``crown_base_m`` (else ``max(0.35 h, h - d)``, at most ``0.95 h``) to the top.
 
     Returns
     -------
     (t, 6) float64
         ``x, y, z_centre, radius_xy, radius_z, 0`` per tree [m].
     """
-    rows = []
-    for o in model.city_objects.values():  # loop over tree objects (their attributes), not points
-        if o.get("type") not in VEGETATION_TYPES:
-            continue
-        a = o.get("attributes") or {}
-        h = _number(a, ("height_m", "height"))
-        d = _number(a, ("crown_diameter_m", "crownDiameter", "crown_diameter"))
-        cb = _number(a, ("crown_base_m",))
-        xyz = None
-        ext = None
-        for g in o.get("geometry") or []:
-            if g.get("type") in (
-                "MultiSurface",
-                "CompositeSurface",
-                "Solid",
-                "MultiSolid",
-                "CompositeSolid",
-            ):
-                xyz = None
-                break  # surface geometry: used as is by build_scene
-            if g.get("type") == "GeometryInstance":
-                xyz = model.vertices[int(g["boundaries"][0])]
-                break
-            idx = np.asarray(_flatten(g.get("boundaries", [])), dtype=np.int64)
-            if idx.size:
-                v = model.vertices[idx]
-                xyz = np.array([v[:, 0].mean(), v[:, 1].mean(), v[:, 2].min()])
-                ext = v.max(axis=0) - v.min(axis=0)
-                break
-        if xyz is None:
-            continue
-        if not np.isfinite(h):
-            h = float(ext[2]) if ext is not None and ext[2] > 0.5 else 8.0
-        if not np.isfinite(d):
-            d = (
-                float(max(ext[0], ext[1]))
-                if ext is not None and max(ext[0], ext[1]) > 0.3
-                else 0.6 * h
-            )
-        if not np.isfinite(cb):
-            cb = max(0.35 * h, h - d)
-        cb = min(cb, 0.95 * h)
-        rows.append((xyz[0], xyz[1], xyz[2] + 0.5 * (cb + h), 0.5 * d, 0.5 * (h - cb), 0.0))
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 6)
+    from citymodel.vegetation import tree_table
+
+    t = tree_table(model, VEGETATION_TYPES)
+    t = t[~t["surface_geometry"].astype(bool)]
+    h = t["height_m"].to_numpy(np.float64)
+    d = t["crown_diameter_m"].to_numpy(np.float64)
+    cb = t["crown_base_m"].to_numpy(np.float64)
+    cb = np.minimum(np.where(np.isfinite(cb), cb, np.maximum(0.35 * h, h - d)), 0.95 * h)
+    z = t["z_m"].to_numpy(np.float64) + 0.5 * (cb + h)
+    out = np.column_stack([t["x_m"], t["y_m"], z, 0.5 * d, 0.5 * (h - cb), np.zeros(len(t))])
+    return out.astype(np.float64).reshape(-1, 6)
 
 
 def crown_triangles(params: np.ndarray, resolution: int = 8) -> np.ndarray:
