@@ -8,7 +8,13 @@ the heat delivered to the air node (ideal heating/cooling plus scheduled ventila
 implicitly each hour so that the air temperature meets the setpoint exactly.
 
 Layouts put the building index last (``(..., nb)``) so that the innermost loops run over
-contiguous buildings and vectorise.
+contiguous buildings and vectorise. Per chunk of ``CHUNK`` buildings the kernel first packs the
+coefficients into a few contiguous arrays with the inputs shared by all buildings (outdoor air,
+sky depression, ground) folded into one coefficient each, and the air-node heat of the previous
+hour carried as an input (``lam * gq``) instead of a second pass over the modes; with few
+distinct arrays LLVM vectorises the mode loop over the chunk's buildings. The per-building
+forcing (solar, gains, setpoints) of a tile of ``TILE`` hours is gathered building by building,
+reading each building's irradiance rows sequentially, before the tile is stepped.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ CHUNK = 64
 VENT_MIN_C = 24.0
 #: Per-building coefficient rows of ``coef`` (see model.COEF_NAMES).
 N_COEF = 16
+#: Coefficient rows per slow mode in a chunk's coefficient array (see simulate_block).
+N_ROWS = 11
+#: Hours per tile: the per-building forcing of a tile is gathered before it is stepped.
+TILE = 96
 
 
 @nb.njit(cache=True, fastmath=True, parallel=True)
@@ -95,6 +105,22 @@ def simulate_block(
     n_chunks = (nbld + chunk - 1) // chunk
     n_twin = 2 if with_ff else 1
     shared = irr.shape[0] == 0
+    n_steps = n_warmup + nh
+    ft = lam.dtype
+    # hourly series of every schedule: gains fraction, heating, cooling setpoint, ventilation
+    n_sched = sch_gain.shape[0]
+    sch_h = np.empty((n_sched, 4, nh))
+    for s in range(n_sched):
+        for h in range(nh):
+            hod = hour_of_day[h]
+            dt_ = day_type[h]
+            sch_h[s, 0, h] = sch_gain[s, dt_, hod]
+            sch_h[s, 1, h] = sch_heat[s, dt_, hod]
+            sch_h[s, 2, h] = sch_cool[s, dt_, hod]
+            sch_h[s, 3, h] = sch_vent[s, dt_, hod]
+    # tiles of steps: the warm-up hours, then the year, so that a tile's hours are consecutive
+    n_tiles_w = (n_warmup + TILE - 1) // TILE
+    n_tiles = n_tiles_w + (nh + TILE - 1) // TILE
     for ci in nb.prange(n_chunks):
         b0 = ci * chunk
         nc = min(nbld, b0 + chunk) - b0
@@ -105,17 +131,49 @@ def simulate_block(
                 if lam[i, j] > 0.0 or gq[i, j] != 0.0:
                     mc = max(mc, i + 1)
                     break
-        z = np.zeros((n_twin, m, nc), dtype=lam.dtype)
-        u = np.zeros((N_INPUTS, nc), dtype=lam.dtype)
-        t0a = np.zeros(nc, dtype=lam.dtype)
-        t0o = np.zeros(nc, dtype=lam.dtype)
-        qv = np.zeros(nc, dtype=lam.dtype)
-        th_ = np.zeros(nc)
-        tc_ = np.zeros(nc)
-        hv_ = np.zeros(nc)
+        # The chunk's data in few contiguous arrays (few distinct arrays let LLVM vectorise
+        # the mode loop over the chunk's buildings): kk row 11 i + r for mode i, the shared
+        # inputs folded (float64 sums): r = 0 lam, 1 wall solar, 2 roof solar, 3 window solar,
+        # 4 internal, 5 t_out, 6 sky depression, 7 ground, 8 lam * gq (last hour's air-node
+        # heat), 9/10 air/operative output. ff: this hour's wall, roof and window solar,
+        # internal gains and last hour's air-node heat; tt: air and operative temperature.
+        kk = np.empty((max(mc, 1) * N_ROWS, nc), dtype=ft)
+        fd = np.empty((14, nc), dtype=ft)  # feed-through, air rows 0..6, operative 7..13
+        for j in range(nc):
+            b = b0 + j
+            cws, crk, cwin = np.float64(coef[4, b]), np.float64(coef[6, b]), np.float64(coef[7, b])
+            for i in range(mc):
+                r = N_ROWS * i
+                g0, g1, g2 = np.float64(gin[i, 0, b]), np.float64(gin[i, 1, b]), np.float64(gin[i, 2, b])
+                kk[r, j] = lam[i, b]
+                kk[r + 1, j] = gin[i, 0, b]
+                kk[r + 2, j] = gin[i, 1, b]
+                kk[r + 3, j] = gin[i, 5, b]
+                kk[r + 4, j] = gin[i, 6, b]
+                kk[r + 5, j] = g0 + g1 + g2 + np.float64(gin[i, 3, b])
+                kk[r + 6, j] = g0 * cws + g1 * crk + g2 * cwin
+                kk[r + 7, j] = gin[i, 4, b]
+                kk[r + 8, j] = np.float64(lam[i, b]) * np.float64(gq[i, b])
+                kk[r + 9, j] = cout[0, i, b]
+                kk[r + 10, j] = cout[1, i, b]
+            for r in range(2):
+                f0, f1, f2 = np.float64(dfeed[r, 0, b]), np.float64(dfeed[r, 1, b]), np.float64(dfeed[r, 2, b])
+                o = 7 * r
+                fd[o, j] = dfeed[r, 0, b]
+                fd[o + 1, j] = dfeed[r, 1, b]
+                fd[o + 2, j] = dfeed[r, 5, b]
+                fd[o + 3, j] = dfeed[r, 6, b]
+                fd[o + 4, j] = f0 + f1 + f2 + np.float64(dfeed[r, 3, b])
+                fd[o + 5, j] = f0 * cws + f1 * crk + f2 * cwin
+                fd[o + 6, j] = dfeed[r, 4, b]
+        z = np.zeros((n_twin, max(mc, 1), nc), dtype=ft)
+        q_last = np.zeros((n_twin, nc), dtype=ft)
+        ff = np.empty((5, nc), dtype=ft)
+        tt = np.empty((2, nc), dtype=ft)
         qh_ = np.zeros(nc)
         ta_ = np.zeros(nc)
         top_ = np.zeros(nc)
+        hv_ = np.zeros(nc)
         t_prev = np.full((n_twin, nc), 20.0)
         acc = np.zeros((12, nc))
         for j in range(nc):
@@ -124,155 +182,210 @@ def simulate_block(
             acc[8, j] = -1e9
             acc[9, j] = 1e9
         cw0, cw1, cw2, cw3 = coef[0, b0:b1], coef[1, b0:b1], coef[2, b0:b1], coef[3, b0:b1]
-        cws, crs, crk, cwin = coef[4, b0:b1], coef[5, b0:b1], coef[6, b0:b1], coef[7, b0:b1]
+        crs, cint, cven = coef[5, b0:b1], coef[12, b0:b1], coef[13, b0:b1]
         cg0, cg1, cg2, cg3 = coef[8, b0:b1], coef[9, b0:b1], coef[10, b0:b1], coef[11, b0:b1]
-        cint, cven = coef[12, b0:b1], coef[13, b0:b1]
         sid = sched_id[b0:b1]
         d_air = dq[0, b0:b1]
         d_op = dq[1, b0:b1]
         inv_d = 1.0 / dq[0, b0:b1].astype(np.float64)
-        # warm-up: the last n_warmup hours of the year run first, from 0 degC everywhere
-        for step in range(n_warmup + nh):
-            h = step - n_warmup if step >= n_warmup else nh - n_warmup + step
-            record = step >= n_warmup
-            hod = hour_of_day[h]
-            dt_ = day_type[h]
-            to = t_out[h]
-            dsky = t_sky[h] - to
-            tg = t_ground[h]
-            u0, u1, u2, u3, u4, u5, u6 = u[0], u[1], u[2], u[3], u[4], u[5], u[6]
-            if shared:
-                i_r, i_n, i_e, i_s, i_w = irr_s[h, 0], irr_s[h, 1], irr_s[h, 2], irr_s[h, 3], irr_s[h, 4]
-                w_n, w_e, w_s, w_w = irr_s[h, 5], irr_s[h, 6], irr_s[h, 7], irr_s[h, 8]
-                for j in range(nc):  # forcing, vectorised over the chunk
-                    u0[j] = to + cw0[j] * i_n + cw1[j] * i_e + cw2[j] * i_s + cw3[j] * i_w + cws[j] * dsky
-                    u1[j] = to + crs[j] * i_r + crk[j] * dsky
-                    u2[j] = to + cwin[j] * dsky
-                    u3[j] = to
-                    u4[j] = tg
-                    u5[j] = cg0[j] * w_n + cg1[j] * w_e + cg2[j] * w_s + cg3[j] * w_w
+        # per-building forcing of a tile of hours: 0 wall solar, 1 roof solar, 2 window solar,
+        # 3 internal gains, and the setpoints and ventilation; gathered building by building
+        # (sequential in each building's irradiance rows) before the tile is stepped
+        fo = np.empty((TILE, 4, nc), dtype=ft)
+        ctl = np.empty((TILE, 3, nc))  # heating, cooling setpoints [degC], ventilation [W/K]
+        for tile in range(n_tiles):
+            if tile < n_tiles_w:
+                s0 = tile * TILE
+                s1 = min(n_warmup, s0 + TILE)
+                h0 = nh - n_warmup + s0
             else:
-                for j in range(nc):
-                    sb = src[b0 + j]
-                    u0[j] = (to + cw0[j] * irr[sb, 1, h] + cw1[j] * irr[sb, 2, h]
-                             + cw2[j] * irr[sb, 3, h] + cw3[j] * irr[sb, 4, h] + cws[j] * dsky)
-                    u1[j] = to + crs[j] * irr[sb, 0, h] + crk[j] * dsky
-                    u2[j] = to + cwin[j] * dsky
-                    u3[j] = to
-                    u4[j] = tg
-                    u5[j] = (cg0[j] * irr_win[sb, 0, h] + cg1[j] * irr_win[sb, 1, h]
-                             + cg2[j] * irr_win[sb, 2, h] + cg3[j] * irr_win[sb, 3, h])
+                s0 = n_warmup + (tile - n_tiles_w) * TILE
+                s1 = min(n_steps, s0 + TILE)
+                h0 = s0 - n_warmup
+            nt = s1 - s0
+            vent_tile = False
             for j in range(nc):
-                u6[j] = cint[j] * sch_gain[sid[j], dt_, hod]
-            for tw in range(n_twin):
-                for r in range(2):
-                    tr = t0a if r == 0 else t0o
-                    f0, f1, f2, f3 = dfeed[r, 0, b0:b1], dfeed[r, 1, b0:b1], dfeed[r, 2, b0:b1], dfeed[r, 3, b0:b1]
-                    f4, f5, f6 = dfeed[r, 4, b0:b1], dfeed[r, 5, b0:b1], dfeed[r, 6, b0:b1]
+                sj = sid[j]
+                a0, a1, a2, a3, ar = cw0[j], cw1[j], cw2[j], cw3[j], crs[j]
+                e0, e1, e2, e3 = cg0[j], cg1[j], cg2[j], cg3[j]
+                ci_, cv_ = cint[j], cven[j]
+                sb = 0 if shared else src[b0 + j]
+                for t in range(nt):
+                    h = h0 + t
+                    if shared:
+                        fo[t, 0, j] = a0 * irr_s[h, 1] + a1 * irr_s[h, 2] + a2 * irr_s[h, 3] + a3 * irr_s[h, 4]
+                        fo[t, 1, j] = ar * irr_s[h, 0]
+                        fo[t, 2, j] = e0 * irr_s[h, 5] + e1 * irr_s[h, 6] + e2 * irr_s[h, 7] + e3 * irr_s[h, 8]
+                    else:
+                        fo[t, 0, j] = a0 * irr[sb, 1, h] + a1 * irr[sb, 2, h] + a2 * irr[sb, 3, h] + a3 * irr[sb, 4, h]
+                        fo[t, 1, j] = ar * irr[sb, 0, h]
+                        fo[t, 2, j] = (e0 * irr_win[sb, 0, h] + e1 * irr_win[sb, 1, h]
+                                       + e2 * irr_win[sb, 2, h] + e3 * irr_win[sb, 3, h])
+                    fo[t, 3, j] = ci_ * sch_h[sj, 0, h]
+                    ctl[t, 0, j] = sch_h[sj, 1, h]
+                    ctl[t, 1, j] = sch_h[sj, 2, h]
+                    hv = cv_ * sch_h[sj, 3, h]
+                    ctl[t, 2, j] = hv
+                    vent_tile |= hv > 0.0
+            for t in range(nt):
+                step = s0 + t
+                h = h0 + t
+                record = step >= n_warmup
+                to = t_out[h]
+                dsky = t_sky[h] - to
+                tg = t_ground[h]
+                to_f, dsky_f, tg_f = ft.type(to), ft.type(dsky), ft.type(tg)
+                fot = fo[t]
+                th_, tc0, hv0 = ctl[t, 0], ctl[t, 1], ctl[t, 2]
+                for tw in range(n_twin):
+                    ql = q_last[tw]
+                    zz = z[tw]
                     for j in range(nc):
-                        tr[j] = (f0[j] * u0[j] + f1[j] * u1[j] + f2[j] * u2[j] + f3[j] * u3[j]
-                                 + f4[j] * u4[j] + f5[j] * u5[j] + f6[j] * u6[j])
-                for i in range(mc):  # slow modes, vectorised over the chunk's buildings
-                    zi = z[tw, i]
-                    li = lam[i, b0:b1]
-                    g0, g1, g2, g3 = gin[i, 0, b0:b1], gin[i, 1, b0:b1], gin[i, 2, b0:b1], gin[i, 3, b0:b1]
-                    g4, g5, g6 = gin[i, 4, b0:b1], gin[i, 5, b0:b1], gin[i, 6, b0:b1]
-                    ca, co = cout[0, i, b0:b1], cout[1, i, b0:b1]
+                        ff[0, j] = fot[0, j]
+                        ff[1, j] = fot[1, j]
+                        ff[2, j] = fot[2, j]
+                        ff[3, j] = fot[3, j]
+                        ff[4, j] = ql[j]
                     for j in range(nc):
-                        zt = (li[j] * zi[j] + g0[j] * u0[j] + g1[j] * u1[j] + g2[j] * u2[j]
-                              + g3[j] * u3[j] + g4[j] * u4[j] + g5[j] * u5[j] + g6[j] * u6[j])
-                        zi[j] = zt
-                        t0a[j] += ca[j] * zt
-                        t0o[j] += co[j] * zt
-                any_vent = False
-                for j in range(nc):  # setpoints and ventilation of this hour (gathers)
-                    s = sid[j]
-                    th_[j] = sch_heat[s, dt_, hod]
-                    tc_[j] = sch_cool[s, dt_, hod] if tw == 0 else 999.0
-                    hv = cven[j] * sch_vent[s, dt_, hod]
-                    if hv > 0.0 and sch_vent_cond[s] == 1 and (to >= t_prev[tw, j] or t_prev[tw, j] < VENT_MIN_C):
-                        hv = 0.0
-                    hv_[j] = hv
-                    any_vent |= hv > 0.0
-                for j in range(nc):  # ideal heating/cooling, branch-free (no ventilation)
-                    t0 = t0a[j]
-                    ta = min(max(t0, th_[j]), tc_[j])
-                    qh_[j] = (ta - t0) * inv_d[j]
-                    ta_[j] = ta
-                if any_vent:  # ventilation is solved implicitly with the air node
-                    for j in range(nc):
-                        hv = hv_[j]
-                        if hv > 0.0:
-                            t0 = np.float64(t0a[j])
-                            dhv = np.float64(d_air[j]) * hv
-                            tv = (t0 + dhv * to) / (1.0 + dhv)
-                            ta = min(max(tv, th_[j]), tc_[j])
-                            qh_[j] = ((1.0 + dhv) * ta - t0 - dhv * to) * inv_d[j] if ta != tv else 0.0
-                            ta_[j] = ta
-                for j in range(nc):
-                    q = qh_[j] + hv_[j] * (to - ta_[j])
-                    qv[j] = q
-                    t_prev[tw, j] = ta_[j]
-                    top_[j] = t0o[j] + d_op[j] * q
-                if record:
-                    if tw == 0:
-                        for j in range(nc):  # annual sums and extremes, vectorised
-                            qp = max(qh_[j], 0.0)
-                            qn = max(-qh_[j], 0.0)
-                            ta = ta_[j]
-                            top = top_[j]
-                            acc[0, j] += qp
-                            acc[2, j] = max(acc[2, j], qp)
-                            acc[1, j] += qn
-                            acc[3, j] = max(acc[3, j], qn)
-                            acc[5, j] = max(acc[5, j], ta)
-                            acc[6, j] = min(acc[6, j], ta)
-                            acc[7, j] += ta
-                            acc[8, j] = max(acc[8, j], top)
-                            acc[9, j] = min(acc[9, j], top)
-                            acc[10, j] += top
-                            acc[11, j] += 1.0
-                        if hourly_on:
-                            for j in range(nc):
-                                hourly[0, b0 + j, h] = max(qh_[j], 0.0)
-                                hourly[1, b0 + j, h] = max(-qh_[j], 0.0)
-                                hourly[2, b0 + j, h] = ta_[j]
-                                hourly[3, b0 + j, h] = top_[j]
-                    if tw == n_twin - 1:
+                        tt[0, j] = (fd[0, j] * ff[0, j] + fd[1, j] * ff[1, j] + fd[2, j] * ff[2, j]
+                                    + fd[3, j] * ff[3, j] + fd[4, j] * to_f + fd[5, j] * dsky_f + fd[6, j] * tg_f)
+                        tt[1, j] = (fd[7, j] * ff[0, j] + fd[8, j] * ff[1, j] + fd[9, j] * ff[2, j]
+                                    + fd[10, j] * ff[3, j] + fd[11, j] * to_f + fd[12, j] * dsky_f
+                                    + fd[13, j] * tg_f)
+                    for i in range(mc):  # slow modes, vectorised over the chunk's buildings
+                        r = N_ROWS * i
                         for j in range(nc):
-                            acc[4, j] += 1.0 if top_[j] > t_overheat_c else 0.0
-                for i in range(mc):
-                    zi = z[tw, i]
-                    gqi = gq[i, b0:b1]
-                    for j in range(nc):
-                        zi[j] += gqi[j] * qv[j]
+                            zt = (kk[r, j] * zz[i, j] + kk[r + 1, j] * ff[0, j] + kk[r + 2, j] * ff[1, j]
+                                  + kk[r + 3, j] * ff[2, j] + kk[r + 4, j] * ff[3, j] + kk[r + 5, j] * to_f
+                                  + kk[r + 6, j] * dsky_f + kk[r + 7, j] * tg_f + kk[r + 8, j] * ff[4, j])
+                            zz[i, j] = zt
+                            tt[0, j] += kk[r + 9, j] * zt
+                            tt[1, j] += kk[r + 10, j] * zt
+                    any_vent = False
+                    if vent_tile:
+                        for j in range(nc):
+                            hv = hv0[j]
+                            if hv > 0.0 and sch_vent_cond[sid[j]] == 1 and (
+                                    to >= t_prev[tw, j] or t_prev[tw, j] < VENT_MIN_C):
+                                hv = 0.0
+                            hv_[j] = hv
+                            any_vent |= hv > 0.0
+                    for j in range(nc):  # ideal heating/cooling, branch-free (no ventilation)
+                        t0 = tt[0, j]
+                        tc = tc0[j] if tw == 0 else 999.0
+                        ta = min(max(t0, th_[j]), tc)
+                        qh_[j] = (ta - t0) * inv_d[j]
+                        ta_[j] = ta
+                    if any_vent:  # ventilation is solved implicitly with the air node
+                        for j in range(nc):
+                            hv = hv_[j]
+                            if hv > 0.0:
+                                t0 = np.float64(tt[0, j])
+                                tc = tc0[j] if tw == 0 else 999.0
+                                dhv = np.float64(d_air[j]) * hv
+                                tv = (t0 + dhv * to) / (1.0 + dhv)
+                                ta = min(max(tv, th_[j]), tc)
+                                qh_[j] = ((1.0 + dhv) * ta - t0 - dhv * to) * inv_d[j] if ta != tv else 0.0
+                                ta_[j] = ta
+                    tp = t_prev[tw]
+                    if any_vent:
+                        for j in range(nc):
+                            q = qh_[j] + hv_[j] * (to - ta_[j])
+                            ql[j] = q
+                            tp[j] = ta_[j]
+                            top_[j] = tt[1, j] + d_op[j] * q
+                    else:
+                        for j in range(nc):
+                            q = qh_[j]
+                            ql[j] = q
+                            tp[j] = ta_[j]
+                            top_[j] = tt[1, j] + d_op[j] * q
+                    if record:
+                        if tw == 0:
+                            for j in range(nc):  # annual sums and extremes, vectorised
+                                qp = max(qh_[j], 0.0)
+                                qn = max(-qh_[j], 0.0)
+                                ta = ta_[j]
+                                top = top_[j]
+                                acc[0, j] += qp
+                                acc[2, j] = max(acc[2, j], qp)
+                                acc[1, j] += qn
+                                acc[3, j] = max(acc[3, j], qn)
+                                acc[5, j] = max(acc[5, j], ta)
+                                acc[6, j] = min(acc[6, j], ta)
+                                acc[7, j] += ta
+                                acc[8, j] = max(acc[8, j], top)
+                                acc[9, j] = min(acc[9, j], top)
+                                acc[10, j] += top
+                                acc[11, j] += 1.0
+                            if hourly_on:
+                                for j in range(nc):
+                                    hourly[0, b0 + j, h] = max(qh_[j], 0.0)
+                                    hourly[1, b0 + j, h] = max(-qh_[j], 0.0)
+                                    hourly[2, b0 + j, h] = ta_[j]
+                                    hourly[3, b0 + j, h] = top_[j]
+                        if tw == n_twin - 1:
+                            for j in range(nc):
+                                acc[4, j] += 1.0 if top_[j] > t_overheat_c else 0.0
         for r in range(12):
             for j in range(nc):
                 out_sum[r, b0 + j] = acc[r, j]
 
 
 @nb.njit(cache=True, parallel=True)
-def batched_eigh(s):
-    """Eigen-decomposition of a stack of symmetric matrices, in parallel over the stack.
+def modal_project(k, c, b, w, dt_s):
+    """Modal form of a stack of symmetric RC networks ``C dT/dt = -K T + B u``, in parallel.
 
     Parameters
     ----------
-    s : (nb, n, n) float64
-        Symmetric matrices.
+    k : (n, n, nb) float64
+        Conductance matrices [W/K] (building index last).
+    c : (n, nb) float64
+        Node heat capacities [J/K].
+    b : (n, n_in, nb) float64
+        Input matrices.
+    w : (n_out, n, nb) float64
+        Output rows (weights of the node temperatures).
+    dt_s : float
+        Time step [s].
 
     Returns
     -------
-    w : (nb, n) float64
-        Eigenvalues in ascending order.
-    v : (nb, n, n) float64
-        Eigenvectors in the columns.
+    lam : (nb, n) float64
+        Hourly decay factor ``exp(-omega dt)`` of each mode, slowest first.
+    g : (nb, n, n_in) float64
+        Modal input gains for inputs held over the step, ``(1 - lam)/omega V^T C^-1/2 B``.
+    cout : (nb, n_out, n) float64
+        Output rows in modal coordinates, ``W C^-1/2 V``.
     """
-    nbld, n, _ = s.shape
-    w = np.empty((nbld, n))
-    v = np.empty((nbld, n, n))
-    for b in nb.prange(nbld):
-        wb, vb = np.linalg.eigh(s[b])
-        w[b] = wb
-        v[b] = vb
-    return w, v
-
+    n, _, nbld = k.shape
+    n_in = b.shape[1]
+    n_out = w.shape[0]
+    lam = np.empty((nbld, n))
+    g = np.empty((nbld, n, n_in))
+    cout = np.empty((nbld, n_out, n))
+    for q in nb.prange(nbld):
+        cm = np.empty(n)
+        for i in range(n):
+            cm[i] = 1.0 / np.sqrt(c[i, q])
+        s = np.empty((n, n))
+        for i in range(n):
+            for j in range(n):
+                s[i, j] = k[i, j, q] * cm[i] * cm[j]
+        om, v = np.linalg.eigh(s)
+        for i in range(n):
+            o = max(om[i], 1e-12)
+            li = np.exp(-o * dt_s)
+            lam[q, i] = li
+            zoh = (1.0 - li) / o
+            for r in range(n_in):
+                acc = 0.0
+                for j in range(n):
+                    acc += v[j, i] * cm[j] * b[j, r, q]
+                g[q, i, r] = acc * zoh
+            for r in range(n_out):
+                acc = 0.0
+                for j in range(n):
+                    acc += w[r, j, q] * cm[j] * v[j, i]
+                cout[q, r, i] = acc
+    return lam, g, cout

@@ -251,20 +251,20 @@ def build_modal_model(
         g, cap = _chain(np.asarray(layers, float), area)
         chains.append((g, cap, kind, area))
     n = sum(cap.shape[1] for _, cap, _, _ in chains) + 3  # + window, air, star
-    K = np.zeros((nb_, n, n))
-    C = np.zeros((nb_, n))
-    B = np.zeros((nb_, n, len(INPUT_NAMES) + 1))
-    ar = np.arange(nb_)
+    # building index last: every update below is one contiguous row
+    K = np.zeros((n, n, nb_))
+    C = np.zeros((n, nb_))
+    B = np.zeros((n, len(INPUT_NAMES) + 1, nb_))
 
     def link(i, j, g):
-        K[:, i, i] += g
-        K[:, j, j] += g
-        K[:, i, j] -= g
-        K[:, j, i] -= g
+        K[i, i] += g
+        K[j, j] += g
+        K[i, j] -= g
+        K[j, i] -= g
 
     def to_input(i, col, g):
-        K[:, i, i] += g
-        B[:, i, col] += g
+        K[i, i] += g
+        B[i, col] += g
 
     h_e = f.h_ce_wall + f.h_re
     i_win, i_air, i_star = n - 3, n - 2, n - 1
@@ -273,7 +273,7 @@ def build_modal_model(
     for g, cap, kind, area in chains:
         nn = cap.shape[1]
         idx = np.arange(pos, pos + nn)
-        C[:, idx] = cap
+        C[idx] = cap.T
         for s in range(nn - 1):
             link(idx[s], idx[s + 1], g[:, s])
         outer, inner = idx[0], idx[-1]
@@ -301,52 +301,46 @@ def build_modal_model(
     to_input(i_win, 2, a_win_tot / (1.0 / u_win - r_si))
     link(i_win, i_air, f.h_ci_window * a_win_tot)
     link(i_win, i_star, f.h_ri * a_win_tot)
-    C[:, i_win] = 13e3 * a_win_tot  # two 3 mm panes
+    C[i_win] = 13e3 * a_win_tot  # two 3 mm panes
     # air
     vol = np.asarray(c.volume_m3, float)
     rho_cp = rho_air_kg_m3 * f.air_cp_j_kgk
-    C[:, i_air] = rho_cp * vol * f.furniture_factor
+    C[i_air] = rho_cp * vol * f.furniture_factor
     to_input(i_air, 3, rho_cp * vol * np.asarray(c.infiltration_ach, float) / 3600.0)
-    B[:, i_air, 7] = 1.0
-    C[:, i_star] = 1.0
+    B[i_air, 7] = 1.0
+    C[i_star] = 1.0
     # solar distribution
     absorbed = np.clip(np.asarray(c.window_absorbed_share, float), 0, 1)
     transmitted = (1.0 - absorbed) * (1.0 - f.solar_lost)
-    B[ar, i_win, 5] += absorbed
+    B[i_win, 5] += absorbed
     opaque_inner = [(i, a) for i, kind, a in inner_nodes if kind != "floor"]
     a_op = sum(a for _, a in opaque_inner)
     for i, kind, area in inner_nodes:
         if kind == "floor":
-            B[:, i, 5] += transmitted * f.solar_to_floor
+            B[i, 5] += transmitted * f.solar_to_floor
         else:
-            B[:, i, 5] += transmitted * (1 - f.solar_to_floor) * area / a_op
+            B[i, 5] += transmitted * (1 - f.solar_to_floor) * area / a_op
     # internal gains: convective to air, radiant to all inner surfaces by area
     rad = np.clip(np.asarray(c.radiant_share, float), 0, 1)
     a_in = sum(a for _, _, a in inner_nodes) + a_win_tot
-    B[:, i_air, 6] += 1.0 - rad
+    B[i_air, 6] += 1.0 - rad
     for i, _, area in inner_nodes:
-        B[:, i, 6] += rad * area / a_in
-    B[:, i_win, 6] += rad * a_win_tot / a_in
+        B[i, 6] += rad * area / a_in
+    B[i_win, 6] += rad * a_win_tot / a_in
     # outputs: air and operative (0.5 air + 0.5 area-weighted inner surface temperature)
-    W = np.zeros((nb_, 2, n))
-    W[:, 0, i_air] = 1.0
-    W[:, 1, i_air] = 0.5
+    W = np.zeros((2, n, nb_))
+    W[0, i_air] = 1.0
+    W[1, i_air] = 0.5
     for i, _, area in inner_nodes:
-        W[:, 1, i] += 0.5 * area / a_in
-    W[:, 1, i_win] += 0.5 * a_win_tot / a_in
+        W[1, i] += 0.5 * area / a_in
+    W[1, i_win] += 0.5 * a_win_tot / a_in
 
     # ---- modal reduction (batched symmetric eigen-decomposition)
-    cm12 = 1.0 / np.sqrt(C)
-    S = K * cm12[:, :, None] * cm12[:, None, :]
-    from energy.demand._kernels import batched_eigh
+    from energy.demand._kernels import modal_project
 
-    omega, V = batched_eigh(np.ascontiguousarray(S))  # ascending: slowest first
-    omega = np.maximum(omega, 1e-12)
-    lam_all = np.exp(-omega * dt_s)
-    zoh = (1.0 - lam_all) / omega  # (nb, n)
-    Bt = np.einsum("bji,bj,bjk->bik", V, cm12, B)  # V^T C^-1/2 B : (nb, n, n_in+1)
-    G = Bt * zoh[:, :, None]
-    Cout = np.einsum("boj,bj,bji->boi", W, cm12, V)  # (nb, 2, n)
+    # per building: eigen-decomposition of C^-1/2 K C^-1/2 (ascending: slowest mode first),
+    # G = zoh V^T C^-1/2 B, Cout = W C^-1/2 V (in parallel over the buildings)
+    lam_all, G, Cout = modal_project(K, C, B, W, float(dt_s))
     slow = lam_all >= lam_min
     m = max(int(slow.sum(axis=1).max()), 1)
     # fast modes: quasi-steady z = g u / (1 - lam)
