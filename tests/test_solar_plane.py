@@ -56,22 +56,11 @@ def plane_model(tilt_deg: float, azimuth_deg: float, size_m: float = 4.0) -> Cit
     return m
 
 
-@pytest.mark.parametrize(
-    "tilt, azimuth",
-    [(0, 180), (30, 180), (45, 90), (60, 270), (90, 180), (90, 0), (90, 90), (20, 135)],
-)
-def test_plane_matches_pvlib_perez(denver, tilt, azimuth):
+def pvlib_annual_kwh_m2(denver, tilt: float, azimuth: float) -> float:
+    """Annual POA irradiation of pvlib's Perez transposition [kWh/m2]."""
     import pvlib
 
     df, meta, pos = denver
-    res = irradiate(
-        plane_model(tilt, azimuth),
-        (df, meta),
-        sensor_spacing_m=2.0,
-        albedo=0.2,
-        building_hourly=False,
-    )
-    mine = float(res.surface_annual_kwh_m2[0])
     zen = pos["zenith_deg"].to_numpy()
     up = zen < 90
     ghi = np.where(up, df["dni_w_m2"] * np.cos(np.radians(zen)), 0) + df["dhi_w_m2"]
@@ -92,11 +81,51 @@ def test_plane_matches_pvlib_perez(denver, tilt, azimuth):
         .sum()
         / 1000.0
     )
+    return float(ref)
+
+
+PLANES = [(0, 180), (30, 180), (45, 90), (60, 270), (90, 180), (90, 0), (90, 90), (20, 135)]
+
+
+@pytest.mark.parametrize("tilt, azimuth", PLANES)
+def test_plane_matches_pvlib_perez(denver, tilt, azimuth):
+    df, meta, pos = denver
+    res = irradiate(
+        plane_model(tilt, azimuth),
+        (df, meta),
+        sensor_spacing_m=2.0,
+        albedo=0.2,
+        building_hourly=False,
+    )
+    mine = float(res.surface_annual_kwh_m2[0])
+    ref = pvlib_annual_kwh_m2(denver, tilt, azimuth)
     assert mine == pytest.approx(ref, rel=0.02)
     # the solver is in fact much closer than the 2% the issue asks for
     assert mine == pytest.approx(ref, rel=0.005)
     # monthly values sum to the annual value and the sensors agree (no shading)
     np.testing.assert_allclose(res.sensor_annual_kwh_m2, mine, rtol=1e-4)
+
+
+# measured differences of the all-weather sky from pvlib's Perez (1990) transposition, Denver
+# TMY3, Tregenza patches: 0 -> +0.04%, 30/180 -0.3%, 45/90 -0.9%, 60/270 -0.6%, 90/180 +0.6%,
+# 90/0 -2.0%, 90/90 -1.1%, 20/135 -0.4% (two different models of the same sky: the all-weather
+# radiance distribution vs the 1990 irradiance model)
+@pytest.mark.parametrize("tilt, azimuth", PLANES)
+def test_plane_allweather_close_to_pvlib_perez(denver, tilt, azimuth):
+    df, meta, pos = denver
+    res = irradiate(
+        plane_model(tilt, azimuth),
+        (df, meta),
+        sensor_spacing_m=2.0,
+        albedo=0.2,
+        building_hourly=False,
+        sky_model="perez-allweather",
+    )
+    mine = float(res.surface_annual_kwh_m2[0])
+    ref = pvlib_annual_kwh_m2(denver, tilt, azimuth)
+    assert mine == pytest.approx(ref, rel=0.025)
+    if tilt == 0:  # horizontal: the distribution integrates to DHI, so it equals DNI cos z + DHI
+        assert mine == pytest.approx(ref, rel=0.002)
 
 
 def test_horizontal_is_dni_cosz_plus_dhi(denver):

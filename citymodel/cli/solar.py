@@ -20,6 +20,10 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
               help="Sun-position bins for direct-sun shading [deg]; 0 = one ray per hour.")
 @click.option("--sky-subdivision", default=1, show_default=True, type=int,
               help="Sky patches: 1 = Tregenza 145, n = Reinhart MF:n (2 -> 577, 4 -> 2305).")
+@click.option("--sky-model", default="perez1990", show_default=True,
+              type=click.Choice(["perez1990", "perez-allweather"]),
+              help="Diffuse sky: Perez 1990 (pvlib's, circumsolar as a point source) or the Perez 1993 "
+                   "all-weather radiance distribution over the patches.")
 @click.option("--no-trees", is_flag=True, default=False, help="Ignore tree crowns as occluders.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="Output CityJSON with irradiation_kwh_m2 on every roof/wall and pv_* on buildings.")
@@ -37,7 +41,7 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
               help="Roof areas below this annual irradiation get no PV [kWh/m2/a].")
 @crs_opt
 @overwrite_opt
-def command(model_path, weather, year, sensor_spacing_m, albedo, sun_resolution_deg, sky_subdivision, no_trees, out, sensors_path,
+def command(model_path, weather, year, sensor_spacing_m, albedo, sun_resolution_deg, sky_subdivision, sky_model, no_trees, out, sensors_path,
             hourly_path, building_hourly_path, pv_gpkg, module_efficiency, performance_ratio,
             min_irradiation_kwh_m2, crs, overwrite) -> None:
     """Annual irradiation on every roof and wall (Perez sky, Embree shading), and PV potential.
@@ -51,6 +55,8 @@ def command(model_path, weather, year, sensor_spacing_m, albedo, sun_resolution_
       citymodel solar model.city.json --weather clearsky --out solar.city.json
       citymodel solar model.city.json --weather denver.epw --sensor-spacing-m 2 \\
           --out solar.city.json --sensors sensors.parquet --pv-gpkg roofs.gpkg
+      citymodel solar model.city.json --weather denver.epw --sky-model perez-allweather \\
+          --sky-subdivision 2 --out solar.city.json
     """
     from citymodel._fileutil import atomic_path, check_output
     from citymodel.errors import InputError
@@ -74,7 +80,7 @@ def command(model_path, weather, year, sensor_spacing_m, albedo, sun_resolution_
     wx = load_weather(weather, model, year=year)
     res = irradiate(
         model, wx, sensor_spacing_m=sensor_spacing_m, albedo=alb, sun_resolution_deg=sun_resolution_deg,
-        sky_subdivision=sky_subdivision,
+        sky_subdivision=sky_subdivision, sky_model=sky_model,
         include_trees=not no_trees, building_hourly=True, hourly_path=hourly_path, overwrite=overwrite,
         progress=not quiet,
     )

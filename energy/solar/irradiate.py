@@ -28,7 +28,7 @@ import pandas as pd
 from citymodel.errors import InputError
 from citymodel.model import BUILDING_TYPES, CityModel
 from citymodel.surfaces import SurfaceTable, surface_table, write_surface_attribute
-from energy.sky import PerezSky, element_strengths, perez_sky
+from energy.sky import PerezSky, element_strengths, perez_sky, sky_patches
 from energy.solar import _kernels
 from energy.solar.scene import OccluderScene, build_scene
 from energy.solar.sensors import Sensors, sample_sensors
@@ -206,6 +206,7 @@ def _prepare(
     sun_resolution_deg: float,
     tree_transmissivity: tuple[float, float],
     leaf_on_months: tuple[int, ...] | None,
+    sky_model: str = "perez-allweather",
 ) -> _Prepared:
     df, meta = load_weather(weather, model, year=year)
     pos = sun_positions(
@@ -221,12 +222,15 @@ def _prepare(
         df["dhi_w_m2"].to_numpy(),
         pos["zenith_deg"].to_numpy(),
         pos["dni_extra_w_m2"].to_numpy(),
+        sky_model=sky_model,
     )
     sun_dir = sun_vectors(pos)
     active = (sky.beam_normal_w_m2 > 0) & (sun_dir[:, 2] > 0)
     bins = sun_bins(sun_dir, active, sun_resolution_deg)
     rays = make_sky_rays(sky_subdivision, rays_per_side, n_horizon)
-    strengths = element_strengths(sky, rays.n_patches, rays.n_horizon)
+    strengths = element_strengths(
+        sky, rays.n_patches, rays.n_horizon, patches=sky_patches(sky_subdivision), sun_dir=sun_dir
+    )
     mid = df.index - pd.Timedelta(minutes=30)
     month0 = (np.asarray(mid.month) - 1).astype(np.int64)
     tau_on, tau_off = (float(t) for t in tree_transmissivity)
@@ -285,6 +289,7 @@ def irradiate(
     year: int | None = None,
     sensor_offset_m: float = 0.05,
     sky_subdivision: int = 1,
+    sky_model: str = "perez1990",
     rays_per_side: int = 1,
     n_horizon: int = 36,
     sun_resolution_deg: float = 1.0,
@@ -318,6 +323,11 @@ def irradiate(
         Sensor offset along the normal [m].
     sky_subdivision : int
         1 = Tregenza 145 patches, n = Reinhart MF:n.
+    sky_model : {"perez1990", "perez-allweather"}
+        Diffuse sky: ``"perez1990"`` is Perez's (1990) irradiance model (pvlib's) split into
+        isotropic patches, a horizon band and a circumsolar point source; ``"perez-allweather"``
+        is the Perez (1993) all-weather radiance distribution over the patches (its circumsolar
+        and horizon brightening are shaded patch by patch). See :mod:`energy.sky`.
     rays_per_side : int
         ``k``: each patch is sampled by ``k x k`` rays of equal solid angle.
     n_horizon : int
@@ -369,6 +379,7 @@ def irradiate(
         year=year,
         albedo=albedo,
         sky_subdivision=sky_subdivision,
+        sky_model=sky_model,
         rays_per_side=rays_per_side,
         n_horizon=n_horizon,
         sun_resolution_deg=sun_resolution_deg,
