@@ -186,7 +186,7 @@ class PerezSky:
         Horizon line-source strength ``dhi F2 / 2`` per radian of azimuth (may be negative).
     beam_normal_w_m2 : (h,) float64
         DNI plus the circumsolar part as normal irradiance ``dhi F1 / max(cos 85, cos z)``;
-        0 when the sun is below the horizon.
+        0 when the sun is below the horizon. The DNI alone for ``"perez-allweather"``.
     dni_w_m2, dhi_w_m2, ghi_w_m2 : (h,) float64
         The weather's DNI and DHI, and ``ghi = dni cos(z) + dhi`` used for ground reflection.
     f1, f2 : (h,) float64

@@ -5,8 +5,10 @@ table, builds the occluder scene (buildings, terrain, tree crowns), and streams 
 blocks: per block it casts the sky-element rays (daylight coefficients) and the sun-bin rays,
 then forms
 
-* diffuse = ``C_open @ R + tau(month) C_tree @ R`` (Perez sky elements ``R``, :mod:`energy.sky`),
-* beam = DNI + circumsolar, times ``cos(incidence)`` per hour, times the sun-bin visibility,
+* diffuse = ``C_open @ R + tau(month) C_tree @ R`` (sky elements ``R`` of the Perez 1990 or the
+  Perez 1993 all-weather sky, ``sky_model``, :mod:`energy.sky`),
+* beam = DNI (+ circumsolar for ``"perez1990"``), times ``cos(incidence)`` per hour, times the
+  sun-bin visibility,
 * ground-reflected = ``albedo * ghi * (1 - sky view)``: whatever is not sky (ground, walls,
   roofs) reflects like the ground, tree crowns in view reflect nothing, and a closed-off
   sensor (sky view < 0.005, e.g. on a party wall) receives nothing,
