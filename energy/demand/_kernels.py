@@ -121,7 +121,10 @@ def simulate_block(
     # tiles of steps: the warm-up hours, then the year, so that a tile's hours are consecutive
     n_tiles_w = (n_warmup + TILE - 1) // TILE
     n_tiles = n_tiles_w + (nh + TILE - 1) // TILE
-    for ci in nb.prange(n_chunks):
+    for it in nb.prange(n_chunks):
+        # interleave the chunks (0, last, 1, last - 1, ...): the caller orders buildings by their
+        # number of modes, and the threads get contiguous ranges of iterations
+        ci = it // 2 if it % 2 == 0 else n_chunks - 1 - it // 2
         b0 = ci * chunk
         nc = min(nbld, b0 + chunk) - b0
         b1 = b0 + nc
