@@ -128,10 +128,59 @@ def _files_classified(infos) -> bool:
     return True
 
 
-def _block_bboxes(fps: list[Footprint], blocks: list[list[int]], buffer_m: float) -> np.ndarray:
-    """(m, 4) bounding box of each block's footprints plus ``buffer_m`` [m]."""
+def _block_bboxes(fps: list[Footprint], blocks: list[list[int]], buffer_m: float, cell_m: float | None = None) -> np.ndarray:
+    """(m, 4) bounding box of each block's footprints plus ``buffer_m`` [m].
+
+    With ``cell_m`` (the side of the blocks' grid cells, :func:`_blocks`), each box also covers
+    its block's cell, clipped to the box of all footprints plus ``buffer_m``: the boxes then cover
+    the ground between the footprints too (the terrain), as one read of that box would.
+    """
     bb = np.array([shapely.total_bounds([fps[i].geometry for i in b]) for b in blocks], dtype=np.float64)
-    return bb + np.array([-buffer_m, -buffer_m, buffer_m, buffer_m])
+    bb += np.array([-buffer_m, -buffer_m, buffer_m, buffer_m])
+    if cell_m is not None and len(bb):
+        c = shapely.centroid([fps[b[0]].geometry for b in blocks])
+        lo = np.floor(np.column_stack([shapely.get_x(c), shapely.get_y(c)]) / cell_m) * cell_m
+        cell = np.column_stack([lo, lo + cell_m])
+        lo_all, hi_all = bb[:, :2].min(axis=0), bb[:, 2:].max(axis=0)
+        cell[:, :2] = np.clip(cell[:, :2], lo_all, hi_all)
+        cell[:, 2:] = np.clip(cell[:, 2:], lo_all, hi_all)
+        bb = np.column_stack([np.minimum(bb[:, :2], cell[:, :2]), np.maximum(bb[:, 2:], cell[:, 2:])])
+    return bb
+
+
+def _ground_only_boxes(fps: list[Footprint], blocks: list[list[int]], bboxes: np.ndarray, cell_m: float,
+                       buffer_m: float) -> list[np.ndarray]:
+    """(4,) boxes of the grid cells inside the blocks' overall box that hold no block: their
+    ground points complete the terrain (each cell plus ``buffer_m``, clipped to the overall box)."""
+    lo_all, hi_all = bboxes[:, :2].min(axis=0), bboxes[:, 2:].max(axis=0)
+    c = shapely.centroid([fps[b[0]].geometry for b in blocks])
+    taken = {(int(a), int(b)) for a, b in np.floor(np.column_stack([shapely.get_x(c), shapely.get_y(c)]) / cell_m)}
+    i0, j0 = np.floor(lo_all / cell_m).astype(np.int64)
+    i1, j1 = np.floor(hi_all / cell_m).astype(np.int64)
+    out = []
+    for j in range(j0, j1 + 1):  # a loop over grid cells, not points
+        for i in range(i0, i1 + 1):
+            if (i, j) in taken:
+                continue
+            box = np.array([i * cell_m - buffer_m, j * cell_m - buffer_m, (i + 1) * cell_m + buffer_m,
+                            (j + 1) * cell_m + buffer_m])
+            out.append(np.concatenate([np.clip(box[:2], lo_all, hi_all), np.clip(box[2:], lo_all, hi_all)]))
+    return out
+
+
+def _owned_ground(ground_xyz: np.ndarray, bboxes: np.ndarray, k: int) -> np.ndarray:
+    """Block ``k``'s ground points that no earlier block's box holds, without duplicates: the
+    blocks' parts then stack to the unique ground points of the run, block by block."""
+    from lidar.spill import route_points
+
+    if k and len(ground_xyz):
+        routed = route_points(ground_xyz[:, :2], bboxes[: k + 1])
+        earlier = [v for b, v in routed.items() if b < k]
+        if earlier:
+            keep = np.ones(len(ground_xyz), bool)
+            keep[np.concatenate(earlier)] = False
+            ground_xyz = ground_xyz[keep]
+    return np.unique(ground_xyz, axis=0)
 
 
 def _blocks(fps: list[Footprint], block_m: float) -> list[list[int]]:
@@ -384,13 +433,19 @@ def build_model(
             stack.callback(pool.shutdown)
         bar = stack.enter_context(progress_bar(progress))
         spilled = None
+        classified = False
         if not small and blocks:
             from lidar.spill import load_block, spill_blocks
 
             # removed on success and on error alike
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="citymodel_build_"))
             classified = _files_classified(infos)
-            bboxes = _block_bboxes(fps, blocks, GROUND_BUFFER_M if classified else CLASSIFY_BUFFER_M)
+            buffer_m = GROUND_BUFFER_M if classified else CLASSIFY_BUFFER_M
+            bboxes = _block_bboxes(fps, blocks, buffer_m, BLOCK_M)
+            if terrain or dtm_path is not None:  # cells without footprints still give terrain
+                extra = _ground_only_boxes(fps, blocks, bboxes, BLOCK_M, 0.0 if classified else CLASSIFY_BUFFER_M)
+                blocks = blocks + [[] for _ in extra]
+                bboxes = np.vstack([bboxes, *extra])
             rtask = bar.add_task("Reading points into blocks", total=sum(i.n_points for i in infos))
             spilled = spill_blocks(infos, bboxes, tmp, classes=(ASPRS_GROUND, ASPRS_BUILDING) if classified else None,
                                    chunk_size=SPILL_CHUNK_POINTS, advance=lambda n: bar.advance(rtask, n))
@@ -405,14 +460,21 @@ def build_model(
                 bb = _block_bboxes(fps, [block], GROUND_BUFFER_M)[0]
                 pc = read_points(_as_paths(points), crs=crs, bbox=None if not classes_usable else bb)
             n_points += len(pc)
+            if not block and len(pc) < 3:  # a ground-only cell (terrain) with next to no points
+                continue
             if classes_all is not None and pc is pc_all:
                 ground, building, classes_desc = classes_all
+            elif not block and classified:  # a ground-only cell of a classified file
+                ground, building = pc.classification == ASPRS_GROUND, pc.classification == ASPRS_BUILDING
             else:
                 ground, building, classes_desc = _classes(pc, ortho)
             classified_here = classes_desc != "file classes"
             if terrain or dtm_path is not None:
-                ground_parts.append(pc.xyz[ground])
-            tasks = _tasks_for_block(pc, ground, building, fps, block, lods, time_limit_s, classified_here)
+                g = pc.xyz[ground]
+                if spilled is not None:
+                    g = _owned_ground(g, bboxes, k)
+                ground_parts.append(g)
+            tasks = _tasks_for_block(pc, ground, building, fps, block, lods, time_limit_s, classified_here) if block else ()
             if pool is None:
                 for t, _n in tasks:
                     i, r = _work(t)
@@ -430,7 +492,9 @@ def build_model(
                 x for x in (r.attributes.get("status_reason"), "footprint partly outside the point cloud") if x)
     model = _assemble(fps, results, epsg, lods)
     if (terrain or dtm_path is not None) and ground_parts:
-        gxyz = np.unique(np.vstack(ground_parts), axis=0)
+        # spilled blocks hold each ground point once already (_owned_ground)
+        gxyz = np.vstack(ground_parts) if spilled is not None else np.unique(np.vstack(ground_parts), axis=0)
+        ground_parts.clear()
         if len(gxyz) >= 3:
             if dtm_path is not None:
                 from lidar.dtm import make_dtm, write_dtm_geotiff

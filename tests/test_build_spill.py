@@ -107,3 +107,61 @@ def test_spill_folder_removed_on_error(tmp_path, monkeypatch):
                        terrain=False, progress=False)
     assert seen == [[]]  # the block was spilled, loaded and its file deleted before classifying
     assert list(spill_root.iterdir()) == []
+
+
+def test_owned_ground_stacks_to_the_unique_points():
+    from lidar.build import _owned_ground
+
+    rng = np.random.default_rng(5)
+    g = np.round(rng.uniform(0, 100, (6000, 3)), 1)
+    g[3000:3100] = g[:100]  # duplicated points
+    boxes = np.array([(0, 0, 50, 50), (45, 0, 100, 55), (0, 40, 60, 100), (50, 50, 100, 100), (20, 20, 80, 80)])
+    parts = []
+    for k, bb in enumerate(boxes):
+        inside = (g[:, 0] >= bb[0]) & (g[:, 0] <= bb[2]) & (g[:, 1] >= bb[1]) & (g[:, 1] <= bb[3])
+        parts.append(_owned_ground(g[inside], boxes, k))
+    stacked = np.vstack(parts)
+    np.testing.assert_array_equal(np.unique(stacked, axis=0), np.unique(g, axis=0))
+    assert len(stacked) == len(np.unique(g, axis=0))
+
+
+def test_spilled_terrain_equals_one_read(tmp_path, monkeypatch):
+    """The TIN and the DTM of a spilled run (30 m blocks) equal those of one read."""
+    import laspy
+    import rasterio
+    import shapely
+
+    import lidar.build as lb
+
+    rng = np.random.default_rng(9)
+    n = 40000
+    x, y = rng.uniform(0, 120, n), rng.uniform(0, 120, n)
+    fps = [shapely.box(x0, y0, x0 + 10, y0 + 8) for x0 in (10, 50, 90) for y0 in (15, 60, 100)]
+    roof = shapely.contains_xy(shapely.union_all(fps), x, y)
+    h = laspy.LasHeader(point_format=1, version="1.2")
+    h.scales, h.offsets = np.array([0.001] * 3), np.zeros(3)
+    las = laspy.LasData(h)
+    las.x, las.y = x, y
+    las.z = 0.02 * x + 0.5 * np.sin(y / 15) + np.where(roof, 6.0, 0.0)
+    las.classification = np.where(roof, 6, 2).astype(np.uint8)
+    las.write(str(tmp_path / "g.las"))
+
+    def run(single: int, name: str):
+        monkeypatch.setattr(lb, "SINGLE_READ_POINTS", single)
+        monkeypatch.setattr(lb, "BLOCK_M", 30.0)
+        st: dict = {}
+        m = lb.build_model([tmp_path / "g.las"], footprints=fps, crs="EPSG:28992", lods=("1.2",), progress=False,
+                           dtm_path=tmp_path / f"{name}.tif", stats=st)
+        tin = m.city_objects[m.ids_of_type("TINRelief")[0]]["geometry"][0]["boundaries"]
+        v = m.vertices[np.unique([i for s in tin for r in s for i in r])]
+        with rasterio.open(tmp_path / f"{name}.tif") as r:
+            return np.unique(v, axis=0), r.read(1), st["spilled"], m
+
+    v1, d1, s1, m1 = run(10**9, "one")
+    v2, d2, s2, m2 = run(0, "spilled")
+    assert (s1, s2) == (False, True)
+    assert len(v1) >= 10
+    np.testing.assert_array_equal(v1, v2)
+    np.testing.assert_allclose(d1, d2, rtol=0, atol=1e-9)
+    for bid in m1.building_ids():
+        assert m1.city_objects[bid]["attributes"] == m2.city_objects[bid]["attributes"]
