@@ -15,7 +15,11 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
 @click.option("--sensor-spacing-m", default=1.0, show_default=True, type=float,
               help="Distance between sensor points on roofs and walls [m].")
 @click.option("--albedo", default="0.2", show_default=True,
-              help="Ground albedo 0..1, or 'weather' for the EPW's hourly albedo.")
+              help="Ground albedo 0..1, 'weather' for the EPW's hourly albedo, or a GeoTIFF in the "
+                   "model's CRS (albedo 0..1 per cell, or classes with --albedo-table): each sensor "
+                   "gets the mean of the ground in front of it.")
+@click.option("--albedo-table", default=None, type=click.Path(exists=True, dir_okay=False),
+              metavar="CSV", help="class,albedo table for a land-cover class raster given as --albedo.")
 @click.option("--sun-resolution-deg", default=1.0, show_default=True, type=float,
               help="Sun-position bins for direct-sun shading [deg]; 0 = one ray per hour.")
 @click.option("--sky-subdivision", default=1, show_default=True, type=int,
@@ -41,7 +45,7 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
               help="Roof areas below this annual irradiation get no PV [kWh/m2/a].")
 @crs_opt
 @overwrite_opt
-def command(model_path, weather, year, sensor_spacing_m, albedo, sun_resolution_deg, sky_subdivision, sky_model, no_trees, out, sensors_path,
+def command(model_path, weather, year, sensor_spacing_m, albedo, albedo_table, sun_resolution_deg, sky_subdivision, sky_model, no_trees, out, sensors_path,
             hourly_path, building_hourly_path, pv_gpkg, module_efficiency, performance_ratio,
             min_irradiation_kwh_m2, crs, overwrite) -> None:
     """Annual irradiation on every roof and wall (Perez sky, Embree shading), and PV potential.
@@ -57,6 +61,9 @@ def command(model_path, weather, year, sensor_spacing_m, albedo, sun_resolution_
           --out solar.city.json --sensors sensors.parquet --pv-gpkg roofs.gpkg
       citymodel solar model.city.json --weather denver.epw --sky-model perez-allweather \\
           --sky-subdivision 2 --out solar.city.json
+      citymodel solar model.city.json --weather clearsky --albedo albedo.tif --out solar.city.json
+      citymodel solar model.city.json --weather clearsky --albedo landcover.tif \
+          --albedo-table classes.csv --out solar.city.json
     """
     from citymodel._fileutil import atomic_path, check_output
     from citymodel.errors import InputError
@@ -70,16 +77,25 @@ def command(model_path, weather, year, sensor_spacing_m, albedo, sun_resolution_
     for p in (out, sensors_path, hourly_path, building_hourly_path, pv_gpkg):
         if p:
             check_output(p, overwrite)
+    from pathlib import Path
+
     try:
         alb: float | str = albedo if albedo == "weather" else float(albedo)
     except ValueError:
-        raise InputError(f"--albedo {albedo!r}: give a number in 0..1 or 'weather'") from None
+        if not Path(albedo).is_file():
+            raise InputError(
+                f"--albedo {albedo!r}: give a number in 0..1, 'weather' or an existing raster file"
+            ) from None
+        alb = albedo
+    if albedo_table and not isinstance(alb, str):
+        raise InputError("--albedo-table needs --albedo to be a land-cover raster file")
     quiet = is_quiet()
     model = read(model_path, crs=crs)
     split_semantic_surfaces(model)
     wx = load_weather(weather, model, year=year)
     res = irradiate(
-        model, wx, sensor_spacing_m=sensor_spacing_m, albedo=alb, sun_resolution_deg=sun_resolution_deg,
+        model, wx, sensor_spacing_m=sensor_spacing_m, albedo=alb, albedo_table=albedo_table,
+        sun_resolution_deg=sun_resolution_deg,
         sky_subdivision=sky_subdivision, sky_model=sky_model,
         include_trees=not no_trees, building_hourly=True, hourly_path=hourly_path, overwrite=overwrite,
         progress=not quiet,

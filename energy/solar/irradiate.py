@@ -11,7 +11,9 @@ then forms
   sun-bin visibility,
 * ground-reflected = ``albedo * ghi * (1 - sky view)``: whatever is not sky (ground, walls,
   roofs) reflects like the ground, tree crowns in view reflect nothing, and a closed-off
-  sensor (sky view < 0.005, e.g. on a party wall) receives nothing,
+  sensor (sky view < 0.005, e.g. on a party wall) receives nothing; ``albedo`` is one number,
+  the EPW's hourly albedo, or per sensor from an albedo / land-cover raster
+  (:mod:`energy.solar.albedo`),
 
 summed per sensor and month, and (without materialising sensors x hours) per building group
 (roof, N, E, S, W walls) and hour for the energy model. Memory is bounded by the block size.
@@ -32,6 +34,7 @@ from citymodel.model import BUILDING_TYPES, CityModel
 from citymodel.surfaces import SurfaceTable, surface_table, write_surface_attribute
 from energy.sky import PerezSky, element_strengths, perez_sky, sky_patches
 from energy.solar import _kernels
+from energy.solar.albedo import is_albedo_raster, read_albedo_table, sensor_albedo
 from energy.solar.scene import OccluderScene, build_scene
 from energy.solar.sensors import Sensors, sample_sensors
 from energy.solar.shading import (
@@ -192,7 +195,7 @@ class _Prepared:
     strengths: np.ndarray  # (e, h)
     month0: np.ndarray  # (h,) 0..11
     tau: np.ndarray  # (h,)
-    refl_w_m2: np.ndarray  # (h,) albedo * ghi
+    refl_w_m2: np.ndarray  # (h,) albedo * ghi (ghi alone for a raster albedo)
     up: np.ndarray  # (h,) indices of sun-up hours with beam
 
 
@@ -201,7 +204,7 @@ def _prepare(
     weather: Any,
     *,
     year: int | None,
-    albedo: float | str,
+    albedo: float | str | os.PathLike,
     sky_subdivision: int,
     rays_per_side: int,
     n_horizon: int,
@@ -239,9 +242,9 @@ def _prepare(
     if not (0 <= tau_on <= 1 and 0 <= tau_off <= 1):
         raise InputError(f"tree transmissivity must be within 0..1, got {tree_transmissivity}")
     tau = np.where(_leaf_on(month0 + 1, meta["latitude"], leaf_on_months), tau_on, tau_off)
-    if isinstance(albedo, str):
-        if albedo != "weather":
-            raise InputError(f"albedo must be a number in 0..1 or 'weather', got {albedo!r}")
+    if is_albedo_raster(albedo):
+        alb = np.ones(len(df))  # the per-sensor albedo multiplies the reflection view
+    elif isinstance(albedo, str):
         alb = df["albedo"].to_numpy(dtype=np.float64)
         alb = np.where(np.isfinite(alb) & (alb >= 0) & (alb <= 1), alb, 0.2)
     else:
@@ -261,6 +264,17 @@ def _prepare(
         refl_w_m2=alb * sky.ghi_w_m2,
         up=np.flatnonzero(bins.hour_bin >= 0),
     )
+
+
+def _ground_z(table: SurfaceTable) -> np.ndarray:
+    """Ground elevation per surface row ``(s,)`` [m]: the lowest vertex of its top-level object."""
+    counts = np.diff(table.tri_offsets)
+    surf_of_tri = np.repeat(np.arange(counts.size), counts)
+    tri_z = table.vertices[table.triangles, 2].min(axis=1)
+    root_z = np.full(len(table.root_ids), np.inf)
+    np.minimum.at(root_z, table.root_index[surf_of_tri], tri_z)
+    root_z = np.where(np.isfinite(root_z), root_z, 0.0)
+    return root_z[table.root_index]
 
 
 def _monthly_sums(values: np.ndarray, month0: np.ndarray) -> np.ndarray:
@@ -287,7 +301,8 @@ def irradiate(
     weather: Any = "clearsky",
     *,
     sensor_spacing_m: float = 1.0,
-    albedo: float | str = 0.2,
+    albedo: float | str | os.PathLike = 0.2,
+    albedo_table: str | os.PathLike | dict[int, float] | None = None,
     year: int | None = None,
     sensor_offset_m: float = 0.05,
     sky_subdivision: int = 1,
@@ -317,8 +332,14 @@ def irradiate(
         An EPW path, ``"clearsky"`` (site from the model's CRS), or a reader's result.
     sensor_spacing_m : float
         Distance between sensors on the surfaces [m] (at least one sensor per surface).
-    albedo : float or "weather"
-        Ground albedo (0..1), or the EPW's hourly albedo column.
+    albedo : float, "weather" or path
+        Ground albedo (0..1), the EPW's hourly albedo column, or a raster path (GeoTIFF in the
+        model's CRS, albedo 0..1 per cell, or land-cover classes with ``albedo_table``): each
+        sensor then gets the mean albedo of a disc of ground in front of it (radius
+        ``max(5 m, 2 x height above ground)``; nodata -> 0.2), see
+        :func:`energy.solar.albedo.sensor_albedo`.
+    albedo_table : path or dict, optional
+        ``class,albedo`` CSV (or ``{class: albedo}``) for a land-cover class raster ``albedo``.
     year : int, optional
         Year of the weather stamps (see :func:`energy.weather.load_weather`).
     sensor_offset_m : float
@@ -391,6 +412,17 @@ def irradiate(
     rows = np.flatnonzero(kind >= 0)
     sensors = sample_sensors(table.select(rows), sensor_spacing_m, offset_m=sensor_offset_m)
     sensors.surface = rows[sensors.surface]
+    alb_sensor = None
+    if is_albedo_raster(albedo):
+        ct = albedo_table
+        if ct is not None and not isinstance(ct, dict):
+            ct = read_albedo_table(ct)
+        alb_sensor = sensor_albedo(
+            albedo, sensors.points, sensors.normals, _ground_z(table)[sensors.surface],
+            model.epsg, class_table=ct,
+        )
+    elif albedo_table is not None:
+        raise InputError("albedo_table needs albedo to be a land-cover raster path")
     scene = build_scene(
         model, include_terrain=include_terrain, include_trees=include_trees, n_threads=n_threads
     )
@@ -407,6 +439,7 @@ def irradiate(
         overwrite=overwrite,
         block_rays=block_rays,
         progress=progress,
+        sensor_albedo=alb_sensor,
     )
     out.stats["setup_s"] = t_setup
     out.stats["sensor_offset_m"] = float(sensor_offset_m)
@@ -428,6 +461,7 @@ def _solve(
     overwrite: bool,
     block_rays: int,
     progress: bool,
+    sensor_albedo: np.ndarray | None = None,
 ) -> SolarResult:
     import time
 
@@ -514,6 +548,8 @@ def _solve(
                 st = c_tree[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
                 # view of reflecting obstructions; none for closed-off sensors (party walls)
                 rv = np.where(so + st > _ENCLOSED_SKY_VIEW, np.clip(1.0 - so - st, 0.0, None), 0.0)
+                if sensor_albedo is not None:
+                    rv = rv * sensor_albedo[a:b]  # per-sensor ground albedo (raster)
                 rm = np.outer(rv, g_m)
                 tot = bm + dm + rm
                 monthly[a:b] = (tot / 1000.0).astype(np.float32)
