@@ -77,6 +77,9 @@ def test_half_raster_wall_facing_bright_side_gets_more(setup, tmp_path):
     assert np.all(a[roof] > 0.1 + 1e-9) and np.all(a[roof] < 0.5 - 1e-9)
     assert np.allclose(a[sens.normals[:, 1] < -0.99], 0.5)
     assert np.allclose(a[sens.normals[:, 1] > 0.99], 0.1)
+    # streamed in blocks of sensors: the same numbers
+    a7 = sensor_albedo(path, sens.points, sens.normals, np.zeros(len(sens)), 32632, block_sensors=7)
+    np.testing.assert_array_equal(a7, a)
 
 
 def test_class_raster_with_table(tmp_path):

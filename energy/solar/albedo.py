@@ -83,6 +83,7 @@ def sensor_albedo(
     n_rings: int = 3,
     n_azimuths: int = 8,
     band: int = 1,
+    block_sensors: int = 65_536,
 ) -> np.ndarray:
     """Mean ground albedo seen by each sensor, from a raster in the model's CRS.
 
@@ -106,6 +107,8 @@ def sensor_albedo(
         Equal-area sample rings and points per ring.
     band : int
         Raster band.
+    block_sensors : int
+        Sensors sampled at a time (bounds memory; each block reads only its raster window).
 
     Returns
     -------
@@ -121,7 +124,6 @@ def sensor_albedo(
     """
     import rasterio
     from rasterio.errors import RasterioIOError
-    from rasterio.windows import Window
 
     src = str(path)
     pts = np.asarray(points, dtype=np.float64)
@@ -148,32 +150,48 @@ def sensor_albedo(
                 f"{rb.top:.1f}) does not cover the model's sensors ({xmin:.1f}, {ymin:.1f}) - "
                 f"({xmax:.1f}, {ymax:.1f}); give a raster over the whole model"
             )
-        # sample points: equal-area rings of the disc in front of each sensor
-        h = np.clip(pts[:, 2] - np.asarray(ground_z_m, dtype=np.float64), 0.0, None)
-        radius = np.maximum(float(min_radius_m), float(height_factor) * h)  # (n,)
-        hn = nrm[:, :2].copy()
-        hl = np.linalg.norm(hn, axis=1)
-        hn = np.where(hl[:, None] > 1e-6, hn / np.where(hl > 1e-6, hl, 1.0)[:, None], 0.0)
-        centre = pts[:, :2] + hn * radius[:, None]  # (n, 2)
-        rr = np.sqrt((np.arange(n_rings) + 0.5) / n_rings)  # equal-area ring radii (unit disc)
-        az = 2 * np.pi * (np.arange(n_azimuths) + 0.5) / n_azimuths
-        off = (rr[:, None, None] * np.stack([np.cos(az), np.sin(az)], axis=-1)[None]).reshape(-1, 2)
-        sx = centre[:, 0:1] + radius[:, None] * off[None, :, 0]  # (n, m)
-        sy = centre[:, 1:2] + radius[:, None] * off[None, :, 1]
-        # raster cell of every sample; read only the window that holds them
-        col, row = ~ds.transform * (sx.ravel(), sy.ravel())
-        ci = np.floor(np.asarray(col)).astype(np.int64)
-        ri = np.floor(np.asarray(row)).astype(np.int64)
-        c0, c1 = max(int(ci.min()), 0), min(int(ci.max()) + 1, ds.width)
-        r0, r1 = max(int(ri.min()), 0), min(int(ri.max()) + 1, ds.height)
-        if c1 <= c0 or r1 <= r0:  # every sample off the raster
-            return np.full(n, float(default))
-        data = ds.read(band, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True)
+        if class_table is not None and not class_table:
+            raise InputError(f"{src}: the albedo table for this class raster is empty")
+        gz = np.broadcast_to(np.asarray(ground_z_m, dtype=np.float64), (n,))
+        out = np.empty(n)
+        for a in range(0, n, block_sensors):  # bounded memory: (block, rings x azimuths) samples
+            b = min(n, a + block_sensors)
+            out[a:b] = _disc_means(
+                ds, band, src, pts[a:b], nrm[a:b], gz[a:b], class_table, float(default),
+                float(min_radius_m), float(height_factor), n_rings, n_azimuths,
+            )
+    return out
+
+
+def _disc_means(ds, band, src, pts, nrm, gz, class_table, default, min_radius_m, height_factor,
+                n_rings, n_azimuths) -> np.ndarray:
+    """Mean albedo of the sample discs of one block of sensors ``(k,)``."""
+    from rasterio.windows import Window
+
+    # sample points: equal-area rings of the disc in front of each sensor
+    h = np.clip(pts[:, 2] - gz, 0.0, None)
+    radius = np.maximum(float(min_radius_m), float(height_factor) * h)  # (n,)
+    hn = nrm[:, :2].copy()
+    hl = np.linalg.norm(hn, axis=1)
+    hn = np.where(hl[:, None] > 1e-6, hn / np.where(hl > 1e-6, hl, 1.0)[:, None], 0.0)
+    centre = pts[:, :2] + hn * radius[:, None]  # (n, 2)
+    rr = np.sqrt((np.arange(n_rings) + 0.5) / n_rings)  # equal-area ring radii (unit disc)
+    az = 2 * np.pi * (np.arange(n_azimuths) + 0.5) / n_azimuths
+    off = (rr[:, None, None] * np.stack([np.cos(az), np.sin(az)], axis=-1)[None]).reshape(-1, 2)
+    sx = centre[:, 0:1] + radius[:, None] * off[None, :, 0]  # (n, m)
+    sy = centre[:, 1:2] + radius[:, None] * off[None, :, 1]
+    # raster cell of every sample; read only the window that holds them
+    col, row = ~ds.transform * (sx.ravel(), sy.ravel())
+    ci = np.floor(np.asarray(col)).astype(np.int64)
+    ri = np.floor(np.asarray(row)).astype(np.int64)
+    c0, c1 = max(int(ci.min()), 0), min(int(ci.max()) + 1, ds.width)
+    r0, r1 = max(int(ri.min()), 0), min(int(ri.max()) + 1, ds.height)
+    if c1 <= c0 or r1 <= r0:  # every sample off the raster
+        return np.full(pts.shape[0], float(default))
+    data = ds.read(band, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True)
     mask = np.ma.getmaskarray(data)
     vals = np.asarray(data.data, dtype=np.float64)
     if class_table is not None:
-        if not class_table:
-            raise InputError(f"{src}: the albedo table for this class raster is empty")
         keys = np.fromiter(class_table.keys(), dtype=np.float64)
         alb = np.fromiter(class_table.values(), dtype=np.float64)
         order = np.argsort(keys)
@@ -195,4 +213,4 @@ def sensor_albedo(
     inside = (ci >= 0) & (ci < vals.shape[1]) & (ri >= 0) & (ri < vals.shape[0])
     sample = np.full(ci.shape, float(default))
     sample[inside] = vals[ri[inside], ci[inside]]
-    return sample.reshape(n, -1).mean(axis=1)
+    return sample.reshape(pts.shape[0], -1).mean(axis=1)
