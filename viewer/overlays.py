@@ -190,6 +190,14 @@ def zone_mesh(
                 continue
             x = pts2[:, 0] - origin[0]
             y = pts2[:, 1] - origin[1]
+            if heights is None or not heights[zi] > 0:
+                # drape: split long edges so the zone follows the terrain between its corners
+                # (linear splits keep the plan area exactly), then lift onto the ground
+                flat = pv.PolyData.from_regular_faces(np.column_stack([x, y, np.zeros(len(x))]), tri)
+                edge_m = float(np.clip(np.sqrt(max(part.area, 1.0)) / 100.0, 1.0, 10.0))
+                flat = flat.subdivide_adaptive(max_edge_len=edge_m, max_tri_area=edge_m**2)
+                x, y = np.asarray(flat.points[:, 0]), np.asarray(flat.points[:, 1])
+                tri = np.asarray(flat.faces).reshape(-1, 4)[:, 1:]
             z = ground(x, y) + z_offset_m
             m = pv.PolyData.from_regular_faces(np.column_stack([x, y, z]), tri)
             if heights is not None and heights[zi] > 0:
