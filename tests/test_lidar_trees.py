@@ -100,3 +100,21 @@ def test_bad_input():
         detect_trees(pc, resolution_m=0.0)
     with pytest.raises(InputError, match="lacks columns"):
         add_trees(CityModel(epsg=32632), pd.DataFrame({"x_m": [1.0]}))
+
+
+def test_build_cli_adds_trees(tmp_path, cli_runner):
+    """`citymodel build --trees` writes buildings and the detected trees, and the model validates."""
+    from citymodel.io import read
+
+    o = synth.generate(tmp_path / "d", seed=7, size_m=SIZE_M)
+    out = tmp_path / "city.city.json"
+    r = cli_runner("-q", "build", "--points", o.laz, "--footprints", o.footprints,
+                   "--footprint-id-field", "id", "--lod", "1.2", "--trees", "--out", out)
+    assert r.exit_code == 0, r.output
+    m = read(out)
+    types = m.counts_by_type()
+    truth = pd.read_csv(o.truth_trees_csv)
+    assert types["Building"] == len(pd.read_csv(o.truth_buildings_csv))
+    # most trees taller than 2.5 m are found (the detector's own accuracy is tested above)
+    assert 0.8 * (truth.height_m >= 2.5).sum() <= types["SolitaryVegetationObject"] <= 1.2 * len(truth)
+    assert validate(m).valid

@@ -23,10 +23,12 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
 @click.option("--ortho", default=None, type=click.Path(exists=True, dir_okay=False),
               help="RGBN orthophoto GeoTIFF; its NDVI helps classify points of files without classes.")
 @click.option("--no-terrain", is_flag=True, default=False, help="Do not add the terrain TIN.")
+@click.option("--trees", is_flag=True, default=False,
+              help="Also detect individual trees (SolitaryVegetationObject with height_m, crown_diameter_m).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .city.json or .city.jsonl.")
 @overwrite_opt
 def command(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
-            ortho, no_terrain, out, overwrite) -> None:
+            ortho, no_terrain, trees, out, overwrite) -> None:
     """Reconstruct buildings (LoD1.2, LoD1.3, LoD2.2) and terrain from LiDAR and footprints.
 
     \b
@@ -35,6 +37,7 @@ def command(points, more_points, footprints, footprint_id_field, crs, lod, worke
           --footprint-id-field identificatiebagpnd --crs EPSG:7415 --out delft.city.json
       citymodel build --points district.laz --footprints footprints.gpkg --footprint-id-field id \\
           --lod 2.2 --workers 4 --out district.city.jsonl --overwrite
+      citymodel build --points district.laz --footprints footprints.gpkg --trees --out city.city.json
     """
     from citymodel._fileutil import check_output
     from citymodel.io.cityjson import write
@@ -51,6 +54,16 @@ def command(points, more_points, footprints, footprint_id_field, crs, lod, worke
         crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_path,
         terrain=not no_terrain, progress=not is_quiet(), overwrite=overwrite, stats=stats, ortho=ortho,
     )
+    n_trees = None
+    if trees:
+        from lidar.pointcloud import read_points
+        from lidar.trees import add_trees, detect_trees
+
+        # ground, vegetation and unclassified points only: buildings are not needed for trees
+        pc = read_points(list(points) + list(more_points), crs=crs, classes=(1, 2, 3, 4, 5),
+                         progress=not is_quiet())
+        n_trees = add_trees(model, detect_trees(pc))
+        del pc
     path = write(model, out, overwrite=overwrite)
     st = stats.get("statuses", {})
     sec = stats.get("seconds_per_building")
@@ -60,6 +73,7 @@ def command(points, more_points, footprints, footprint_id_field, crs, lod, worke
     console.print(
         f"Wrote {path}: {st.get('ok', 0)} buildings ok, {st.get('fallback', 0)} with a lower-LoD fallback, "
         f"{st.get('skipped', 0)} skipped ({stats.get('classes', '')}{timing})"
+        + (f"; {n_trees} trees" if n_trees is not None else "")
     )
     if st.get("skipped") or st.get("fallback"):
         reasons: dict[str, int] = {}
