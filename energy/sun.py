@@ -15,7 +15,7 @@ import pandas as pd
 from citymodel.errors import WeatherError
 from energy.weather import mid_hour_times
 
-__all__ = ["sun_positions", "sun_vectors", "direction_vectors"]
+__all__ = ["sun_positions", "weather_sun_positions", "sun_vectors", "direction_vectors"]
 
 
 def direction_vectors(zenith_deg: np.ndarray, azimuth_deg: np.ndarray) -> np.ndarray:
@@ -90,6 +90,20 @@ def sun_positions(
         index=index,
     )
     return out
+
+
+def weather_sun_positions(weather: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
+    """:func:`sun_positions` for a weather table and its metadata (from ``read_epw`` or
+    ``clearsky_weather``): the site from ``meta``, SPA's refraction from the records'
+    ``pressure_pa`` and ``t_air_c``, the sun at mid-hour of each hour-ending stamp."""
+    return sun_positions(
+        weather.index,
+        meta["latitude"],
+        meta["longitude"],
+        meta.get("altitude_m", 0.0),
+        pressure_pa=weather["pressure_pa"].to_numpy(),
+        t_air_c=weather["t_air_c"].to_numpy(),
+    )
 
 
 def sun_vectors(positions: pd.DataFrame) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 
 from citymodel.model import CityModel
 from energy.solar import irradiate
-from energy.sun import sun_positions
+from energy.sun import weather_sun_positions
 from energy.weather import read_epw
 from tests.conftest import shared_path
 
@@ -15,14 +15,7 @@ from tests.conftest import shared_path
 @pytest.fixture(scope="module")
 def denver():
     df, meta = read_epw(shared_path("weather", "725650TYCST.epw"))
-    pos = sun_positions(
-        df.index,
-        meta["latitude"],
-        meta["longitude"],
-        meta["altitude_m"],
-        pressure_pa=df["pressure_pa"].to_numpy(),
-        t_air_c=df["t_air_c"].to_numpy(),
-    )
+    pos = weather_sun_positions(df, meta)
     return df, meta, pos
 
 

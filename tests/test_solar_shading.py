@@ -9,7 +9,7 @@ from citymodel.model import CityModel
 from energy.sky import perez_sky
 from energy.solar import irradiate
 from energy.solar.scene import build_scene
-from energy.sun import sun_positions, sun_vectors
+from energy.sun import sun_vectors, weather_sun_positions
 from energy.weather import read_epw
 from tests.conftest import shared_path
 from tests.solids import model_with_boxes
@@ -44,14 +44,7 @@ def fibonacci_hemisphere(n: int) -> np.ndarray:
 def brute_force_annual(model, weather, points, normals, n_dirs=20000, n_az=720):
     """Slow reference: a ray to the exact sun every hour, dense hemisphere and horizon sampling."""
     df, meta = weather
-    pos = sun_positions(
-        df.index,
-        meta["latitude"],
-        meta["longitude"],
-        meta["altitude_m"],
-        pressure_pa=df["pressure_pa"].to_numpy(),
-        t_air_c=df["t_air_c"].to_numpy(),
-    )
+    pos = weather_sun_positions(df, meta)
     sky = perez_sky(
         df["dni_w_m2"].to_numpy(),
         df["dhi_w_m2"].to_numpy(),
@@ -175,14 +168,7 @@ def test_foot_of_south_and_north_wall(denver):
         sun_resolution_deg=0,
         rays_per_side=2,  # 1 ray per patch: patch centres lie on the wall plane, SVF +6 %
     )
-    pos = sun_positions(
-        df.index,
-        meta["latitude"],
-        meta["longitude"],
-        meta["altitude_m"],
-        pressure_pa=df["pressure_pa"].to_numpy(),
-        t_air_c=df["t_air_c"].to_numpy(),
-    )
+    pos = weather_sun_positions(df, meta)
     sky = perez_sky(
         df["dni_w_m2"].to_numpy(),
         df["dhi_w_m2"].to_numpy(),

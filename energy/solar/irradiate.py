@@ -45,7 +45,7 @@ from energy.solar.shading import (
     sun_bins,
     sun_visibility,
 )
-from energy.sun import sun_positions, sun_vectors
+from energy.sun import sun_vectors, weather_sun_positions
 from energy.weather import load_weather
 
 __all__ = [
@@ -214,14 +214,7 @@ def _prepare(
     sky_model: str = "perez-allweather",
 ) -> _Prepared:
     df, meta = load_weather(weather, model, year=year)
-    pos = sun_positions(
-        df.index,
-        meta["latitude"],
-        meta["longitude"],
-        meta.get("altitude_m", 0.0),
-        pressure_pa=df["pressure_pa"].to_numpy(),
-        t_air_c=df["t_air_c"].to_numpy(),
-    )
+    pos = weather_sun_positions(df, meta)
     sky = perez_sky(
         df["dni_w_m2"].to_numpy(),
         df["dhi_w_m2"].to_numpy(),
