@@ -16,12 +16,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# one BLAS thread: the gains' small matrix products must not leave OpenBLAS threads spinning
+# beside numba's two (on 2 cores that doubles the set-up and stepping times)
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # this file is called energy.py: keep its folder off the path so `import energy` is the package
@@ -107,6 +113,9 @@ def main() -> None:
     ap.add_argument("--shared-gains", action="store_true",
                     help="one unshaded irradiance series for all buildings (no solar solver) instead of "
                          "per-building shaded gains")
+    ap.add_argument("--nine-series", action="store_true",
+                    help="hand over the nine per-surface irradiance series per building instead of the "
+                         "three weighted series the model reads (energy.demand.engine.combine_solar)")
     ap.add_argument("--free-running-twin", action="store_true",
                     help="also run the no-cooling twin for overheating hours (doubles the stepping)")
     args = ap.parse_args()
@@ -116,7 +125,7 @@ def main() -> None:
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     from energy.demand.engine import Schedules, forcing_from_weather, run_thermal
     from energy.demand.irradiance import orientation_irradiance
-    from energy.demand.model import build_modal_model
+    from energy.demand.model import build_modal_model, solar_weights
     from energy.weather import read_epw
 
     wx, meta = read_epw(EPW)
@@ -141,6 +150,7 @@ def main() -> None:
     win32 = oi.window_w_m2[None].astype(np.float32)
     irr_buf = np.empty((bs, 5, nh), np.float32)
     irw_buf = np.empty((bs, 4, nh), np.float32)
+    irr_c = np.empty((bs, 3, nh), np.float32)
     for b0 in range(0, n, bs):  # blocks: constructions and shaded gains made per block
         nb_ = min(bs, n - b0)
         t0 = time.perf_counter()
@@ -148,8 +158,16 @@ def main() -> None:
         # this block's shaded gains, (block, 5, nh) as energy.solar.BuildingIrradiance has them
         sf = rng.uniform(0.3, 1.0, (nb_, 5, 1)).astype(np.float32)
         k = 1 if args.shared_gains else nb_  # shared: one series for the whole block
-        irr = np.multiply(tot32, sf[:k], out=irr_buf[:k])
-        irw = np.multiply(win32, sf[:k, 1:], out=irw_buf[:k])
+        if args.shared_gains or args.nine_series:
+            irr = np.multiply(tot32, sf[:k], out=irr_buf[:k])
+            irw = np.multiply(win32, sf[:k, 1:], out=irw_buf[:k])
+        else:  # the three weighted series the model needs (combine_solar), made directly
+            w = solar_weights(c).astype(np.float32)
+            irr = irr_c[:nb_]
+            np.matmul(w[1:5].T * sf[:, 1:5, 0], tot32[0, 1:5], out=irr[:, 0])
+            np.multiply((w[0] * sf[:, 0, 0])[:, None], tot32[0, 0], out=irr[:, 1])
+            np.matmul(w[5:9].T * sf[:, 1:5, 0], win32[0], out=irr[:, 2])
+            irw = None
         t_gains += time.perf_counter() - t0
         p0 = time.process_time()
         r = run_thermal(c, forcing, sched, np.zeros(nb_, np.int64), irr, irw,

@@ -70,9 +70,11 @@ def simulate_block(
         ``irr_c`` has no rows.
     src : (nb,) int64
         Row of ``irr`` / ``irr_win`` of each building (when they have rows).
-    irr : (n_src, 5, nh) float32
+    irr : (n_src, 5, nh) or (n_src, 3, nh) float32
         Per-building irradiance on roof, N, E, S, W opaque surfaces [W/m2] (building-major:
-        a building's cache lines serve 16 consecutive hours); no rows when shared.
+        a building's cache lines serve 16 consecutive hours); no rows when shared. With 3
+        rows: the combined solar forcing already weighted by ``coef`` (wall and roof sol-air
+        increments [K], window gains [W]; see model.solar_weights), ``irr_win`` unused.
     irr_win : (n_src, 4, nh) float32
         Per-building SHGC-weighted window irradiance N, E, S, W [W/m2].
     t_out, t_sky, t_ground : (nh,) float64
@@ -105,6 +107,7 @@ def simulate_block(
     n_chunks = (nbld + chunk - 1) // chunk
     n_twin = 2 if with_ff else 1
     shared = irr.shape[0] == 0
+    combined = irr.shape[1] == 3
     n_steps = n_warmup + nh
     ft = lam.dtype
     # hourly series of every schedule: gains fraction, heating, cooling setpoint, ventilation
@@ -219,6 +222,10 @@ def simulate_block(
                         fo[t, 0, j] = a0 * irr_s[h, 1] + a1 * irr_s[h, 2] + a2 * irr_s[h, 3] + a3 * irr_s[h, 4]
                         fo[t, 1, j] = ar * irr_s[h, 0]
                         fo[t, 2, j] = e0 * irr_s[h, 5] + e1 * irr_s[h, 6] + e2 * irr_s[h, 7] + e3 * irr_s[h, 8]
+                    elif combined:  # rows already weighted: wall, roof, window solar
+                        fo[t, 0, j] = irr[sb, 0, h]
+                        fo[t, 1, j] = irr[sb, 1, h]
+                        fo[t, 2, j] = irr[sb, 2, h]
                     else:
                         fo[t, 0, j] = a0 * irr[sb, 1, h] + a1 * irr[sb, 2, h] + a2 * irr[sb, 3, h] + a3 * irr[sb, 4, h]
                         fo[t, 1, j] = ar * irr[sb, 0, h]

@@ -16,9 +16,9 @@ import pandas as pd
 
 from citymodel.errors import InputError, WeatherError
 from energy.demand import _kernels
-from energy.demand.model import Constructions, Films, build_modal_model
+from energy.demand.model import Constructions, Films, build_modal_model, solar_weights
 
-__all__ = ["Forcing", "Schedules", "ThermalResult", "forcing_from_weather", "run_thermal", "OFF_HEAT_C", "OFF_COOL_C"]
+__all__ = ["Forcing", "Schedules", "ThermalResult", "combine_solar", "forcing_from_weather", "run_thermal", "OFF_HEAT_C", "OFF_COOL_C"]
 
 #: Setpoints meaning "no heating" / "no cooling" [degC].
 OFF_HEAT_C = -999.0
@@ -154,6 +154,50 @@ def forcing_from_weather(weather: pd.DataFrame, *, ground: str = "ground") -> Fo
     )
 
 
+def combine_solar(
+    constructions: Constructions,
+    irradiance_w_m2: np.ndarray,
+    window_irradiance_w_m2: np.ndarray,
+    *,
+    films: Films | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """The three solar inputs of the model per building, for :func:`run_thermal`.
+
+    Same physics as handing over the nine irradiance series: the wall and roof sol-air
+    increments [K] and the window solar gain [W] are the per-surface series weighted by
+    :func:`energy.demand.model.solar_weights`, computed once here instead of in the kernel.
+
+    Parameters
+    ----------
+    constructions : Constructions
+        nb buildings.
+    irradiance_w_m2 : (nb, 5, nh) float32
+        Opaque irradiance roof, N, E, S, W [W/m2].
+    window_irradiance_w_m2 : (nb, 4, nh) float32
+        SHGC-weighted window irradiance N, E, S, W [W/m2].
+    out : (nb, 3, nh) float32, optional
+        Buffer to write into.
+
+    Returns
+    -------
+    (nb, 3, nh) float32
+        Wall solar [K], roof solar [K], window solar [W].
+    """
+    w = solar_weights(constructions, films=films).astype(np.float32)
+    irr = np.asarray(irradiance_w_m2, np.float32)
+    irw = np.asarray(window_irradiance_w_m2, np.float32)
+    nb_ = constructions.n
+    if irr.shape[:2] != (nb_, 5) or irw.shape != (nb_, 4, irr.shape[2]):
+        raise InputError(f"irradiance must be ({nb_}, 5, nh) and ({nb_}, 4, nh), got {irr.shape} and {irw.shape}")
+    if out is None:
+        out = np.empty((nb_, 3, irr.shape[2]), np.float32)
+    np.einsum("kb,bkh->bh", w[1:5], irr[:, 1:5], out=out[:, 0])
+    np.multiply(w[0][:, None], irr[:, 0], out=out[:, 1])
+    np.einsum("kb,bkh->bh", w[5:9], irw, out=out[:, 2])
+    return out
+
+
 def _take(c: Constructions, sl: slice) -> Constructions:
     return Constructions(**{k: (None if v is None else np.asarray(v)[sl]) for k, v in c.__dict__.items()})
 
@@ -189,9 +233,11 @@ def run_thermal(
     schedules : Schedules
         Schedule tables; ``schedule_id (nb,) int`` picks each building's row.
     irradiance_w_m2 : (n_src, 5, nh) float32
-        Opaque-surface irradiance roof, N, E, S, W [W/m2].
+        Opaque-surface irradiance roof, N, E, S, W [W/m2]; or ``(nb, 3, nh)``: the combined
+        solar forcing of :func:`combine_solar` (one row per building, fewer bytes to read).
     window_irradiance_w_m2 : (n_src, 4, nh) float32
-        SHGC(theta)/SHGC(0)-weighted window irradiance N, E, S, W [W/m2].
+        SHGC(theta)/SHGC(0)-weighted window irradiance N, E, S, W [W/m2] (ignored with the
+        combined forcing).
     source_index : (nb,) int, optional
         Row of the irradiance arrays for each building (default: all 0 when n_src == 1, else
         the building's own row).
@@ -220,9 +266,14 @@ def run_thermal(
         irw = irw.transpose(2, 1, 0)
     irr = np.ascontiguousarray(irr)
     irw = np.ascontiguousarray(irw)
-    if irr.ndim != 3 or irr.shape[1:] != (5, nh):
+    combined = irr.ndim == 3 and irr.shape[1] == 3
+    if combined:  # pre-weighted wall, roof, window solar (combine_solar): no window rows
+        if irr.shape[2] != nh:
+            raise InputError(f"combined solar forcing must have shape (n_src, 3, {nh}), got {irr.shape}")
+        irw = np.zeros((0, 4, nh), np.float32)
+    elif irr.ndim != 3 or irr.shape[1:] != (5, nh):
         raise InputError(f"irradiance must have shape (n_src, 5, {nh}), got {irr.shape}")
-    if irw.shape != (irr.shape[0], 4, nh):
+    if not combined and irw.shape != (irr.shape[0], 4, nh):
         raise InputError(f"window irradiance must have shape ({irr.shape[0]}, 4, {nh}), got {irw.shape}")
     if source_index is None:
         source_index = np.zeros(nb_, np.int64) if irr.shape[0] == 1 else np.arange(nb_)
@@ -238,6 +289,8 @@ def run_thermal(
              (schedules.gain_frac, schedules.t_heat_c, schedules.t_cool_c, schedules.vent_frac)]
     timing = [0.0, 0.0]
     shared = irr.shape[0] == 1
+    if shared and combined:
+        raise InputError("combined solar forcing is per building; give one row per building")
     irr_s = np.ascontiguousarray(np.concatenate([irr[0], irw[0]], axis=0).T) if shared else np.zeros((nh, 9), np.float32)
     empty = np.zeros((0, 5, nh), np.float32), np.zeros((0, 4, nh), np.float32)
     for b0 in range(0, nb_, block_size):  # blocks of buildings, not single buildings

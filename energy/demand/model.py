@@ -37,6 +37,7 @@ __all__ = [
     "Constructions",
     "ModalModel",
     "build_modal_model",
+    "solar_weights",
     "INPUT_NAMES",
     "COEF_NAMES",
     "SUBLAYERS",
@@ -202,6 +203,38 @@ def _chain(layers: np.ndarray, area: np.ndarray):
     return g, cap
 
 
+def solar_weights(c: Constructions, *, films: Films | None = None) -> np.ndarray:
+    """Weights that turn per-surface irradiance into the model's three solar inputs.
+
+    With ``irr`` the opaque irradiance roof, N, E, S, W and ``irw`` the SHGC-weighted window
+    irradiance N, E, S, W [W/m2], the inputs are: wall sol-air increment
+    ``sum_k w[1 + k] irr[1 + k]`` [K], roof sol-air increment ``w[0] irr[0]`` [K] and window
+    solar gain ``sum_k w[5 + k] irw[k]`` [W] (``Constructions.shading_factor`` included).
+    :func:`energy.demand.engine.combine_solar` applies them; the kernel then reads three
+    series per building instead of nine.
+
+    Returns
+    -------
+    (9, nb) float64
+        Rows: roof [K m2/W], wall N, E, S, W [K m2/W], window N, E, S, W [m2].
+    """
+    f = films or Films()
+    h_e = f.h_ce_wall + f.h_re
+    a_wall = np.asarray(c.area_wall_m2, float)
+    a_win = np.asarray(c.area_window_m2, float)
+    a_wall_tot = np.maximum(a_wall.sum(axis=1), 1e-3)
+    w = np.empty((9, a_wall.shape[0]))
+    w[0] = np.asarray(c.alpha_roof, float) / h_e
+    w[1:5] = (np.asarray(c.alpha_wall, float)[:, None] * a_wall / (h_e * a_wall_tot[:, None])).T
+    w[5:9] = (a_win * np.asarray(c.g_window, float)[:, None]).T
+    if c.shading_factor is not None:
+        sf = np.asarray(c.shading_factor, float)
+        w[0] *= sf[:, 0]
+        w[1:5] *= sf[:, 1:5].T
+        w[5:9] *= sf[:, 1:5].T
+    return w
+
+
 def build_modal_model(
     c: Constructions,
     *,
@@ -355,19 +388,14 @@ def build_modal_model(
     dfeed = D[:, :, :7]
     # per-building forcing coefficients
     coef = np.zeros((len(COEF_NAMES), nb_))
-    aw = np.asarray(c.alpha_wall, float)
-    coef[0:4] = (aw[:, None] * a_wall / (h_e * a_wall_tot[:, None])).T
+    sw = solar_weights(c, films=f)
+    coef[0:4] = sw[1:5]
     coef[4] = f.f_sky_wall * f.h_re / h_e
-    coef[5] = np.asarray(c.alpha_roof, float) / h_e
+    coef[5] = sw[0]
     coef[6] = f.f_sky_roof * f.h_re / h_e
     h_rw = f.h_re * f.eps_window / 0.9
     coef[7] = f.f_sky_wall * h_rw / (f.h_ce_window + h_rw)
-    coef[8:12] = (a_win * np.asarray(c.g_window, float)[:, None]).T
-    if c.shading_factor is not None:
-        sf = np.asarray(c.shading_factor, float)
-        coef[0:4] *= sf[:, 1:5].T
-        coef[5] *= sf[:, 0]
-        coef[8:12] *= sf[:, 1:5].T
+    coef[8:12] = sw[5:9]
     coef[12] = np.asarray(c.internal_gain_w, float)
     coef[13] = rho_cp * np.asarray(c.vent_m3_h, float) / 3600.0
     return ModalModel(
