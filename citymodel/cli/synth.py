@@ -43,27 +43,17 @@ def command(out_dir: str, seed: int, size_m: float, density_pts_m2: float, crs: 
       citymodel synth --out small --size-m 150 --density-pts-m2 6 --seed 3
       citymodel synth --out raw --unclassified --footprint-noise-m 0.3 --footprint-missing-fraction 0.1
     """
-    from citymodel.progress import console, progress_bar
-    from citymodel.synth import generate
+    from citymodel.progress import console
+    from citymodel.synth import generate_with_progress
 
     quiet = is_quiet()
-    steps = ["layout", "truth", "mesh", "lidar", "ortho", "footprints and zones"]
     t0 = time.perf_counter()
-    with progress_bar(enabled=not quiet) as p:
-        task = p.add_task("Synthetic district", total=len(steps))
-        seen: list[str] = []
-
-        def step(name: str) -> None:
-            if seen:
-                p.advance(task)
-            seen.append(name)
-            p.update(task, description=f"Synthetic district: {name}")
-
-        out = generate(out_dir, seed=seed, size_m=size_m, density_pts_m2=density_pts_m2, crs=crs,
-                       origin_lonlat=origin, unclassified=unclassified, footprint_noise_m=footprint_noise_m,
-                       footprint_missing_fraction=footprint_missing_fraction, noise_m=noise_m,
-                       ortho_resolution_m=ortho_resolution_m, overwrite=overwrite, progress=step)
-        p.advance(task)
+    out = generate_with_progress(
+        out_dir, show=not quiet, seed=seed, size_m=size_m, density_pts_m2=density_pts_m2, crs=crs,
+        origin_lonlat=origin, unclassified=unclassified, footprint_noise_m=footprint_noise_m,
+        footprint_missing_fraction=footprint_missing_fraction, noise_m=noise_m,
+        ortho_resolution_m=ortho_resolution_m, overwrite=overwrite,
+    )
     c = out.counts
     if not quiet:
         console.print(

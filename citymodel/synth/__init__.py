@@ -11,11 +11,12 @@ and ``district_to_citymodel`` give the same scene in memory for tests.
 """
 
 from citymodel.synth.district import make_district, project_origin
-from citymodel.synth.outputs import SynthOutputs, generate
+from citymodel.synth.outputs import SynthOutputs, generate, generate_with_progress
 from citymodel.synth.scene import ROOF_TYPES, USES, District
 from citymodel.synth.truth import district_to_citymodel
 
 __all__ = [
+    "generate_with_progress",
     "make_district",
     "project_origin",
     "district_to_citymodel",

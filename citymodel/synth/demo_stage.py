@@ -63,22 +63,11 @@ def run(ctx: DemoContext) -> None:
     """Generate the district under ``ctx.out_dir / "district"`` and report it."""
     import pandas as pd
 
-    from citymodel.progress import progress_bar
-    from citymodel.synth import generate
+    from citymodel.synth import generate_with_progress
 
-    steps = ["layout", "truth", "mesh", "lidar", "ortho", "footprints and zones"]
-    with progress_bar(enabled=not ctx.quiet) as p:
-        task = p.add_task("Synthetic district", total=len(steps))
-        seen: list[str] = []
-
-        def step(name: str) -> None:
-            if seen:
-                p.advance(task)
-            seen.append(name)
-            p.update(task, description=f"Synthetic district: {name}")
-
-        out = generate(ctx.out_dir / "district", seed=ctx.seed, size_m=ctx.size_m, overwrite=True, progress=step)
-        p.advance(task)
+    out = generate_with_progress(
+        ctx.out_dir / "district", show=not ctx.quiet, seed=ctx.seed, size_m=ctx.size_m, overwrite=True
+    )
     ctx.paths.update(out.paths())
     ctx.paths["truth_csv"] = out.truth_buildings_csv
     ctx.truth = out.truth_model

@@ -14,7 +14,7 @@ from citymodel._fileutil import atomic_path, check_output
 from citymodel.model import CityModel
 from citymodel.synth.district import DEFAULT_CRS, DEFAULT_ORIGIN_LONLAT, make_district
 
-__all__ = ["SynthOutputs", "generate", "OUTPUT_NAMES"]
+__all__ = ["SynthOutputs", "generate", "generate_with_progress", "OUTPUT_NAMES"]
 
 #: File name of every product, by role.
 OUTPUT_NAMES = {
@@ -202,3 +202,26 @@ def generate(
         "footprints": len(geoms),
     }
     return SynthOutputs(truth_model=model, counts=counts, timings_s=timings, **paths)
+
+
+#: The stages :func:`generate` reports through its ``progress`` callback, in order.
+PROGRESS_STEPS = ("layout", "truth", "mesh", "lidar", "ortho", "footprints and zones")
+
+
+def generate_with_progress(out_dir: str | os.PathLike, *, show: bool = True, **kwargs) -> SynthOutputs:
+    """:func:`generate` with a rich progress bar over its stages (none when ``show`` is False)."""
+    from citymodel.progress import progress_bar
+
+    with progress_bar(enabled=show) as p:
+        task = p.add_task("Synthetic district", total=len(PROGRESS_STEPS))
+        seen: list[str] = []
+
+        def step(name: str) -> None:
+            if seen:
+                p.advance(task)
+            seen.append(name)
+            p.update(task, description=f"Synthetic district: {name}")
+
+        out = generate(out_dir, progress=step, **kwargs)
+        p.advance(task)
+    return out

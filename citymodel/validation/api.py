@@ -117,15 +117,8 @@ def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, prog
     verts = np.asarray(doc["vertices"]).reshape(-1, 3) if n_vertices else np.zeros((0, 3))
     bad = check_objects(doc["CityObjects"], n_vertices, report, templates=doc.get("geometry-templates"),
                         extensions=doc.get("extensions"), vertices=verts)
-    try:
-        model = model_from_document(doc, source=where, crs=crs, check=False)
-    except CityModelError as exc:
-        if report.valid:
-            return _fatal(report, str(exc))
-        return report
-    report.n_objects = len(model)
-    _check_geometry(model, report, bad, progress=progress)
-    return report
+    return _check_model(lambda: model_from_document(doc, source=where, crs=crs, check=False),
+                        report, bad, progress)
 
 
 def _validate_seq(p: Path, data: bytes, report: ValidationReport, crs: Any, progress: bool, reader: Any) -> ValidationReport:
@@ -161,8 +154,14 @@ def _validate_seq(p: Path, data: bytes, report: ValidationReport, crs: Any, prog
         nv = len(item["vertices"])
         bad |= check_objects(item["CityObjects"], nv, report, templates=header.get("geometry-templates"),
                              extensions=header.get("extensions"))
+    return _check_model(lambda: reader(p, crs=crs), report, bad, progress)
+
+
+def _check_model(load: Any, report: ValidationReport, bad: set, progress: bool) -> ValidationReport:
+    """Build the model (a reader error is fatal unless the structure checks already failed),
+    then run the geometry checks on every geometry the structure checks left usable."""
     try:
-        model = reader(p, crs=crs)
+        model = load()
     except CityModelError as exc:
         if report.valid:
             return _fatal(report, str(exc))
