@@ -89,7 +89,8 @@ def roof_type(tilt_deg: np.ndarray, height_m: np.ndarray, area_m2: np.ndarray, f
 
 
 def rmse_m(z_points: np.ndarray, z_model: np.ndarray) -> float:
-    """Root-mean-square vertical distance [m] (points where the model is NaN are ignored)."""
+    """Root-mean-square of ``z_points - z_model`` [m] (NaN entries are ignored); with distances
+    and ``z_model = 0``, the RMS distance."""
     d = np.asarray(z_points) - np.asarray(z_model)
     d = d[np.isfinite(d)]
     return float(np.sqrt(np.mean(d**2))) if len(d) else float("nan")

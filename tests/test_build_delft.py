@@ -54,10 +54,13 @@ def test_delft_attributes_are_plausible(delft_crop):
     model, fps, _, _ = delft_crop
     rmse = model.attribute("rmse_lod22_m")
     rmse12 = model.attribute("rmse_lod12_m")
-    # the LoD2.2 fits the roof points about twice as well as a prism (median over buildings);
-    # measured 2026-11: median rmse_lod22_m 0.24 m vs rmse_lod12_m 0.50 m on this crop
-    assert np.nanmedian(rmse) < 0.35
-    assert np.nanmedian(rmse) < 0.6 * np.nanmedian(rmse12)
+    # the LoD2.2 fits the roof points (3D distance to the model, as roofer measures it) far
+    # better than a prism over the buildings, and never clearly worse on any one building;
+    # measured 2026-11-22: median rmse_lod22_m 0.18 m vs rmse_lod12_m 0.50 m on this crop
+    assert np.nanmedian(rmse) < 0.25
+    assert np.nanmedian(rmse) < 0.5 * np.nanmedian(rmse12)
+    worse = rmse > rmse12 + 0.05
+    assert not np.any(worse), np.asarray(model.building_ids())[worse]
     hg = model.attribute("h_ground_m")
     h70 = model.attribute("h_roof_70p_m")
     # Delft old town: streets at about NAP 0 to +1.5 m; sheds from 2 m, canal houses up to 25 m

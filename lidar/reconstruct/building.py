@@ -17,10 +17,11 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from citymodel.errors import CityModelError
 from lidar.attributes import height_attributes, rmse_m, roof_type
+from lidar.reconstruct.distance import point_shell_distance_m
 from lidar.reconstruct.extrude import Shell, shell_is_closed, signed_volume_m3, solid_geometry
 from lidar.reconstruct.lod12 import lod12_shell
 from lidar.reconstruct.lod13 import lod13_shell
-from lidar.reconstruct.lod22 import bad_faces, face_of_points, lod22_shell
+from lidar.reconstruct.lod22 import bad_faces, lod22_shell
 from lidar.reconstruct.partition import make_grid
 from lidar.roofplanes import detect_roof_planes
 
@@ -117,26 +118,6 @@ def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline: float = f
     raise err if err is not None else _Timeout("the solid is not closed")
 
 
-def _face_edge_m(part, face: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """Horizontal distance [m] of each point to the boundary of its face (footprint walls and
-    the step walls between faces; NaN outside every face)."""
-    bounds = np.asarray([pg.boundary for pg in part.polygons()], dtype=object)
-    out = np.full(len(geoms), np.nan)
-    ok = face >= 0
-    out[ok] = shapely.distance(geoms[ok], bounds[face[ok]])
-    return out
-
-
-def _distance_to_model(pts: np.ndarray, z_model: np.ndarray, cos_tilt: np.ndarray | float,
-                       edge_m: np.ndarray, z_ground_m: float) -> np.ndarray:
-    """Distance [m] of roof points to a model's surfaces: the roof plane (orthogonally) or, for
-    points between the ground and the roof, the nearest wall (horizontally, ``edge_m``; for
-    LoD1.3/2.2 the boundary of the point's face, which holds the footprint and step walls)."""
-    d_roof = np.abs(pts[:, 2] - z_model) * cos_tilt
-    below = (pts[:, 2] < z_model) & (pts[:, 2] > z_ground_m)
-    return np.where(below, np.minimum(d_roof, edge_m), d_roof)
-
-
 def reconstruct_building(
     footprint: Polygon | MultiPolygon,
     roof_xyz: np.ndarray,
@@ -197,7 +178,6 @@ def reconstruct_building(
     h70 = max(attrs["h_roof_70p_m"], zg + MIN_HEIGHT_M)
     parts = _parts(footprint)
     failed: dict[str, str] = {}
-    resid: dict[str, list[np.ndarray]] = {lod: [] for lod in LODS}
     faces_info: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for lod in sorted(lods):
         res.shells[lod] = []
@@ -208,8 +188,6 @@ def reconstruct_building(
         if len(pts) > MAX_ROOF_POINTS:
             pts = pts[:: int(np.ceil(len(pts) / MAX_ROOF_POINTS))]
         grid = make_grid(poly, cell_m)
-        geoms = shapely.points(pts[:, :2])
-        edge_m = shapely.distance(geoms, poly.boundary)
         for lod in sorted(lods):
             if lod in failed:
                 continue
@@ -226,28 +204,18 @@ def reconstruct_building(
                     raise _Timeout(f"too few roof points in a footprint part ({len(pts)})")
                 elif lod == "1.2":
                     shell, _ = lod12_shell(poly, h70, zg)
-                    resid["1.2"].append(_distance_to_model(pts, h70, 1.0, edge_m, zg))
                 elif lod == "1.3":
-                    shell, part, fh = lod13_shell(poly, pts, zg, cell_m, grid=grid)
+                    shell, part, _ = lod13_shell(poly, pts, zg, cell_m, grid=grid)
                     if bad_faces(part) or not _valid(shell):  # once more on a coarser raster
-                        shell, part, fh = lod13_shell(poly, pts, zg, 2 * cell_m)
+                        shell, part, _ = lod13_shell(poly, pts, zg, 2 * cell_m)
                         if bad_faces(part):
                             raise _Timeout("a roof part has a spike or a self-intersection")
-                    f = face_of_points(part, pts[:, :2], geoms)
-                    d = _distance_to_model(pts, fh[np.maximum(f, 0)], 1.0, _face_edge_m(part, f, geoms), zg)
-                    resid["1.3"].append(np.where(f >= 0, d, np.nan))
                 else:
                     planes = detect_roof_planes(pts)
                     if time.perf_counter() > deadline:
                         raise _Timeout(f"time limit of {time_limit_s:g} s reached")
                     shell, part, coef = _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline)
-                    f = face_of_points(part, pts[:, :2], geoms)
-                    c = coef[np.maximum(f, 0)]
                     o = planes.origin
-                    zm = c[:, 0] * (pts[:, 0] - o[0]) + c[:, 1] * (pts[:, 1] - o[1]) + c[:, 2] + o[2]
-                    cos_t = 1.0 / np.sqrt(1.0 + c[:, 0] ** 2 + c[:, 1] ** 2)
-                    d = _distance_to_model(pts, zm, cos_t, _face_edge_m(part, f, geoms), zg)
-                    resid["2.2"].append(np.where(f >= 0, d, np.nan))
                     polys = part.polygons()
                     cen = shapely.centroid(polys)
                     cx, cy = shapely.get_x(cen), shapely.get_y(cen)
@@ -267,9 +235,10 @@ def reconstruct_building(
         for lod, why in _validator_errors(res.shells).items():
             res.shells.pop(lod, None)
             failed[lod] = why
+    fit_pts = roof_xyz[:: int(np.ceil(len(roof_xyz) / MAX_ROOF_POINTS))]
     for lod, key in (("1.2", "rmse_lod12_m"), ("1.3", "rmse_lod13_m"), ("2.2", "rmse_lod22_m")):
-        if lod in res.shells and resid[lod]:
-            attrs[key] = rmse_m(np.concatenate(resid[lod]), 0.0)
+        if res.shells.get(lod):
+            attrs[key] = rmse_m(point_shell_distance_m(fit_pts, res.shells[lod]), 0.0)
     if "2.2" in res.shells and faces_info:
         attrs["roof_type"] = roof_type(*(np.concatenate(x) for x in zip(*faces_info, strict=False)))
     if failed:
