@@ -783,6 +783,7 @@ def extract_footprints(
     regularise: bool = True,
     classify_if_missing: bool = True,
     ortho: str | os.PathLike | None = None,
+    party_walls: bool = True,
 ) -> list[Polygon]:
     """Footprints of the buildings in a point cloud.
 
@@ -814,7 +815,12 @@ def extract_footprints(
         When no point has ``building_class``, classify the cloud first
         (:func:`lidar.classify.classify_points`).
     ortho : path, optional
-        RGBN orthophoto for that classification (NDVI keeps trees out of the buildings).
+        RGBN orthophoto: for that classification (NDVI keeps trees out of the buildings) and
+        for the party walls (roof colour breaks).
+    party_walls : bool
+        Split rows of touching buildings at their party walls: straight lines across a piece
+        along which the roof height steps or (with ``ortho``) the roof colour changes
+        (see :mod:`lidar._partywalls`).
 
     Returns
     -------
@@ -849,6 +855,14 @@ def extract_footprints(
     labels = segment_buildings(
         xy, pc.xyz[is_b, 2], cell_m=cell_m, min_area_m2=min_area_m2, step_m=step_m, roof_step_m=roof_step_m
     )
+    if party_walls and labels.size:
+        from lidar._partywalls import read_ortho, split_party_walls
+
+        image = None
+        if ortho is not None:
+            lo, hi = xy.min(axis=0), xy.max(axis=0)
+            image = read_ortho(ortho, (lo[0], lo[1], hi[0], hi[1]), pc.epsg)
+        labels = split_party_walls(pc.xyz[is_b], labels, image, cell_m=cell_m)
     order = np.argsort(labels, kind="stable")
     sl = labels[order]
     starts = np.searchsorted(sl, np.arange(sl.max() + 1 if sl.size else 0))

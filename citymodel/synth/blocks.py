@@ -3,6 +3,14 @@ multi-part buildings, a school, parks and plazas, roof superstructures and stree
 
 Every fill works in the block's frame (aligned with its longest edge) inside a rectangle that
 fits the block, draws from the layout's one random generator, and appends to a :class:`_Ctx`.
+
+Per-house variation, as in real Italian blocks: the houses of a courtyard block were built one
+by one, so each one's eave is offset by a uniform -0.5..0.5 m from the block's storey height
+(neighbours differ by a few tens of centimetres up to a metre; drawn from a child generator,
+``rng.spawn``, so every other draw and block is unchanged). A terraced row was built at once
+(one year, one roof shape and pitch): its houses keep the storey height, differing only where
+their storey count does. Each roof's own tile tint is added by the orthophoto
+(:mod:`citymodel.synth.ortho`).
 """
 
 from __future__ import annotations
@@ -163,6 +171,10 @@ def _fill_courtyard(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     storeys = int(rng.integers(4, 6))
     sh = rng.uniform(3.1, 3.4)
     year0 = int(rng.integers(1880, 1925))
+    # houses of a courtyard block were built one by one: their eaves differ by a few tens of
+    # centimetres up to a metre. Drawn from a child generator so the rest of the district (and
+    # every other block) stays as it was.
+    vrng = rng.spawn(1)[0]
     wings = [
         (frame, (s0, s1), (t0, t0 + D)),
         (Frame(frame.origin, frame.angle_rad + np.pi), (-s1, -s0), (-t1, -t1 + D)),
@@ -178,7 +190,8 @@ def _fill_courtyard(ctx: _Ctx, block, frame: Frame, rect) -> bool:
             rect_i = (cuts[i], cuts[i + 1], b0, b1)
             z0 = ctx.z_ground(wf, [rect_i])
             rise = _pitched(rng, roof, cuts[i + 1] - cuts[i], b1 - b0)
-            part = make_part(bid, wf, (cuts[i], cuts[i + 1]), (b0, b1), z0, n_st * sh, roof, rise, n_st)
+            eave = n_st * sh + float(vrng.uniform(-0.5, 0.5))
+            part = make_part(bid, wf, (cuts[i], cuts[i + 1]), (b0, b1), z0, eave, roof, rise, n_st)
             b = Building(bid, "courtyard", "residential", year0 + int(rng.integers(0, 15)), [part], "tiles")
             ctx.add_building(b)
             if rng.random() < 0.6:

@@ -4,6 +4,11 @@ One vertical ray per pixel finds the visible surface; its colour is the material
 in four bands times Lambert shading on the surface normal under a fixed sun, with cast shadows
 from a second ray towards the sun. Vegetation reflects strongly in the near infrared and weakly
 in red, roofs and paving about equally, so NDVI separates them as in real imagery.
+
+Roofs of different age and make are not one colour: each building's roof gets its own tint, a
+brightness factor (standard deviation 6 %) times a per-band factor (standard deviation 5 % in
+red, green and blue; NIR follows their mean), drawn first from the orthophoto's generator
+(deterministic from the seed). Other surfaces keep a small per-object brightness tint.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from citymodel.synth.materials import ground_materials
 from citymodel.synth.mesh import CROWN, ROOF, SHRUB, SUPER, TERRAIN, TRUNK, WALL, SceneMesh
 from citymodel.synth.scene import District
 
-__all__ = ["render_ortho", "write_ortho", "SUN_AZIMUTH_DEG", "SUN_ELEVATION_DEG", "ALBEDO_RGBN"]
+__all__ = ["render_ortho", "write_ortho", "roof_tints", "SUN_AZIMUTH_DEG", "SUN_ELEVATION_DEG", "ALBEDO_RGBN"]
 
 SUN_AZIMUTH_DEG = 160.0
 SUN_ELEVATION_DEG = 52.0
@@ -43,7 +48,21 @@ def _m(name: str) -> int:
     return _MATS.index(name)
 
 
-def _shade_pixels(x, y, ground, scene, mesh: SceneMesh, ztop: float, roof_mat, sun, rng) -> np.ndarray:
+#: Standard deviation of the per-roof brightness factor and of its per-band (R, G, B) factors.
+ROOF_TINT_BRIGHTNESS_SD = 0.06
+ROOF_TINT_BAND_SD = 0.05
+
+
+def roof_tints(n_buildings: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-building roof tint ``(n_buildings, 4)``: multiplicative factors on (R, G, B, NIR)."""
+    bright = rng.normal(1.0, ROOF_TINT_BRIGHTNESS_SD, (n_buildings, 1))
+    band = rng.normal(1.0, ROOF_TINT_BAND_SD, (n_buildings, 3))
+    band = np.column_stack([band, band.mean(axis=1)])
+    return np.clip(bright * band, 0.6, 1.4)
+
+
+def _shade_pixels(x, y, ground, scene, mesh: SceneMesh, ztop: float, roof_mat, sun, rng,
+                  roof_tint=None) -> np.ndarray:
     """Reflectance ``(k, 4)`` of the pixels with local centres ``x, y``."""
     o = np.column_stack([x, y, np.full(x.size, ztop)]).astype(np.float32)
     d = np.zeros((x.size, 3), np.float32)
@@ -78,7 +97,12 @@ def _shade_pixels(x, y, ground, scene, mesh: SceneMesh, ztop: float, roof_mat, s
     # texture: per-object tint and per-pixel grain
     tint = 1.0 + 0.08 * np.sin(obj * 12.9898 + kind * 78.233)
     grain = rng.normal(1.0, 0.06, x.size)
-    return _ALB[mat] * (shade * tint * grain)[:, None]
+    alb = _ALB[mat]
+    if roof_tint is not None:
+        alb = alb.copy()
+        alb[rm] *= roof_tint[obj[rm]]
+        tint = np.where(rm, 1.0, tint)
+    return alb * (shade * tint * grain)[:, None]
 
 
 def render_ortho(
@@ -112,6 +136,7 @@ def render_ortho(
     ground = ground_materials(district, S / n).codes
     roof_mat = np.array([_m(b.roof_material) if b.roof_material in ALBEDO_RGBN else _m("concrete")
                          for b in district.buildings] or [0])
+    roof_tint = roof_tints(roof_mat.size, rng)
     az, el = np.radians(SUN_AZIMUTH_DEG), np.radians(SUN_ELEVATION_DEG)
     sun = np.array([np.sin(az) * np.cos(el), np.cos(az) * np.cos(el), np.sin(el)])
     c = -h + (np.arange(n) + 0.5) * resolution_m
@@ -120,7 +145,8 @@ def render_ortho(
     for r0 in range(0, n, rows_per_chunk):
         r1 = min(n, r0 + rows_per_chunk)
         X, Y = np.meshgrid(c, c[::-1][r0:r1])
-        refl = _shade_pixels(X.ravel(), Y.ravel(), ground[r0:r1].ravel(), scene, mesh, ztop, roof_mat, sun, rng)
+        refl = _shade_pixels(X.ravel(), Y.ravel(), ground[r0:r1].ravel(), scene, mesh, ztop, roof_mat, sun, rng,
+                              roof_tint)
         img[:, r0:r1, :] = np.clip(refl * 255.0 / 0.7, 0, 255).astype(np.uint8).reshape(r1 - r0, n, 4).transpose(2, 0, 1)
     b = district.bounds
     return img, (b[0], b[1], b[2], b[3])
