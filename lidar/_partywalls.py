@@ -48,7 +48,7 @@ class _Ortho:
             return out
         if self.to_raster is not None:
             xy = np.column_stack(self.to_raster.transform(xy[:, 0], xy[:, 1]))
-        cols, rows = self.inv * (xy[:, 0], xy[:, 1])
+        cols, rows = self.inv @ (xy[:, 0], xy[:, 1])
         rows = np.floor(rows).astype(np.int64)
         cols = np.floor(cols).astype(np.int64)
         _, nr, nc = self.rgbn.shape
@@ -88,7 +88,7 @@ def read_ortho(path: str | os.PathLike, bounds: tuple[float, float, float, float
         cy = np.array([y0 - pad_m, y0 - pad_m, y1 + pad_m, y1 + pad_m])
         if to_raster is not None:
             cx, cy = to_raster.transform(cx, cy)
-        cols, rows = (~src.transform) * (np.asarray(cx), np.asarray(cy))
+        cols, rows = (~src.transform) @ (np.asarray(cx), np.asarray(cy))
         c0, c1 = max(int(np.floor(np.min(cols))), 0), min(int(np.ceil(np.max(cols))), src.width)
         r0, r1 = max(int(np.floor(np.min(rows))), 0), min(int(np.ceil(np.max(rows))), src.height)
         if c1 <= c0 or r1 <= r0:
@@ -144,7 +144,7 @@ def _line_cuts(mask, z, chroma, cvalid, u, k, cell_m, *, step_m, chroma_step, mi
     vh = both[i] & mask[i - u] & mask[i + 1 + u]
     valid[i] = vh
     broken[i] = vh & (step > step_m)
-    strength[i] = np.where(vh, np.clip(step / step_m, 0, 3), 0.0)
+    strength[i] = np.where(vh, np.clip(step / step_m, 0, 50), 0.0)
     if chroma is not None:
         w = cvalid.astype(np.float64)
         cs = np.concatenate([np.zeros((1, ny, 2)), np.cumsum(chroma * w[..., None], axis=0)])
@@ -160,7 +160,7 @@ def _line_cuts(mask, z, chroma, cvalid, u, k, cell_m, *, step_m, chroma_step, mi
         dist = np.where(vc, np.hypot(*(m_l - m_r).transpose(2, 0, 1)), 0.0)
         broken |= vc & (dist > chroma_step)
         valid |= vc
-        strength += np.clip(dist / chroma_step, 0, 3)
+        strength += np.clip(dist / chroma_step, 0, 50)
     rid, line, j0, length = _runs(both)
     if line.size == 0:
         return cut
@@ -227,7 +227,7 @@ def split_piece(
     from scipy import ndimage
 
     from lidar import _pc_kernels
-    from lidar.footprint_extraction import _merge_small_and_enclosed, _rotate, dominant_orientation
+    from lidar.footprint_extraction import _rotate, dominant_orientation
 
     n = xyz.shape[0]
     zeros = np.zeros(n, np.int64)
@@ -273,11 +273,40 @@ def split_piece(
     lab, nlab = _label_with_cuts(mask, cut_x, cut_y)
     if nlab < 2:
         return zeros
-    lab, nlab, _ = _merge_small_and_enclosed(lab, nlab, fine, min_part_m2)
-    if nlab < 2:
-        return zeros
     fij = np.floor((loc - lo) / fine).astype(np.int64)
-    return np.maximum(lab[fij[:, 0], fij[:, 1]] - 1, 0)
+    point_lab = lab[fij[:, 0], fij[:, 1]]
+    # piece areas from their points (the raster's closing adds a rim to every piece)
+    density = n / (occ.sum() * cell_m * cell_m)
+    lab = _merge_small(lab, np.bincount(point_lab, minlength=nlab + 1) / density, min_part_m2)
+    point_lab = lab[fij[:, 0], fij[:, 1]]
+    _, sub = np.unique(point_lab, return_inverse=True)
+    return sub.astype(np.int64)
+
+
+def _merge_small(lab: np.ndarray, area_m2: np.ndarray, min_part_m2: float) -> np.ndarray:
+    """Merge pieces smaller than ``min_part_m2`` (smallest first) into the neighbour they share
+    the longest boundary with."""
+    from lidar.footprint_extraction import _neighbour_pairs
+
+    area = area_m2.astype(np.float64).copy()
+    area[0] = np.inf
+    for _ in range(area.size):  # pieces, not cells: a handful
+        alive = np.unique(lab[lab > 0])
+        small = alive[area[alive] < min_part_m2]
+        if small.size == 0 or alive.size < 2:
+            break
+        c = small[np.argmin(area[small])]
+        a, b = _neighbour_pairs(lab)
+        nb = np.concatenate([b[a == c], a[b == c]])
+        nb = nb[(nb > 0) & (nb != c)]
+        if nb.size == 0:
+            area[c] = np.inf  # an island: leave it to the caller's size filter
+            continue
+        t = int(np.bincount(nb).argmax())
+        lab = np.where(lab == c, t, lab)
+        area[t] += area[c]
+        area[c] = np.inf
+    return lab
 
 
 def split_party_walls(

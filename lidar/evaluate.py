@@ -6,7 +6,9 @@ Figures (all from independent truth: the generator's exact roof planes and attri
 - ``roof_rmse_m``: per building, RMSE of the LoD2.2 roof height minus the true roof plane's
   height, sampled on a 0.5 m grid inside every true roof plane outline [m];
 - ``plane_recovered``: per true roof plane, whether one LoD2.2 roof face covers at least half of
-  it with a normal within 10 degrees and a median height error under 0.3 m.
+  it with a normal within 10 degrees and a median height error under 0.3 m;
+- ``footprint_iou``: per true footprint, the best intersection over union with any extracted
+  footprint (a row of houses extracted as one polygon scores each house's share of the row).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import shapely
 
 from citymodel.model import CityModel
 
-__all__ = ["roof_faces", "compare_to_truth", "RECOVERY_ANGLE_DEG"]
+__all__ = ["roof_faces", "compare_to_truth", "footprint_iou", "RECOVERY_ANGLE_DEG"]
 
 #: A true plane counts as recovered when a model face's normal is within this angle [deg].
 RECOVERY_ANGLE_DEG = 10.0
@@ -148,3 +150,31 @@ def compare_to_truth(model: CityModel, truth: CityModel, roofplanes_csv, step_m:
     df_b = pd.DataFrame(rows_b, columns=["id", "h70_truth_m", "h70_built_m", "h70_abs_err_m", "roof_rmse_m",
                                          "roof_covered", "status", "rmse_lod22_m"])
     return {"buildings": df_b, "planes": df_p, "min_plane_m2": min_plane_m2}
+
+
+def footprint_iou(truth: list[shapely.Polygon], extracted: list[shapely.Polygon]) -> np.ndarray:
+    """Per true footprint, the largest IoU with any extracted footprint.
+
+    Parameters
+    ----------
+    truth : list of Polygon
+        True footprints (m true buildings).
+    extracted : list of Polygon
+        Footprints from :func:`lidar.footprint_extraction.extract_footprints`.
+
+    Returns
+    -------
+    (m,) float64
+        IoU in 0..1 (0 where no extracted footprint overlaps).
+    """
+    out = np.zeros(len(truth))
+    if not len(truth) or not len(extracted):
+        return out
+    ext = np.asarray(extracted, dtype=object)
+    ti, ei = shapely.STRtree(ext).query(np.asarray(truth, dtype=object), predicate="intersects")
+    if ti.size:
+        a, b = np.asarray(truth, dtype=object)[ti], ext[ei]
+        union = shapely.area(shapely.union(a, b))
+        iou = np.where(union > 0, shapely.area(shapely.intersection(a, b)) / np.maximum(union, 1e-12), 0.0)
+        np.maximum.at(out, ti, iou)
+    return out
