@@ -33,6 +33,7 @@ def run(ctx: DemoContext) -> None:
                         progress=not ctx.quiet, stats=stats)
     seconds = time.perf_counter() - t0
     tree_rows, tree_line = _trees(ctx, model)
+    fp_rows, fp_line = _footprint_rows(ctx)
     path = write(model, ctx.out_dir / "model.city.json", overwrite=True)
     ctx.paths["model"] = path
     ctx.model = model
@@ -48,6 +49,7 @@ def run(ctx: DemoContext) -> None:
         ("points read", stats.get("n_points", 0)),
         ("build time [s]", round(seconds, 1)),
         *tree_rows,
+        *fp_rows,
     ]
     truth = ctx.truth
     if truth is None and "truth" in ctx.paths:
@@ -82,6 +84,36 @@ def run(ctx: DemoContext) -> None:
     else:
         ctx.summary.append(f"build: {n_b} buildings, valid: {report.valid}")
     ctx.summary.append(tree_line)
+    if fp_line:
+        ctx.summary.append(fp_line)
+
+
+def _footprint_rows(ctx: DemoContext) -> tuple[list[tuple[str, object]], str]:
+    """Footprints extracted from the LiDAR alone (with the orthophoto's roof colours), against
+    the district's true footprints: median IoU per building, overall and per kind."""
+    import pyogrio
+    import shapely
+
+    from lidar.evaluate import footprint_iou
+    from lidar.footprint_extraction import extract_footprints
+    from lidar.pointcloud import read_points
+
+    if "truth_csv" not in ctx.paths:
+        return [], ""
+    t0 = time.perf_counter()
+    fps = extract_footprints(read_points([ctx.paths["laz"]]), ortho=ctx.paths.get("ortho"))
+    seconds = time.perf_counter() - t0
+    _, _, wkb, fields = pyogrio.raw.read(ctx.paths["footprints"])
+    iou = footprint_iou(list(shapely.from_wkb(wkb)), fps)
+    kind = pd.read_csv(ctx.paths["truth_csv"]).groupby("id").building_kind.first().reindex(fields[0]).to_numpy()
+    per_kind = " / ".join(f"{np.median(iou[kind == k]):.3f}" for k in ("detached", "terraced", "courtyard") if (kind == k).any())
+    rows: list[tuple[str, object]] = [
+        ("footprints from LiDAR + orthophoto: median IoU per building (goal >= 0.90)", float(np.median(iou))),
+        ("... detached / terraced / courtyard", per_kind),
+        ("footprint extraction time [s]", round(seconds, 1)),
+    ]
+    line = f"footprints without footprints: median IoU {np.median(iou):.3f} ({len(fps)} for {len(iou)} buildings)"
+    return rows, line
 
 
 def _trees(ctx: DemoContext, model) -> tuple[list[tuple[str, object]], str]:
