@@ -12,9 +12,10 @@ contiguous buildings and vectorise. Per chunk of ``CHUNK`` buildings the kernel 
 coefficients into a few contiguous arrays with the inputs shared by all buildings (outdoor air,
 sky depression, ground) folded into one coefficient each, and the air-node heat of the previous
 hour carried as an input (``lam * gq``) instead of a second pass over the modes; with few
-distinct arrays LLVM vectorises the mode loop over the chunk's buildings. The per-building
-forcing (solar, gains, setpoints) of a tile of ``TILE`` hours is gathered building by building,
-reading each building's irradiance rows sequentially, before the tile is stepped.
+distinct arrays LLVM vectorises the mode loop over the chunk's buildings. Each hour the
+per-building solar forcing is read in place from the buildings' irradiance rows (flat offsets:
+a building's three rows stay in L1 for the 16 hours of a cache line), and a chunk whose
+buildings share one schedule reads its setpoints and gains fraction as scalars.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ VENT_MIN_C = 24.0
 N_COEF = 16
 #: Coefficient rows per slow mode in a chunk's coefficient array (see simulate_block).
 N_ROWS = 11
-#: Hours per tile: the per-building forcing of a tile is gathered before it is stepped.
-TILE = 96
 
 
 @nb.njit(cache=True, fastmath=True, parallel=True)
@@ -121,9 +120,6 @@ def simulate_block(
             sch_h[s, 1, h] = sch_heat[s, dt_, hod]
             sch_h[s, 2, h] = sch_cool[s, dt_, hod]
             sch_h[s, 3, h] = sch_vent[s, dt_, hod]
-    # tiles of steps: the warm-up hours, then the year, so that a tile's hours are consecutive
-    n_tiles_w = (n_warmup + TILE - 1) // TILE
-    n_tiles = n_tiles_w + (nh + TILE - 1) // TILE
     for it in nb.prange(n_chunks):
         # interleave the chunks (0, last, 1, last - 1, ...): the caller orders buildings by their
         # number of modes, and the threads get contiguous ranges of iterations
@@ -194,149 +190,168 @@ def simulate_block(
         d_air = dq[0, b0:b1]
         d_op = dq[1, b0:b1]
         inv_d = 1.0 / dq[0, b0:b1].astype(np.float64)
-        # per-building forcing of a tile of hours: 0 wall solar, 1 roof solar, 2 window solar,
-        # 3 internal gains, and the setpoints and ventilation; gathered building by building
-        # (sequential in each building's irradiance rows) before the tile is stepped
-        fo = np.empty((TILE, 4, nc), dtype=ft)
-        ctl = np.empty((TILE, 3, nc))  # heating, cooling setpoints [degC], ventilation [W/K]
-        for tile in range(n_tiles):
-            if tile < n_tiles_w:
-                s0 = tile * TILE
-                s1 = min(n_warmup, s0 + TILE)
-                h0 = nh - n_warmup + s0
-            else:
-                s0 = n_warmup + (tile - n_tiles_w) * TILE
-                s1 = min(n_steps, s0 + TILE)
-                h0 = s0 - n_warmup
-            nt = s1 - s0
-            vent_tile = False
+        # per-building forcing of the hour: 0 wall solar, 1 roof solar, 2 window solar,
+        # 3 internal gains, 4 last hour's air-node heat (per twin)
+        fo = np.empty((4, nc), dtype=ft)
+        th_ = np.empty(nc)
+        tc_ = np.empty(nc)
+        hv0 = np.zeros(nc)
+        # a chunk whose buildings share one schedule reads it as scalars per hour
+        s_first = sid[0]
+        uni = True
+        for j in range(nc):
+            if sid[j] != s_first:
+                uni = False
+        # per-building irradiance rows, read in place through flat offsets (each building's
+        # rows stay in L1 for the 16 hours of a cache line)
+        n_rows = irr.shape[1]
+        irr_f = irr.reshape(irr.size)
+        win_f = irr_win.reshape(irr_win.size)
+        off = np.zeros(nc, np.int64)
+        offw = np.zeros(nc, np.int64)
+        if not shared:
             for j in range(nc):
-                sj = sid[j]
-                a0, a1, a2, a3, ar = cw0[j], cw1[j], cw2[j], cw3[j], crs[j]
-                e0, e1, e2, e3 = cg0[j], cg1[j], cg2[j], cg3[j]
-                ci_, cv_ = cint[j], cven[j]
-                sb = 0 if shared else src[b0 + j]
-                for t in range(nt):
-                    h = h0 + t
-                    if shared:
-                        fo[t, 0, j] = a0 * irr_s[h, 1] + a1 * irr_s[h, 2] + a2 * irr_s[h, 3] + a3 * irr_s[h, 4]
-                        fo[t, 1, j] = ar * irr_s[h, 0]
-                        fo[t, 2, j] = e0 * irr_s[h, 5] + e1 * irr_s[h, 6] + e2 * irr_s[h, 7] + e3 * irr_s[h, 8]
-                    elif combined:  # rows already weighted: wall, roof, window solar
-                        fo[t, 0, j] = irr[sb, 0, h]
-                        fo[t, 1, j] = irr[sb, 1, h]
-                        fo[t, 2, j] = irr[sb, 2, h]
-                    else:
-                        fo[t, 0, j] = a0 * irr[sb, 1, h] + a1 * irr[sb, 2, h] + a2 * irr[sb, 3, h] + a3 * irr[sb, 4, h]
-                        fo[t, 1, j] = ar * irr[sb, 0, h]
-                        fo[t, 2, j] = (e0 * irr_win[sb, 0, h] + e1 * irr_win[sb, 1, h]
-                                       + e2 * irr_win[sb, 2, h] + e3 * irr_win[sb, 3, h])
-                    fo[t, 3, j] = ci_ * sch_h[sj, 0, h]
-                    ctl[t, 0, j] = sch_h[sj, 1, h]
-                    ctl[t, 1, j] = sch_h[sj, 2, h]
-                    hv = cv_ * sch_h[sj, 3, h]
-                    ctl[t, 2, j] = hv
-                    vent_tile |= hv > 0.0
-            for t in range(nt):
-                step = s0 + t
-                h = h0 + t
-                record = step >= n_warmup
-                to = t_out[h]
-                dsky = t_sky[h] - to
-                tg = t_ground[h]
-                to_f, dsky_f, tg_f = ft.type(to), ft.type(dsky), ft.type(tg)
-                fot = fo[t]
-                th_, tc0, hv0 = ctl[t, 0], ctl[t, 1], ctl[t, 2]
-                for tw in range(n_twin):
-                    ql = q_last[tw]
-                    zz = z[tw]
+                off[j] = src[b0 + j] * n_rows * nh
+                offw[j] = src[b0 + j] * 4 * nh
+        for step in range(n_steps):
+            record = step >= n_warmup
+            h = step - n_warmup if record else nh - n_warmup + step
+            to = t_out[h]
+            dsky = t_sky[h] - to
+            tg = t_ground[h]
+            to_f, dsky_f, tg_f = ft.type(to), ft.type(dsky), ft.type(tg)
+            if shared:
+                i0, i1, i2, i3, i4 = irr_s[h, 0], irr_s[h, 1], irr_s[h, 2], irr_s[h, 3], irr_s[h, 4]
+                w0, w1, w2, w3 = irr_s[h, 5], irr_s[h, 6], irr_s[h, 7], irr_s[h, 8]
+                for j in range(nc):
+                    fo[0, j] = cw0[j] * i1 + cw1[j] * i2 + cw2[j] * i3 + cw3[j] * i4
+                    fo[1, j] = crs[j] * i0
+                    fo[2, j] = cg0[j] * w0 + cg1[j] * w1 + cg2[j] * w2 + cg3[j] * w3
+            elif combined:  # rows already weighted: wall, roof, window solar
+                for j in range(nc):
+                    o = off[j] + h
+                    fo[0, j] = irr_f[o]
+                    fo[1, j] = irr_f[o + nh]
+                    fo[2, j] = irr_f[o + 2 * nh]
+            else:
+                for j in range(nc):
+                    o = off[j] + h
+                    ow = offw[j] + h
+                    fo[0, j] = (cw0[j] * irr_f[o + nh] + cw1[j] * irr_f[o + 2 * nh] + cw2[j] * irr_f[o + 3 * nh]
+                                + cw3[j] * irr_f[o + 4 * nh])
+                    fo[1, j] = crs[j] * irr_f[o]
+                    fo[2, j] = (cg0[j] * win_f[ow] + cg1[j] * win_f[ow + nh] + cg2[j] * win_f[ow + 2 * nh]
+                                + cg3[j] * win_f[ow + 3 * nh])
+            vent_h = False
+            if uni:
+                gf, th, tc, vf = sch_h[s_first, 0, h], sch_h[s_first, 1, h], sch_h[s_first, 2, h], sch_h[s_first, 3, h]
+                for j in range(nc):
+                    fo[3, j] = cint[j] * gf
+                    th_[j] = th
+                    tc_[j] = tc
+                if vf > 0.0:
+                    vent_h = True
                     for j in range(nc):
-                        ff[0, j] = fot[0, j]
-                        ff[1, j] = fot[1, j]
-                        ff[2, j] = fot[2, j]
-                        ff[3, j] = fot[3, j]
-                        ff[4, j] = ql[j]
+                        hv0[j] = cven[j] * vf
+            else:
+                for j in range(nc):
+                    sj = sid[j]
+                    fo[3, j] = cint[j] * sch_h[sj, 0, h]
+                    th_[j] = sch_h[sj, 1, h]
+                    tc_[j] = sch_h[sj, 2, h]
+                    hv = cven[j] * sch_h[sj, 3, h]
+                    hv0[j] = hv
+                    vent_h |= hv > 0.0
+            for tw in range(n_twin):
+                ql = q_last[tw]
+                zz = z[tw]
+                for j in range(nc):
+                    ff[0, j] = fo[0, j]
+                    ff[1, j] = fo[1, j]
+                    ff[2, j] = fo[2, j]
+                    ff[3, j] = fo[3, j]
+                    ff[4, j] = ql[j]
+                for j in range(nc):
+                    tt[0, j] = (fd[0, j] * ff[0, j] + fd[1, j] * ff[1, j] + fd[2, j] * ff[2, j]
+                                + fd[3, j] * ff[3, j] + fd[4, j] * to_f + fd[5, j] * dsky_f + fd[6, j] * tg_f)
+                    tt[1, j] = (fd[7, j] * ff[0, j] + fd[8, j] * ff[1, j] + fd[9, j] * ff[2, j]
+                                + fd[10, j] * ff[3, j] + fd[11, j] * to_f + fd[12, j] * dsky_f
+                                + fd[13, j] * tg_f)
+                for i in range(mc):  # slow modes, vectorised over the chunk's buildings
+                    r = N_ROWS * i
                     for j in range(nc):
-                        tt[0, j] = (fd[0, j] * ff[0, j] + fd[1, j] * ff[1, j] + fd[2, j] * ff[2, j]
-                                    + fd[3, j] * ff[3, j] + fd[4, j] * to_f + fd[5, j] * dsky_f + fd[6, j] * tg_f)
-                        tt[1, j] = (fd[7, j] * ff[0, j] + fd[8, j] * ff[1, j] + fd[9, j] * ff[2, j]
-                                    + fd[10, j] * ff[3, j] + fd[11, j] * to_f + fd[12, j] * dsky_f
-                                    + fd[13, j] * tg_f)
-                    for i in range(mc):  # slow modes, vectorised over the chunk's buildings
-                        r = N_ROWS * i
-                        for j in range(nc):
-                            zt = (kk[r, j] * zz[i, j] + kk[r + 1, j] * ff[0, j] + kk[r + 2, j] * ff[1, j]
-                                  + kk[r + 3, j] * ff[2, j] + kk[r + 4, j] * ff[3, j] + kk[r + 5, j] * to_f
-                                  + kk[r + 6, j] * dsky_f + kk[r + 7, j] * tg_f + kk[r + 8, j] * ff[4, j])
-                            zz[i, j] = zt
-                            tt[0, j] += kk[r + 9, j] * zt
-                            tt[1, j] += kk[r + 10, j] * zt
-                    any_vent = False
-                    if vent_tile:
-                        for j in range(nc):
-                            hv = hv0[j]
-                            if hv > 0.0 and sch_vent_cond[sid[j]] == 1 and (
-                                    to >= t_prev[tw, j] or t_prev[tw, j] < VENT_MIN_C):
-                                hv = 0.0
-                            hv_[j] = hv
-                            any_vent |= hv > 0.0
-                    for j in range(nc):  # ideal heating/cooling, branch-free (no ventilation)
-                        t0 = tt[0, j]
-                        tc = tc0[j] if tw == 0 else 999.0
-                        ta = min(max(t0, th_[j]), tc)
-                        qh_[j] = (ta - t0) * inv_d[j]
-                        ta_[j] = ta
-                    if any_vent:  # ventilation is solved implicitly with the air node
-                        for j in range(nc):
-                            hv = hv_[j]
-                            if hv > 0.0:
-                                t0 = np.float64(tt[0, j])
-                                tc = tc0[j] if tw == 0 else 999.0
-                                dhv = np.float64(d_air[j]) * hv
-                                tv = (t0 + dhv * to) / (1.0 + dhv)
-                                ta = min(max(tv, th_[j]), tc)
-                                qh_[j] = ((1.0 + dhv) * ta - t0 - dhv * to) * inv_d[j] if ta != tv else 0.0
-                                ta_[j] = ta
-                    tp = t_prev[tw]
-                    if any_vent:
-                        for j in range(nc):
-                            q = qh_[j] + hv_[j] * (to - ta_[j])
-                            ql[j] = q
-                            tp[j] = ta_[j]
-                            top_[j] = tt[1, j] + d_op[j] * q
-                    else:
-                        for j in range(nc):
-                            q = qh_[j]
-                            ql[j] = q
-                            tp[j] = ta_[j]
-                            top_[j] = tt[1, j] + d_op[j] * q
-                    if record:
-                        if tw == 0:
-                            for j in range(nc):  # annual sums and extremes, vectorised
-                                qp = max(qh_[j], 0.0)
-                                qn = max(-qh_[j], 0.0)
-                                ta = ta_[j]
-                                top = top_[j]
-                                acc[0, j] += qp
-                                acc[2, j] = max(acc[2, j], qp)
-                                acc[1, j] += qn
-                                acc[3, j] = max(acc[3, j], qn)
-                                acc[5, j] = max(acc[5, j], ta)
-                                acc[6, j] = min(acc[6, j], ta)
-                                acc[7, j] += ta
-                                acc[8, j] = max(acc[8, j], top)
-                                acc[9, j] = min(acc[9, j], top)
-                                acc[10, j] += top
-                                acc[11, j] += 1.0
-                            if hourly_on:
-                                for j in range(nc):
-                                    hourly[0, b0 + j, h] = max(qh_[j], 0.0)
-                                    hourly[1, b0 + j, h] = max(-qh_[j], 0.0)
-                                    hourly[2, b0 + j, h] = ta_[j]
-                                    hourly[3, b0 + j, h] = top_[j]
-                        if tw == n_twin - 1:
+                        zt = (kk[r, j] * zz[i, j] + kk[r + 1, j] * ff[0, j] + kk[r + 2, j] * ff[1, j]
+                              + kk[r + 3, j] * ff[2, j] + kk[r + 4, j] * ff[3, j] + kk[r + 5, j] * to_f
+                              + kk[r + 6, j] * dsky_f + kk[r + 7, j] * tg_f + kk[r + 8, j] * ff[4, j])
+                        zz[i, j] = zt
+                        tt[0, j] += kk[r + 9, j] * zt
+                        tt[1, j] += kk[r + 10, j] * zt
+                any_vent = False
+                if vent_h:
+                    for j in range(nc):
+                        hv = hv0[j]
+                        if hv > 0.0 and sch_vent_cond[sid[j]] == 1 and (
+                                to >= t_prev[tw, j] or t_prev[tw, j] < VENT_MIN_C):
+                            hv = 0.0
+                        hv_[j] = hv
+                        any_vent |= hv > 0.0
+                for j in range(nc):  # ideal heating/cooling, branch-free (no ventilation)
+                    t0 = tt[0, j]
+                    tc = tc_[j] if tw == 0 else 999.0
+                    ta = min(max(t0, th_[j]), tc)
+                    qh_[j] = (ta - t0) * inv_d[j]
+                    ta_[j] = ta
+                if any_vent:  # ventilation is solved implicitly with the air node
+                    for j in range(nc):
+                        hv = hv_[j]
+                        if hv > 0.0:
+                            t0 = np.float64(tt[0, j])
+                            tc = tc_[j] if tw == 0 else 999.0
+                            dhv = np.float64(d_air[j]) * hv
+                            tv = (t0 + dhv * to) / (1.0 + dhv)
+                            ta = min(max(tv, th_[j]), tc)
+                            qh_[j] = ((1.0 + dhv) * ta - t0 - dhv * to) * inv_d[j] if ta != tv else 0.0
+                            ta_[j] = ta
+                tp = t_prev[tw]
+                if any_vent:
+                    for j in range(nc):
+                        q = qh_[j] + hv_[j] * (to - ta_[j])
+                        ql[j] = q
+                        tp[j] = ta_[j]
+                        top_[j] = tt[1, j] + d_op[j] * q
+                else:
+                    for j in range(nc):
+                        q = qh_[j]
+                        ql[j] = q
+                        tp[j] = ta_[j]
+                        top_[j] = tt[1, j] + d_op[j] * q
+                if record:
+                    if tw == 0:
+                        for j in range(nc):  # annual sums and extremes, vectorised
+                            qp = max(qh_[j], 0.0)
+                            qn = max(-qh_[j], 0.0)
+                            ta = ta_[j]
+                            top = top_[j]
+                            acc[0, j] += qp
+                            acc[2, j] = max(acc[2, j], qp)
+                            acc[1, j] += qn
+                            acc[3, j] = max(acc[3, j], qn)
+                            acc[5, j] = max(acc[5, j], ta)
+                            acc[6, j] = min(acc[6, j], ta)
+                            acc[7, j] += ta
+                            acc[8, j] = max(acc[8, j], top)
+                            acc[9, j] = min(acc[9, j], top)
+                            acc[10, j] += top
+                            acc[11, j] += 1.0
+                        if hourly_on:
                             for j in range(nc):
-                                acc[4, j] += 1.0 if top_[j] > t_overheat_c else 0.0
+                                hourly[0, b0 + j, h] = max(qh_[j], 0.0)
+                                hourly[1, b0 + j, h] = max(-qh_[j], 0.0)
+                                hourly[2, b0 + j, h] = ta_[j]
+                                hourly[3, b0 + j, h] = top_[j]
+                    if tw == n_twin - 1:
+                        for j in range(nc):
+                            acc[4, j] += 1.0 if top_[j] > t_overheat_c else 0.0
         for r in range(12):
             for j in range(nc):
                 out_sum[r, b0 + j] = acc[r, j]
