@@ -125,7 +125,8 @@ def _runs(both: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return rid, first // (ny + 1), first % (ny + 1), length
 
 
-def _line_cuts(mask, z, chroma, cvalid, u, k, cell_m, *, step_m, chroma_step, min_share, min_cut_m, max_cut_m):
+def _line_cuts(mask, z, chroma, cvalid, u, k, cell_m, *, step_m, valley_slope, chroma_step, min_share, min_cut_m,
+               max_cut_m):
     """Accepted party-wall lines between cells ``i`` and ``i + 1`` (axis 0): ``(nx - 1, ny)`` bool."""
     nx, ny = mask.shape
     cut = np.zeros((max(nx - 1, 0), ny), bool)
@@ -145,6 +146,19 @@ def _line_cuts(mask, z, chroma, cvalid, u, k, cell_m, *, step_m, chroma_step, mi
     valid[i] = vh
     broken[i] = vh & (step > step_m)
     strength[i] = np.where(vh, np.clip(step / step_m, 0, 50), 0.0)
+    # a valley: the roof descends towards the line from both sides (or from one side onto a
+    # roof that does not rise from it), the concave kink where two houses' roofs meet; within
+    # one roof, lines across it are ridges and hips (convex). Slopes over q cells (1 m).
+    q = 2 * u
+    i = np.arange(q, nx - 1 - q)
+    if i.size:
+        s_l = (z[i] - z[i - q]) / (q * cell_m)  # rise towards the line from the left [m/m]
+        s_r = (z[i + 1 + q] - z[i + 1]) / (q * cell_m)  # rise away from the line on the right
+        concave = s_r - s_l
+        vv = both[i] & mask[i - q] & mask[i + 1 + q]
+        valid[i] |= vv
+        broken[i] |= vv & (concave > valley_slope)
+        strength[i] += np.where(vv, np.clip(concave / valley_slope, 0, 50), 0.0)
     if chroma is not None:
         w = cvalid.astype(np.float64)
         cs = np.concatenate([np.zeros((1, ny, 2)), np.cumsum(chroma * w[..., None], axis=0)])
@@ -217,6 +231,7 @@ def split_piece(
     cell_m: float = 0.5,
     min_part_m2: float = 20.0,
     step_m: float = 0.5,
+    valley_slope: float = 0.6,
     chroma_step: float = 0.008,
     min_share: float = 0.7,
     min_cut_m: float = 4.0,
@@ -264,7 +279,7 @@ def split_piece(
         chroma[ci, cj] = feat
         cvalid[ci, cj] = ok
     k = max(2, int(round(band_m / fine)))
-    kw = dict(step_m=step_m, chroma_step=chroma_step, min_share=min_share, min_cut_m=min_cut_m, max_cut_m=max_cut_m)
+    kw = dict(step_m=step_m, valley_slope=valley_slope, chroma_step=chroma_step, min_share=min_share, min_cut_m=min_cut_m, max_cut_m=max_cut_m)
     cut_x = _line_cuts(mask, dsm, chroma, cvalid, u, k, fine, **kw)
     cut_y = _line_cuts(mask.T, dsm.T, None if chroma is None else chroma.transpose(1, 0, 2),
                        None if cvalid is None else cvalid.T, u, k, fine, **kw).T
