@@ -7,6 +7,9 @@ walls**, along which the roof changes:
 
 - its height steps (a DSM of the piece's highest points; the step across the line minus the
   larger of the slopes on either side, so a sloping roof, a ridge or a hip line gives none);
+- a valley: the roof descends towards the line from one or both sides (rise on the right minus
+  rise on the left, over 1 m each side, above ``valley_slope``), as where the hip or mansard ends
+  of two houses meet; lines across one roof are ridges and hips, which are convex;
 - its colour changes, when an RGBN orthophoto is given: the chromaticity (r, g) = (R, G) /
   (R + G + B) of the roof pixels, which does not change with shading, averaged over a band of
   ``band_m`` on each side of the line (vegetation pixels, NDVI above 0.2, and the outermost

@@ -4,7 +4,10 @@
    closed by one cell and split into 4-connected components, which are cut where the highest
    points of neighbouring cells differ by more than ``step_m`` (adjoining houses of different
    heights); small pieces and pieces enclosed by one roof (dormers, penthouses) are merged
-   back. Each remaining piece is one building.
+   back. Each remaining piece is then split at its party walls (:mod:`lidar._partywalls`):
+   straight lines across it, parallel to its walls, along which the roof height steps, the roof
+   forms a valley or (with an orthophoto) the roof colour changes; pieces under ``20 m2`` are
+   merged back. Each remaining piece is one building.
 2. **Orient**: the main direction of a building comes from its simplified outline's edges
    (squared-length-weighted circular mean of 4 x edge angle), refined within 1.5 degrees by
    minimising the area of the points' robust bounding box in the rotated frame.
