@@ -83,6 +83,7 @@ def _run(fn) -> dict:
         "points_per_s": st["n_points_in_files"] / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "spill": bool(st["spilled"]),
+        "terrain": {k: v for k, v in st.get("terrain", {}).items() if k != "history"},
     }
 
 

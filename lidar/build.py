@@ -15,6 +15,7 @@ import dataclasses
 import multiprocessing
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -47,6 +48,8 @@ PROBE_POINTS = 200_000
 #: Non-ground points at least this high above the building's ground count as roof points when
 #: the file has no building class [m].
 ROOF_MIN_HEIGHT_M = 2.0
+#: Cell size of the DTM GeoTIFF (``dtm_path``) [m].
+DTM_RESOLUTION_M = 0.5
 
 
 ASPRS_GROUND, ASPRS_BUILDING = 2, 6
@@ -254,26 +257,6 @@ def _assemble(fps: list[Footprint], results: dict[int, BuildingResult], epsg: in
     return CityModel(vertices=v, city_objects=objects, epsg=epsg, metadata={"title": "citymodel build"})
 
 
-def _terrain_tin(ground_xyz: np.ndarray, max_cells: int = 6000, max_error_m: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """Simplified TIN of the ground: gridded first (a DTM of at most ``max_cells`` cells, gaps
-    filled), then greedy insertion to ``max_error_m`` over the cell centres (keeps the TIN step
-    fast on dense clouds)."""
-    from lidar.dtm import make_dtm
-    from lidar.tin import simplify_tin
-
-    xmin, ymin = ground_xyz[:, :2].min(axis=0)
-    xmax, ymax = ground_xyz[:, :2].max(axis=0)
-    res = max(1.0, float(np.sqrt((xmax - xmin) * (ymax - ymin) / max_cells)))
-    grid, tr = make_dtm(ground_xyz, res)
-    ny, nx = grid.shape
-    cols, rows = np.meshgrid(np.arange(nx), np.arange(ny))
-    x = tr.c + (cols + 0.5) * tr.a
-    y = tr.f + (rows + 0.5) * tr.e
-    p = np.column_stack([x.ravel(), y.ravel(), np.asarray(grid, dtype=np.float64).ravel()])
-    p = p[np.isfinite(p[:, 2])]
-    return simplify_tin(p, max_error_m)
-
-
 # ----------------------------------------------------------------------------- work
 def _work(task: tuple) -> tuple[int, BuildingResult]:
     i, wkb, roof, gz, lods, limit = task
@@ -306,6 +289,7 @@ def build_model(
     time_limit_s: float = 5.0,
     dtm_path: str | os.PathLike | None = None,
     terrain: bool = True,
+    terrain_error_m: float = 0.2,
     progress: bool = True,
     overwrite: bool = False,
     stats: dict[str, Any] | None = None,
@@ -334,6 +318,9 @@ def build_model(
         Also write the DTM as a GeoTIFF here.
     terrain : bool
         Add a simplified TIN of the ground points as a ``TINRelief``.
+    terrain_error_m : float
+        Largest vertical distance of any ground point to the TIN [m] (greedy insertion,
+        :mod:`lidar._terrain`; the ground points are reduced block by block, not kept).
     progress : bool
         Progress bar per building.
     overwrite : bool
@@ -343,7 +330,8 @@ def build_model(
     stats : dict, optional
         Filled with run figures: ``seconds_per_building`` and ``cpu_seconds_per_building``
         (arrays [s]), ``n_points`` (points loaded, summed over blocks), ``n_points_in_files``,
-        ``spilled`` (True when the points went through :mod:`lidar.spill`), ``classes``, ``statuses``.
+        ``spilled`` (True when the points went through :mod:`lidar.spill`), ``classes``, ``statuses``,
+        ``terrain`` (TIN figures: ``max_error_m`` over all ground points, ``rounds``, ...).
 
     Returns
     -------
@@ -410,7 +398,6 @@ def build_model(
             f.status, f.status_reason = "skipped", "footprint outside the point cloud"
     partly = {i for i, f in enumerate(fps) if f.usable and not shapely.contains(ext_geom, f.geometry)}
     results: dict[int, BuildingResult] = {}
-    ground_parts: list[np.ndarray] = []
     # small inputs: one read; big ones: one streaming pass spilling the points into blocks
     small = in_memory or pc_all is not None or sum(i.n_points for i in infos) <= SINGLE_READ_POINTS
     classes_usable = True
@@ -434,6 +421,16 @@ def build_model(
         bar = stack.enter_context(progress_bar(progress))
         spilled = None
         classified = False
+        terrain_acc = None
+        if terrain or dtm_path is not None:
+            from lidar._terrain import TerrainAccumulator
+
+            # ground points go to grid sums (DTM) and, for the TIN, to files beside the spill
+            ext = np.array(extents, dtype=np.float64)
+            terrain_dir = None if small else stack.enter_context(tempfile.TemporaryDirectory(prefix="citymodel_ground_"))
+            terrain_acc = TerrainAccumulator((*ext[:, :2].min(axis=0), *ext[:, 2:].max(axis=0)),
+                                             dtm_resolution_m=DTM_RESOLUTION_M if dtm_path is not None else None,
+                                             tin=terrain, folder=terrain_dir)
         if not small and blocks:
             from lidar.spill import load_block, spill_blocks
 
@@ -469,11 +466,9 @@ def build_model(
             else:
                 ground, building, classes_desc = _classes(pc, ortho)
             classified_here = classes_desc != "file classes"
-            if terrain or dtm_path is not None:
+            if terrain_acc is not None:  # reduced now: the block's points are not kept in memory
                 g = pc.xyz[ground]
-                if spilled is not None:
-                    g = _owned_ground(g, bboxes, k)
-                ground_parts.append(g)
+                terrain_acc.add(_owned_ground(g, bboxes, k) if spilled is not None else np.unique(g, axis=0))
             tasks = _tasks_for_block(pc, ground, building, fps, block, lods, time_limit_s, classified_here) if block else ()
             if pool is None:
                 for t, _n in tasks:
@@ -485,27 +480,30 @@ def build_model(
                     results[i] = r
                     bar.advance(task)
             pc = ground = building = tasks = None  # free the block before loading the next
+        terrain_stats: dict[str, Any] = {}
+        tin = None
+        if terrain_acc is not None and terrain_acc.n_points >= 3:  # before the ground files go
+            if dtm_path is not None:
+                from lidar.dtm import write_dtm_geotiff
+
+                grid, tr = terrain_acc.dtm()
+                write_dtm_geotiff(grid, tr, epsg, dtm_path, overwrite=overwrite)
+                grid = None
+            if terrain:
+                t0 = time.perf_counter()
+                tin = terrain_acc.tin(terrain_error_m, stats=terrain_stats)
+                terrain_stats.update(seconds=time.perf_counter() - t0, n_ground_points=terrain_acc.n_points,
+                                     n_vertices=len(tin[0]), n_triangles=len(tin[1]))
     for i in partly:
         r = results.get(i)
         if r is not None and r.attributes.get("status") != "skipped":
             r.attributes["status_reason"] = "; ".join(
                 x for x in (r.attributes.get("status_reason"), "footprint partly outside the point cloud") if x)
     model = _assemble(fps, results, epsg, lods)
-    if (terrain or dtm_path is not None) and ground_parts:
-        # spilled blocks hold each ground point once already (_owned_ground)
-        gxyz = np.vstack(ground_parts) if spilled is not None else np.unique(np.vstack(ground_parts), axis=0)
-        ground_parts.clear()
-        if len(gxyz) >= 3:
-            if dtm_path is not None:
-                from lidar.dtm import make_dtm, write_dtm_geotiff
+    if tin is not None:
+        from lidar.tin import add_terrain
 
-                grid, tr = make_dtm(gxyz)
-                write_dtm_geotiff(grid, tr, epsg, dtm_path, overwrite=overwrite)
-            if terrain:
-                tv, tt = _terrain_tin(gxyz)
-                from lidar.tin import add_terrain
-
-                add_terrain(model, tv, tt)
+        add_terrain(model, *tin)
     if stats is not None:
         stats.update(
             seconds_per_building=np.array([r.seconds for r in results.values()]),
@@ -514,6 +512,7 @@ def build_model(
             n_points_in_files=len(points) if in_memory else sum(i.n_points for i in infos),
             spilled=spilled is not None,
             classes=classes_desc,
+            terrain=terrain_stats,
             statuses={s: sum(1 for o in model.city_objects.values() if o.get("attributes", {}).get("status") == s)
                       for s in ("ok", "fallback", "skipped")},
         )

@@ -126,10 +126,12 @@ def test_owned_ground_stacks_to_the_unique_points():
 
 
 def test_spilled_terrain_equals_one_read(tmp_path, monkeypatch):
-    """The TIN and the DTM of a spilled run (30 m blocks) equal those of one read."""
+    """The TIN and the DTM of a spilled run (30 m blocks) equal those of one read (up to the order
+    of float sums), and the TIN is within its 0.2 m bound of every ground point of the file."""
     import laspy
     import rasterio
     import shapely
+    from matplotlib.tri import LinearTriInterpolator, Triangulation
 
     import lidar.build as lb
 
@@ -153,7 +155,15 @@ def test_spilled_terrain_equals_one_read(tmp_path, monkeypatch):
         m = lb.build_model([tmp_path / "g.las"], footprints=fps, crs="EPSG:28992", lods=("1.2",), progress=False,
                            dtm_path=tmp_path / f"{name}.tif", stats=st)
         tin = m.city_objects[m.ids_of_type("TINRelief")[0]]["geometry"][0]["boundaries"]
-        v = m.vertices[np.unique([i for s in tin for r in s for i in r])]
+        t = np.array([r[0] for r in tin])
+        v = m.vertices[np.unique(t)]
+        g = np.column_stack([las.x, las.y, las.z])[~roof]
+        lo, hi = v[:, :2].min(axis=0), v[:, :2].max(axis=0)  # the ground the build read: footprints' box + 3 m
+        g = g[((g[:, :2] >= lo) & (g[:, :2] <= hi)).all(axis=1)]
+        assert len(g) > 0.5 * (~roof).sum()
+        zi = LinearTriInterpolator(Triangulation(m.vertices[:, 0], m.vertices[:, 1], t), m.vertices[:, 2])(g[:, 0], g[:, 1])
+        err = np.abs(g[:, 2] - np.ma.filled(zi, np.nan))
+        assert not np.isnan(err).any() and err.max() <= 0.2 + 1e-6, (name, np.nanmax(err))
         with rasterio.open(tmp_path / f"{name}.tif") as r:
             return np.unique(v, axis=0), r.read(1), st["spilled"], m
 
@@ -161,7 +171,7 @@ def test_spilled_terrain_equals_one_read(tmp_path, monkeypatch):
     v2, d2, s2, m2 = run(0, "spilled")
     assert (s1, s2) == (False, True)
     assert len(v1) >= 10
-    np.testing.assert_array_equal(v1, v2)
-    np.testing.assert_allclose(d1, d2, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(v1, v2, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(d1, d2, rtol=0, atol=1e-5)  # float32 of sums taken in another order
     for bid in m1.building_ids():
         assert m1.city_objects[bid]["attributes"] == m2.city_objects[bid]["attributes"]
