@@ -192,7 +192,7 @@ def simulate_block(
         inv_d = 1.0 / dq[0, b0:b1].astype(np.float64)
         # per-building forcing of the hour: 0 wall solar, 1 roof solar, 2 window solar,
         # 3 internal gains, 4 last hour's air-node heat (per twin)
-        fo = np.empty((4, nc), dtype=ft)
+        fo = ff  # rows 0..3 filled once per hour, row 4 per twin
         th_ = np.empty(nc)
         tc_ = np.empty(nc)
         hv0 = np.zeros(nc)
@@ -266,10 +266,6 @@ def simulate_block(
                 ql = q_last[tw]
                 zz = z[tw]
                 for j in range(nc):
-                    ff[0, j] = fo[0, j]
-                    ff[1, j] = fo[1, j]
-                    ff[2, j] = fo[2, j]
-                    ff[3, j] = fo[3, j]
                     ff[4, j] = ql[j]
                 for j in range(nc):
                     tt[0, j] = (fd[0, j] * ff[0, j] + fd[1, j] * ff[1, j] + fd[2, j] * ff[2, j]
@@ -414,3 +410,35 @@ def modal_project(k, c, b, w, dt_s):
                     acc += w[r, j, q] * cm[j] * v[j, i]
                 cout[q, r, i] = acc
     return lam, g, cout
+
+
+@nb.njit(cache=True, parallel=True)
+def combine_rows(w, src, irr, irr_win, out):
+    """The three weighted solar series of each building, in parallel over the buildings.
+
+    Parameters
+    ----------
+    w : (9, nb) float32
+        Solar weights (model.solar_weights): roof, wall N, E, S, W, window N, E, S, W.
+    src : (nb,) int64
+        Row of ``irr`` / ``irr_win`` of each building.
+    irr : (n_src, 5, nh) float32
+        Opaque irradiance roof, N, E, S, W [W/m2].
+    irr_win : (n_src, 4, nh) float32
+        SHGC-weighted window irradiance N, E, S, W [W/m2].
+    out : (nb, 3, nh) float32
+        Written: wall sol-air increment [K], roof sol-air increment [K], window gain [W].
+    """
+    nbld = out.shape[0]
+    nh = out.shape[2]
+    for b in nb.prange(nbld):
+        s = src[b]
+        a0, a1, a2, a3, ar = w[1, b], w[2, b], w[3, b], w[4, b], w[0, b]
+        e0, e1, e2, e3 = w[5, b], w[6, b], w[7, b], w[8, b]
+        r0, r1, r2, r3, r4 = irr[s, 0], irr[s, 1], irr[s, 2], irr[s, 3], irr[s, 4]
+        q0, q1, q2, q3 = irr_win[s, 0], irr_win[s, 1], irr_win[s, 2], irr_win[s, 3]
+        o0, o1, o2 = out[b, 0], out[b, 1], out[b, 2]
+        for h in range(nh):
+            o0[h] = a0 * r1[h] + a1 * r2[h] + a2 * r3[h] + a3 * r4[h]
+            o1[h] = ar * r0[h]
+            o2[h] = e0 * q0[h] + e1 * q1[h] + e2 * q2[h] + e3 * q3[h]
