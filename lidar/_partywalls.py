@@ -13,7 +13,9 @@ walls**, along which the roof changes:
 - its colour changes, when an RGBN orthophoto is given: the chromaticity (r, g) = (R, G) /
   (R + G + B) of the roof pixels, which does not change with shading, averaged over a band of
   ``band_m`` on each side of the line (vegetation pixels, NDVI above 0.2, and the outermost
-  half metre of the roof are left out).
+  half metre of the roof are left out). The two bands' means over the whole line must differ by
+  more than ``chroma_step`` and by five standard errors (so pixel noise never decides), and a
+  cell of the line breaks where its own band difference points the same way by at least half.
 
 In the piece's own frame (main direction = x axis) every line between two columns (and between
 two rows) of the raster is cut into runs of cells that are roof on both sides; a run is a party
@@ -162,29 +164,56 @@ def _line_cuts(mask, z, chroma, cvalid, u, k, cell_m, *, step_m, valley_slope, c
         valid[i] |= vv
         broken[i] |= vv & (concave > valley_slope)
         strength[i] += np.where(vv, np.clip(concave / valley_slope, 0, 50), 0.0)
+    rid, line, j0, length = _runs(both)
+    if line.size == 0:
+        return cut
+    sel = rid >= 0
+    r = rid[sel]
     if chroma is not None:
+        # per cell of the line: sums of the chromaticity (and its square) over the k cells on each side
         w = cvalid.astype(np.float64)
-        cs = np.concatenate([np.zeros((1, ny, 2)), np.cumsum(chroma * w[..., None], axis=0)])
+        zero = np.zeros((1, ny, 2))
+        cs = np.concatenate([zero, np.cumsum(chroma * w[..., None], axis=0)])
+        cq = np.concatenate([zero, np.cumsum(chroma**2 * w[..., None], axis=0)])
         cn = np.concatenate([np.zeros((1, ny)), np.cumsum(w, axis=0)])
         ib = np.arange(nx - 1)
         a_l, b_l = np.maximum(ib - k + 1, 0), ib + 1
         a_r, b_r = ib + 1, np.minimum(ib + 1 + k, nx)
         n_l, n_r = cn[b_l] - cn[a_l], cn[b_r] - cn[a_r]
+        s_l, s_r = cs[b_l] - cs[a_l], cs[b_r] - cs[a_r]
+        q_l, q_r = cq[b_l] - cq[a_l], cq[b_r] - cq[a_r]
         vc = both & (n_l >= max(2, k // 2)) & (n_r >= max(2, k // 2))
+        # per run: the mean colours of the two bands and the standard error of their difference
+        # (pixel noise averages out over the whole line, not over one cell's band)
+        nr = line.size
+        vcs = vc[sel]
+
+        def run_sum(a):
+            return np.bincount(r[vcs], weights=a[sel][vcs], minlength=nr)
+
+        N_l, N_r = run_sum(n_l), run_sum(n_r)
         with np.errstate(invalid="ignore", divide="ignore"):
-            m_l = (cs[b_l] - cs[a_l]) / n_l[..., None]
-            m_r = (cs[b_r] - cs[a_r]) / n_r[..., None]
-        dist = np.where(vc, np.hypot(*(m_l - m_r).transpose(2, 0, 1)), 0.0)
-        broken |= vc & (dist > chroma_step)
+            M_l = np.column_stack([run_sum(s_l[..., c]) for c in (0, 1)]) / N_l[:, None]
+            M_r = np.column_stack([run_sum(s_r[..., c]) for c in (0, 1)]) / N_r[:, None]
+            V_l = np.column_stack([run_sum(q_l[..., c]) for c in (0, 1)]) / N_l[:, None] - M_l**2
+            V_r = np.column_stack([run_sum(q_r[..., c]) for c in (0, 1)]) / N_r[:, None] - M_r**2
+            diff = np.nan_to_num(M_r - M_l)
+            D = np.hypot(diff[:, 0], diff[:, 1])
+            se = np.sqrt(np.nan_to_num(np.maximum(V_l, 0).sum(axis=1) / N_l + np.maximum(V_r, 0).sum(axis=1) / N_r))
+            run_ok = (D > chroma_step) & (D > 5.0 * se)
+            # a cell breaks when its own band difference points the run's way by at least half of it
+            m_l = s_l / n_l[..., None]
+            m_r = s_r / n_r[..., None]
+        unit = np.zeros((nr, 2))
+        unit[D > 0] = diff[D > 0] / D[D > 0, None]
+        rr = np.where(sel, rid, 0)
+        proj = ((m_r - m_l) * unit[rr]).sum(axis=-1)
+        broken |= sel & vc & run_ok[rr] & (proj > 0.5 * D[rr])
         valid |= vc
-        strength += np.clip(dist / chroma_step, 0, 50)
-    rid, line, j0, length = _runs(both)
-    if line.size == 0:
-        return cut
-    sel = rid >= 0
-    n_valid = np.bincount(rid[sel], weights=valid[sel], minlength=line.size)
-    n_broken = np.bincount(rid[sel], weights=(broken & valid)[sel], minlength=line.size)
-    s_sum = np.bincount(rid[sel], weights=strength[sel], minlength=line.size)
+        strength += np.where(sel & vc & run_ok[rr], np.clip(D[rr] / chroma_step, 0, 50), 0.0)
+    n_valid = np.bincount(r, weights=valid[sel], minlength=line.size)
+    n_broken = np.bincount(r, weights=(broken & valid)[sel], minlength=line.size)
+    s_sum = np.bincount(r, weights=strength[sel], minlength=line.size)
     length_m = length * cell_m
     ok = ((length_m >= min_cut_m) & (length_m <= max_cut_m) & (n_valid >= 0.5 * length)
           & (n_broken >= min_share * np.maximum(n_valid, 1)))
