@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +46,12 @@ PROBE_POINTS = 200_000
 #: Non-ground points at least this high above the building's ground count as roof points when
 #: the file has no building class [m].
 ROOF_MIN_HEIGHT_M = 2.0
+#: A building's worker process is killed after max(HARD_LIMIT_FACTOR * time_limit_s,
+#: time_limit_s + HARD_LIMIT_MIN_GRACE_S) [s] of wall time (lidar._timelimit).
+HARD_LIMIT_FACTOR = 1.5
+HARD_LIMIT_MIN_GRACE_S = 1.0
+#: Tests only: footprint id -> seconds that building's LoD2.2 sleeps in its worker (a "hang").
+_TEST_HANG_S: dict[str, float] = {}
 #: Cell size of the DTM GeoTIFF (``dtm_path``) [m].
 DTM_RESOLUTION_M = 0.5
 
@@ -259,23 +263,149 @@ def _assemble(fps: list[Footprint], results: dict[int, BuildingResult], epsg: in
 
 # ----------------------------------------------------------------------------- work
 def _work(task: tuple) -> tuple[int, BuildingResult]:
-    i, wkb, roof, gz, lods, limit = task
+    i, wkb, roof, gz, lods, limit, hang_s = task
     try:
+        if hang_s and "2.2" in lods:  # test hook (_TEST_HANG_S): a step that never checks the clock
+            time.sleep(hang_s)
         return i, reconstruct_building(shapely.from_wkb(wkb), roof, gz, lods=lods, time_limit_s=limit)
     except Exception as exc:  # one building never stops the run; the reason is recorded
         return i, BuildingResult({"status": "skipped", "status_reason": f"reconstruction error: {type(exc).__name__}: {exc}"})
 
 
-def _tasks_for_block(pc, ground, building, fps, block, lods, limit, classified_here) -> Iterable[tuple]:
+def _warmup() -> None:
+    """Load the numba kernels in a new worker before its clock starts (a 10 m x 8 m gable roof)."""
+    rng = np.random.default_rng(0)
+    xy = rng.uniform((0, 0), (10, 8), (400, 2))
+    z = 6.0 + 0.5 * np.minimum(xy[:, 1], 8 - xy[:, 1])
+    reconstruct_building(shapely.box(0, 0, 10, 8), np.column_stack([xy, z]), np.zeros(20), time_limit_s=60.0)
+
+
+def _hard_limit_s(task: tuple) -> float:
+    """Wall-clock limit [s] after which a building's worker is killed: the cooperative budget
+    (checked between steps by :func:`reconstruct_building`) plus a grace."""
+    limit = float(task[5])
+    return max(HARD_LIMIT_FACTOR * limit, limit + HARD_LIMIT_MIN_GRACE_S)
+
+
+def _after_timeout(run, task: tuple, why: str) -> BuildingResult:
+    """A building whose worker was killed: the next lower LoDs, again in a worker with the hard
+    limit, and LoD1.2 alone here (a prism: percentiles only) when that fails too."""
+    i, wkb, roof, gz, lods, limit, _ = task
+    stopped = max(lods)
+    lower = tuple(x for x in lods if x != stopped) or ("1.2",)
+    r = None
+    if lower != ("1.2",):
+        for _t, out, why2 in run.run([(i, wkb, roof, gz, lower, limit, 0.0)], _hard_limit_s):
+            if out is not None:
+                r = out[1]
+            else:
+                why = f"{why}; LoD{max(lower)} {why2}"
+                stopped = max(lower)
+    if r is None:
+        lower = ("1.2",)
+        r = _work((i, wkb, roof, gz, lower, limit, 0.0))[1]
+    a = r.attributes
+    if a.get("status") != "skipped":
+        built = [x for x in LODS if r.shells.get(x)]
+        head = f"LoD{stopped} {why}; built LoD" + ", LoD".join(built) if built else f"LoD{stopped} {why}"
+        a["status"] = "fallback" if built else "skipped"
+        a["status_reason"] = "; ".join(x for x in (head, a.get("status_reason")) if x)
+    r.seconds += _hard_limit_s(task)
+    return r
+
+
+def _tasks_for_block(pc, ground, building, items, lods, limit, classified_here) -> Iterable[tuple]:
+    """Per building of ``items`` ((footprint index, geometry, id)): its reconstruction task."""
     idx = GridIndex(pc.xyz[:, :2])
-    for i in block:
-        fp = fps[i]
-        ins, ring = select_footprint_points(idx, fp.geometry, GROUND_BUFFER_M)
+    for i, geom, fid in items:
+        ins, ring = select_footprint_points(idx, geom, GROUND_BUFFER_M)
         gz = pc.xyz[np.concatenate([ins[ground[ins]], ring[ground[ring]]]), 2]
         roof_idx = ins[building[ins]]
         if classified_here and len(gz):
             roof_idx = roof_idx[pc.xyz[roof_idx, 2] > np.percentile(gz, 10) + ROOF_MIN_HEIGHT_M]
-        yield (i, fp.geometry.wkb, pc.xyz[roof_idx], gz, tuple(lods), limit), len(ins) + len(ring)
+        hang = float(_TEST_HANG_S.get(fid, 0.0))
+        yield (i, geom.wkb, pc.xyz[roof_idx], gz, tuple(lods), limit, hang), len(ins) + len(ring)
+
+
+@dataclasses.dataclass
+class _BlockJob:
+    """What one block needs (picklable: it travels to Dask workers)."""
+
+    k: int
+    items: list[tuple[int, Any, str]]  # (footprint index, geometry, id) of its buildings
+    lods: tuple[str, ...]
+    time_limit_s: float
+    want_ground: bool  # keep its ground points for the terrain
+    epsg: int | None
+    sources: list[str]
+    spill_path: str | None = None  # its spilled points (lidar.spill)
+    read: tuple | None = None  # or (paths, crs, bbox): read from the files
+    owned_boxes: np.ndarray | None = None  # boxes of blocks 0..k: its ground is what no earlier box holds
+    classified: bool = False  # the files' classes are usable
+    ortho: str | None = None
+    cache_path: str | None = None  # write its output there (lidar._blockcache)
+
+
+@dataclasses.dataclass
+class _BlockOut:
+    """One block's output: its buildings' results and its own ground points [m]."""
+
+    results: dict[int, BuildingResult]
+    ground: np.ndarray | None
+    n_points: int
+    classes_desc: str | None
+
+
+def _run_block(job: _BlockJob, pc=None, classes=None, run=None, advance=None) -> _BlockOut:
+    """Load a block's points (unless given), classify, reconstruct its buildings (in the worker
+    processes of ``run()``, a :class:`lidar._timelimit.HardLimitRunner`, else here), keep its
+    ground; write the output to its cache file."""
+    from lidar.pointcloud import read_points
+    from lidar.spill import load_block
+
+    if pc is None:
+        if job.spill_path is not None:
+            pc = load_block(job.spill_path, job.epsg, job.sources)
+            Path(job.spill_path).unlink()
+        else:
+            paths, crs, bbox = job.read
+            pc = read_points(paths, crs=crs, bbox=bbox)
+    n = len(pc)
+    if not job.items and n < 3:  # a ground-only cell (terrain) with next to no points
+        out = _BlockOut({}, None, n, None)
+    else:
+        if classes is not None:
+            ground, building, desc = classes
+        elif not job.items and job.classified:  # a ground-only cell of a classified file
+            ground, building, desc = pc.classification == ASPRS_GROUND, pc.classification == ASPRS_BUILDING, None
+        else:
+            ground, building, desc = _classes(pc, job.ortho)
+        g = None
+        if job.want_ground:
+            g = pc.xyz[ground]
+            g = _owned_ground(g, job.owned_boxes, job.k) if job.owned_boxes is not None else np.unique(g, axis=0)
+        results: dict[int, BuildingResult] = {}
+        tasks = (_tasks_for_block(pc, ground, building, job.items, job.lods, job.time_limit_s, desc != "file classes")
+                 if job.items else ())
+        if run is None or not job.items:
+            for t, _n in tasks:
+                i, r = _work(t)
+                results[i] = r
+                if advance is not None:
+                    advance(1)
+        else:
+            runner = run()
+            for t, out, why in runner.run((t for t, _n in tasks), _hard_limit_s):
+                i, r = out if out is not None else (t[0], _after_timeout(runner, t, why))
+                results[i] = r
+                if advance is not None:
+                    advance(1)
+        out = _BlockOut(results, g, n, desc)
+    if job.cache_path is not None:
+        from lidar._blockcache import save
+
+        save(Path(job.cache_path), out)
+    return out
 
 
 def build_model(
@@ -287,6 +417,7 @@ def build_model(
     lods: Sequence[str] = LODS,
     workers: int = 1,
     time_limit_s: float = 5.0,
+    hard_time_limit: bool = True,
     dtm_path: str | os.PathLike | None = None,
     terrain: bool = True,
     terrain_error_m: float = 0.2,
@@ -294,6 +425,8 @@ def build_model(
     overwrite: bool = False,
     stats: dict[str, Any] | None = None,
     ortho: str | os.PathLike | None = None,
+    workdir: str | os.PathLike | None = None,
+    scheduler: Any = None,
 ) -> CityModel:
     """Build a city model from LAS/LAZ points and building footprints.
 
@@ -311,9 +444,16 @@ def build_model(
     lods : sequence of str
         Any of "1.2", "1.3", "2.2".
     workers : int
-        Processes reconstructing buildings in parallel.
+        Processes reconstructing buildings in parallel (with ``hard_time_limit``, one worker
+        process even for 1).
     time_limit_s : float
         Per-building time budget [s]; past it, higher LoDs fall back to lower ones.
+    hard_time_limit : bool
+        Reconstruct in worker processes (``workers`` of them, started once per Python process
+        and kept) and kill a building's worker when it runs past the budget plus a grace
+        (:func:`_hard_limit_s`), even inside a numba kernel; the building then gets its lower
+        LoDs (``status="fallback"``, the reason in ``status_reason``). ``False`` with
+        ``workers=1``: in this process, the budget checked between steps only.
     dtm_path : path, optional
         Also write the DTM as a GeoTIFF here.
     terrain : bool
@@ -327,10 +467,20 @@ def build_model(
         Replace an existing ``dtm_path``.
     ortho : path, optional
         RGBN orthophoto GeoTIFF: its NDVI helps classify files without building classes.
+    workdir : path, optional
+        Keep each block's output there (written atomically, :mod:`lidar._blockcache`) and reuse
+        it on a re-run with the same input files (names, sizes, modification times), options and
+        blocks: an interrupted build resumes where it stopped. Not for points given in memory.
+    scheduler : str or dask.distributed.Client, optional
+        Address of a Dask scheduler (or a client): blocks run on its workers instead of here
+        (buildings in the worker's process, with the cooperative time limit only). The input
+        files, and ``workdir`` when given (the spill then goes there), must be reachable by the
+        workers at the same paths. Results are the same as a local run.
     stats : dict, optional
         Filled with run figures: ``seconds_per_building`` and ``cpu_seconds_per_building``
         (arrays [s]), ``n_points`` (points loaded, summed over blocks), ``n_points_in_files``,
-        ``spilled`` (True when the points went through :mod:`lidar.spill`), ``classes``, ``statuses``,
+        ``spilled`` (True when the points went through :mod:`lidar.spill`), ``blocks_reused`` (block
+        outputs found in ``workdir``), ``classes``, ``statuses``,
         ``terrain`` (TIN figures: ``max_error_m`` over all ground points, ``rounds``, ...).
 
     Returns
@@ -413,11 +563,12 @@ def build_model(
     classes_desc = ""
     n_points = 0
     with contextlib.ExitStack() as stack:
-        # forkserver: children do not inherit numba's thread pools (forking after they started aborts)
-        pool = None
-        if workers > 1:
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
-            stack.callback(pool.shutdown)
+        run = None
+        if hard_time_limit or workers > 1:  # worker processes, kept for later runs (lidar._timelimit)
+            from lidar._timelimit import runner
+
+            def run():  # started when the first building needs it
+                return runner(_work, workers, _warmup)
         bar = stack.enter_context(progress_bar(progress))
         spilled = None
         classified = False
@@ -428,58 +579,92 @@ def build_model(
             # ground points go to grid sums (DTM) and, for the TIN, to files beside the spill
             ext = np.array(extents, dtype=np.float64)
             terrain_dir = None if small else stack.enter_context(tempfile.TemporaryDirectory(prefix="citymodel_ground_"))
+
             terrain_acc = TerrainAccumulator((*ext[:, :2].min(axis=0), *ext[:, 2:].max(axis=0)),
                                              dtm_resolution_m=DTM_RESOLUTION_M if dtm_path is not None else None,
                                              tin=terrain, folder=terrain_dir)
+        want_ground = terrain_acc is not None
+        files = [] if in_memory else [str(p) for p in _as_paths(points)]
+        common = dict(lods=lods, time_limit_s=time_limit_s, want_ground=want_ground, epsg=epsg,
+                      sources=[] if in_memory else [str(i.path) for i in infos],
+                      ortho=None if ortho is None else str(ortho))
+        jobs: list[_BlockJob] = []
+        boxes_of: list[np.ndarray] = []  # per job, the boxes that decide its points (cache key)
+        bboxes = None
         if not small and blocks:
-            from lidar.spill import load_block, spill_blocks
-
-            # removed on success and on error alike
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="citymodel_build_"))
             classified = _files_classified(infos)
             buffer_m = GROUND_BUFFER_M if classified else CLASSIFY_BUFFER_M
             bboxes = _block_bboxes(fps, blocks, buffer_m, BLOCK_M)
-            if terrain or dtm_path is not None:  # cells without footprints still give terrain
+            if want_ground:  # cells without footprints still give terrain
                 extra = _ground_only_boxes(fps, blocks, bboxes, BLOCK_M, 0.0 if classified else CLASSIFY_BUFFER_M)
                 blocks = blocks + [[] for _ in extra]
                 bboxes = np.vstack([bboxes, *extra])
-            rtask = bar.add_task("Reading points into blocks", total=sum(i.n_points for i in infos))
-            spilled = spill_blocks(infos, bboxes, tmp, classes=(ASPRS_GROUND, ASPRS_BUILDING) if classified else None,
-                                   chunk_size=SPILL_CHUNK_POINTS, advance=lambda n: bar.advance(rtask, n))
-        task = bar.add_task("Reconstructing buildings", total=n_usable)
-        for k, block in enumerate(blocks):
-            if in_memory or pc_all is not None:
-                pc = pc_all if pc_all is not None else points
-            elif spilled is not None:
-                pc = load_block(spilled[k], epsg, [i.path for i in infos])
-                spilled[k].unlink()
-            else:
+            for k, block in enumerate(blocks):
+                jobs.append(_BlockJob(k, [(i, fps[i].geometry, fps[i].id) for i in block], owned_boxes=bboxes[: k + 1],
+                                      classified=classified, **common))
+                boxes_of.append(bboxes[: k + 1])
+        else:
+            for k, block in enumerate(blocks):
                 bb = _block_bboxes(fps, [block], GROUND_BUFFER_M)[0]
-                pc = read_points(_as_paths(points), crs=crs, bbox=None if not classes_usable else bb)
-            n_points += len(pc)
-            if not block and len(pc) < 3:  # a ground-only cell (terrain) with next to no points
-                continue
-            if classes_all is not None and pc is pc_all:
-                ground, building, classes_desc = classes_all
-            elif not block and classified:  # a ground-only cell of a classified file
-                ground, building = pc.classification == ASPRS_GROUND, pc.classification == ASPRS_BUILDING
-            else:
-                ground, building, classes_desc = _classes(pc, ortho)
-            classified_here = classes_desc != "file classes"
-            if terrain_acc is not None:  # reduced now: the block's points are not kept in memory
-                g = pc.xyz[ground]
-                terrain_acc.add(_owned_ground(g, bboxes, k) if spilled is not None else np.unique(g, axis=0))
-            tasks = _tasks_for_block(pc, ground, building, fps, block, lods, time_limit_s, classified_here) if block else ()
-            if pool is None:
-                for t, _n in tasks:
-                    i, r = _work(t)
-                    results[i] = r
-                    bar.advance(task)
-            else:
-                for i, r in pool.map(_work, (t for t, _n in tasks), chunksize=4):
-                    results[i] = r
-                    bar.advance(task)
-            pc = ground = building = tasks = None  # free the block before loading the next
+                read = None if in_memory or pc_all is not None else (files, crs, None if not classes_usable else bb)
+                jobs.append(_BlockJob(k, [(i, fps[i].geometry, fps[i].id) for i in block], read=read, **common))
+                boxes_of.append(bb[None, :] if classes_usable else np.zeros((1, 4)))
+        done: dict[int, _BlockOut] = {}
+        if workdir is not None and not in_memory and pc_all is None and jobs:
+            from lidar import _blockcache
+
+            wd = _blockcache.prepare(workdir)
+            extra_files = [f for f in (footprints, ortho) if isinstance(f, (str, os.PathLike))]
+            rkey = _blockcache.run_key(files + [str(f) for f in extra_files], {
+                "lods": lods, "time_limit_s": float(time_limit_s), "crs": str(crs), "id_field": str(footprint_id_field),
+                "want_ground": want_ground, "small": bool(small), "classes_usable": bool(classes_usable),
+                "consts": (BLOCK_M, SINGLE_READ_POINTS, GROUND_BUFFER_M, CLASSIFY_BUFFER_M, ROOF_MIN_HEIGHT_M)})
+            for job, boxes in zip(jobs, boxes_of, strict=True):
+                key = _blockcache.block_key(rkey, [i for i, _, _ in job.items], [g.wkb for _, g, _ in job.items], boxes)
+                path = _blockcache.block_path(wd, key)
+                job.cache_path = str(path)
+                out = _blockcache.load(path) if path.exists() else None
+                if out is not None:
+                    done[job.k] = out
+        todo = [j for j in jobs if j.k not in done]
+        if not small and todo:
+            from lidar.spill import spill_blocks
+
+            # removed on success and on error alike; in the work folder when Dask workers read it
+            parent = workdir if (scheduler is not None and workdir is not None) else None
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="citymodel_build_", dir=parent))
+            rtask = bar.add_task("Reading points into blocks", total=sum(i.n_points for i in infos))
+            spilled = spill_blocks(infos, np.array([bboxes[j.k] for j in todo]), tmp,
+                                   classes=(ASPRS_GROUND, ASPRS_BUILDING) if classified else None,
+                                   chunk_size=SPILL_CHUNK_POINTS, advance=lambda n: bar.advance(rtask, n))
+            for j, path in zip(todo, spilled, strict=True):
+                j.spill_path = str(path)
+        task = bar.add_task("Reconstructing buildings", total=n_usable)
+
+        def consume(out: _BlockOut, advance: bool) -> None:
+            nonlocal n_points, classes_desc
+            results.update(out.results)
+            n_points += out.n_points
+            classes_desc = out.classes_desc or classes_desc
+            if out.ground is not None and terrain_acc is not None:  # reduced now, not kept in memory
+                terrain_acc.add(out.ground)
+            if advance:
+                bar.advance(task, len(out.results))
+
+        n_reused = len(done)
+        for k in sorted(done):
+            consume(done.pop(k), True)
+        if scheduler is not None and todo and not in_memory and pc_all is None:
+            from lidar._dask import run_blocks
+
+            for out in run_blocks(scheduler, todo, _run_block):
+                consume(out, True)
+        else:
+            for job in todo:
+                pc = None if job.read is not None or job.spill_path is not None else (pc_all if pc_all is not None else points)
+                cls = classes_all if (pc is not None and pc is pc_all) else None
+                consume(_run_block(job, pc, cls, run, lambda n: bar.advance(task, n)), False)
+                pc = None  # free the block before loading the next
         terrain_stats: dict[str, Any] = {}
         tin = None
         if terrain_acc is not None and terrain_acc.n_points >= 3:  # before the ground files go
@@ -510,7 +695,8 @@ def build_model(
             cpu_seconds_per_building=np.array([r.cpu_seconds for r in results.values()]),
             n_points=n_points,
             n_points_in_files=len(points) if in_memory else sum(i.n_points for i in infos),
-            spilled=spilled is not None,
+            spilled=not small and bool(blocks),
+            blocks_reused=n_reused,
             classes=classes_desc,
             terrain=terrain_stats,
             statuses={s: sum(1 for o in model.city_objects.values() if o.get("attributes", {}).get("status") == s)

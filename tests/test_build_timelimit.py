@@ -1,0 +1,77 @@
+"""Hard per-building time limit: a building that hangs is killed in its worker and falls back."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+import lidar.build as lb
+from citymodel.validation import validate
+from lidar._timelimit import HardLimitRunner
+from lidar.pointcloud import PointCloud
+from tests.test_build_geometry import _cloud, gable, two_flat
+
+
+@pytest.fixture(scope="module")
+def three_buildings():
+    rng = np.random.default_rng(7)
+    fps = [box(0, 0, 20, 10), box(30, 0, 42, 9), box(0, 20, 15, 32)]
+    xyz, cls = [], []
+    for fp, fn in zip(fps, [gable, two_flat(4.0), lambda xy: np.full(len(xy), 7.5)], strict=True):
+        pc = _cloud(fn, fp, rng, extent=2.0)
+        xyz.append(pc.xyz)
+        cls.append(pc.classification)
+    return PointCloud.from_xyz(np.vstack(xyz), classification=np.concatenate(cls), epsg=32632), fps
+
+
+def _lods(model, bid):
+    return sorted(g["lod"] for g in model.city_objects[bid]["geometry"])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_hanging_building_falls_back_and_the_run_finishes(three_buildings, monkeypatch, workers):
+    pc, fps = three_buildings
+    ref = lb.build_model(pc, footprints=fps, terrain=False, progress=False, workers=workers)
+    monkeypatch.setitem(lb._TEST_HANG_S, "fp1", 120.0)  # LoD2.2 of fp1 "hangs" for 2 minutes
+    t0 = time.perf_counter()
+    m = lb.build_model(pc, footprints=fps, terrain=False, progress=False, workers=workers, time_limit_s=1.0)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 30.0  # the 2 s hard limit, a worker restart (warm-up) and the fallback; not 120 s
+    a = m.city_objects["fp1"]["attributes"]
+    assert a["status"] == "fallback"
+    assert "LoD2.2 stopped at the hard time limit of 2 s" in a["status_reason"]
+    assert "built LoD1.2, LoD1.3" in a["status_reason"]
+    assert _lods(m, "fp1") == ["1.2", "1.3"]
+    assert a["rmse_lod22_m"] is None and a["rmse_lod13_m"] is not None
+    # the LoD1.2/1.3 of the building that hung are those of the normal run
+    for lod in ("1.2", "1.3"):
+        g = [x for x in m.city_objects["fp1"]["geometry"] if x["lod"] == lod][0]
+        g_ref = [x for x in ref.city_objects["fp1"]["geometry"] if x["lod"] == lod][0]
+        got = m.vertices[[i for s in g["boundaries"][0] for ring in s for i in ring]]
+        want = ref.vertices[[i for s in g_ref["boundaries"][0] for ring in s for i in ring]]
+        np.testing.assert_allclose(got, want, atol=1e-9)
+    for k in ("h_roof_70p_m", "rmse_lod12_m", "rmse_lod13_m", "h_ground_m"):
+        assert a[k] == ref.city_objects["fp1"]["attributes"][k]
+    for bid in ("fp0", "fp2"):  # the others are unaffected
+        assert m.city_objects[bid]["attributes"] == ref.city_objects[bid]["attributes"]
+        assert _lods(m, bid) == ["1.2", "1.3", "2.2"]
+    assert validate(m).valid
+
+
+def _sleepy(task):
+    time.sleep(task)
+    return task
+
+
+def test_runner_kills_only_the_slow_task():
+    r = HardLimitRunner(_sleepy, n_workers=1)
+    try:
+        got = {t: (out, why) for t, out, why in r.run([0.01, 30.0, 0.02, 0.03], lambda t: 1.0)}
+    finally:
+        r.close()
+    assert got[30.0][0] is None and "hard time limit of 1 s" in got[30.0][1]
+    assert {t: out for t, (out, _) in got.items() if t != 30.0} == {0.01: 0.01, 0.02: 0.02, 0.03: 0.03}
+    assert r.n_killed == 1
