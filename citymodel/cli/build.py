@@ -18,17 +18,26 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
 @click.option("--lod", "lod", default="1.2,1.3,2.2", show_default=True, help="LoDs to build, comma separated.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Parallel processes.")
 @click.option("--time-limit-s", default=5.0, show_default=True, type=float,
-              help="Per-building time budget [s]; past it, lower LoDs are used.")
+              help="Per-building time budget [s]; past it, lower LoDs are used. A building still running at "
+                   "1.5x the budget (at least +1 s) has its worker process stopped and gets LoD1.2/1.3.")
 @click.option("--dtm", "dtm_path", default=None, type=click.Path(dir_okay=False), help="Also write the DTM GeoTIFF here.")
 @click.option("--ortho", default=None, type=click.Path(exists=True, dir_okay=False),
               help="RGBN orthophoto GeoTIFF; its NDVI helps classify points of files without classes.")
 @click.option("--no-terrain", is_flag=True, default=False, help="Do not add the terrain TIN.")
+@click.option("--terrain-error-m", default=0.2, show_default=True, type=click.FloatRange(min=0.001),
+              help="Largest vertical distance of any ground point to the terrain TIN [m].")
+@click.option("--workdir", default=None, type=click.Path(file_okay=False),
+              help="Keep each block's result in this folder and reuse it on a re-run with the same inputs and "
+                   "options: an interrupted build resumes.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address (tcp://HOST:8786): blocks run on the cluster instead of here; the "
+                   "input files (and --workdir) must be reachable by the workers at the same paths.")
 @click.option("--trees", is_flag=True, default=False,
               help="Also detect individual trees (SolitaryVegetationObject with height_m, crown_diameter_m).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .city.json or .city.jsonl.")
 @overwrite_opt
 def command(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
-            ortho, no_terrain, trees, out, overwrite) -> None:
+            ortho, no_terrain, terrain_error_m, workdir, scheduler, trees, out, overwrite) -> None:
     """Reconstruct buildings (LoD1.2, LoD1.3, LoD2.2) and terrain from LiDAR and footprints.
 
     \b
@@ -38,6 +47,10 @@ def command(points, more_points, footprints, footprint_id_field, crs, lod, worke
       citymodel build --points district.laz --footprints footprints.gpkg --footprint-id-field id \\
           --lod 2.2 --workers 4 --out district.city.jsonl --overwrite
       citymodel build --points district.laz --footprints footprints.gpkg --trees --out city.city.json
+      citymodel build --points big1.laz big2.laz --footprints fp.gpkg --workdir build_work \\
+          --out city.city.jsonl          # run it again after an interruption: finished blocks are reused
+      citymodel build --points /shared/tiles/*.laz --footprints /shared/fp.gpkg --workdir /shared/work \\
+          --scheduler tcp://scheduler:8786 --out city.city.jsonl
     """
     from citymodel._fileutil import check_output
     from citymodel.io.cityjson import write
@@ -52,7 +65,8 @@ def command(points, more_points, footprints, footprint_id_field, crs, lod, worke
     model = build_model(
         list(points) + list(more_points), footprints=footprints, footprint_id_field=footprint_id_field,
         crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_path,
-        terrain=not no_terrain, progress=not is_quiet(), overwrite=overwrite, stats=stats, ortho=ortho,
+        terrain=not no_terrain, terrain_error_m=terrain_error_m, progress=not is_quiet(), overwrite=overwrite,
+        stats=stats, ortho=ortho, workdir=workdir, scheduler=scheduler,
     )
     n_trees = None
     if trees:
@@ -74,6 +88,7 @@ def command(points, more_points, footprints, footprint_id_field, crs, lod, worke
         f"Wrote {path}: {st.get('ok', 0)} buildings ok, {st.get('fallback', 0)} with a lower-LoD fallback, "
         f"{st.get('skipped', 0)} skipped ({stats.get('classes', '')}{timing})"
         + (f"; {n_trees} trees" if n_trees is not None else "")
+        + (f"; {stats['blocks_reused']} blocks reused from {workdir}" if stats.get("blocks_reused") else "")
     )
     if st.get("skipped") or st.get("fallback"):
         reasons: dict[str, int] = {}
