@@ -123,9 +123,9 @@ def main() -> None:
     import numba
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    from energy.demand.engine import Schedules, forcing_from_weather, run_thermal
+    from energy.demand.engine import Schedules, combine_solar, forcing_from_weather, run_thermal
     from energy.demand.irradiance import orientation_irradiance
-    from energy.demand.model import build_modal_model, solar_weights
+    from energy.demand.model import build_modal_model
     from energy.weather import read_epw
 
     wx, meta = read_epw(EPW)
@@ -161,12 +161,11 @@ def main() -> None:
         if args.shared_gains or args.nine_series:
             irr = np.multiply(tot32, sf[:k], out=irr_buf[:k])
             irw = np.multiply(win32, sf[:k, 1:], out=irw_buf[:k])
-        else:  # the three weighted series the model needs (combine_solar), made directly
-            w = solar_weights(c).astype(np.float32)
-            irr = irr_c[:nb_]
-            np.matmul(w[1:5].T * sf[:, 1:5, 0], tot32[0, 1:5], out=irr[:, 0])
-            np.multiply((w[0] * sf[:, 0, 0])[:, None], tot32[0, 0], out=irr[:, 1])
-            np.matmul(w[5:9].T * sf[:, 1:5, 0], win32[0], out=irr[:, 2])
+        else:  # the three weighted series the model needs, made directly from the shaded
+            # surfaces (combine_solar: the unshaded series times each building's shading
+            # factors and weights, written per building in parallel)
+            c.shading_factor = sf[:, :, 0].astype(float)
+            irr = combine_solar(c, tot32, win32, np.zeros(nb_, np.int64), out=irr_c[:nb_])
             irw = None
         t_gains += time.perf_counter() - t0
         p0 = time.process_time()

@@ -161,6 +161,7 @@ def combine_solar(
     constructions: Constructions,
     irradiance_w_m2: np.ndarray,
     window_irradiance_w_m2: np.ndarray,
+    source_index: np.ndarray | None = None,
     *,
     films: Films | None = None,
     out: np.ndarray | None = None,
@@ -177,10 +178,14 @@ def combine_solar(
     ----------
     constructions : Constructions
         nb buildings.
-    irradiance_w_m2 : (nb, 5, nh) float32
+    irradiance_w_m2 : (n_src, 5, nh) float32
         Opaque irradiance roof, N, E, S, W [W/m2].
-    window_irradiance_w_m2 : (nb, 4, nh) float32
+    window_irradiance_w_m2 : (n_src, 4, nh) float32
         SHGC-weighted window irradiance N, E, S, W [W/m2].
+    source_index : (nb,) int, optional
+        Row of the irradiance arrays of each building (default: the building's own row,
+        ``n_src == nb``). Rows shared by several buildings (e.g. one unshaded series with
+        ``Constructions.shading_factor`` per building) are read in place, never copied.
     out : (nb, 3, nh) float32, optional
         Buffer to write into.
 
@@ -193,13 +198,20 @@ def combine_solar(
     irr = np.ascontiguousarray(irradiance_w_m2, np.float32)
     irw = np.ascontiguousarray(window_irradiance_w_m2, np.float32)
     nb_ = constructions.n
-    if irr.ndim != 3 or irr.shape[:2] != (nb_, 5) or irw.shape != (nb_, 4, irr.shape[2]):
-        raise InputError(f"irradiance must be ({nb_}, 5, nh) and ({nb_}, 4, nh), got {irr.shape} and {irw.shape}")
+    if irr.ndim != 3 or irr.shape[1] != 5 or irw.shape != (irr.shape[0], 4, irr.shape[2]):
+        raise InputError(f"irradiance must be (n_src, 5, nh) and (n_src, 4, nh), got {irr.shape} and {irw.shape}")
+    if source_index is None:
+        if irr.shape[0] != nb_:
+            raise InputError(f"irradiance has {irr.shape[0]} rows for {nb_} buildings; give source_index")
+        source_index = np.arange(nb_, dtype=np.int64)
+    source_index = np.ascontiguousarray(source_index, dtype=np.int64)
+    if source_index.shape != (nb_,) or (nb_ and (source_index.min() < 0 or source_index.max() >= irr.shape[0])):
+        raise InputError("source_index must give every building a row of the irradiance arrays")
     if out is None:
         out = np.empty((nb_, 3, irr.shape[2]), np.float32)
     elif out.shape != (nb_, 3, irr.shape[2]) or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise InputError(f"out must be a C-contiguous float32 array of shape ({nb_}, 3, {irr.shape[2]}), got {out.shape}")
-    _kernels.combine_rows(w, np.arange(nb_, dtype=np.int64), irr, irw, out)
+    _kernels.combine_rows(w, source_index, irr, irw, out)
     return out
 
 
