@@ -77,6 +77,11 @@ class HardLimitRunner:
         self.ctx = multiprocessing.get_context("forkserver")
         self.workers = [_Worker(self.ctx, fn, warmup) for _ in range(max(1, int(n_workers)))]
         self.n_killed = 0
+        self._retry: deque[Any] = deque()  # tasks to send first: resubmitted, of killed workers, prepared
+
+    def resubmit(self, task: Any) -> None:
+        """Queue one more task in the running :meth:`run` (for example a fallback of a timed-out one)."""
+        self._retry.append(task)
 
     def close(self) -> None:
         for w in self.workers:
@@ -97,9 +102,11 @@ class HardLimitRunner:
 
     def run(self, tasks: Iterable[Any], limit_s: Callable[[Any], float]) -> Iterator[tuple[Any, Any, str | None]]:
         """Yield ``(task, result, None)`` per finished task, ``(task, None, why)`` per task whose
-        worker was killed at its limit (or died); results come in completion order."""
+        worker was killed at its limit (or died); results come in completion order. While it runs,
+        :meth:`resubmit` adds tasks; it ends when every task is done."""
         todo = iter(tasks)
-        retry: deque[Any] = deque()  # tasks to send first: those of killed workers, the prepared one
+        retry = self._retry
+        retry.clear()
         exhausted = False
         key = 0
 

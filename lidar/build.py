@@ -287,30 +287,23 @@ def _hard_limit_s(task: tuple) -> float:
     return max(HARD_LIMIT_FACTOR * limit, limit + HARD_LIMIT_MIN_GRACE_S)
 
 
-def _after_timeout(run, task: tuple, why: str) -> BuildingResult:
-    """A building whose worker was killed: the next lower LoDs, again in a worker with the hard
-    limit, and LoD1.2 alone here (a prism: percentiles only) when that fails too."""
+def _lower_task(task: tuple) -> tuple | None:
+    """The task of a building whose worker was killed, without its highest LoD (None when only
+    LoD1.2 is left: that prism, percentiles only, is made in this process)."""
     i, wkb, roof, gz, lods, limit, _ = task
-    stopped = max(lods)
-    lower = tuple(x for x in lods if x != stopped) or ("1.2",)
-    r = None
-    if lower != ("1.2",):
-        for _t, out, why2 in run.run([(i, wkb, roof, gz, lower, limit, 0.0)], _hard_limit_s):
-            if out is not None:
-                r = out[1]
-            else:
-                why = f"{why}; LoD{max(lower)} {why2}"
-                stopped = max(lower)
-    if r is None:
-        lower = ("1.2",)
-        r = _work((i, wkb, roof, gz, lower, limit, 0.0))[1]
+    lower = tuple(x for x in lods if x != max(lods))
+    return None if lower in ((), ("1.2",)) else (i, wkb, roof, gz, lower, limit, 0.0)
+
+
+def _mark_timeouts(r: BuildingResult, notes: list[str], lost_s: float) -> BuildingResult:
+    """Record in a building's result that higher LoDs were stopped at the hard limit."""
     a = r.attributes
     if a.get("status") != "skipped":
         built = [x for x in LODS if r.shells.get(x)]
-        head = f"LoD{stopped} {why}; built LoD" + ", LoD".join(built) if built else f"LoD{stopped} {why}"
+        head = "; ".join(notes) + ("; built LoD" + ", LoD".join(built) if built else "")
         a["status"] = "fallback" if built else "skipped"
         a["status_reason"] = "; ".join(x for x in (head, a.get("status_reason")) if x)
-    r.seconds += _hard_limit_s(task)
+    r.seconds += lost_s
     return r
 
 
@@ -395,8 +388,22 @@ def _run_block(job: _BlockJob, pc=None, classes=None, run=None, advance=None) ->
                     advance(1)
         else:
             runner = run()
+            notes: dict[int, list[str]] = {}  # buildings whose worker was killed: why, per LoD
+            lost: dict[int, float] = {}
             for t, out, why in runner.run((t for t, _n in tasks), _hard_limit_s):
-                i, r = out if out is not None else (t[0], _after_timeout(runner, t, why))
+                if out is None:  # killed: again without the highest LoD (never nested runs)
+                    i = t[0]
+                    notes.setdefault(i, []).append(f"LoD{max(t[4])} {why}")
+                    lost[i] = lost.get(i, 0.0) + _hard_limit_s(t)
+                    lower = _lower_task(t)
+                    if lower is not None:
+                        runner.resubmit(lower)
+                        continue
+                    i, r = _work((i, t[1], t[2], t[3], ("1.2",), t[5], 0.0))
+                else:
+                    i, r = out
+                if i in notes:
+                    r = _mark_timeouts(r, notes[i], lost[i])
                 results[i] = r
                 if advance is not None:
                     advance(1)

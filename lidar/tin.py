@@ -250,47 +250,92 @@ def _locate_all(batches, origin, vx, vy, vz, tri, check, max_error_m):
     return (np.concatenate(keys), np.concatenate(errs), np.vstack(pts)), worst, n_out
 
 
-def _split(tri: np.ndarray, xy: np.ndarray, nxy: np.ndarray, where: np.ndarray,
-           hull: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split triangles ``where`` at new points ``nxy`` (one per triangle, inside or on its edge).
-
-    A point on an edge of the bounding box (the hull) splits its triangle in two; a point on an
-    inner edge is moved 1e-9 of the triangle's size towards its centroid (so that no child is
-    flat); else in three. Returns the triangles, the indices of the changed ones and the points'
-    final xy. New vertices are numbered after the existing ``len(xy)``.
-    """
-    k0 = len(xy)
-    t = tri[where]
-    p = [xy[t[:, i]] for i in range(3)]
-    d = (p[1][:, 1] - p[2][:, 1]) * (p[0][:, 0] - p[2][:, 0]) + (p[2][:, 0] - p[1][:, 0]) * (p[0][:, 1] - p[2][:, 1])
-    l0 = ((p[1][:, 1] - p[2][:, 1]) * (nxy[:, 0] - p[2][:, 0]) + (p[2][:, 0] - p[1][:, 0]) * (nxy[:, 1] - p[2][:, 1])) / d
-    l1 = ((p[2][:, 1] - p[0][:, 1]) * (nxy[:, 0] - p[2][:, 0]) + (p[0][:, 0] - p[2][:, 0]) * (nxy[:, 1] - p[2][:, 1])) / d
-    lam = np.column_stack([l0, l1, 1.0 - l0 - l1])
-    opp = lam.argmin(axis=1)
-    on = lam.min(axis=1) < 1e-9
-    r = np.arange(len(t))
-    o, e0, e1 = t[r, opp], t[r, (opp + 1) % 3], t[r, (opp + 2) % 3]
-    lo, hi = hull
-    side = np.zeros(len(t), bool)
-    for ax in (0, 1):  # both ends of the edge on one side of the box
-        for bound in (lo[ax], hi[ax]):
-            side |= (np.abs(xy[e0, ax] - bound) < 1e-9) & (np.abs(xy[e1, ax] - bound) < 1e-9)
-    two = on & side
-    nudge = on & ~side
-    nxy = nxy.copy()
-    if nudge.any():
-        cen = (p[0][nudge] + p[1][nudge] + p[2][nudge]) / 3
-        size = np.abs(p[0][nudge] - p[1][nudge]).max(axis=1) + np.abs(p[1][nudge] - p[2][nudge]).max(axis=1)
-        step = cen - nxy[nudge]
-        nxy[nudge] += step * np.minimum(1.0, 1e-9 * size / np.maximum(np.hypot(step[:, 0], step[:, 1]), 1e-300))[:, None]
-    v = np.arange(k0, k0 + len(t))
-    n0 = len(tri)
-    three = ~two
+def _orient(xy: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """The same triangles, every one counter-clockwise in plan."""
+    a, b, c = xy[tri[:, 0]], xy[tri[:, 1]], xy[tri[:, 2]]
+    cw = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]) < 0
     tri = tri.copy()
-    tri[where] = np.column_stack([o, e0, v])
-    extra = [np.column_stack([o, v, e1])[two], np.column_stack([e0, e1, v])[three], np.column_stack([e1, o, v])[three]]
+    tri[cw] = tri[cw][:, [0, 2, 1]]
+    return tri
+
+
+def _barycentric(xy: np.ndarray, tri: np.ndarray, where: np.ndarray, pxy: np.ndarray) -> np.ndarray:
+    """(n, 3) barycentric coordinates of points ``pxy`` in triangles ``tri[where]``."""
+    t = tri[where]
+    p0, p1, p2 = xy[t[:, 0]], xy[t[:, 1]], xy[t[:, 2]]
+    d = (p1[:, 1] - p2[:, 1]) * (p0[:, 0] - p2[:, 0]) + (p2[:, 0] - p1[:, 0]) * (p0[:, 1] - p2[:, 1])
+    d = np.where(d == 0, np.inf, d)
+    l0 = ((p1[:, 1] - p2[:, 1]) * (pxy[:, 0] - p2[:, 0]) + (p2[:, 0] - p1[:, 0]) * (pxy[:, 1] - p2[:, 1])) / d
+    l1 = ((p2[:, 1] - p0[:, 1]) * (pxy[:, 0] - p2[:, 0]) + (p0[:, 0] - p2[:, 0]) * (pxy[:, 1] - p2[:, 1])) / d
+    return np.column_stack([l0, l1, 1.0 - l0 - l1])
+
+
+def _split(tri: np.ndarray, n_vertices: int, where: np.ndarray, lam: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Insert one new vertex in each triangle ``where`` (counter-clockwise triangles).
+
+    A point inside its triangle splits it in three; a point on an edge (smallest barycentric
+    coordinate below 1e-9, a hair outside included) splits the triangle and the neighbour across
+    that edge in two each (the triangle alone on the hull). A point on the edge of a neighbour
+    that is split in this round by another point waits for the next round.
+
+    Returns the triangles, the indices of the triangles to check again (changed or waiting) and
+    the mask of the points inserted; the inserted points get the vertex ids ``n_vertices, ...``
+    in order.
+    """
+    n = len(where)
+    t = tri[where]
+    opp = lam.argmin(axis=1)
+    r = np.arange(n)
+    o, e0, e1 = t[r, opp], t[r, (opp + 1) % 3], t[r, (opp + 2) % 3]
+    on = lam.min(axis=1) < 1e-9
+    nb = np.full(n, -1, np.int64)
+    if on.any():  # the neighbour across the edge: the other triangle holding it
+        m = int(tri.max()) + 1
+        ek = np.sort(np.stack([tri, np.roll(tri, -1, axis=1)], axis=2), axis=2)
+        ekey = (ek[:, :, 0] * m + ek[:, :, 1]).ravel()
+        order = np.argsort(ekey, kind="stable")
+        skey = ekey[order]
+        q = np.minimum(e0[on], e1[on]) * m + np.maximum(e0[on], e1[on])
+        lo = np.searchsorted(skey, q, side="left")
+        hi = np.searchsorted(skey, q, side="right")
+        first = order[np.minimum(lo, len(order) - 1)] // 3
+        second = order[np.minimum(lo + 1, len(order) - 1)] // 3
+        w_on = where[on]
+        other = np.where(first == w_on, second, first)
+        nb[on] = np.where(hi - lo == 2, other, -1)
+    # a neighbour that is split itself, or shared by two edge points, makes the point wait
+    wait = np.zeros(n, bool)
+    has_nb = nb >= 0
+    if has_nb.any():
+        split_set = np.zeros(len(tri), bool)
+        split_set[where] = True
+        wait[has_nb] = split_set[nb[has_nb]]
+        cand = np.flatnonzero(has_nb & ~wait)
+        _, first = np.unique(nb[cand], return_index=True)
+        later = np.ones(len(cand), bool)
+        later[first] = False
+        wait[cand[later]] = True  # the first point on a shared neighbour goes, the others wait
+    ins = ~wait
+    v = np.full(n, -1, np.int64)
+    v[ins] = n_vertices + np.arange(int(ins.sum()))
+    three = ins & ~on
+    two = ins & on  # this triangle in two
+    four = two & has_nb  # and the neighbour in two
+    tri = tri.copy()
+    tri[where[three]] = np.column_stack([o, e0, v])[three]
+    tri[where[two]] = np.column_stack([o, e0, v])[two]
+    # the neighbour (on, e1, e0) counter-clockwise: its children (on, e1, v) and (on, v, e0)
+    nbi = nb[four]
+    nt_ = tri[nbi]
+    far = np.where((nt_ != e0[four, None]) & (nt_ != e1[four, None]), nt_, -1).max(axis=1)
+    tri[nbi] = np.column_stack([far, e1[four], v[four]])
+    n0 = len(tri)
+    extra = [np.column_stack([e0, e1, v])[three], np.column_stack([e1, o, v])[three],
+             np.column_stack([o, v, e1])[two], np.column_stack([far, v[four], e0[four]])]
     tri = np.vstack([tri, *extra])
-    return tri, np.concatenate([where, np.arange(n0, len(tri))]), nxy
+    check = np.concatenate([where, nbi, np.arange(n0, len(tri))])
+    return tri, check, ins
 
 
 def refine_tin(
@@ -337,10 +382,9 @@ def refine_tin(
     -------
     vertices : (m, 3) float64
     triangles : (t, 3) int64
-        Counter-clockwise seen from above. Unless ``max_rounds`` stopped the insertion
-        (``stats["max_error_m"]`` tells), every streamed point inside it is within
-        ``max_error_m`` of it (an inserted point lying on an inner edge is moved 1e-9 of the
-        triangle's size inside it, which changes its own error by about as much).
+        Counter-clockwise seen from above. Unless ``max_rounds`` stopped the insertion, every
+        streamed point is within ``max_error_m`` of it, except points sharing (x, y) with a
+        vertex at another height, which no TIN can meet (``stats["max_error_m"]`` tells).
     """
     from scipy.spatial import Delaunay
 
@@ -351,8 +395,7 @@ def refine_tin(
         raise InputError(f"refine_tin: max_error_m must be > 0, got {max_error_m!r}")
     origin = V[:, :2].min(axis=0)
     xy = V[:, :2] - origin
-    hull = (xy.min(axis=0), xy.max(axis=0))
-    tri = Delaunay(xy).simplices.astype(np.int64)
+    tri = _orient(xy, Delaunay(xy).simplices.astype(np.int64))
     check = np.arange(len(tri))
     split = False
     history: list[tuple[int, int, int]] = []
@@ -364,6 +407,11 @@ def refine_tin(
         if found is None:
             break
         key, e, pts = found
+        # a point at a vertex (same x, y, another z) cannot be met: left out (stats: max_error_m)
+        free = _barycentric(xy, tri, key, pts[:, :2] - origin).max(axis=1) < 1 - 1e-9
+        if not free.any():
+            break
+        key, e, pts = key[free], e[free], pts[free]
         order = np.lexsort((-e, key))
         first = np.ones(len(order), bool)
         first[1:] = key[order][1:] != key[order][:-1]
@@ -371,15 +419,16 @@ def refine_tin(
         new, where = pts[sel], key[sel]
         history.append((len(V), len(key), len(new)))
         split = split or len(new) < delaunay_fraction * len(V) or len(V) + len(new) >= base
-        if split:  # each new point splits its triangle in three (in two on the hull's edge)
-            tri, check, xy_new = _split(tri, xy, new[:, :2] - origin, where, hull)
-            V = np.vstack([V, np.column_stack([xy_new + origin, new[:, 2]])])
-            xy = np.vstack([xy, xy_new])
+        if split:  # each new point splits its triangle (and on an edge, the neighbour)
+            lam = _barycentric(xy, tri, where, new[:, :2] - origin)
+            tri, check, ins = _split(tri, len(V), where, lam)
+            V = np.vstack([V, new[ins]])
+            xy = np.vstack([xy, new[ins, :2] - origin])
         else:
             old = np.sort(_triangle_keys(tri, base))
             V = np.vstack([V, new])
             xy = V[:, :2] - origin
-            tri = Delaunay(xy).simplices.astype(np.int64)
+            tri = _orient(xy, Delaunay(xy).simplices.astype(np.int64))
             keys = _triangle_keys(tri, base)
             pos = np.minimum(np.searchsorted(old, keys), len(old) - 1)
             check = np.flatnonzero(old[pos] != keys)

@@ -75,3 +75,18 @@ def test_runner_kills_only_the_slow_task():
     assert got[30.0][0] is None and "hard time limit of 1 s" in got[30.0][1]
     assert {t: out for t, (out, _) in got.items() if t != 30.0} == {0.01: 0.01, 0.02: 0.02, 0.03: 0.03}
     assert r.n_killed == 1
+
+
+def test_runner_resubmits_and_keeps_results_apart():
+    """A kill while the other worker is busy; the fallback task is queued in the same run."""
+    r = HardLimitRunner(_sleepy, n_workers=2)
+    got = []
+    try:
+        for t, out, _why in r.run([30.0, 0.3, 0.31, 0.32, 0.33, 0.34], lambda t: 1.0):
+            if out is None:
+                r.resubmit(0.05)
+            got.append((t, out))
+    finally:
+        r.close()
+    assert sorted(got, key=lambda x: x[0]) == [(0.05, 0.05), (0.3, 0.3), (0.31, 0.31), (0.32, 0.32), (0.33, 0.33),
+                                              (0.34, 0.34), (30.0, None)]
