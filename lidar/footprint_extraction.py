@@ -219,6 +219,28 @@ def _group_median(groups: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return values[order][start + (count - 1) // 2]
 
 
+def _fill_plane_gaps(loc, pl, coef, lp, max_residual_m: float = 0.15) -> np.ndarray:
+    """Points left without a plane (the bands along ridges and edges that region growing leaves)
+    join the best-fitting plane among their 8 nearest planar neighbours' when within
+    ``max_residual_m`` of it, so that two slopes meeting at a ridge are in contact."""
+    from scipy.spatial import cKDTree
+
+    rest = np.flatnonzero(pl < 0)
+    if rest.size == 0:
+        return pl
+    _, nn = cKDTree(loc[lp, :2]).query(loc[rest, :2], k=min(8, lp.size))
+    nn = nn.reshape(rest.size, -1)
+    cand = pl[lp[nn]]
+    zc = coef[cand, 0] * loc[rest, 0, None] + coef[cand, 1] * loc[rest, 1, None] + coef[cand, 2]
+    res = np.abs(zc - loc[rest, 2, None])
+    best = np.argmin(res, axis=1)
+    rows = np.arange(rest.size)
+    ok = res[rows, best] < max_residual_m
+    out = pl.copy()
+    out[rest[ok]] = cand[rows, best][ok]
+    return out
+
+
 def _plane_groups(loc, pl, coef, roof_step_m, max_gap_m, min_contact_points: int = 10) -> np.ndarray:
     """Group index per point: planes joined where they meet, points without a plane take the
     group of their nearest planar point."""
@@ -228,6 +250,8 @@ def _plane_groups(loc, pl, coef, roof_step_m, max_gap_m, min_contact_points: int
     lp = np.flatnonzero(pl >= 0)
     if lp.size < 10:
         return np.zeros(loc.shape[0], np.int64)
+    pl = _fill_plane_gaps(loc, pl, coef, lp)
+    lp = np.flatnonzero(pl >= 0)
     tree = cKDTree(loc[lp, :2])
     _, nb = tree.query(loc[lp, :2], k=min(8, lp.size))
     a = np.repeat(np.arange(lp.size), nb.shape[1])

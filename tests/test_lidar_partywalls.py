@@ -220,9 +220,9 @@ def test_delft_rows_split_towards_bgt_buildings():
     bgt = [g for g in shapely.from_wkb(wkb) if box.contains(g)]
     fps = extract_footprints(pc)
     iou = footprint_iou(bgt, fps)
-    # measured (129 BGT buildings, old-town rows, no orthophoto): 302 footprints, median IoU per
-    # BGT building 0.310 (without the party-wall split: 261 footprints, 0.268). Low in absolute
+    # measured (129 BGT buildings, old-town rows, no orthophoto): 259 footprints, median IoU per
+    # BGT building 0.318 (without the party-wall split: 203 footprints, 0.223). Low in absolute
     # terms: old-town rows of equal roofs stay merged without an orthophoto, and BGT maps walls
     # where AHN sees roofs and overhangs.
     assert np.median(iou) >= 0.29
-    assert 250 <= len(fps) <= 360
+    assert 220 <= len(fps) <= 330
