@@ -64,7 +64,7 @@ class _Ortho:
 
 def read_ortho(path: str | os.PathLike, bounds: tuple[float, float, float, float], epsg: int | None,
                pad_m: float = 5.0) -> _Ortho | None:
-    """The window of an RGBN orthophoto that covers ``bounds`` (xmin, ymin, xmax, ymax) [m] in
+    """The window of an RGB(N) orthophoto that covers ``bounds`` (xmin, ymin, xmax, ymax) [m] in
     ``epsg``; None when it does not overlap them."""
     import rasterio
     from rasterio.windows import Window
@@ -74,9 +74,9 @@ def read_ortho(path: str | os.PathLike, bounds: tuple[float, float, float, float
     except Exception as exc:
         raise InputError(f"{path}: cannot open the orthophoto ({exc}); give an RGBN GeoTIFF") from exc
     with src:
-        if src.count < 4:
-            raise InputError(f"{path}: has {src.count} band(s); party-wall colours need red, green, blue "
-                             "and near-infrared (bands 1-4); give an RGBN orthophoto")
+        if src.count < 3:
+            raise InputError(f"{path}: has {src.count} band(s); party-wall colours need red, green and blue "
+                             "(bands 1-3, near-infrared as band 4 when there is one); give an RGB(N) orthophoto")
         to_raster = None
         if epsg is not None and src.crs is not None:
             r_epsg = src.crs.to_epsg()
@@ -99,8 +99,10 @@ def read_ortho(path: str | os.PathLike, bounds: tuple[float, float, float, float
         if c1 <= c0 or r1 <= r0:
             return None
         win = Window(c0, r0, c1 - c0, r1 - r0)
-        data = src.read([1, 2, 3, 4], window=win, masked=True).astype(np.float64)
+        data = src.read([1, 2, 3, 4][: min(src.count, 4)], window=win, masked=True).astype(np.float64)
         rgbn = np.ma.filled(data, np.nan)
+        if rgbn.shape[0] == 3:  # RGB only: no NDVI test on roof pixels
+            rgbn = np.concatenate([rgbn, np.full((1,) + rgbn.shape[1:], np.nan)])
         return _Ortho(rgbn, src.window_transform(win), to_raster)
 
 

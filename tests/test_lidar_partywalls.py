@@ -163,6 +163,26 @@ def test_valley_between_hipped_roofs_splits_without_colour():
     assert len(fps) == 1 and footprint_iou(one, fps)[0] >= 0.95
 
 
+def test_rgb_orthophoto_and_bad_orthophoto(tmp_path):
+    import rasterio
+
+    from citymodel.errors import InputError
+
+    rng = np.random.default_rng(8)
+    pc = _points(ROW, 12.0, rng)
+    tints = [(1.0, 1.0, 1.0, 1.0), (0.97, 1.04, 1.05, 1.02), (1.05, 0.98, 0.95, 1.0)]
+    rgbn = _ortho(tmp_path / "o.tif", ROW, tints, rng)
+    with rasterio.open(rgbn) as src:  # the same picture without its NIR band
+        profile = dict(src.profile, count=3)
+        img = src.read([1, 2, 3])
+    with rasterio.open(tmp_path / "rgb.tif", "w", **profile) as dst:
+        dst.write(img)
+    fps = extract_footprints(pc, ortho=tmp_path / "rgb.tif")
+    assert len(fps) == 3 and footprint_iou(ROW, fps).min() >= 0.93
+    with pytest.raises(InputError, match="missing.tif"):
+        extract_footprints(pc, ortho=tmp_path / "missing.tif")
+
+
 # ----------------------------------------------------------------------------- synthetic district
 
 
