@@ -28,7 +28,7 @@ GROUP = 8
 #: Number of exogenous inputs u_j (see model.INPUT_NAMES).
 N_INPUTS = 7
 #: Buildings per chunk: the unit of parallel work.
-CHUNK = 64
+CHUNK = 128
 #: Conditional (night) ventilation runs only while the zone air is above this [degC].
 VENT_MIN_C = 24.0
 #: Per-building coefficient rows of ``coef`` (see model.COEF_NAMES).
