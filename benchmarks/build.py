@@ -7,6 +7,8 @@ Each case runs in its own process (one worker, so times are per core) and prints
     .venv/bin/python benchmarks/build.py --case delft
     .venv/bin/python benchmarks/build.py --case synth --size-m 600 --workdir /tmp/bench_synth
     .venv/bin/python benchmarks/build.py --case delft --spill       # force the spill path (lidar.spill)
+    .venv/bin/python benchmarks/build.py --case synth --size-m 1200 --workdir /tmp/citymodel_bench_synth1200 --terrain
+    .venv/bin/python benchmarks/build.py --case delft --no-hard-limit  # buildings in this process
 
 Peak memory is the process's peak RSS (``ru_maxrss``), imports included (about 350 MB); the
 reconstruction runs in worker processes (``lidar._timelimit``, hard time limit), whose largest
@@ -27,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-ARGS = argparse.Namespace(spill=False, block_m=None)
+ARGS = argparse.Namespace(spill=False, block_m=None, no_hard_limit=False)
 
 
 def _case_delft(args) -> dict:
@@ -36,7 +38,8 @@ def _case_delft(args) -> dict:
     laz = sorted((DATA / "delft_ahn3_bgt" / "ahn3").glob("*.laz"))
     fp = DATA / "delft_ahn3_bgt" / "bgt" / "bgt_pand.sqlite"
     return _run(lambda st: build_model(laz, footprints=fp, footprint_id_field="identificatiebagpnd", crs="EPSG:7415",
-                                       progress=False, terrain=args.terrain, stats=st))
+                                       progress=False, terrain=args.terrain, stats=st,
+                                       hard_time_limit=not args.no_hard_limit))
 
 
 def _case_synth(args) -> dict:
@@ -48,7 +51,8 @@ def _case_synth(args) -> dict:
                 f"density_pts_m2={args.density}, overwrite=True)")
         subprocess.run([sys.executable, "-c", code], check=True)
     return _run(lambda st: build_model([out / "points.laz"], footprints=out / "footprints.gpkg", footprint_id_field="id",
-                                       progress=False, terrain=args.terrain, stats=st))
+                                       progress=False, terrain=args.terrain, stats=st,
+                                       hard_time_limit=not args.no_hard_limit))
 
 
 def _worker_peak_mb() -> float:
@@ -115,6 +119,8 @@ def main() -> None:
     ap.add_argument("--terrain", action="store_true", help="include the terrain TIN in the end-to-end time")
     ap.add_argument("--spill", action="store_true", help="force the spill path (lidar.spill) for any input size")
     ap.add_argument("--block-m", type=float, default=None, help="block side [m] (default lidar.build.BLOCK_M)")
+    ap.add_argument("--no-hard-limit", action="store_true",
+                    help="reconstruct in this process (cooperative time limit only), as before the hard limit")
     args = ap.parse_args()
     global ARGS
     ARGS = args
@@ -126,7 +132,8 @@ def main() -> None:
     for case in ("delft", "synth"):
         cmd = [sys.executable, __file__, "--case", case, "--size-m", str(args.size_m), "--density", str(args.density),
                "--workdir", args.workdir] + (["--terrain"] if args.terrain else []) + (["--spill"] if args.spill else []) \
-            + (["--block-m", str(args.block_m)] if args.block_m is not None else [])
+            + (["--block-m", str(args.block_m)] if args.block_m is not None else []) \
+            + (["--no-hard-limit"] if args.no_hard_limit else [])
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(f"{case}: failed\n{out.stderr[-2000:]}")
