@@ -1,16 +1,21 @@
 """Benchmark of the hourly building energy model (energy.demand).
 
 Runs N synthetic buildings (default 100,000; archetype-like constructions, random geometry)
-through a full weather year, with shaded irradiance supplied block by block (each block's
-``(block, 5, 8760) float32`` array made just before it runs, as the solar solver would hand
-it over), and reports building-hours per second, the split between model set-up (RC network
-+ modal reduction) and time stepping, and the peak memory. Beside it, a straightforward
+through a full weather year, with shaded irradiance supplied block by block, each block's
+per-building series made just before it runs, as a solar stage would hand them over: by
+default the three weighted series the model reads (``(block, 3, 8760) float32``, written by
+``energy.demand.engine.combine_solar`` from the unshaded series and per-building shading
+factors), with ``--nine-series`` the nine per-surface series ``(block, 5, 8760)`` +
+``(block, 4, 8760)``, with ``--shared-gains`` one series for all. It reports building-hours
+per second, the split between the gains hand-over, model set-up (RC network + modal
+reduction) and time stepping, and the peak memory. Beside it, a straightforward
 per-building pure-Python implementation of the same modal equations runs on a sample, and
 its speed is reported as a ratio (and its results checked against the kernel's).
 
 Usage::
 
-    .venv/bin/python benchmarks/energy.py [--n-buildings 100000] [--block-size 4096] [--threads 2]
+    .venv/bin/python benchmarks/energy.py [--n-buildings 100000] [--block-size 512] [--threads 2]
+        [--shared-gains | --nine-series] [--free-running-twin]
 """
 
 from __future__ import annotations
