@@ -407,6 +407,9 @@ def _run_block(job: _BlockJob, pc=None, classes=None, run=None, advance=None) ->
                 results[i] = r
                 if advance is not None:
                     advance(1)
+        # exceptions caught inside reconstruct_building keep their frames, this one included, in
+        # reference cycles until the next garbage collection: let go of the block's points now
+        pc = ground = building = tasks = None
         out = _BlockOut(results, g, n, desc)
     if job.cache_path is not None:
         from lidar._blockcache import save
