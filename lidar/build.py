@@ -75,7 +75,7 @@ def _load_footprints(footprints: Any, id_field: str | None, epsg: int | None) ->
     return footprints_from_polygons(items)
 
 
-def _extract_footprints(pc) -> list[Footprint]:
+def _extract_footprints(pc, ortho=None) -> list[Footprint]:
     """Adapter to :func:`lidar.footprint_extraction.extract_footprints` (another module)."""
     try:
         from lidar.footprint_extraction import extract_footprints
@@ -84,7 +84,7 @@ def _extract_footprints(pc) -> list[Footprint]:
             "no footprints were given and footprint extraction (lidar.footprint_extraction) is not "
             "available in this installation; pass footprints (CLI: --footprints F.gpkg)"
         ) from None
-    return footprints_from_polygons(list(extract_footprints(pc)))
+    return footprints_from_polygons(list(extract_footprints(pc, ortho=ortho)))
 
 
 def _classes(pc, ortho=None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -476,7 +476,8 @@ def build_model(
     overwrite : bool
         Replace an existing ``dtm_path``.
     ortho : path, optional
-        RGBN orthophoto GeoTIFF: its NDVI helps classify files without building classes.
+        RGBN orthophoto GeoTIFF: its NDVI helps classify files without building classes, and
+        without footprints its roof colours help split touching buildings at party walls.
     workdir : path, optional
         Keep each block's output there (written atomically, :mod:`lidar._blockcache`) and reuse
         it on a re-run with the same input files (names, sizes, modification times), options and
@@ -532,7 +533,7 @@ def build_model(
     if footprints is None:
         pc_all = points if in_memory else read_points(_as_paths(points), crs=crs, progress=progress)
         classes_all = _classes(pc_all, ortho)
-        fps = _extract_footprints(_with_classes(pc_all, *classes_all[:2]))
+        fps = _extract_footprints(_with_classes(pc_all, *classes_all[:2]), ortho)
     else:
         fps = _load_footprints(footprints, footprint_id_field, epsg)
     if not fps:

@@ -22,7 +22,8 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
                    "1.5x the budget (at least +1 s) has its worker process stopped and gets LoD1.2/1.3.")
 @click.option("--dtm", "dtm_path", default=None, type=click.Path(dir_okay=False), help="Also write the DTM GeoTIFF here.")
 @click.option("--ortho", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="RGBN orthophoto GeoTIFF; its NDVI helps classify points of files without classes.")
+              help="RGBN orthophoto GeoTIFF: its NDVI helps classify points of files without classes; "
+                   "without --footprints, roof colours help split touching buildings.")
 @click.option("--no-terrain", is_flag=True, default=False, help="Do not add the terrain TIN.")
 @click.option("--terrain-error-m", default=0.2, show_default=True, type=click.FloatRange(min=0.001),
               help="Largest vertical distance of any ground point to the terrain TIN [m].")
