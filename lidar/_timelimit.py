@@ -12,12 +12,16 @@ costs one pipe round trip per building, not a process.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+from citymodel.errors import ReconstructionError
 
 #: Tasks sent to a worker at a time. One: a worker is always reading when it is sent a task, so
 #: big tasks and big results never block each other in the pipe; the parent prepares the next
@@ -43,11 +47,39 @@ def _worker_main(conn: Connection, fn: Callable[[Any], Any], warmup: Callable[[]
         conn.send((key, fn(task)))
 
 
+#: Workers that may die before they are ready (per worker slot) before :meth:`HardLimitRunner.run`
+#: gives up with a clear error instead of starting them again and again.
+MAX_START_FAILURES = 2
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Hide the ``__main__`` script from multiprocessing while workers start.
+
+    ``forkserver`` and ``spawn`` children import the parent's main script (so that functions
+    defined there can be unpickled); a user's script that calls :func:`lidar.build.build_model`
+    without an ``if __name__ == "__main__":`` guard would then run again in every worker. The
+    workers only run module-level functions of this package, so they do not need it.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            if "__spec__" in saved:
+                main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
 class _Worker:
     def __init__(self, ctx, fn, warmup) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, fn, warmup), daemon=True)
-        self.proc.start()
+        with _main_script_hidden():
+            self.proc.start()
         child.close()
         self.ready = False
         self.inflight: deque[tuple[int, Any]] = deque()
@@ -77,6 +109,7 @@ class HardLimitRunner:
         self.ctx = multiprocessing.get_context("forkserver")
         self.workers = [_Worker(self.ctx, fn, warmup) for _ in range(max(1, int(n_workers)))]
         self.n_killed = 0
+        self.n_start_failures = 0
         self._retry: deque[Any] = deque()  # tasks to send first: resubmitted, of killed workers, prepared
 
     def resubmit(self, task: Any) -> None:
@@ -156,7 +189,14 @@ class HardLimitRunner:
                             w.inflight.clear()
                             self._replace(k)
                             yield t, None, "the worker process died"
-                        else:
+                        else:  # it died before it was ready: it cannot start here
+                            self.n_start_failures += 1
+                            if self.n_start_failures > MAX_START_FAILURES * len(self.workers):
+                                raise ReconstructionError(
+                                    "the worker processes that enforce the per-building time limit "
+                                    f"died while starting, {self.n_start_failures} times (exit code "
+                                    f"{w.proc.exitcode}); build without them: "
+                                    "build_model(..., hard_time_limit=False)") from None
                             self._replace(k)
                         continue
                     if tag == "ready":

@@ -90,3 +90,52 @@ def test_runner_resubmits_and_keeps_results_apart():
         r.close()
     assert sorted(got, key=lambda x: x[0]) == [(0.05, 0.05), (0.3, 0.3), (0.31, 0.31), (0.32, 0.32), (0.33, 0.33),
                                               (0.34, 0.34), (30.0, None)]
+
+
+def test_a_script_without_main_guard_runs_once(tmp_path, three_buildings):
+    """Workers start with ``forkserver``; the user's script (no ``if __name__ == "__main__":``)
+    must not run again in each of them (it would rebuild, recurse, and never finish)."""
+    import subprocess
+    import sys
+
+    pc, fps = three_buildings
+    np.save(tmp_path / "xyz.npy", pc.xyz)
+    np.save(tmp_path / "cls.npy", pc.classification)
+    script = tmp_path / "study.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from shapely.geometry import box\n"
+        "from lidar.build import build_model\n"
+        "from lidar.pointcloud import PointCloud\n"
+        "print('TOP LEVEL', flush=True)\n"
+        f"pc = PointCloud.from_xyz(np.load({str(tmp_path / 'xyz.npy')!r}), "
+        f"classification=np.load({str(tmp_path / 'cls.npy')!r}), epsg=32632)\n"
+        f"fps = [box(*b) for b in {[tuple(f.bounds) for f in fps]!r}]\n"
+        "m = build_model(pc, footprints=fps, terrain=False, progress=False, workers=2)\n"
+        "print('BUILT', len(m.building_ids()), flush=True)\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("TOP LEVEL") == 1, out.stdout
+    assert "BUILT 3" in out.stdout
+
+
+def _die_at_start():
+    import os
+
+    os._exit(3)
+
+
+def _identity(task):
+    return task
+
+
+def test_workers_that_cannot_start_give_a_clear_error():
+    from citymodel.errors import ReconstructionError
+
+    r = HardLimitRunner(_identity, n_workers=1, warmup=_die_at_start)
+    try:
+        with pytest.raises(ReconstructionError, match="hard_time_limit=False"):
+            list(r.run([1, 2, 3], lambda t: 10.0))
+    finally:
+        r.close()
