@@ -6,7 +6,7 @@ import re
 
 from citymodel.errors import CRSError
 
-__all__ = ["parse_epsg", "epsg_to_reference_system", "horizontal_epsg"]
+__all__ = ["parse_epsg", "epsg_to_reference_system", "horizontal_epsg", "transformer_to_raster"]
 
 _PATTERNS = (
     re.compile(r"EPSG/\d+(?:\.\d+)*/(\d+)\s*$", re.I),  # OGC URL: .../def/crs/EPSG/0/7415
@@ -78,3 +78,24 @@ def horizontal_epsg(epsg: int) -> int:
         if h is not None:
             return int(h)
     return int(epsg)
+
+
+def transformer_to_raster(epsg: int | None, raster_crs, path: object):
+    """A ``pyproj`` transformer (x, y order) from the points' CRS ``epsg`` to a raster's CRS, or
+    ``None`` when no reprojection is needed (same horizontal CRS, or either CRS unknown).
+
+    Raises
+    ------
+    CRSError
+        The raster's CRS has no EPSG code (``path`` names the raster in the message).
+    """
+    if epsg is None or raster_crs is None:
+        return None
+    r_epsg = raster_crs.to_epsg()
+    if r_epsg is None:
+        raise CRSError(f"{path}: the raster's CRS has no EPSG code; reproject it to EPSG:{epsg}")
+    if horizontal_epsg(int(epsg)) == horizontal_epsg(int(r_epsg)):
+        return None
+    from pyproj import Transformer
+
+    return Transformer.from_crs(horizontal_epsg(int(epsg)), int(r_epsg), always_xy=True)

@@ -33,7 +33,8 @@ import os
 
 import numpy as np
 
-from citymodel.errors import CRSError, InputError
+from citymodel.crs import transformer_to_raster
+from citymodel.errors import InputError
 
 __all__: list[str] = []
 
@@ -77,17 +78,7 @@ def read_ortho(path: str | os.PathLike, bounds: tuple[float, float, float, float
         if src.count < 3:
             raise InputError(f"{path}: has {src.count} band(s); party-wall colours need red, green and blue "
                              "(bands 1-3, near-infrared as band 4 when there is one); give an RGB(N) orthophoto")
-        to_raster = None
-        if epsg is not None and src.crs is not None:
-            r_epsg = src.crs.to_epsg()
-            if r_epsg is None:
-                raise CRSError(f"{path}: the orthophoto's CRS has no EPSG code; reproject it to EPSG:{epsg}")
-            from citymodel.crs import horizontal_epsg
-
-            if horizontal_epsg(int(epsg)) != horizontal_epsg(int(r_epsg)):
-                from pyproj import Transformer
-
-                to_raster = Transformer.from_crs(horizontal_epsg(int(epsg)), int(r_epsg), always_xy=True)
+        to_raster = transformer_to_raster(epsg, src.crs, path)
         x0, y0, x1, y1 = bounds
         cx = np.array([x0 - pad_m, x1 + pad_m, x1 + pad_m, x0 - pad_m])
         cy = np.array([y0 - pad_m, y0 - pad_m, y1 + pad_m, y1 + pad_m])

@@ -25,7 +25,8 @@ import warnings
 
 import numpy as np
 
-from citymodel.errors import CRSError, InputError
+from citymodel.crs import transformer_to_raster
+from citymodel.errors import InputError
 from lidar.pointcloud import (
     ASPRS_BUILDING,
     ASPRS_GROUND,
@@ -82,17 +83,9 @@ def sample_ndvi(
                 f"{ortho_path}: has {src.count} band(s); NDVI needs red (band {red_band}) and "
                 f"near-infrared (band {nir_band}); give an RGBN orthophoto"
             )
-        if epsg is not None and src.crs is not None:
-            r_epsg = src.crs.to_epsg()
-            if r_epsg is None:
-                raise CRSError(f"{ortho_path}: the orthophoto's CRS has no EPSG code; reproject it to EPSG:{epsg}")
-            from citymodel.crs import horizontal_epsg
-
-            if horizontal_epsg(int(epsg)) != horizontal_epsg(int(r_epsg)):
-                from pyproj import Transformer
-
-                t = Transformer.from_crs(horizontal_epsg(int(epsg)), int(r_epsg), always_xy=True)
-                xy = np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+        t = transformer_to_raster(epsg, src.crs, ortho_path)
+        if t is not None:
+            xy = np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
         inv = ~src.transform
         cols, rows = inv @ (xy[:, 0], xy[:, 1])
         rows = np.floor(rows).astype(np.int64)
