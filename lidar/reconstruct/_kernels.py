@@ -57,6 +57,24 @@ def _point_triangle_d2(px, py, pz, ax, ay, az, bx, by, bz, cx, cy, cz):
 
 
 @njit(cache=True)
+def _box_d2(lo, hi, t, px, py, pz):
+    """Squared distance from a point to the bounding box ``lo[t]..hi[t]`` (0 inside)."""
+    gx = max(lo[t, 0] - px, 0.0, px - hi[t, 0])
+    gy = max(lo[t, 1] - py, 0.0, py - hi[t, 1])
+    gz = max(lo[t, 2] - pz, 0.0, pz - hi[t, 2])
+    return gx * gx + gy * gy + gz * gz
+
+
+@njit(cache=True)
+def _triangle_d2(points, i, vertices, triangles, t):
+    a, b, c = triangles[t, 0], triangles[t, 1], triangles[t, 2]
+    return _point_triangle_d2(points[i, 0], points[i, 1], points[i, 2],
+                              vertices[a, 0], vertices[a, 1], vertices[a, 2],
+                              vertices[b, 0], vertices[b, 1], vertices[b, 2],
+                              vertices[c, 0], vertices[c, 1], vertices[c, 2])
+
+
+@njit(cache=True)
 def point_mesh_distance(points, vertices, triangles, lo, hi):
     """Distance [m] of each point to the nearest triangle; a triangle whose bounding box
     (``lo``, ``hi``) is farther than the best distance so far is skipped, the search starting
@@ -69,27 +87,15 @@ def point_mesh_distance(points, vertices, triangles, lo, hi):
         first = 0
         lb = np.inf
         for t in range(m):
-            gx = max(lo[t, 0] - px, 0.0, px - hi[t, 0])
-            gy = max(lo[t, 1] - py, 0.0, py - hi[t, 1])
-            gz = max(lo[t, 2] - pz, 0.0, pz - hi[t, 2])
-            g = gx * gx + gy * gy + gz * gz
+            g = _box_d2(lo, hi, t, px, py, pz)
             if g < lb:
                 lb = g
                 first = t
-        a, b, c = triangles[first, 0], triangles[first, 1], triangles[first, 2]
-        best = _point_triangle_d2(px, py, pz, vertices[a, 0], vertices[a, 1], vertices[a, 2],
-                                  vertices[b, 0], vertices[b, 1], vertices[b, 2],
-                                  vertices[c, 0], vertices[c, 1], vertices[c, 2])
+        best = _triangle_d2(points, i, vertices, triangles, first)
         for t in range(m):
-            gx = max(lo[t, 0] - px, 0.0, px - hi[t, 0])
-            gy = max(lo[t, 1] - py, 0.0, py - hi[t, 1])
-            gz = max(lo[t, 2] - pz, 0.0, pz - hi[t, 2])
-            if gx * gx + gy * gy + gz * gz >= best:
+            if t == first or _box_d2(lo, hi, t, px, py, pz) >= best:
                 continue
-            a, b, c = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-            d2 = _point_triangle_d2(px, py, pz, vertices[a, 0], vertices[a, 1], vertices[a, 2],
-                                    vertices[b, 0], vertices[b, 1], vertices[b, 2],
-                                    vertices[c, 0], vertices[c, 1], vertices[c, 2])
+            d2 = _triangle_d2(points, i, vertices, triangles, t)
             if d2 < best:
                 best = d2
         out[i] = np.sqrt(best)
