@@ -479,9 +479,10 @@ def build_model(
         RGBN orthophoto GeoTIFF: its NDVI helps classify files without building classes, and
         without footprints its roof colours help split touching buildings at party walls.
     workdir : path, optional
-        Keep each block's output there (written atomically, :mod:`lidar._blockcache`) and reuse
-        it on a re-run with the same input files (names, sizes, modification times), options and
-        blocks: an interrupted build resumes where it stopped. Not for points given in memory.
+        Keep each block's output there (written atomically, :mod:`lidar._blockcache`), and the
+        extracted footprints when none are given, and reuse them on a re-run with the same input
+        files (names, sizes, modification times), options and blocks: an interrupted build
+        resumes where it stopped. Not for points given in memory.
     scheduler : str or dask.distributed.Client, optional
         Address of a Dask scheduler (or a client): blocks run on its workers instead of here
         (buildings in the worker's process, with the cooperative time limit only). The input
@@ -531,9 +532,24 @@ def build_model(
     pc_all = None
     classes_all = None
     if footprints is None:
-        pc_all = points if in_memory else read_points(_as_paths(points), crs=crs, progress=progress)
-        classes_all = _classes(pc_all, ortho)
-        fps = _extract_footprints(_with_classes(pc_all, *classes_all[:2]), ortho)
+        fps, fp_cache = None, None
+        if workdir is not None and not in_memory:  # extracted footprints are kept and reused too
+            from lidar import _blockcache
+
+            fkey = _blockcache.run_key([str(p) for p in _as_paths(points)] + ([] if ortho is None else [str(ortho)]),
+                                       {"extracted footprints": 1, "crs": str(crs)})
+            fp_cache = _blockcache.prepare(workdir) / f"footprints_{fkey}.pkl"
+            fps = _blockcache.load(fp_cache) if fp_cache.exists() else None
+        if fps is None:
+            pc_all = points if in_memory else read_points(_as_paths(points), crs=crs, progress=progress)
+            classes_all = _classes(pc_all, ortho)
+            fps = _extract_footprints(_with_classes(pc_all, *classes_all[:2]), ortho)
+        if fp_cache is not None:
+            if not fp_cache.exists():
+                _blockcache.save(fp_cache, fps)
+            # blocks then read their points from the files, as with given footprints: a first run
+            # and a resumed one build each block the same way, and both keep block outputs
+            pc_all = classes_all = None
     else:
         fps = _load_footprints(footprints, footprint_id_field, epsg)
     if not fps:

@@ -158,3 +158,28 @@ def test_cli_workdir_resumes(las_path, tmp_path, small_blocks, cli_runner):
     r2 = cli_runner(*args, "--out", tmp_path / "b.city.json")
     assert r2.exit_code == 0 and "9 blocks reused" in r2.output
     assert (tmp_path / "a.city.json").read_bytes() == (tmp_path / "b.city.json").read_bytes()
+
+
+def test_without_footprints_the_extraction_is_reused_too(las_path, tmp_path, monkeypatch):
+    """No footprints: the extracted ones are kept in the work folder, and the blocks after them."""
+    wd = tmp_path / "work"
+    st1: dict = {}
+    m1 = lb.build_model([las_path], footprints=None, crs="EPSG:28992", progress=False, stats=st1, workdir=wd,
+                        terrain=False)
+    assert len(m1.building_ids()) >= len(FPS)  # the roof with a 3 m step may come out as two
+    assert len(list(wd.glob("footprints_*.pkl"))) == 1
+
+    def no_extraction(*a, **k):
+        raise AssertionError("footprints extracted again")
+
+    monkeypatch.setattr(lb, "_extract_footprints", no_extraction)
+    st2: dict = {}
+    m2 = lb.build_model([las_path], footprints=None, crs="EPSG:28992", progress=False, stats=st2, workdir=wd,
+                        terrain=False)
+    assert st2["blocks_reused"] >= 1
+    b1, b2 = _buildings(m1), _buildings(m2)
+    assert b1.keys() == b2.keys()
+    for k in b1:
+        assert b1[k][0] == b2[k][0]
+        for (l1, v1), (l2, v2) in zip(b1[k][1], b2[k][1], strict=True):
+            assert l1 == l2 and np.array_equal(v1, v2)

@@ -89,7 +89,8 @@ def command(points, more_points, footprints, footprint_id_field, crs, lod, worke
         f"Wrote {path}: {st.get('ok', 0)} buildings ok, {st.get('fallback', 0)} with a lower-LoD fallback, "
         f"{st.get('skipped', 0)} skipped ({stats.get('classes', '')}{timing})"
         + (f"; {n_trees} trees" if n_trees is not None else "")
-        + (f"; {stats['blocks_reused']} blocks reused from {workdir}" if stats.get("blocks_reused") else "")
+        + (f"; {stats['blocks_reused']} block{'s' if stats['blocks_reused'] != 1 else ''} reused from {workdir}"
+           if stats.get("blocks_reused") else "")
     )
     if st.get("skipped") or st.get("fallback"):
         reasons: dict[str, int] = {}
