@@ -172,7 +172,8 @@ def test_multipolygon_footprint_gives_building_parts():
         assert {g["lod"] for g in m.city_objects[cid]["geometry"]} == {"1.2", "1.3", "2.2"}
 
 
-def test_workers_give_the_same_model():
+def three_building_cloud() -> tuple[PointCloud, list]:
+    """A gable, a two-level flat roof and a flat roof, with their ground (seeded)."""
     rng = np.random.default_rng(7)
     fps = [box(0, 0, 20, 10), box(30, 0, 42, 9), box(0, 20, 15, 32)]
     xyz, cls = [], []
@@ -180,7 +181,11 @@ def test_workers_give_the_same_model():
         pc = _cloud(fn, fp, rng, extent=2.0)
         xyz.append(pc.xyz)
         cls.append(pc.classification)
-    pc = PointCloud.from_xyz(np.vstack(xyz), classification=np.concatenate(cls), epsg=32632)
+    return PointCloud.from_xyz(np.vstack(xyz), classification=np.concatenate(cls), epsg=32632), fps
+
+
+def test_workers_give_the_same_model():
+    pc, fps = three_building_cloud()
     one = build_model(pc, footprints=fps, terrain=False, progress=False, workers=1)
     two = build_model(pc, footprints=fps, terrain=False, progress=False, workers=2)
     np.testing.assert_array_equal(one.vertices, two.vertices)

@@ -6,25 +6,16 @@ import time
 
 import numpy as np
 import pytest
-from shapely.geometry import box
 
 import lidar.build as lb
 from citymodel.validation import validate
 from lidar._timelimit import HardLimitRunner
-from lidar.pointcloud import PointCloud
-from tests.test_build_geometry import _cloud, gable, two_flat
+from tests.test_build_geometry import three_building_cloud
 
 
 @pytest.fixture(scope="module")
 def three_buildings():
-    rng = np.random.default_rng(7)
-    fps = [box(0, 0, 20, 10), box(30, 0, 42, 9), box(0, 20, 15, 32)]
-    xyz, cls = [], []
-    for fp, fn in zip(fps, [gable, two_flat(4.0), lambda xy: np.full(len(xy), 7.5)], strict=True):
-        pc = _cloud(fn, fp, rng, extent=2.0)
-        xyz.append(pc.xyz)
-        cls.append(pc.classification)
-    return PointCloud.from_xyz(np.vstack(xyz), classification=np.concatenate(cls), epsg=32632), fps
+    return three_building_cloud()
 
 
 def _lods(model, bid):

@@ -16,7 +16,8 @@ from energy.demand.engine import Schedules, combine_solar, forcing_from_weather,
 from energy.demand.model import Constructions, solar_weights
 
 
-def _constructions(n: int, seed: int) -> Constructions:
+def _constructions(n: int, seed: int, party_walls: bool = True) -> Constructions:
+    """``n`` random archetype-like buildings (seeded); ``party_walls=False``: no adiabatic walls."""
     rng = np.random.default_rng(seed)
     foot = rng.uniform(60.0, 600.0, n)
     h = rng.integers(1, 7, n) * 3.0
@@ -25,7 +26,7 @@ def _constructions(n: int, seed: int) -> Constructions:
     u = rng.choice([1.48, 0.76, 0.34], n)
     return Constructions(
         area_wall_m2=wall * (1 - wwr), area_window_m2=wall * wwr, area_roof_m2=foot, area_floor_m2=foot,
-        area_party_m2=rng.uniform(0.0, 100.0, n), volume_m3=foot * h,
+        area_party_m2=rng.uniform(0.0, 100.0, n) if party_walls else np.zeros(n), volume_m3=foot * h,
         wall_layers=layers_from_u_kappa(u, rng.uniform(80, 220, n), 0.17),
         roof_layers=layers_from_u_kappa(u * 1.2, rng.uniform(60, 120, n), 0.14),
         floor_layers=layers_from_u_kappa(u * 1.1, rng.uniform(90, 150, n), 0.2),

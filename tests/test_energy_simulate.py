@@ -207,30 +207,13 @@ def test_cli_simulate(cli_runner, tmp_path):
 
 def test_combined_solar_series_equal_the_nine_series(weather):
     """combine_solar hands the kernel 3 weighted series; results equal the 9-series hand-over."""
-    from energy.demand.archetypes import layers_from_u_kappa
     from energy.demand.engine import Schedules, combine_solar, forcing_from_weather, run_thermal
     from energy.demand.irradiance import orientation_irradiance
-    from energy.demand.model import Constructions
+    from tests.test_energy_kernel import _constructions
 
-    rng = np.random.default_rng(5)
     n = 12
-    foot = rng.uniform(60.0, 600.0, n)
-    h = rng.integers(1, 7, n) * 3.0
-    wall = np.column_stack([np.sqrt(foot) * h] * 4) * rng.uniform(0.4, 1.0, (n, 4))
-    wwr = rng.uniform(0.1, 0.3, (n, 4))
-    u = rng.choice([1.48, 0.76, 0.34], n)
-    c = Constructions(
-        area_wall_m2=wall * (1 - wwr), area_window_m2=wall * wwr, area_roof_m2=foot, area_floor_m2=foot,
-        area_party_m2=np.zeros(n), volume_m3=foot * h,
-        wall_layers=layers_from_u_kappa(u, rng.uniform(80, 220, n), 0.17),
-        roof_layers=layers_from_u_kappa(u * 1.2, rng.uniform(60, 120, n), 0.14),
-        floor_layers=layers_from_u_kappa(u * 1.1, rng.uniform(90, 150, n), 0.2),
-        party_layers=layers_from_u_kappa(np.full(n, 1.5), np.full(n, 150.0), 0.26)[:, 1:],
-        u_window_w_m2k=rng.choice([4.9, 2.2, 1.4], n), g_window=rng.uniform(0.5, 0.85, n),
-        window_absorbed_share=np.full(n, 0.05), alpha_wall=np.full(n, 0.6), alpha_roof=np.full(n, 0.7),
-        infiltration_ach=rng.uniform(0.3, 0.8, n), vent_m3_h=foot * h * 2.0,
-        internal_gain_w=foot * 8.0, radiant_share=np.full(n, 0.5), floor_to_ground=np.ones(n, bool),
-    )
+    c = _constructions(n, 5, party_walls=False)
+    rng = np.random.default_rng(5)
     oi = orientation_irradiance(*weather)
     sf = rng.uniform(0.3, 1.0, (n, 5, 1)).astype(np.float32)
     irr = (oi.total_w_m2[None] * sf).astype(np.float32)
