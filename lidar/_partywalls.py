@@ -230,23 +230,9 @@ def _line_cuts(mask, z, chroma, cvalid, u, k, cell_m, *, step_m, valley_slope, c
 
 def _label_with_cuts(mask: np.ndarray, cut_x: np.ndarray, cut_y: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected components of ``mask`` that do not cross the cut lines (0 = background)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    from lidar.footprint_extraction import _linked_components
 
-    idx = np.full(mask.shape, -1, np.int64)
-    m = int(mask.sum())
-    idx[mask] = np.arange(m)
-    ax, bx = idx[:-1, :], idx[1:, :]
-    okx = (ax >= 0) & (bx >= 0) & ~cut_x
-    ay, by = idx[:, :-1], idx[:, 1:]
-    oky = (ay >= 0) & (by >= 0) & ~cut_y
-    r = np.concatenate([ax[okx], ay[oky]])
-    c = np.concatenate([bx[okx], by[oky]])
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(m, m))
-    ncomp, comp = connected_components(graph, directed=False)
-    lab = np.zeros(mask.shape, np.int64)
-    lab[mask] = comp + 1
-    return lab, int(ncomp)
+    return _linked_components(mask, ~cut_x, ~cut_y)
 
 
 def split_piece(

@@ -316,28 +316,31 @@ def _neighbour_pairs(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _split_at_steps(mask: np.ndarray, zt: np.ndarray, step_m: float) -> tuple[np.ndarray, int]:
-    """Connected components of ``mask`` where neighbours differ by at most ``step_m``."""
+def _linked_components(mask: np.ndarray, link_x: np.ndarray, link_y: np.ndarray) -> tuple[np.ndarray, int]:
+    """4-connected components of ``mask`` (labels 1..k, 0 = background) through the links that
+    are allowed: ``link_x`` (rows-1, cols) between cells ``[i, j]`` and ``[i + 1, j]``, ``link_y``
+    (rows, cols-1) between ``[i, j]`` and ``[i, j + 1]``."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    idx = np.full(mask.shape, -1, np.int64)
-    idx[mask] = np.arange(int(mask.sum()))
-    rows, cols = [], []
-    for sl_a, sl_b in (((slice(None, -1), slice(None)), (slice(1, None), slice(None))),
-                       ((slice(None), slice(None, -1)), (slice(None), slice(1, None)))):
-        ia, ib = idx[sl_a], idx[sl_b]
-        ok = (ia >= 0) & (ib >= 0) & (np.abs(zt[sl_a] - zt[sl_b]) <= step_m)
-        rows.append(ia[ok])
-        cols.append(ib[ok])
     m = int(mask.sum())
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(m, m))
-    ncomp, comp = connected_components(graph, directed=False)
+    idx = np.full(mask.shape, -1, np.int64)
+    idx[mask] = np.arange(m)
+    ax, bx = idx[:-1, :], idx[1:, :]
+    ay, by = idx[:, :-1], idx[:, 1:]
+    okx = (ax >= 0) & (bx >= 0) & link_x
+    oky = (ay >= 0) & (by >= 0) & link_y
+    r = np.concatenate([ax[okx], ay[oky]])
+    c = np.concatenate([bx[okx], by[oky]])
+    ncomp, comp = connected_components(coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(m, m)), directed=False)
     lab = np.zeros(mask.shape, np.int64)
     lab[mask] = comp + 1
     return lab, int(ncomp)
+
+
+def _split_at_steps(mask: np.ndarray, zt: np.ndarray, step_m: float) -> tuple[np.ndarray, int]:
+    """Connected components of ``mask`` where neighbours differ by at most ``step_m``."""
+    return _linked_components(mask, np.abs(zt[:-1, :] - zt[1:, :]) <= step_m, np.abs(zt[:, :-1] - zt[:, 1:]) <= step_m)
 
 
 def _merge_small_and_enclosed(
