@@ -211,7 +211,7 @@ def _prepare(
     sun_resolution_deg: float,
     tree_transmissivity: tuple[float, float],
     leaf_on_months: tuple[int, ...] | None,
-    sky_model: str = "perez-allweather",
+    sky_model: str,
 ) -> _Prepared:
     df, meta = load_weather(weather, model, year=year)
     pos = weather_sun_positions(df, meta)
