@@ -41,17 +41,18 @@ def fibonacci_hemisphere(n: int) -> np.ndarray:
     return np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
 
 
+def _sky_and_sun(df, meta):
+    """Perez 1990 sky and unit sun vectors of every hour of a weather year."""
+    pos = weather_sun_positions(df, meta)
+    sky = perez_sky(df["dni_w_m2"].to_numpy(), df["dhi_w_m2"].to_numpy(), pos["zenith_deg"].to_numpy(),
+                    pos["dni_extra_w_m2"].to_numpy())
+    return sky, sun_vectors(pos)
+
+
 def brute_force_annual(model, weather, points, normals, n_dirs=20000, n_az=720):
     """Slow reference: a ray to the exact sun every hour, dense hemisphere and horizon sampling."""
     df, meta = weather
-    pos = weather_sun_positions(df, meta)
-    sky = perez_sky(
-        df["dni_w_m2"].to_numpy(),
-        df["dhi_w_m2"].to_numpy(),
-        pos["zenith_deg"].to_numpy(),
-        pos["dni_extra_w_m2"].to_numpy(),
-    )
-    sun = sun_vectors(pos)
+    sky, sun = _sky_and_sun(df, meta)
     scene = build_scene(model, n_threads=2)
     hours = np.flatnonzero((sky.beam_normal_w_m2 > 0) & (sun[:, 2] > 0))
     hemi = fibonacci_hemisphere(n_dirs)
@@ -168,14 +169,7 @@ def test_foot_of_south_and_north_wall(denver):
         sun_resolution_deg=0,
         rays_per_side=2,  # 1 ray per patch: patch centres lie on the wall plane, SVF +6 %
     )
-    pos = weather_sun_positions(df, meta)
-    sky = perez_sky(
-        df["dni_w_m2"].to_numpy(),
-        df["dhi_w_m2"].to_numpy(),
-        pos["zenith_deg"].to_numpy(),
-        pos["dni_extra_w_m2"].to_numpy(),
-    )
-    sun = sun_vectors(pos)
+    sky, sun = _sky_and_sun(df, meta)
     t = res.table
     for bid, side in (("b1", -1.0), ("b2", 1.0)):  # b1 south of the wall (south-facing facade)
         row = np.flatnonzero((np.asarray(t.object_ids)[t.object_index] == bid) & (res.kind == 0))[0]
