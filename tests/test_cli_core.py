@@ -136,3 +136,48 @@ def test_validate_real_file_invalid(tmp_path):
     assert res.exit_code == 1
     rep = orjson.loads(res.output)
     assert rep["summary"] == {"104": {"name": "RING_SELF_INTERSECTION", "severity": "error", "entries": 1, "objects": 1}}
+
+
+def test_help_lists_core_and_plugin_commands_in_order():
+    res = run("--help")
+    assert res.exit_code == 0
+    listed = [line.split()[0] for line in res.output.split("Commands:")[1].splitlines() if line.strip()]
+    expected = ["info", "validate", "convert", "synth", "build", "solar", "energy", "zones",
+                "render", "view", "demo"]
+    assert listed == expected
+
+
+@pytest.fixture
+def broken_plugin(monkeypatch):
+    """A ``citymodel.commands`` entry point whose module does not exist."""
+    from importlib.metadata import EntryPoint
+
+    import citymodel.cli as cli
+
+    real = cli.entry_points
+    broken = EntryPoint(name="zzbroken", value="no_such_package_xyz.cli:cmd", group=cli.ENTRY_POINT_GROUP)
+
+    def fake(*, group):
+        return [*real(group=group), broken] if group == cli.ENTRY_POINT_GROUP else real(group=group)
+
+    monkeypatch.setattr(cli, "entry_points", fake)
+    monkeypatch.setattr(main, "commands", dict(main.commands))
+    monkeypatch.setattr(main, "_plugins_loaded", False)
+
+
+def test_broken_plugin_does_not_break_help(broken_plugin):
+    res = run("--help")
+    assert res.exit_code == 0
+    assert "info" in res.output and "build" in res.output
+    line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("zzbroken"))
+    assert "no_such_package_xyz.cli:cmd" in line
+
+
+def test_broken_plugin_fails_in_one_line(broken_plugin):
+    res = run("zzbroken", "--help")
+    assert res.exit_code == 1
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "zzbroken = no_such_package_xyz.cli:cmd" in lines[0] and "citymodel.commands" in lines[0]
+    assert "ModuleNotFoundError" in lines[0]
+    assert run("info", "--help").exit_code == 0  # the other commands still work

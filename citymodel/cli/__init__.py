@@ -1,42 +1,100 @@
 """The ``citymodel`` command: one click group, thin commands, heavy imports inside commands.
 
-Each command lives in its own module ``citymodel/cli/<name>.py`` that defines a click command
-(or group) named ``command``; :data:`COMMAND_MODULES` lists them in ``--help`` order.
+The core commands live in ``citymodel/cli/<name>.py`` (:data:`CORE_COMMANDS`), each defining a
+click command named ``command``. Every other command is a plugin: the package that does the
+work defines it in its own ``cli.py`` and declares it in ``pyproject.toml`` under the
+entry-point group ``citymodel.commands`` (:data:`ENTRY_POINT_GROUP`); this group finds it with
+:func:`importlib.metadata.entry_points` and never names the package. ``citymodel --help`` lists
+the commands by their ``order`` attribute (set with :func:`citymodel.cli._options.order`), then
+the commands without one alphabetically.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import math
 import sys
+from importlib.metadata import EntryPoint, entry_points
 
 import click
 
 from citymodel.errors import CityModelError
 
-__all__ = ["main", "COMMAND_MODULES"]
+__all__ = ["main", "CORE_COMMANDS", "ENTRY_POINT_GROUP"]
 
-#: Command modules, in the order ``citymodel --help`` lists them.
-COMMAND_MODULES = (
-    "info",
-    "validate",
-    "convert",
-    "synth",
-    "build",
-    "solar",
-    "energy",
-    "zones",
-    "render",
-    "view",
-    "demo",
-)
+#: Core command modules under ``citymodel/cli/``.
+CORE_COMMANDS = ("info", "validate", "convert", "synth", "zones", "demo")
+
+#: Entry-point group where packages declare their commands (``name = "module:object"``).
+ENTRY_POINT_GROUP = "citymodel.commands"
+
+
+def _broken_command(ep: EntryPoint, exc: BaseException) -> click.Command:
+    """A stand-in for a plugin that failed to load: listed in ``--help``, fails in one line."""
+    msg = (f"command '{ep.name}' is not available: entry point '{ep.name} = {ep.value}' "
+           f"(group {ENTRY_POINT_GROUP}) failed to load: {type(exc).__name__}: {exc}")
+    msg = " ".join(msg.split())
+
+    def fail(args: tuple[str, ...]) -> None:
+        raise CityModelError(msg)
+
+    return click.Command(
+        ep.name, callback=fail, add_help_option=False,
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        short_help=f"(not available: entry point {ep.value} failed to load: {type(exc).__name__})",
+        help=msg,
+    )
+
+
+def _load_entry_point(ep: EntryPoint) -> click.Command:
+    try:
+        cmd = ep.load()
+    except Exception as exc:  # any failure of a plugin must not break the other commands
+        return _broken_command(ep, exc)
+    if not isinstance(cmd, click.Command):
+        return _broken_command(ep, TypeError(f"{ep.value} is a {type(cmd).__name__}, not a click command"))
+    return cmd
 
 
 class _Group(click.Group):
-    """A group that turns toolkit errors into a one-line message and exit code 1."""
+    """A group that adds the plugin commands and turns toolkit errors into a one-line message."""
+
+    _plugins_loaded = False
+
+    def _plugin_entry_points(self, name: str | None = None) -> list[EntryPoint]:
+        eps = entry_points(group=ENTRY_POINT_GROUP)
+        seen = set(self.commands)
+        out = []
+        for ep in sorted(eps, key=lambda e: e.name):
+            if ep.name in seen or (name is not None and ep.name != name):
+                continue  # core commands win; the first of two same-named plugins wins
+            seen.add(ep.name)
+            out.append(ep)
+        return out
+
+    def _load_plugins(self, name: str | None = None) -> None:
+        if self._plugins_loaded:
+            return
+        for ep in self._plugin_entry_points(name):
+            self.add_command(_load_entry_point(ep), name=ep.name)
+        if name is None:
+            self._plugins_loaded = True
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._load_plugins(cmd_name)  # only the asked one: a broken other plugin is no matter
+        return super().get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)  # COMMAND_MODULES order, not alphabetical
+        self._load_plugins()
+
+        def key(name: str) -> tuple[float, str]:
+            order = getattr(self.commands[name], "order", None)
+            return (order if isinstance(order, int) else math.inf, name)
+
+        return sorted(self.commands, key=key)
 
     def invoke(self, ctx: click.Context):  # noqa: D401
         try:
@@ -72,14 +130,8 @@ def main(ctx: click.Context, verbose: int, quiet: int) -> None:
 
 
 def _register() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(f"citymodel.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"citymodel.cli.{name}":
-                continue  # command not built yet
-            raise
-        main.add_command(mod.command)
+    for name in CORE_COMMANDS:
+        main.add_command(importlib.import_module(f"citymodel.cli.{name}").command)
 
 
 _register()

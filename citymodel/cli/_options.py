@@ -21,3 +21,18 @@ def is_quiet(ctx: click.Context | None = None) -> bool:
     ctx = ctx or click.get_current_context(silent=True)
     root = ctx.find_root() if ctx else None
     return bool(root and root.obj and root.obj.get("quiet"))
+
+
+def order(n: int):
+    """Decorator: the command's place in ``citymodel --help`` (lower first).
+
+    Put it above ``@click.command``. Core commands use 10, 20, ...; a plugin picks the gap it
+    belongs in (e.g. 55 lists it between ``build`` (50) and ``solar`` (60)). Commands without
+    an order are listed after all others, alphabetically.
+    """
+
+    def mark(cmd: click.Command) -> click.Command:
+        cmd.order = int(n)
+        return cmd
+
+    return mark

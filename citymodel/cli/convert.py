@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
+from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 
 
+@order(30)
 @click.command("convert")
 @click.argument("infile", type=click.Path(dir_okay=False))
 @click.argument("outfile", type=click.Path(dir_okay=False))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from citymodel.cli._options import is_quiet
+from citymodel.cli._options import is_quiet, order
 
 
+@order(120)
 @click.command("demo")
 @click.option("--out", "out_dir", default="demo_out", show_default=True, type=click.Path(file_okay=False),
               help="Output folder for the district, the model, the results and the report.")

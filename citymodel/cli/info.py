@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from citymodel.cli._options import crs_opt, json_opt
+from citymodel.cli._options import crs_opt, json_opt, order
 
 
+@order(10)
 @click.command("info")
 @click.argument("file", type=click.Path(dir_okay=False))
 @crs_opt

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from citymodel.cli._options import is_quiet, overwrite_opt
+from citymodel.cli._options import is_quiet, order, overwrite_opt
 
 
 def _origin(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:
@@ -17,6 +17,7 @@ def _origin(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
     return lon, lat
 
 
+@order(40)
 @click.command("synth")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same district).")

@@ -6,9 +6,10 @@ import sys
 
 import click
 
-from citymodel.cli._options import crs_opt, is_quiet, json_opt
+from citymodel.cli._options import crs_opt, is_quiet, json_opt, order
 
 
+@order(20)
 @click.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False))
 @crs_opt

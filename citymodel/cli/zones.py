@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
+from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 
 
 def _parse_thresholds(items: tuple[str, ...]) -> dict[str, float]:
@@ -20,6 +20,7 @@ def _parse_thresholds(items: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
+@order(80)
 @click.command("zones")
 @click.argument("model_path", metavar="IN.city.json", type=click.Path(exists=True, dir_okay=False))
 @click.option("--zones", "zones_path", required=True, type=click.Path(exists=True, dir_okay=False),

@@ -1,12 +1,16 @@
-"""``citymodel build``: LiDAR (+ footprints) to a CityJSON city model."""
+"""``citymodel build``: LiDAR (+ footprints) to a CityJSON city model.
+
+Registered in ``pyproject.toml`` under the ``citymodel.commands`` entry points.
+"""
 
 from __future__ import annotations
 
 import click
 
-from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
+from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 
 
+@order(50)
 @click.command("build")
 @click.option("--points", "points", multiple=True, required=True, type=click.Path(dir_okay=False),
               help="LAS/LAZ file (repeat the option, or list several files after it).")
@@ -37,7 +41,7 @@ from citymodel.cli._options import crs_opt, is_quiet, overwrite_opt
               help="Also detect individual trees (SolitaryVegetationObject with height_m, crown_diameter_m).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .city.json or .city.jsonl.")
 @overwrite_opt
-def command(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
+def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
             ortho, no_terrain, terrain_error_m, workdir, scheduler, trees, out, overwrite) -> None:
     """Reconstruct buildings (LoD1.2, LoD1.3, LoD2.2) and terrain from LiDAR and footprints.
 
