@@ -1,8 +1,11 @@
-"""``citymodel demo``: run every stage that exists on the synthetic district, write a report.
+"""``citymodel demo``: run every registered stage on the synthetic district, write a report.
 
-Each stage is a function ``run(ctx: DemoContext) -> None`` in its own package's module; the
-stage reads what earlier stages left in ``ctx`` and adds its own results, summary lines and
-figures. A stage whose module does not exist yet is listed as not available.
+A stage is a :class:`DemoStage`: a name, an order, a one-line description and a function
+``run(ctx: DemoContext) -> None`` that reads what earlier stages left in ``ctx`` and adds its
+own results, summary lines and figures. The core stages (synth, validate) are listed in
+:data:`CORE_STAGES`; every other package declares its stages in ``pyproject.toml`` under the
+entry-point group ``citymodel.demo_stages`` (:data:`ENTRY_POINT_GROUP`), and :func:`demo_stages`
+finds them without naming the package. Stages run sorted by order.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import importlib
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +23,16 @@ from citymodel.model import CityModel
 from citymodel.progress import console
 from citymodel.report import Report
 
-__all__ = ["DemoContext", "STAGES", "run_demo"]
+__all__ = ["CORE_STAGES", "ENTRY_POINT_GROUP", "DemoContext", "DemoStage", "demo_stages", "run_demo"]
 
-#: (name, module with ``run(ctx)``, what it does), in order.
-STAGES: tuple[tuple[str, str, str], ...] = (
-    ("synth", "citymodel.synth.demo_stage", "synthetic district: truth, LiDAR, footprints, orthophoto, zones"),
-    ("validate", "citymodel.validation.demo_stage", "validate the ground-truth model"),
-    ("build", "lidar.demo_stage", "LiDAR to LoD1.2/1.3/2.2 buildings, terrain, trees"),
-    ("solar", "energy.demo_solar", "shaded irradiation and PV potential on every roof and wall"),
-    ("energy", "energy.demo_energy", "hourly heating/cooling demand and a retrofit scenario"),
-    ("heat", "microclimate.demo_stage", "surface temperature, Tmrt and UTCI in a heatwave"),
-    ("view", "viewer.demo_stage", "rendered views, civic zones and equity of exposure"),
-)
+#: The core stages: name -> ``"module:object"`` of a :class:`DemoStage`.
+CORE_STAGES: dict[str, str] = {
+    "synth": "citymodel.synth.demo_stage:STAGE",
+    "validate": "citymodel.validation.demo_stage:STAGE",
+}
+
+#: Entry-point group where packages declare their demo stages (``name = "module:object"``).
+ENTRY_POINT_GROUP = "citymodel.demo_stages"
 
 
 @dataclass
@@ -78,14 +81,66 @@ class DemoContext:
         return d
 
 
-def _load_stage(module: str):
+@dataclass(frozen=True)
+class DemoStage:
+    """One stage of ``citymodel demo``.
+
+    Attributes
+    ----------
+    name : str
+        What ``--stage`` selects, and the stage's heading in the run and the report.
+    order : int
+        Place in the chain (lower first). Core stages: synth 10, validate 20; the build 30,
+        solar 40, energy 50, heat 60 and view 70 stages of the other packages fill the gaps.
+    description : str
+        One line: what the stage does.
+    run : callable
+        ``run(ctx: DemoContext) -> None``.
+    """
+
+    name: str
+    order: int
+    description: str
+    run: Callable[[DemoContext], None]
+
+
+def _failed_stage(name: str, order: float, where: str, exc: BaseException) -> DemoStage:
+    msg = f"stage '{name}' failed to load from {where}: {type(exc).__name__}: {exc}"
+
+    def run(ctx: DemoContext) -> None:
+        raise RuntimeError(msg)
+
+    return DemoStage(name, order, f"(not available: {where} failed to load)", run)
+
+
+def _load(ref: str, name: str, where: str) -> DemoStage:
     try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-    return getattr(mod, "run", None)
+        module, _, attr = ref.partition(":")
+        stage = getattr(importlib.import_module(module), attr)
+        if not isinstance(stage, DemoStage):
+            raise TypeError(f"{ref} is a {type(stage).__name__}, not a DemoStage")
+    except Exception as exc:  # a broken plugin is reported as a failed stage, the others run
+        return _failed_stage(name, float("inf"), where, exc)
+    return stage
+
+
+def demo_stages() -> list[DemoStage]:
+    """The core stages and the registered ones, sorted by order (then name).
+
+    A stage that fails to load becomes a stage that fails with a message naming its entry point.
+    A plugin stage whose name is already taken is ignored.
+    """
+    stages = [_load(ref, name, ref) for name, ref in CORE_STAGES.items()]
+    names = {s.name for s in stages}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in names:
+            continue
+        stage = _load(ep.value, ep.name, f"entry point '{ep.name} = {ep.value}' ({ENTRY_POINT_GROUP})")
+        if stage.name in names:
+            continue
+        names.add(stage.name)
+        stages.append(stage)
+    return sorted(stages, key=lambda s: (s.order, s.name))
 
 
 def run_demo(
@@ -99,18 +154,15 @@ def run_demo(
     out_dir : path-like
         Output folder (created).
     stages : list of str, optional
-        Run only these stage names (default: all that exist).
+        Run only these stage names (default: all registered ones).
     """
     ctx = DemoContext(out_dir=Path(out_dir), seed=seed, size_m=size_m, quiet=quiet)
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     timings = []
     failed = []
-    for name, module, what in STAGES:
+    for stage in demo_stages():
+        name, what, fn = stage.name, stage.description, stage.run
         if stages is not None and name not in stages:
-            continue
-        fn = _load_stage(module)
-        if fn is None:
-            timings.append((name, what, "not available yet", float("nan")))
             continue
         if not quiet:
             console.rule(f"[bold]{name}[/bold]: {what}")

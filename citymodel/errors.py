@@ -1,8 +1,9 @@
 """The one exception tree of the toolkit.
 
-Every error raised on purpose by citymodel, lidar, energy, microclimate and viewer derives
-from :class:`CityModelError`. Subclasses also inherit the matching built-in exception, so a
-caller may catch either (``except ValueError`` still works), the way rasterio does it.
+Every error raised on purpose by citymodel and by the packages built on it (reconstruction,
+solar and energy, microclimate, the viewer) derives from :class:`CityModelError`. Subclasses
+also inherit the matching built-in exception, so a caller may catch either
+(``except ValueError`` still works), the way rasterio does it.
 
 A message names the file, the object or tile, what is wrong and what to do.
 """

@@ -147,6 +147,20 @@ def test_help_lists_core_and_plugin_commands_in_order():
     assert listed == expected
 
 
+def test_core_does_not_name_upper_packages():
+    """citymodel/ finds commands and demo stages through entry points, never by package name."""
+    import re
+    from pathlib import Path
+
+    import citymodel
+
+    pat = re.compile(r"^\s*(import|from)\s+(lidar|energy|microclimate|viewer)\b|[\"'](lidar|energy|microclimate|viewer)\.")
+    root = Path(citymodel.__file__).parent
+    hits = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py")
+            for i, line in enumerate(p.read_text().splitlines(), 1) if pat.search(line)]
+    assert hits == []
+
+
 @pytest.fixture
 def broken_plugin(monkeypatch):
     """A ``citymodel.commands`` entry point whose module does not exist."""
@@ -181,3 +195,27 @@ def test_broken_plugin_fails_in_one_line(broken_plugin):
     assert "zzbroken = no_such_package_xyz.cli:cmd" in lines[0] and "citymodel.commands" in lines[0]
     assert "ModuleNotFoundError" in lines[0]
     assert run("info", "--help").exit_code == 0  # the other commands still work
+
+
+def test_demo_stages_registered_in_order():
+    from citymodel.demo import demo_stages
+
+    names = [s.name for s in demo_stages()]
+    assert names == ["synth", "validate", "build", "solar", "energy", "view"]
+
+
+def test_broken_demo_stage_is_a_failed_stage(monkeypatch, tmp_path):
+    from importlib.metadata import EntryPoint
+
+    import citymodel.demo as demo
+    from citymodel.errors import CityModelError
+
+    real = demo.entry_points
+    broken = EntryPoint(name="zzbroken", value="no_such_package_xyz.demo:STAGE", group=demo.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(demo, "entry_points", lambda *, group: [*real(group=group), broken])
+    stages = demo.demo_stages()
+    assert stages[-1].name == "zzbroken" and "view" in [s.name for s in stages]
+    with pytest.raises(CityModelError, match="zzbroken"):
+        demo.run_demo(tmp_path / "d", stages=["zzbroken"], quiet=True)
+    report = (tmp_path / "d" / "report.md").read_text()
+    assert "zzbroken = no_such_package_xyz.demo:STAGE" in report and "ModuleNotFoundError" in report

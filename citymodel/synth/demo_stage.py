@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from citymodel.demo import DemoStage
+
 if TYPE_CHECKING:  # pragma: no cover
     from citymodel.demo import DemoContext
 
-__all__ = ["run", "plot_district"]
+__all__ = ["STAGE", "run", "plot_district"]
 
 _ROOF_COLOURS = {
     "flat": "#4c72b0", "gable": "#c44e52", "hip": "#dd8452", "shed": "#ccb974",
@@ -96,3 +98,6 @@ def run(ctx: DemoContext) -> None:
         f"synth: {c['buildings']} buildings, {c['roof_planes']} roof planes, {c['trees']} trees, "
         f"{c['points']:,} LiDAR points ({c['density_pts_m2']:.1f} pts/m2)"
     )
+
+
+STAGE = DemoStage("synth", 10, "synthetic district: truth, LiDAR, footprints, orthophoto, zones", run)

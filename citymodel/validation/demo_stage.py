@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from citymodel.demo import DemoContext
+from citymodel.demo import DemoContext, DemoStage
 
-__all__ = ["run"]
+__all__ = ["STAGE", "run"]
 
 
 def run(ctx: DemoContext) -> None:
@@ -36,3 +36,6 @@ def run(ctx: DemoContext) -> None:
         f"validate: {verdict}, {report.n_shells} shells / {report.n_polygons} polygons, "
         f"{len(report.errors)} errors, {len(report.warnings)} warnings ({dt:.1f} s)"
     )
+
+
+STAGE = DemoStage("validate", 20, "validate the ground-truth model", run)

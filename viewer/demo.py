@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from citymodel.demo import DemoContext
+from citymodel.demo import DemoContext, DemoStage
 
 #: Indicators the stage renders when present, in order of preference (at most three).
 PREFERRED = (
@@ -99,3 +99,6 @@ def run(ctx: DemoContext) -> None:
         line += (f"; {top.indicator}: most fragile {top.mean_fragile:.3g} vs rest {top.mean_rest:.3g} "
                  f"(CI {top.concentration_index:+.3f})")
     ctx.summary.append(line)
+
+
+STAGE = DemoStage("view", 70, "rendered views, civic zones and equity of exposure", run)

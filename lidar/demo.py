@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from citymodel.demo import DemoContext
+from citymodel.demo import DemoContext, DemoStage
 
-__all__ = ["run"]
+__all__ = ["STAGE", "run"]
 
 
 def run(ctx: DemoContext) -> None:
@@ -170,3 +170,6 @@ def _figure(ctx: DemoContext, cmp: dict) -> str:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return str(path)
+
+
+STAGE = DemoStage("build", 30, "LiDAR to LoD1.2/1.3/2.2 buildings, terrain, trees", run)
