@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from microclimate._utci_coefficients import UTCI_TERMS
+from microclimate._utci_kernels import utci_polynomial
 
 __all__ = [
     "WIND_RANGE_M_S",
@@ -95,8 +96,11 @@ def saturation_vapour_pressure_hpa(t_air_c):
     return np.exp(log_es) * 0.01
 
 
-def _polynomial(t_air_c, wind_m_s, d_tmrt_k, pa_kpa):
-    """The 211-term polynomial on broadcast float64 arrays (no range checks)."""
+def _polynomial_numpy(t_air_c, wind_m_s, d_tmrt_k, pa_kpa):
+    """The 211-term polynomial in plain numpy on broadcast float64 arrays (no range checks).
+
+    The reference variant of the numba kernel ``utci_polynomial`` (tests run both).
+    """
     max_p = int(UTCI_TERMS[:, 1:].max())
     powers = []
     for x in (t_air_c, wind_m_s, d_tmrt_k, pa_kpa):
@@ -110,6 +114,15 @@ def _polynomial(t_air_c, wind_m_s, d_tmrt_k, pa_kpa):
             powers[0][int(i)] * powers[1][int(j)] * powers[2][int(k)] * powers[3][int(m)]
         )
     return out
+
+
+def _polynomial(t_air_c, wind_m_s, d_tmrt_k, pa_kpa):
+    """The polynomial through the numba kernel, on broadcast arrays of any shape."""
+    flat = [
+        np.ascontiguousarray(a, dtype=np.float64).ravel()
+        for a in (t_air_c, wind_m_s, d_tmrt_k, pa_kpa)
+    ]
+    return utci_polynomial(*flat, UTCI_TERMS).reshape(np.shape(t_air_c))
 
 
 def utci_c(t_air_c, tmrt_c, wind_10m_m_s, rh_percent):

@@ -155,3 +155,15 @@ def test_category_array_and_nan_and_agrees_with_pythermalcomfort():
 def test_docstring_examples():
     failures, _ = doctest.testmod(utci_module)
     assert failures == 0
+
+
+@pytest.mark.parametrize("variant", ["_polynomial", "_polynomial_numpy"])
+def test_kernel_variants_agree_with_pythermalcomfort(variant, monkeypatch):
+    # the same body for the numba kernel (default) and the plain-numpy reference polynomial
+    monkeypatch.setattr(utci_module, "_polynomial", getattr(utci_module, variant))
+    t_air, tmrt, wind, rh = _grid()
+    ours, ref = utci_c(t_air, tmrt, wind, rh), _reference(t_air, tmrt, wind, rh)
+    ok = ~np.isnan(ref)
+    np.testing.assert_allclose(ours[ok], ref[ok], atol=TOL_VS_PYTHERMALCOMFORT_K, rtol=0)
+    assert np.isnan(utci_c(np.nan, 20.0, 1.0, 50.0))
+    assert utci_c(t_air.reshape(30, 27), 20.0, 1.0, 50.0).shape == (30, 27)
