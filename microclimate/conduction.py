@@ -22,7 +22,10 @@ import numpy as np
 from citymodel.errors import InputError
 from microclimate import _conduction_kernels as _k
 
-__all__ = ["Layers", "Nodes", "discretise", "simulate_conduction", "ConductionResult"]
+__all__ = [
+    "Layers", "Nodes", "discretise", "simulate_conduction", "step_conduction",
+    "ConductionResult",
+]
 
 
 @dataclass(frozen=True)
@@ -115,32 +118,52 @@ class Nodes:
         return 2.0 * self.conductivity_w_mk[:, -1] / self.dx_m[:, -1]
 
 
-def discretise(layers: Layers, max_node_m: float = 0.02, min_nodes_per_layer: int = 1) -> Nodes:
-    """Split each layer into equal cells no thicker than ``max_node_m`` on any surface.
+def discretise(layers: Layers, max_node_m: float = 0.02, min_nodes_per_layer: int = 1,
+               growth: float = 1.0) -> Nodes:
+    """Split each layer into cells, the same count per layer on every surface.
 
-    Layer ``j`` gets ``max(min_nodes_per_layer, ceil(max_n thickness_m[:, j] / max_node_m))``
-    cells on every surface, so all surfaces share one cell count ``m``.
+    With ``growth = 1`` layer ``j`` gets ``N_j = max(min_nodes_per_layer, ceil(max_n
+    thickness_m[:, j] / max_node_m))`` equal cells. With ``growth > 1`` the cells of a layer
+    grow geometrically inwards (sizes proportional to ``growth**i``) and ``N_j`` is the
+    fewest cells whose first (outermost) one is no thicker than ``max_node_m`` on any
+    surface: thin cells where the diurnal wave is, few cells deep down.
 
     Parameters
     ----------
     layers : Layers
         ``n`` slabs of ``n_layers`` layers.
     max_node_m : float
-        Largest cell thickness [m].
+        Largest cell (``growth = 1``) or largest first cell of a layer [m].
     min_nodes_per_layer : int
         Fewest cells per layer.
+    growth : float
+        Ratio of neighbouring cell sizes inside a layer (>= 1).
 
     Returns
     -------
     Nodes
         ``(n, m)`` cell arrays.
+
+    Examples
+    --------
+    >>> nodes = discretise(Layers([[0.05, 1.0]], [[0.75, 1.0]], [[1.9e6, 2.2e6]]), 0.01, 1, 1.2)
+    >>> nodes.dx_m.shape, round(float(nodes.dx_m.sum()), 12)
+    ((1, 21), 1.05)
     """
-    if not (max_node_m > 0):
-        raise InputError(f"max_node_m must be > 0, got {max_node_m}")
-    counts = np.maximum(int(min_nodes_per_layer),
-                        np.ceil(layers.thickness_m.max(axis=0) / max_node_m - 1e-9).astype(int))
+    if not (max_node_m > 0) or not (growth >= 1.0):
+        raise InputError(f"max_node_m must be > 0 and growth >= 1, got {max_node_m}, {growth}")
+    thick = layers.thickness_m.max(axis=0)
+    if growth == 1.0:
+        counts = np.ceil(thick / max_node_m - 1e-9).astype(int)
+    else:
+        # first cell d0 = D (g - 1) / (g^N - 1) <= max_node_m
+        counts = np.ceil(np.log1p(thick * (growth - 1.0) / max_node_m) / np.log(growth)
+                         - 1e-9).astype(int)
+    counts = np.maximum(int(min_nodes_per_layer), counts)
     idx = np.repeat(np.arange(len(counts)), counts)
-    dx = (layers.thickness_m / counts)[:, idx]
+    frac = np.concatenate([growth ** np.arange(c) / np.sum(growth ** np.arange(c))
+                           for c in counts])
+    dx = layers.thickness_m[:, idx] * frac
     return Nodes(np.ascontiguousarray(dx), np.ascontiguousarray(layers.conductivity_w_mk[:, idx]),
                  np.ascontiguousarray(layers.heat_capacity_j_m3k[:, idx]), idx)
 
@@ -243,3 +266,41 @@ def simulate_conduction(
                  f["q_outer_w_m2"], f["h_outer_w_m2k"], f["t_outer_c"], f["h_inner_w_m2k"],
                  f["t_inner_c"], bool(keep_nodes), t_surface, q_surf, q_in, t_nodes, t_final)
     return ConductionResult(t_surface, q_surf, q_in, t_nodes if keep_nodes else None, t_final)
+
+
+def step_conduction(
+    nodes: Nodes,
+    t_c,
+    dt_s: float,
+    *,
+    q_outer_w_m2=0.0,
+    h_outer_w_m2k=0.0,
+    t_outer_c=0.0,
+    h_inner_w_m2k=0.0,
+    t_inner_c=0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One backward-Euler step of every slab (for callers that couple other models per step).
+
+    Boundary arguments are one value or ``(n,)``, as in :func:`simulate_conduction`.
+
+    Parameters
+    ----------
+    nodes : Nodes
+        ``(n, m)`` discretised slabs.
+    t_c : (n, m) float64
+        Cell temperatures at the start of the step [degC].
+    dt_s : float
+        Step [s].
+
+    Returns
+    -------
+    t_new_c : (n, m) float64
+        Cell temperatures at the end of the step [degC].
+    t_surface_c, q_outer_w_m2, q_inner_w_m2 : (n,) float64
+        Outer face temperature [degC], flux into the slab at the outer face and out of it
+        at the inner face [W/m2].
+    """
+    res = simulate_conduction(nodes, t_c, dt_s, 1, q_outer_w_m2=q_outer_w_m2,
+                              h_outer_w_m2k=h_outer_w_m2k, t_outer_c=t_outer_c,
+                              h_inner_w_m2k=h_inner_w_m2k, t_inner_c=t_inner_c)
+    return res.t_final_c, res.t_surface_c[0], res.q_outer_w_m2[0], res.q_inner_w_m2[0]

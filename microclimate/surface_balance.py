@@ -81,7 +81,7 @@ def saturation_vapour_pressure_pa(t_c):
     Examples
     --------
     >>> round(float(saturation_vapour_pressure_pa(20.0)), 0)
-    2338.0
+    2333.0
     """
     t = np.asarray(t_c, dtype=np.float64)
     return 610.94 * np.exp(17.625 * t / (t + 243.04))

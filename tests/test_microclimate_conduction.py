@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from citymodel.errors import InputError
-from microclimate.conduction import Layers, discretise, simulate_conduction
+from microclimate.conduction import Layers, discretise, simulate_conduction, step_conduction
 
 #: Tolerances of the closed-form checks (one place).
 STEADY_RTOL = 1e-6
@@ -35,14 +35,15 @@ def test_steady_two_layer_wall_linear_profile_and_flux():
     assert res.t_surface_c[-1, 0] == pytest.approx(t_out)
 
 
-def test_semi_infinite_periodic_surface_temperature():
+@pytest.mark.parametrize(("max_node_m", "growth"), [(0.005, 1.0), (0.005, 1.08)])
+def test_semi_infinite_periodic_surface_temperature(max_node_m, growth):
     k, rho_c = 1.0, 2.0e6  # moist soil
     alpha = k / rho_c
     period_s = 86400.0
     omega = 2 * np.pi / period_s
     d_m = np.sqrt(2 * alpha / omega)  # damping depth, ~0.117 m
     layers = Layers([[2.0]], [[k]], [[rho_c]])  # 17 damping depths: semi-infinite
-    nodes = discretise(layers, max_node_m=0.005)
+    nodes = discretise(layers, max_node_m=max_node_m, growth=growth)
     dt_s = 120.0
     n_days = 6
     n_steps = int(n_days * period_s / dt_s)
@@ -95,3 +96,21 @@ def test_discretise_shares_node_count_and_rejects_bad_layers():
         Layers([[0.0, 0.1]], [[1, 1]], [[1e6, 1e6]])
     with pytest.raises(InputError):
         simulate_conduction(nodes, 10.0, 60.0, 3, t_outer_c=np.zeros((4, 2)))
+
+
+def test_graded_mesh_keeps_thin_surface_cells_and_step_matches_run():
+    layers = Layers([[0.05, 1.95]], [[0.75, 1.0]], [[1.94e6, 2.2e6]])
+    graded = discretise(layers, max_node_m=0.01, growth=1.2)
+    uniform = discretise(layers, max_node_m=0.01)
+    assert graded.dx_m.shape[1] < uniform.dx_m.shape[1] / 5
+    assert graded.dx_m[0, 0] <= 0.01
+    np.testing.assert_allclose(graded.dx_m.sum(), 2.0)
+    kw = dict(q_outer_w_m2=300.0, h_outer_w_m2k=15.0, t_outer_c=30.0, h_inner_w_m2k=np.inf,
+              t_inner_c=15.0)
+    run = simulate_conduction(graded, 15.0, 600.0, 2, **kw)
+    t = np.full(graded.dx_m.shape, 15.0)
+    for _ in range(2):
+        t, t_surf, q_out, q_in = step_conduction(graded, t, 600.0, **kw)
+    np.testing.assert_allclose(t, run.t_final_c, rtol=1e-13)
+    np.testing.assert_allclose(t_surf, run.t_surface_c[-1], rtol=1e-13)
+    np.testing.assert_allclose(q_out, run.q_outer_w_m2[-1], rtol=1e-13)
