@@ -113,37 +113,62 @@ def e_sat_pa(t_c):  # pragma: no cover - numba
     return 610.94 * np.exp(17.625 * t_c / (t_c + 243.04))
 
 
+@nb.njit(cache=True)
+def _reduce_up(t_old, cap, g_int, dt, u_in, t_in, a, b, d):  # pragma: no cover - numba
+    """Eliminate a column from the bottom up (reverse Thomas), without the outer-face flux.
+
+    Afterwards row 0 reads ``b[0] T'_0 = d[0] + F`` with ``F`` the flux entering cell 0 through
+    the outer face, and ``T'_i = (d[i] - a[i] T'_{i-1}) / b[i]`` gives the cells below.
+    """
+    m = t_old.shape[0]
+    for i in range(m):
+        ci = cap[i] / dt
+        a[i] = 0.0
+        b[i] = ci
+        d[i] = ci * t_old[i]
+        if i > 0:
+            a[i] = -g_int[i - 1]
+            b[i] += g_int[i - 1]
+        if i < m - 1:
+            b[i] += g_int[i]
+    b[m - 1] += u_in
+    d[m - 1] += u_in * t_in
+    for i in range(m - 2, -1, -1):
+        w = -g_int[i] / b[i + 1]  # c[i] / b'[i+1]
+        b[i] -= w * a[i + 1]
+        d[i] -= w * d[i + 1]
+
+
 @nb.njit(cache=True, parallel=True)
-def run_balance(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, n_iter, rows, n_spin,
+def run_balance(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, max_iter, rows, n_spin,
                 k_abs, l_in, t_air, h_c, e_air, t_in, eps, beta, h_in, gamma_pa_k,
                 t_surface, q_sw, q_lw, q_conv, q_lat, q_cond, q_inner, t_start,
                 t_final):  # pragma: no cover - numba
     """Surface energy balance on top of implicit slab conduction.
 
     Each hour (forcing row ``rows[j]``; hours ``j < n_spin`` are spin-up, not recorded) is
-    split into ``substeps`` backward-Euler steps of ``dt`` [s]. In each step the outer face
-    balance ``k_abs + l_in - eps sigma Ts^4 + h_c (T_air - Ts) - beta h_c / gamma (e_sat(Ts) -
-    e_air) = q_cond`` is linearised around the latest surface temperature (``n_iter`` passes)
-    and solved together with the slab. Forcing (n_hours, n): k_abs, l_in (absorbed long-wave
-    ``eps (svf L_down + (1 - svf) sigma eps_surr T_surr^4)``) [W/m2], t_air [degC], h_c
-    [W/m2K], e_air [Pa], t_in [degC]; per surface (n,): eps, beta, h_in [W/m2K]. Outputs
-    (n_rec, n) are hour means; t_start / t_final (n, m) the cells at the start of the first
-    recorded hour and at the end.
+    split into ``substeps`` backward-Euler steps of ``dt`` [s]. In each step the slab is
+    eliminated from the bottom up, so that seen from its outer face it is one conductance ``G``
+    to a temperature ``T*``; the face balance ``k_abs + l_in - eps sigma Ts^4 + h_c (T_air - Ts)
+    - beta h_c / gamma (e_sat(Ts) - e_air) = G (Ts - T*)`` (monotone in Ts) is solved by Newton
+    (at most ``max_iter`` iterations, to 1e-10 K), then the cells are back-substituted.
+    Forcing (n_hours, n): k_abs, l_in (absorbed long-wave ``eps (svf L_down + (1 - svf) sigma
+    eps_surr T_surr^4)``) [W/m2], t_air [degC], h_c [W/m2K], e_air [Pa], t_in [degC]; per
+    surface (n,): eps, beta, h_in [W/m2K]. Outputs (n_rec, n) are hour means; t_start /
+    t_final (n, m) the cells at the start of the first recorded hour and at the end.
     """
     n, m = t_init.shape
     n_total = rows.shape[0]
     for s in nb.prange(n):
         a = np.empty(m)
         b = np.empty(m)
-        c = np.empty(m)
         d = np.empty(m)
         t = t_init[s].copy()
-        t_new = np.empty(m)
         go = g_out_face[s]
         u_i, _ = _series(h_in[s], g_in_face[s])
         e = eps[s]
         be = beta[s]
-        ts_prev = t[0]
+        ts = t[0]
         for j in range(n_total):
             r = rows[j]
             rec = j - n_spin
@@ -164,30 +189,29 @@ def run_balance(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, n_iter,
             acc_cond = 0.0
             acc_in = 0.0
             for _sub in range(substeps):
-                tp = ts_prev
-                ts = tp
-                for _it in range(n_iter):
-                    tpk = tp + T0_K
-                    hr = 4.0 * e * SIGMA_W_M2K4 * tpk ** 3
-                    es = e_sat_pa(tp)
-                    des = es * 17.625 * 243.04 / (tp + 243.04) ** 2
-                    aa = (ka + li - e * SIGMA_W_M2K4 * tpk ** 4 + hr * tp + hc * ta
-                          - hl * (es - des * tp - ea))
-                    hh = hr + hc + hl * des
-                    u_o = go * hh / (go + hh)
-                    _solve_column(t, cap[s], g_int[s], dt, 0.0, u_o, aa / hh, u_i, ti,
-                                  a, b, c, d, t_new)
-                    ts = (aa + go * t_new[0]) / (hh + go)
-                    tp = ts
+                _reduce_up(t, cap[s], g_int[s], dt, u_i, ti, a, b, d)
+                g_slab = go * b[0] / (b[0] + go)
+                t_star = d[0] / b[0]
+                for _it in range(max_iter):
+                    tk = ts + T0_K
+                    es = e_sat_pa(ts)
+                    f = (ka + li - e * SIGMA_W_M2K4 * tk ** 4 + hc * (ta - ts)
+                         - hl * (es - ea) - g_slab * (ts - t_star))
+                    df = (-4.0 * e * SIGMA_W_M2K4 * tk ** 3 - hc
+                          - hl * es * 17.625 * 243.04 / (ts + 243.04) ** 2 - g_slab)
+                    step = f / df
+                    ts -= step
+                    if abs(step) < 1e-10:
+                        break
+                t[0] = (d[0] + go * ts) / (b[0] + go)
+                for i in range(1, m):
+                    t[i] = (d[i] - a[i] * t[i - 1]) / b[i]
                 acc_ts += ts
                 acc_lw += li - e * SIGMA_W_M2K4 * (ts + T0_K) ** 4
                 acc_conv += hc * (ta - ts)
                 acc_lat += -hl * (e_sat_pa(ts) - ea)
-                acc_cond += go * (ts - t_new[0])
-                acc_in += u_i * (t_new[m - 1] - ti)
-                for i in range(m):
-                    t[i] = t_new[i]
-                ts_prev = ts
+                acc_cond += go * (ts - t[0])
+                acc_in += u_i * (t[m - 1] - ti)
             if rec >= 0:
                 t_surface[rec, s] = acc_ts / substeps
                 q_sw[rec, s] = ka

@@ -21,10 +21,11 @@ Per surface and hour, with every flux positive towards the surface [W/m2]::
   to ``t_inner_c`` through ``h_inner_w_m2k`` (``inf``: deep ground at a fixed temperature,
   ~7.7 W/m2K: indoor air, 0: adiabatic).
 
-Each hour is split into ``substeps`` backward-Euler steps; in each, ``sigma Ts^4`` and
-``e_sat(Ts)`` are linearised around the latest surface temperature and the face and slab are
-solved together, ``n_iter`` times (2: the residual of the balance is second order in the
-temperature change). Reported values are hour means. ``spinup_days`` repeat the first day's
+Each hour is split into ``substeps`` backward-Euler steps; in each, the slab is eliminated
+from its inner face up (reverse Thomas sweep), which leaves the surface temperature as the one
+unknown of a monotone scalar equation, solved by Newton (``sigma Ts^4`` and ``e_sat(Ts)``
+linearised around the latest iterate) to 1e-10 K; the balance therefore closes to round-off
+every step. Reported values are hour means. ``spinup_days`` repeat the first day's
 forcing before the run so that the slab starts from its own periodic state.
 """
 
@@ -118,7 +119,7 @@ class SurfaceBalanceResult:
 
     @property
     def residual_w_m2(self) -> np.ndarray:
-        """(n_steps, n): ``q_sw + q_lw + q_conv + q_latent - q_cond`` (linearisation error)."""
+        """(n_steps, n): ``q_sw + q_lw + q_conv + q_latent - q_cond`` (round-off)."""
         return (self.q_sw_w_m2 + self.q_lw_w_m2 + self.q_conv_w_m2 + self.q_latent_w_m2
                 - self.q_cond_w_m2)
 
@@ -165,7 +166,7 @@ def surface_energy_balance(
     t_init_c=None,
     dt_s: float = 3600.0,
     substeps: int = 4,
-    n_iter: int = 2,
+    max_iter: int = 30,
     spinup_days: int = 3,
     steps_per_day: int = 24,
 ) -> SurfaceBalanceResult:
@@ -213,8 +214,8 @@ def surface_energy_balance(
         Length of a forcing step [s] (3600: hourly).
     substeps : int
         Implicit steps per forcing step.
-    n_iter : int
-        Linearisation passes per step (>= 1).
+    max_iter : int
+        Most Newton iterations per step (>= 1; typically 2-4 are used).
     spinup_days : int
         Days of the first day's forcing run before the reported period.
     steps_per_day : int
@@ -230,8 +231,8 @@ def surface_energy_balance(
     if k_abs.ndim == 0 or k_abs.shape[0] == 0:
         raise InputError("k_absorbed_w_m2 must be (n_steps, n) or (n_steps,)")
     n_steps = k_abs.shape[0]
-    if substeps < 1 or n_iter < 1 or spinup_days < 0 or not (dt_s > 0):
-        raise InputError("substeps and n_iter must be >= 1, spinup_days >= 0, dt_s > 0")
+    if substeps < 1 or max_iter < 1 or spinup_days < 0 or not (dt_s > 0):
+        raise InputError("substeps and max_iter must be >= 1, spinup_days >= 0, dt_s > 0")
     k_abs = _hourly(k_abs, n_steps, n, "k_absorbed_w_m2")
     t_air = _hourly(t_air_c, n_steps, n, "t_air_c")
     if h_conv_w_m2k is None:
@@ -268,7 +269,7 @@ def surface_energy_balance(
     t_end = np.empty((n, m))
     _k.run_balance(t0, nodes.cap_j_m2k, np.ascontiguousarray(nodes.g_internal_w_m2k),
                    nodes.g_outer_face_w_m2k, nodes.g_inner_face_w_m2k, dt_s / substeps,
-                   int(substeps), int(n_iter), rows, n_spin, k_abs, l_in, t_air, h_c, e_air,
+                   int(substeps), int(max_iter), rows, n_spin, k_abs, l_in, t_air, h_c, e_air,
                    t_in, eps, beta, h_in, float(psychrometric_constant_pa_k(pressure_pa)),
                    *out, t_start, t_end)
     return SurfaceBalanceResult(*out, t_start, t_end)

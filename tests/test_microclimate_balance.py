@@ -17,6 +17,7 @@ from microclimate.surface_balance import (
 
 #: Tolerances (one place).
 CLOSURE_RTOL = 0.01
+STEP_RESIDUAL_W_M2 = 1e-6
 EQUILIBRIUM_ATOL_K = 1e-6
 BRENTQ_ATOL_K = 1e-4
 #: Sanity bound, not a reference: white (albedo 0.7) minus dark (0.2) roof at peak sun [K].
@@ -48,8 +49,8 @@ def test_asphalt_day_closes_energy_balance():
     out = dt_s * res.q_inner_w_m2.sum(axis=0)
     scale = dt_s * res.q_sw_w_m2.sum(axis=0)  # the day's absorbed shortwave
     assert np.abs(fluxes_in - (stored + out)) / scale < CLOSURE_RTOL
-    # hour by hour too
-    assert np.abs(res.residual_w_m2).max() < CLOSURE_RTOL * res.q_sw_w_m2.max()
+    # hour by hour: the surface temperature is solved to convergence each step
+    assert np.abs(res.residual_w_m2).max() < STEP_RESIDUAL_W_M2
     # plausible asphalt: well above air at noon, peak around 50-65 degC
     i = int(np.argmax(ghi))
     assert 45.0 < res.t_surface_c[i, 0] < 70.0
