@@ -73,13 +73,19 @@ class SurfaceProperties:
     evap_beta: np.ndarray
 
 
-def _pad(stack: list[tuple], n_layers: int) -> list[tuple]:
-    """Split the thickest layer in two until the stack has ``n_layers`` layers."""
+def _pad(stack: list[tuple], ref: list[tuple]) -> list[tuple]:
+    """Split the deepest layer until ``stack`` has as many layers as ``ref``.
+
+    The piece cut off at layer ``j`` is as thick as ``ref``'s layer ``j`` (at most half the
+    layer), so a soil column takes the interface depths of a paved one and the shared cell
+    counts of :func:`microclimate.conduction.discretise` stay small.
+    """
     stack = list(stack)
-    while len(stack) < n_layers:
-        j = int(np.argmax([s[0] for s in stack]))
+    while len(stack) < len(ref):
+        j = len(stack) - 1
         d, k, c = stack[j]
-        stack[j:j + 1] = [(d / 2, k, c), (d / 2, k, c)]
+        first = min(ref[j][0], d / 2)
+        stack[j:] = [(first, k, c), (d - first, k, c)]
     return stack
 
 
@@ -94,7 +100,8 @@ def land_cover_layers(classes: Sequence[str]) -> tuple[Layers, SurfaceProperties
     Returns
     -------
     Layers
-        (n, n_layers) stacks, 2 m deep, outside first (shorter stacks padded by splitting).
+        (n, n_layers) stacks, 2 m deep, outside first (shorter stacks padded by splitting
+        their deepest layer at the interface depths of the longest stack).
     SurfaceProperties
         (n,) albedo, emissivity, evap_beta.
     """
@@ -104,8 +111,8 @@ def land_cover_layers(classes: Sequence[str]) -> tuple[Layers, SurfaceProperties
                          f"{sorted(LAND_COVER)}")
     if len(classes) == 0:
         raise InputError("land_cover_layers needs at least one class")
-    n_layers = max(len(LAND_COVER[c]["layers"]) for c in classes)
-    arr = np.array([_pad(LAND_COVER[c]["layers"], n_layers) for c in classes])
+    ref = max((LAND_COVER[c]["layers"] for c in classes), key=len)
+    arr = np.array([_pad(LAND_COVER[c]["layers"], ref) for c in classes])
     props = SurfaceProperties(*(np.array([LAND_COVER[c][key] for c in classes], dtype=float)
                                 for key in ("albedo", "emissivity", "evap_beta")))
     return Layers(arr[:, :, 0], arr[:, :, 1], arr[:, :, 2]), props

@@ -133,3 +133,14 @@ def test_inputs_checked_and_correlation_documented():
         surface_energy_balance(nodes, np.zeros((5, 2)), np.zeros(4), 1.0, 300.0)
     with pytest.raises(InputError):
         surface_energy_balance(nodes, np.zeros((5, 2)), 20.0, 1.0, 300.0, sky_view=1.5)
+
+
+def test_land_cover_stacks_two_metres_deep_and_aligned():
+    classes = sorted(LAND_COVER)
+    layers, props = land_cover_layers(classes)
+    np.testing.assert_allclose(layers.thickness_m.sum(axis=1), 2.0)
+    soil = classes.index("grass")
+    np.testing.assert_allclose(layers.thickness_m[soil], layers.thickness_m[classes.index(
+        "asphalt")])
+    assert np.all((props.albedo > 0) & (props.albedo < 0.5))
+    assert np.all((props.emissivity >= 0.9) & (props.emissivity <= 1))
