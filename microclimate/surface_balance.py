@@ -172,8 +172,9 @@ def surface_energy_balance(
 ) -> SurfaceBalanceResult:
     """Hourly surface temperatures and energy-balance terms of ``n`` surfaces.
 
-    Hourly inputs are one value, ``(n_steps,)`` (one series for all surfaces) or
-    ``(n_steps, n)``; per-surface inputs one value or ``(n,)``.
+    Hourly inputs are one value, ``(n_steps,)`` (one series for all surfaces), ``(n_steps, 1)``
+    or ``(n_steps, n)``; per-surface inputs one value or ``(n,)``. When ``n_steps == n`` a 1-D
+    hourly array is ambiguous and read as per surface: pass ``(n_steps, 1)`` for a series.
 
     Parameters
     ----------
