@@ -64,6 +64,7 @@ def test_small_eigen_solver_matches_lapack():
         np.testing.assert_allclose(s @ v, v * w, atol=1e-11 * scale)
 
 
+@pytest.mark.shared_data
 def test_combine_solar_equals_weighted_sum(weather):
     from energy.demand.irradiance import orientation_irradiance
 
@@ -82,6 +83,7 @@ def test_combine_solar_equals_weighted_sum(weather):
     np.testing.assert_allclose(got, ref, rtol=2e-6, atol=1e-4 * np.abs(ref).max())
 
 
+@pytest.mark.shared_data
 def test_mixed_schedule_chunks_equal_single_schedule_runs(weather):
     """Buildings of two schedules interleaved in one chunk give the results of separate runs."""
     n = 40
@@ -107,6 +109,7 @@ def test_mixed_schedule_chunks_equal_single_schedule_runs(weather):
     assert mixed.heating_wh[sid == 0].mean() > mixed.heating_wh[sid == 1].mean()  # 20 C vs 17 C
 
 
+@pytest.mark.shared_data
 def test_source_rows_equal_repeated_rows(weather):
     """Buildings pointing at shared irradiance rows equal the same rows handed over per building."""
     from energy.demand.irradiance import orientation_irradiance
