@@ -31,7 +31,7 @@ import numpy as np
 
 from citymodel.errors import InputError
 from citymodel.model import BUILDING_TYPES, CityModel
-from citymodel.surfaces import SurfaceTable, surface_table
+from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
 from energy.solar import _kernels
 from energy.solar.albedo import is_albedo_raster, read_albedo_table, sensor_albedo
 from energy.solar.prepare import (
@@ -50,7 +50,7 @@ from energy.solar.results import (
     write_sensors_parquet,
     write_solar_attributes,
 )
-from energy.solar.scene import OccluderScene, build_scene
+from energy.solar.scene import OccluderScene, build_scene, scene_object_types
 from energy.solar.sensors import Sensors, sample_sensors
 from energy.solar.shading import sky_coefficients, sun_visibility
 
@@ -161,7 +161,13 @@ def irradiate(
 
     t0 = time.perf_counter()
     src = model.source or "model"
-    table = surface_table(model, object_types=list(BUILDING_TYPES))
+    # one surface table for the buildings and the occluder scene (built once, then subset)
+    opaque_types, tree_types = scene_object_types(model, include_terrain, include_trees)
+    scene_types = [*opaque_types, *tree_types]
+    shared = surface_table(
+        model, object_types=[*scene_types, *(t for t in BUILDING_TYPES if t not in scene_types)]
+    )
+    table = select_object_types(model, shared, BUILDING_TYPES)
     kind = surface_kind(table)
     if not np.any(kind == 0):
         raise InputError(
@@ -197,7 +203,11 @@ def irradiate(
     elif albedo_table is not None:
         raise InputError("albedo_table needs albedo to be a land-cover raster path")
     scene = build_scene(
-        model, include_terrain=include_terrain, include_trees=include_trees, n_threads=n_threads
+        model,
+        include_terrain=include_terrain,
+        include_trees=include_trees,
+        n_threads=n_threads,
+        table=shared,
     )
     t_setup = time.perf_counter() - t0
     out = _solve(
