@@ -35,13 +35,13 @@ from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
 from energy.solar import _kernels
 from energy.solar.albedo import is_albedo_raster, read_albedo_table, sensor_albedo
 from energy.solar.prepare import (
-    _blocks,
-    _ground_z,
-    _monthly_sums,
-    _prepare,
-    _Prepared,
-    _wall_group,
+    PreparedRun,
+    ground_z,
+    monthly_sums,
+    prepare_run,
+    sensor_blocks,
     surface_kind,
+    wall_group,
 )
 from energy.solar.results import (
     GROUPS,
@@ -175,7 +175,7 @@ def irradiate(
             "RoofSurface semantics and no surface tilted less than 60 deg); the solar solver "
             "needs buildings with roofs"
         )
-    prep = _prepare(
+    prep = prepare_run(
         model,
         weather,
         year=year,
@@ -197,7 +197,7 @@ def irradiate(
         if ct is not None and not isinstance(ct, dict):
             ct = read_albedo_table(ct)
         alb_sensor = sensor_albedo(
-            albedo, sensors.points, sensors.normals, _ground_z(table)[sensors.surface],
+            albedo, sensors.points, sensors.normals, ground_z(table)[sensors.surface],
             model.epsg, class_table=ct,
         )
     elif albedo_table is not None:
@@ -237,7 +237,7 @@ def _solve(
     kind: np.ndarray,
     sensors: Sensors,
     scene: OccluderScene,
-    prep: _Prepared,
+    prep: PreparedRun,
     *,
     building_hourly: bool,
     hourly_path: str | os.PathLike | None,
@@ -260,9 +260,9 @@ def _solve(
     bin_up = np.ascontiguousarray(prep.bins.hour_bin[up])
     month_up = np.ascontiguousarray(prep.month0[up])
     tau_up = np.ascontiguousarray(prep.tau[up])
-    r_open_m = _monthly_sums(prep.strengths, prep.month0)  # (e, 12)
-    r_tree_m = _monthly_sums(prep.strengths * prep.tau[None, :], prep.month0)
-    g_m = _monthly_sums(prep.refl_w_m2[None, :], prep.month0)[0]  # (12,)
+    r_open_m = monthly_sums(prep.strengths, prep.month0)  # (e, 12)
+    r_tree_m = monthly_sums(prep.strengths * prep.tau[None, :], prep.month0)
+    g_m = monthly_sums(prep.refl_w_m2[None, :], prep.month0)[0]  # (12,)
 
     monthly = np.zeros((n, 12), dtype=np.float32)
     sky_view = np.zeros(n, dtype=np.float32)
@@ -275,7 +275,7 @@ def _solve(
     bids = [b for b in bids_all if b in root_pos]
     for i, b in enumerate(bids):
         b_of_root[root_pos[b]] = i
-    grp = np.where(kind == 0, 0, _wall_group(table.azimuth_deg))
+    grp = np.where(kind == 0, 0, wall_group(table.azimuth_deg))
     surf_group = np.where(
         (kind >= 0) & (b_of_root[table.root_index] >= 0), b_of_root[table.root_index] * 5 + grp, -1
     )
@@ -310,7 +310,7 @@ def _solve(
         times_arr = pa.array(times_utc.as_unit("us"))
 
     rays_per_sensor = (len(prep.rays.weight) + len(prep.bins)) // 2 + 1
-    blocks = _blocks(sensors.surface, rays_per_sensor, block_rays)
+    blocks = sensor_blocks(sensors.surface, rays_per_sensor, block_rays)
     t_rays = 0.0
     t_kern = 0.0
     try:

@@ -1,6 +1,6 @@
 """Preparation for the solar solver: surface kinds, weather, sky and sun, sensor blocks.
 
-:func:`surface_kind` tells roofs from walls, :func:`_prepare` turns the weather into sun
+:func:`surface_kind` tells roofs from walls, :func:`prepare_run` turns the weather into sun
 positions, sun bins, sky rays and sky-element strengths (with the monthly tree transmissivity
 and the ground reflection per hour), and the small helpers group walls by orientation, sum hours
 into months and cut the sensors into blocks for :func:`energy.solar.irradiate.irradiate`.
@@ -24,7 +24,16 @@ from energy.solar.shading import SkyRays, SunBins, make_sky_rays, sun_bins
 from energy.sun import sun_vectors, weather_sun_positions
 from energy.weather import load_weather
 
-__all__ = ["surface_kind"]
+__all__ = [
+    "PreparedRun",
+    "ground_z",
+    "leaf_on",
+    "monthly_sums",
+    "prepare_run",
+    "sensor_blocks",
+    "surface_kind",
+    "wall_group",
+]
 
 _ROOF_TILT_MAX_DEG = 60.0
 
@@ -42,21 +51,24 @@ def surface_kind(table: SurfaceTable) -> np.ndarray:
     return kind
 
 
-def _wall_group(azimuth_deg: np.ndarray) -> np.ndarray:
+def wall_group(azimuth_deg: np.ndarray) -> np.ndarray:
     """1 N, 2 E, 3 S, 4 W from the azimuth [deg]."""
     return 1 + (np.floor(((np.asarray(azimuth_deg) + 45.0) % 360.0) / 90.0).astype(np.int64) % 4)
 
 
-def _leaf_on(
+def leaf_on(
     months: np.ndarray, latitude: float, leaf_on_months: tuple[int, ...] | None
 ) -> np.ndarray:
+    """Whether trees carry leaves in each month (1..12); default May-Oct north, Nov-Apr south."""
     if leaf_on_months is None:
         leaf_on_months = (5, 6, 7, 8, 9, 10) if latitude >= 0 else (11, 12, 1, 2, 3, 4)
     return np.isin(months, list(leaf_on_months))
 
 
 @dataclass
-class _Prepared:
+class PreparedRun:
+    """Weather, sky, sun bins and sky rays of one :func:`energy.solar.irradiate.irradiate` run."""
+
     weather: pd.DataFrame
     meta: dict[str, Any]
     sky: PerezSky
@@ -70,7 +82,7 @@ class _Prepared:
     up: np.ndarray  # (h,) indices of sun-up hours with beam
 
 
-def _prepare(
+def prepare_run(
     model: CityModel | None,
     weather: Any,
     *,
@@ -83,7 +95,8 @@ def _prepare(
     tree_transmissivity: tuple[float, float],
     leaf_on_months: tuple[int, ...] | None,
     sky_model: str,
-) -> _Prepared:
+) -> PreparedRun:
+    """Load the weather and derive the sun, sky, sun bins, sky rays and per-hour factors."""
     df, meta = load_weather(weather, model, year=year)
     pos = weather_sun_positions(df, meta)
     sky = perez_sky(
@@ -105,7 +118,7 @@ def _prepare(
     tau_on, tau_off = (float(t) for t in tree_transmissivity)
     if not (0 <= tau_on <= 1 and 0 <= tau_off <= 1):
         raise InputError(f"tree transmissivity must be within 0..1, got {tree_transmissivity}")
-    tau = np.where(_leaf_on(month0 + 1, meta["latitude"], leaf_on_months), tau_on, tau_off)
+    tau = np.where(leaf_on(month0 + 1, meta["latitude"], leaf_on_months), tau_on, tau_off)
     if is_albedo_raster(albedo):
         alb = np.ones(len(df))  # the per-sensor albedo multiplies the reflection view
     elif isinstance(albedo, str):
@@ -115,7 +128,7 @@ def _prepare(
         if not (0.0 <= float(albedo) <= 1.0):
             raise InputError(f"albedo must be within 0..1, got {albedo}")
         alb = np.full(len(df), float(albedo))
-    return _Prepared(
+    return PreparedRun(
         weather=df,
         meta=meta,
         sky=sky,
@@ -130,7 +143,7 @@ def _prepare(
     )
 
 
-def _ground_z(table: SurfaceTable) -> np.ndarray:
+def ground_z(table: SurfaceTable) -> np.ndarray:
     """Ground elevation per surface row ``(s,)`` [m]: the lowest vertex of its top-level object."""
     counts = np.diff(table.tri_offsets)
     surf_of_tri = np.repeat(np.arange(counts.size), counts)
@@ -141,14 +154,14 @@ def _ground_z(table: SurfaceTable) -> np.ndarray:
     return root_z[table.root_index]
 
 
-def _monthly_sums(values: np.ndarray, month0: np.ndarray) -> np.ndarray:
+def monthly_sums(values: np.ndarray, month0: np.ndarray) -> np.ndarray:
     """Sum ``(..., h)`` over hours into ``(..., 12)``."""
     onehot = np.zeros((values.shape[-1], 12))
     onehot[np.arange(values.shape[-1]), month0] = 1.0
     return values @ onehot
 
 
-def _blocks(surface: np.ndarray, rays_per_sensor: int, block_rays: int) -> list[tuple[int, int]]:
+def sensor_blocks(surface: np.ndarray, rays_per_sensor: int, block_rays: int) -> list[tuple[int, int]]:
     """Sensor blocks of about ``block_rays`` rays, cut only where a new surface starts."""
     n = surface.shape[0]
     size = int(max(64, block_rays // max(1, rays_per_sensor)))
