@@ -28,7 +28,6 @@ OVERSIZED = {
     "lidar/footprint_extraction.py": 801,
     "lidar/build.py": 732,
     "lidar/pointcloud.py": 638,
-    "energy/demand/_kernels.py": 623,
 }
 
 #: Contracts known to be broken, with the reason (not strict: they may start passing).
