@@ -12,7 +12,7 @@ walls of a building one ``WallSurface``); ``semantic_key`` identifies that objec
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from citymodel.model import CityModel
 __all__ = [
     "SurfaceTable",
     "surface_table",
+    "select_object_types",
     "write_surface_attribute",
     "split_semantic_surfaces",
     "lod_rank",
@@ -404,6 +405,43 @@ def surface_table(
         triangles=tri,
         tri_offsets=tri_offsets,
         object_types=object_types_out,
+    )
+
+
+def select_object_types(model: CityModel, table: SurfaceTable, object_types: Iterable[str]) -> SurfaceTable:
+    """The rows of a table's objects of these types, as ``surface_table(model, object_types=...)``.
+
+    ``table`` is ``surface_table(model)`` (or with a ``lod``), built once and shared by several
+    consumers. Rows, triangles, ``object_ids``, ``root_ids`` and ``object_types`` come out as a
+    fresh ``surface_table(model, object_types=object_types)`` would give them; ``vertices`` stay
+    the shared table's (the same coordinates; more template-instance vertices, if any).
+    """
+    want = set(object_types)
+    keep = [i for i, t in enumerate(table.object_types) if t in want]
+    new_oi = np.full(len(table.object_ids), -1, dtype=np.int64)
+    new_oi[keep] = np.arange(len(keep), dtype=np.int64)
+    root_ids: list[str] = []
+    root_pos: dict[str, int] = {}
+    obj_root = np.zeros(len(keep), dtype=np.int64)
+    for k, i in enumerate(keep):
+        root = _root_of(model, table.object_ids[i])
+        if root not in root_pos:
+            root_pos[root] = len(root_ids)
+            root_ids.append(root)
+        obj_root[k] = root_pos[root]
+    sub = table.select(new_oi[table.object_index] >= 0)
+    object_index = new_oi[sub.object_index]
+    n = len(sub)
+    return replace(
+        sub,
+        object_ids=[table.object_ids[i] for i in keep],
+        root_ids=root_ids,
+        object_index=object_index,
+        root_index=obj_root[object_index],
+        # re-derive the string widths, as surface_table does from the kept rows alone
+        lod=np.asarray(sub.lod.tolist(), dtype=str) if n else np.zeros(0, dtype="<U3"),
+        semantic_type=np.asarray(sub.semantic_type.tolist(), dtype=str) if n else np.zeros(0, dtype="<U1"),
+        object_types=[table.object_types[i] for i in keep],
     )
 
 

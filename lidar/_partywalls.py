@@ -35,6 +35,7 @@ import numpy as np
 
 from citymodel.crs import transformer_to_raster
 from citymodel.errors import InputError
+from lidar.footprints_common import dominant_orientation, linked_components, neighbour_pairs, rotate
 
 __all__: list[str] = []
 
@@ -230,9 +231,7 @@ def _line_cuts(mask, z, chroma, cvalid, u, k, cell_m, *, step_m, valley_slope, c
 
 def _label_with_cuts(mask: np.ndarray, cut_x: np.ndarray, cut_y: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected components of ``mask`` that do not cross the cut lines (0 = background)."""
-    from lidar.footprint_extraction import _linked_components
-
-    return _linked_components(mask, ~cut_x, ~cut_y)
+    return linked_components(mask, ~cut_x, ~cut_y)
 
 
 def split_piece(
@@ -253,13 +252,12 @@ def split_piece(
     from scipy import ndimage
 
     from lidar import _pc_kernels
-    from lidar.footprint_extraction import _rotate, dominant_orientation
 
     n = xyz.shape[0]
     zeros = np.zeros(n, np.int64)
     centre = xyz[:, :2].mean(axis=0)
     theta = dominant_orientation(xyz[:, :2] - centre, cell_m)
-    loc = _rotate(xyz[:, :2] - centre, -theta)
+    loc = rotate(xyz[:, :2] - centre, -theta)
     u = 2 if ortho is not None else 1
     fine = cell_m / u
     lo = loc.min(axis=0) - 3 * cell_m
@@ -283,7 +281,7 @@ def split_piece(
         inner = ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), iterations=2)
         ci, cj = np.nonzero(inner)
         cxy = np.column_stack([lo[0] + (ci + 0.5) * fine, lo[1] + (cj + 0.5) * fine])
-        wxy = _rotate(cxy, theta) + centre
+        wxy = rotate(cxy, theta) + centre
         feat, ok = _colour_features(ortho.sample(wxy))
         chroma = np.zeros(mask.shape + (2,))
         cvalid = np.zeros(mask.shape, bool)
@@ -312,8 +310,6 @@ def split_piece(
 def _merge_small(lab: np.ndarray, area_m2: np.ndarray, min_part_m2: float) -> np.ndarray:
     """Merge pieces smaller than ``min_part_m2`` (smallest first) into the neighbour they share
     the longest boundary with."""
-    from lidar.footprint_extraction import _neighbour_pairs
-
     area = area_m2.astype(np.float64).copy()
     area[0] = np.inf
     for _ in range(area.size):  # pieces, not cells: a handful
@@ -322,7 +318,7 @@ def _merge_small(lab: np.ndarray, area_m2: np.ndarray, min_part_m2: float) -> np
         if small.size == 0 or alive.size < 2:
             break
         c = small[np.argmin(area[small])]
-        a, b = _neighbour_pairs(lab)
+        a, b = neighbour_pairs(lab)
         nb = np.concatenate([b[a == c], a[b == c]])
         nb = nb[(nb > 0) & (nb != c)]
         if nb.size == 0:

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.shared_data
+
 _METRIC = {
     "annual_heating": "annual_heating_mwh",
     "annual_sensible_cooling": "annual_cooling_mwh",

@@ -11,6 +11,8 @@ from citymodel.io.cityjson import read
 from citymodel.validation import validate
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.shared_data
+
 
 @pytest.fixture
 def amsterdam():

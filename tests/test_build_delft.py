@@ -13,6 +13,8 @@ from lidar.footprints import read_footprints
 from lidar.pointcloud import scan_las
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.shared_data
+
 #: Crop of the Delft area: it straddles the edge between the two tiles (x = 85000).
 CROP = (84940.0, 447480.0, 85040.0, 447580.0)
 

@@ -19,6 +19,7 @@ def _delft_sqlite():
     return shared_path("delft_ahn3_bgt", "bgt", "bgt_pand.sqlite")
 
 
+@pytest.mark.shared_data
 def test_read_delft_with_id_field():
     fps = read_footprints(_delft_sqlite(), id_field="identificatiebagpnd", epsg=7415)
     assert len(fps) == 160
@@ -32,6 +33,7 @@ def test_read_delft_with_id_field():
     assert 84000 < x0 < x1 < 86000 and 447000 < y0 < y1 < 448000
 
 
+@pytest.mark.shared_data
 def test_unknown_id_field_lists_fields():
     with pytest.raises(FootprintError) as e:
         read_footprints(_delft_sqlite(), id_field="no_such_field")
@@ -39,6 +41,7 @@ def test_unknown_id_field_lists_fields():
     assert "no_such_field" in msg and "identificatiebagpnd" in msg and "bgt_pand.sqlite" in msg
 
 
+@pytest.mark.shared_data
 def test_reprojected_footprints_match(tmp_path):
     from pyproj import Transformer
 
@@ -69,6 +72,7 @@ def test_repair_and_skip():
     assert status == "skipped"
 
 
+@pytest.mark.shared_data
 def test_csv_polygon_column():
     p = shared_path("amsterdam_ahn_tiles", "bag_buildings_demo.csv")
     fps = read_footprints(p)

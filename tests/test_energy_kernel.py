@@ -48,14 +48,14 @@ def weather():
 
 def test_small_eigen_solver_matches_lapack():
     """Eigenpairs of random and graded symmetric matrices (the RC networks span 1e-7..1e4 /s)."""
-    from energy.demand._kernels import _eigh_small
+    from energy.demand._eigen_kernels import eigh_small
 
     rng = np.random.default_rng(3)
     for n, grade in ((21, 0.0), (21, 11.0), (7, 6.0), (1, 0.0)):
         a = rng.normal(size=(n, n))
         d = np.diag(10.0 ** (rng.uniform(0, grade, n) - grade / 2))
         s = d @ (a @ a.T + n * np.eye(n)) @ d
-        w, v = _eigh_small(s)
+        w, v = eigh_small(s)
         w_ref = np.linalg.eigvalsh(s)
         scale = np.abs(w_ref).max()
         np.testing.assert_allclose(w, w_ref, rtol=1e-10, atol=1e-12 * scale)
@@ -64,6 +64,7 @@ def test_small_eigen_solver_matches_lapack():
         np.testing.assert_allclose(s @ v, v * w, atol=1e-11 * scale)
 
 
+@pytest.mark.shared_data
 def test_combine_solar_equals_weighted_sum(weather):
     from energy.demand.irradiance import orientation_irradiance
 
@@ -82,6 +83,7 @@ def test_combine_solar_equals_weighted_sum(weather):
     np.testing.assert_allclose(got, ref, rtol=2e-6, atol=1e-4 * np.abs(ref).max())
 
 
+@pytest.mark.shared_data
 def test_mixed_schedule_chunks_equal_single_schedule_runs(weather):
     """Buildings of two schedules interleaved in one chunk give the results of separate runs."""
     n = 40
@@ -107,6 +109,7 @@ def test_mixed_schedule_chunks_equal_single_schedule_runs(weather):
     assert mixed.heating_wh[sid == 0].mean() > mixed.heating_wh[sid == 1].mean()  # 20 C vs 17 C
 
 
+@pytest.mark.shared_data
 def test_source_rows_equal_repeated_rows(weather):
     """Buildings pointing at shared irradiance rows equal the same rows handed over per building."""
     from energy.demand.irradiance import orientation_irradiance

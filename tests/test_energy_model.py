@@ -123,6 +123,7 @@ def test_overhang_and_fin_shadows_analytic():
     assert ground[1] == pytest.approx(1 - 2 * f_fin, abs=1e-9)
 
 
+@pytest.mark.shared_data
 def test_modal_reduction_keeps_results():
     """Folding fast modes into a feed-through changes annual demand by < 0.5 %."""
     from energy.weather import read_epw

@@ -14,6 +14,8 @@ from energy.demand.boxes import box_rows_model
 from energy.demand.simulate import RESULT_COLUMNS, simulate
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.shared_data
+
 DENVER_UTM13 = (529900.0, 4408900.0)
 
 

@@ -39,6 +39,7 @@ def sample(name):
     return shared_path("cityjson_samples", name)
 
 
+@pytest.mark.shared_data
 def test_every_sample_is_listed():
     folder = shared_path("cityjson_samples")
     assert sorted(p.name for p in folder.iterdir()) == NAMES

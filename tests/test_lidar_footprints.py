@@ -210,6 +210,7 @@ def test_synthetic_unclassified(synth_district, with_ortho):
 # ----------------------------------------------------------------------------------- real
 
 
+@pytest.mark.shared_data
 def test_delft_footprints_against_bgt():
     import pyogrio
 

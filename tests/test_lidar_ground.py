@@ -28,12 +28,14 @@ def _agreement(mask: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
     return float((mask == ref).mean()), tp / max(mask.sum(), 1), tp / max(ref.sum(), 1)
 
 
+@pytest.mark.shared_data
 def test_has_usable_classes(delft_crop):
     assert has_usable_classes(delft_crop)
     unclassified = PointCloud.from_xyz(delft_crop.xyz)
     assert not has_usable_classes(unclassified)
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("method", "min_agree", "min_recall"),
     [("smrf", 0.95, 0.97), ("csf", 0.92, 0.88)],
@@ -49,6 +51,7 @@ def test_ground_agrees_with_ahn_class_2(delft_crop, method, min_agree, min_recal
     assert np.count_nonzero(ground & building) / building.sum() < 0.02
 
 
+@pytest.mark.shared_data
 def test_ground_only_last_returns(delft_crop):
     ground = classify_ground(delft_crop, method="smrf")
     first_of_many = delft_crop.return_number < delft_crop.number_of_returns
@@ -69,6 +72,7 @@ def test_disk_morphology_matches_scipy():
         np.testing.assert_array_equal(_pc_kernels.disk_filter(g, r, False), dil)
 
 
+@pytest.mark.shared_data
 def test_dtm_against_held_out_ground_points(delft_crop, tmp_path):
     ground = delft_crop.xyz[delft_crop.classification == 2]
     rng = np.random.default_rng(1)
@@ -109,6 +113,7 @@ def test_dtm_of_a_plane_and_height_above_it():
         make_dtm(np.zeros((0, 3)))
 
 
+@pytest.mark.shared_data
 def test_classify_unclassified_delft(delft_crop):
     pc = PointCloud.from_xyz(delft_crop.xyz, epsg=7415,
                              return_number=delft_crop.return_number,

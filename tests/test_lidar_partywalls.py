@@ -251,6 +251,7 @@ def test_build_without_footprints_uses_the_orthophoto(district400):
 # ----------------------------------------------------------------------------------- real
 
 
+@pytest.mark.shared_data
 def test_delft_rows_split_towards_bgt_buildings():
     import pyogrio
 

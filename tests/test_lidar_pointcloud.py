@@ -35,6 +35,7 @@ def _write_las(path, xyz, epsg=None, classification=None):
     return path
 
 
+@pytest.mark.shared_data
 def test_scan_las_delft_headers():
     infos = scan_las(_tiles(), crs="EPSG:7415")
     assert [i.n_points for i in infos] == [640_510, 208_432]  # SOURCES.md
@@ -45,6 +46,7 @@ def test_scan_las_delft_headers():
     assert infos[0].z_range[1] == pytest.approx(19.398, abs=0.01)
 
 
+@pytest.mark.shared_data
 def test_no_crs_names_the_option():
     tile = _tiles()[0]
     with pytest.raises(CRSError, match=r"--crs EPSG:XXXX") as exc:
@@ -52,6 +54,7 @@ def test_no_crs_names_the_option():
     assert tile.name in str(exc.value) and "no CRS" in str(exc.value)
 
 
+@pytest.mark.shared_data
 def test_read_both_tiles_class_counts():
     pc = read_points(_tiles(), crs="EPSG:7415")
     assert len(pc) == 848_942
@@ -68,6 +71,7 @@ def test_read_both_tiles_class_counts():
     assert pc.return_number.min() >= 1 and (pc.number_of_returns >= pc.return_number).all()
 
 
+@pytest.mark.shared_data
 def test_bbox_crop_matches_full_read_and_chunking():
     full = read_points(_tiles(), crs=7415)
     x, y = full.xyz[:, 0], full.xyz[:, 1]
@@ -83,6 +87,7 @@ def test_bbox_crop_matches_full_read_and_chunking():
     assert len(read_points(_tiles(), crs=7415, bbox=(0, 0, 10, 10))) == 0
 
 
+@pytest.mark.shared_data
 def test_truncated_empty_and_garbage_files(tmp_path):
     src = _tiles()[1]
     data = src.read_bytes()
@@ -106,6 +111,7 @@ def test_truncated_empty_and_garbage_files(tmp_path):
         scan_las([tmp_path / "missing.laz"], crs=7415)
 
 
+@pytest.mark.shared_data
 def test_corrupt_compressed_points(tmp_path):
     data = bytearray(_tiles()[1].read_bytes())
     rng = np.random.default_rng(3)
@@ -150,6 +156,7 @@ def test_pointcloud_select_and_validation():
     assert len(both) == 13
 
 
+@pytest.mark.shared_data
 def test_copy_of_real_tile_reads_the_same(tmp_path):
     src = _tiles()[1]
     dst = tmp_path / "copy.laz"
@@ -169,6 +176,7 @@ def test_truncated_uncompressed_las(tmp_path):
     assert len(read_points([src], progress=True)) == 1000
 
 
+@pytest.mark.shared_data
 def test_pdal_engine_needs_pdal():
     try:
         import pdal  # noqa: F401
@@ -203,6 +211,7 @@ def test_auto_engine_falls_back_to_laspy(tmp_path, monkeypatch):
         read_points(path, engine="pdal")
 
 
+@pytest.mark.shared_data
 def test_class_filter():
     full = read_points(_tiles(), crs=7415, bbox=DELFT_BBOX)
     sub = read_points(_tiles(), crs=7415, bbox=DELFT_BBOX, classes=(2, 6))

@@ -31,6 +31,7 @@ def _independent_errors(points, vertices, triangles):
     return np.abs(points[:, 2] - np.ma.filled(zi, np.nan))
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("max_error_m", [0.2, 0.5])
 def test_tin_error_bound_on_real_ground(delft_ground, max_error_m):
     v, t = simplify_tin(delft_ground, max_error_m=max_error_m)
@@ -75,6 +76,7 @@ def test_tin_bad_input():
         simplify_tin(np.random.default_rng(0).random((10, 3)), max_error_m=0)
 
 
+@pytest.mark.shared_data
 def test_add_terrain_valid_cityjson(delft_ground, tmp_path):
     v, t = simplify_tin(delft_ground, max_error_m=0.5)
     model = CityModel(epsg=7415)

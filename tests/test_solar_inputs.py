@@ -33,6 +33,7 @@ def _with_tree(m: CityModel, x: float, y: float, height: float, crown: float) ->
     return m
 
 
+@pytest.mark.shared_data
 def test_tree_crown_transmissivity_by_month(denver):
     """A low roof inside a huge crown gets tau x its unshaded irradiation, month by month."""
     m = _with_tree(model_with_boxes((-2.0, -2.0, 4.0, 4.0, 1.0)), 0.0, 0.0, 400.0, 400.0)
@@ -109,6 +110,7 @@ def test_model_without_crs_for_clearsky():
         irradiate(m, "clearsky")
 
 
+@pytest.mark.shared_data
 def test_model_without_roofs(denver):
     m = model_with_boxes((0, 0, 10.0, 10.0, 6.0))
     g = m.city_objects["b0"]["geometry"][0]
@@ -117,6 +119,7 @@ def test_model_without_roofs(denver):
         irradiate(m, denver)
 
 
+@pytest.mark.shared_data
 def test_zero_area_surfaces_are_skipped(denver):
     m = model_with_boxes((0, 0, 10.0, 10.0, 6.0))
     # another building: one good roof polygon and a degenerate one (three collinear points)

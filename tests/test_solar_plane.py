@@ -11,6 +11,8 @@ from energy.sun import weather_sun_positions
 from energy.weather import read_epw
 from tests.conftest import shared_path
 
+pytestmark = pytest.mark.shared_data
+
 
 @pytest.fixture(scope="module")
 def denver():

@@ -68,6 +68,7 @@ def test_setback_fraction_of_a_rectangle():
     assert f[0] == pytest.approx(9.0 * 5.0 / 60.0, rel=1e-6)
 
 
+@pytest.mark.shared_data
 def test_pv_rules_and_numbers(denver):
     m = _roof_planes_model()
     res = irradiate(m, denver, sensor_spacing_m=0.5, building_hourly=True)
@@ -102,6 +103,7 @@ def test_pv_rules_and_numbers(denver):
     assert m.city_objects["house"]["attributes"]["pv_kwp"] == pytest.approx(12.6, abs=0.05)
 
 
+@pytest.mark.shared_data
 def test_flat_roof_coverage_and_gpkg(denver, tmp_path):
     import pyogrio
 

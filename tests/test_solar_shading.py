@@ -87,6 +87,7 @@ def district_result(denver):
     return irradiate(district(), denver, sensor_spacing_m=1.5, albedo=ALBEDO, building_hourly=True)
 
 
+@pytest.mark.shared_data
 def test_shading_matches_brute_force(denver, district_result):
     res = district_result
     rng = np.random.default_rng(0)
@@ -106,6 +107,7 @@ def test_shading_matches_brute_force(denver, district_result):
     assert np.percentile(err, 95) <= 0.05
 
 
+@pytest.mark.shared_data
 def test_sun_bins_error_vs_exact(denver, district_result):
     """The binned sun visibility (1 deg) against one ray per hour, over all sensors."""
     exact = irradiate(
@@ -124,6 +126,7 @@ def test_sun_bins_error_vs_exact(denver, district_result):
     assert np.median(err) < 0.005 and np.percentile(err, 95) < 0.02
 
 
+@pytest.mark.shared_data
 def test_building_groups_match_surfaces(district_result):
     """Hourly building-group irradiance sums to the per-surface annual values."""
     res = district_result
@@ -157,6 +160,7 @@ def _wall_with_feet(h_wall=100.0):
     return _occluder(m, "b0")
 
 
+@pytest.mark.shared_data
 def test_foot_of_south_and_north_wall(denver):
     """Roof points at the foot of a tall wall: half the sky, the sun only on its own side."""
     df, meta = denver

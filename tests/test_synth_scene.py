@@ -10,7 +10,8 @@ import pytest
 from citymodel.errors import CRSError, InputError
 from citymodel.geometry import triangulate_polygon
 from citymodel.synth import ROOF_TYPES, district_to_citymodel, make_district
-from citymodel.synth.shapes import Frame, make_part
+from citymodel.synth.frame import Frame
+from citymodel.synth.shapes import make_part
 
 
 def _shell_arrays(faces):

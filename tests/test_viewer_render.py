@@ -193,6 +193,7 @@ def test_zones_far_away_are_refused(two_boxes):
         build_scene(two_boxes, zones=far)
 
 
+@pytest.mark.shared_data
 def test_3dbag_sample_per_lod(backend):
     from citymodel.io import read
     from viewer.render import render
@@ -227,6 +228,7 @@ def test_cli_render(two_boxes, tmp_path, cli_runner, backend):
     assert res.exit_code == 1 and "t_surface_c" in res.output
 
 
+@pytest.mark.shared_data
 def test_set_building_lod_keeps_colouring():
     from citymodel.io import read
     from viewer.scene import build_scene, set_building_lod

@@ -23,6 +23,7 @@ def denver():
     return read_epw(shared_path("weather", "725650TYCST.epw"))
 
 
+@pytest.mark.shared_data
 def test_read_epw_denver(denver):
     df, meta = denver
     assert list(df.columns) == list(WEATHER_COLUMNS)
@@ -48,6 +49,7 @@ def test_read_epw_denver(denver):
     assert df["t_air_c"].mean() == pytest.approx(10.88, abs=0.05)
 
 
+@pytest.mark.shared_data
 def test_noon_is_noon(denver):
     df, _ = denver
     # hour ending 13:00 (12:00-13:00 local standard time, solar noon ~12:00 + 0.98 h lon offset)
@@ -58,6 +60,7 @@ def test_noon_is_noon(denver):
     assert (df.index - mid == pd.Timedelta(minutes=30)).all()
 
 
+@pytest.mark.shared_data
 def test_short_epw_records_are_padded():
     df, meta = read_epw(shared_path("weather", "DRYCOLDTMY.epw"))
     assert len(df) == 8760
@@ -109,6 +112,7 @@ def test_not_epw(tmp_path):
         read_epw(p)
 
 
+@pytest.mark.shared_data
 def test_missing_hours_names_line(tmp_path):
     src = shared_path("weather", "725650TYCST.epw").read_text(encoding="latin-1").splitlines()
     lines = src[:8] + src[8:100] + src[101:]  # drop the 93rd record (line 101)
@@ -117,6 +121,7 @@ def test_missing_hours_names_line(tmp_path):
         read_epw(p)
 
 
+@pytest.mark.shared_data
 def test_wrong_header(tmp_path):
     src = shared_path("weather", "725650TYCST.epw").read_text(encoding="latin-1").splitlines()
     bad = list(src)
@@ -129,6 +134,7 @@ def test_wrong_header(tmp_path):
         read_epw(_write(tmp_path, "\n".join(bad) + "\n"))
 
 
+@pytest.mark.shared_data
 def test_clearsky_temperature_model_near_turin_climate():
     """The synthetic clear-sky temperatures track a real year in Turin within a few kelvin."""
     df, meta = read_epw(shared_path("weather", "ITA_PM_Torino.AF.160595_TMYx.epw"))

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from citymodel.synth.frame import Frame
 from citymodel.synth.scene import Building, Part, Superstructure, Terrain, Tree
-from citymodel.synth.shapes import Frame, make_part
+from citymodel.synth.shapes import make_part
 
 __all__: list[str] = []
 

@@ -24,8 +24,8 @@ from citymodel.synth.blocks import (
     _rect_poly,
     _street_trees,
 )
+from citymodel.synth.frame import Frame
 from citymodel.synth.scene import District, GreenArea, Terrain
-from citymodel.synth.shapes import Frame
 
 __all__ = ["make_terrain", "layout_district", "BLOCK_TYPES"]
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from citymodel.geometry import polygon_area_normal
+from citymodel.synth.frame import rect_corners
+
 __all__ = [
     "ROOF_TYPES",
     "USES",
@@ -52,8 +55,6 @@ class Face:
     @property
     def area_m2(self) -> float:
         """Area with holes subtracted [m2]."""
-        from citymodel.geometry import polygon_area_normal
-
         return float(polygon_area_normal(self.rings)[0])
 
     @property
@@ -139,8 +140,6 @@ class Superstructure:
 
     @property
     def outline(self) -> shapely.Polygon:
-        from citymodel.synth.shapes import rect_corners
-
         return shapely.Polygon(rect_corners(self.center_xy, self.angle_rad, self.length_m, self.width_m))
 
 

@@ -12,37 +12,10 @@ import numpy as np
 
 from citymodel.errors import InputError
 from citymodel.geometry import newell_normal, unit
+from citymodel.synth.frame import Frame, rect_corners
 from citymodel.synth.scene import ROOF_TYPES, Face, Part
 
-__all__ = ["Frame", "rect_corners", "make_part", "box_triangles"]
-
-
-class Frame:
-    """A 2D frame: ``origin (2,)`` [m] and direction ``angle_rad`` of its ``s`` axis [rad]."""
-
-    def __init__(self, origin: np.ndarray, angle_rad: float) -> None:
-        self.origin = np.asarray(origin, dtype=np.float64)
-        self.angle_rad = float(angle_rad)
-        self.u = np.array([np.cos(angle_rad), np.sin(angle_rad)])
-        self.v = np.array([-np.sin(angle_rad), np.cos(angle_rad)])
-
-    def xy(self, s: np.ndarray | float, t: np.ndarray | float) -> np.ndarray:
-        """Projected coordinates ``(..., 2)`` of frame coordinates ``s, t`` [m]."""
-        s = np.asarray(s, dtype=np.float64)[..., None]
-        t = np.asarray(t, dtype=np.float64)[..., None]
-        return self.origin + s * self.u + t * self.v
-
-    def st(self, xy: np.ndarray) -> np.ndarray:
-        """Frame coordinates ``(..., 2)`` of projected points ``(..., 2)`` [m]."""
-        d = np.asarray(xy, dtype=np.float64) - self.origin
-        return np.stack([d @ self.u, d @ self.v], axis=-1)
-
-
-def rect_corners(center_xy: np.ndarray, angle_rad: float, length_m: float, width_m: float) -> np.ndarray:
-    """Corners ``(4, 2)`` of an oriented rectangle, counter-clockwise from above [m]."""
-    f = Frame(center_xy, angle_rad)
-    a, b = 0.5 * length_m, 0.5 * width_m
-    return f.xy(np.array([-a, a, a, -a]), np.array([-b, -b, b, b]))
+__all__ = ["make_part", "box_triangles"]
 
 
 def _orient(rings: list[np.ndarray], expected: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:

@@ -17,36 +17,42 @@ then forms
 
 summed per sensor and month, and (without materialising sensors x hours) per building group
 (roof, N, E, S, W walls) and hour for the energy model. Memory is bounded by the block size.
+
+The weather, sky and sun preparation lives in :mod:`energy.solar.prepare`, the result types
+and their writers in :mod:`energy.solar.results`; both are re-exported here.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from citymodel.errors import InputError
 from citymodel.model import BUILDING_TYPES, CityModel
-from citymodel.surfaces import SurfaceTable, surface_table, write_surface_attribute
-from energy.sky import PerezSky, element_strengths, perez_sky, sky_patches
+from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
 from energy.solar import _kernels
 from energy.solar.albedo import is_albedo_raster, read_albedo_table, sensor_albedo
-from energy.solar.scene import OccluderScene, build_scene
-from energy.solar.sensors import Sensors, sample_sensors
-from energy.solar.shading import (
-    SkyRays,
-    SunBins,
-    make_sky_rays,
-    sky_coefficients,
-    sun_bins,
-    sun_visibility,
+from energy.solar.prepare import (
+    PreparedRun,
+    ground_z,
+    monthly_sums,
+    prepare_run,
+    sensor_blocks,
+    surface_kind,
+    wall_group,
 )
-from energy.sun import sun_vectors, weather_sun_positions
-from energy.weather import load_weather
+from energy.solar.results import (
+    GROUPS,
+    BuildingIrradiance,
+    SolarResult,
+    write_sensors_parquet,
+    write_solar_attributes,
+)
+from energy.solar.scene import OccluderScene, build_scene, scene_object_types
+from energy.solar.sensors import Sensors, sample_sensors
+from energy.solar.shading import sky_coefficients, sun_visibility
 
 __all__ = [
     "SolarResult",
@@ -59,234 +65,8 @@ __all__ = [
     "write_sensors_parquet",
 ]
 
-#: Building surface groups of :class:`BuildingIrradiance`, in order.
-GROUPS = ("roof", "N", "E", "S", "W")
-_ROOF_TILT_MAX_DEG = 60.0
 #: Below this sky view a sensor is closed off (a party wall): no reflected light either.
 _ENCLOSED_SKY_VIEW = 0.005
-
-
-@dataclass
-class BuildingIrradiance:
-    """Hourly shaded irradiance per building, on its roofs and on its walls by orientation.
-
-    Attributes
-    ----------
-    building_ids : list[str]
-        Top-level building ids (``model.building_ids()`` order, those with roofs or walls).
-    groups : tuple[str, ...]
-        ``("roof", "N", "E", "S", "W")``: walls by azimuth, N = 315..45 deg, E = 45..135, ...
-    irradiance_w_m2 : (n_buildings, 5, n_hours) float32
-        Area-weighted mean over the group's sensors of the hour-mean irradiance [W/m2]; 0 where
-        the group has no surface.
-    area_m2 : (n_buildings, 5) float64
-        Surface area of each group [m2].
-    times : DatetimeIndex
-        Hour-ending stamps of the weather.
-    """
-
-    building_ids: list[str]
-    groups: tuple[str, ...]
-    irradiance_w_m2: np.ndarray
-    area_m2: np.ndarray
-    times: pd.DatetimeIndex
-
-    def to_frame(self) -> pd.DataFrame:
-        """Long table: ``building_id``, ``group``, ``time``, ``irradiance_w_m2``."""
-        nb, ng, nh = self.irradiance_w_m2.shape
-        return pd.DataFrame(
-            {
-                "building_id": np.repeat(np.asarray(self.building_ids, dtype=object), ng * nh),
-                "group": np.tile(np.repeat(np.asarray(self.groups, dtype=object), nh), nb),
-                "time": np.tile(self.times, nb * ng),
-                "irradiance_w_m2": self.irradiance_w_m2.ravel(),
-            }
-        )
-
-
-@dataclass
-class SolarResult:
-    """Irradiation results aligned to the buildings' surface table.
-
-    Attributes
-    ----------
-    table : SurfaceTable
-        ``surface_table(model, object_types=BUILDING_TYPES)``; per-surface arrays align to it.
-    kind : (s,) int8
-        0 roof, 1 wall, -1 not computed (ground, closure, zero area).
-    sensors : Sensors
-        The sensor points (``sensors.surface`` indexes ``table``).
-    sensor_monthly_kwh_m2 : (n, 12) float32
-        Irradiation per sensor and calendar month [kWh/m2].
-    sensor_sky_view : (n,) float32
-        Cosine-weighted fraction of the sensor's half space that is open sky (1 for an
-        unobstructed horizontal roof, 0.5 for an unobstructed wall).
-    surface_monthly_kwh_m2 : (s, 12) float64
-        Area-weighted mean over each surface's sensors [kWh/m2]; NaN where not computed.
-    surface_components_kwh_m2 : (s, 3) float64
-        Annual beam (with circumsolar), sky diffuse and ground-reflected parts [kWh/m2].
-    times : DatetimeIndex
-        Hour-ending stamps of the weather.
-    weather_meta : dict
-        The weather's metadata.
-    buildings : BuildingIrradiance or None
-        Hourly irradiance per building group (``irradiate(..., building_hourly=True)``).
-    stats : dict
-        Counts and timings (sensors, rays, sun bins, seconds).
-    """
-
-    table: SurfaceTable
-    kind: np.ndarray
-    sensors: Sensors
-    sensor_monthly_kwh_m2: np.ndarray
-    sensor_sky_view: np.ndarray
-    surface_monthly_kwh_m2: np.ndarray
-    surface_components_kwh_m2: np.ndarray
-    times: pd.DatetimeIndex
-    weather_meta: dict[str, Any]
-    buildings: BuildingIrradiance | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def sensor_annual_kwh_m2(self) -> np.ndarray:
-        """Annual irradiation per sensor ``(n,)`` [kWh/m2/a]."""
-        return self.sensor_monthly_kwh_m2.sum(axis=1)
-
-    @property
-    def surface_annual_kwh_m2(self) -> np.ndarray:
-        """Annual irradiation per surface ``(s,)`` [kWh/m2/a] (NaN where not computed)."""
-        return self.surface_monthly_kwh_m2.sum(axis=1)
-
-
-def surface_kind(table: SurfaceTable) -> np.ndarray:
-    """0 roof, 1 wall, -1 other, per row: semantic type first, else the tilt (< 60 deg roof)."""
-    st = np.asarray(table.semantic_type).astype(str)
-    kind = np.full(len(table), -1, dtype=np.int8)
-    kind[st == "RoofSurface"] = 0
-    kind[np.isin(st, ["WallSurface", "Window", "Door"])] = 1
-    none = st == ""
-    kind[none & (table.tilt_deg < _ROOF_TILT_MAX_DEG)] = 0
-    kind[none & (table.tilt_deg >= _ROOF_TILT_MAX_DEG) & (table.tilt_deg <= 120.0)] = 1
-    kind[~(table.area_m2 > 0)] = -1
-    return kind
-
-
-def _wall_group(azimuth_deg: np.ndarray) -> np.ndarray:
-    """1 N, 2 E, 3 S, 4 W from the azimuth [deg]."""
-    return 1 + (np.floor(((np.asarray(azimuth_deg) + 45.0) % 360.0) / 90.0).astype(np.int64) % 4)
-
-
-def _leaf_on(
-    months: np.ndarray, latitude: float, leaf_on_months: tuple[int, ...] | None
-) -> np.ndarray:
-    if leaf_on_months is None:
-        leaf_on_months = (5, 6, 7, 8, 9, 10) if latitude >= 0 else (11, 12, 1, 2, 3, 4)
-    return np.isin(months, list(leaf_on_months))
-
-
-@dataclass
-class _Prepared:
-    weather: pd.DataFrame
-    meta: dict[str, Any]
-    sky: PerezSky
-    sun_dir: np.ndarray
-    bins: SunBins
-    rays: SkyRays
-    strengths: np.ndarray  # (e, h)
-    month0: np.ndarray  # (h,) 0..11
-    tau: np.ndarray  # (h,)
-    refl_w_m2: np.ndarray  # (h,) albedo * ghi (ghi alone for a raster albedo)
-    up: np.ndarray  # (h,) indices of sun-up hours with beam
-
-
-def _prepare(
-    model: CityModel | None,
-    weather: Any,
-    *,
-    year: int | None,
-    albedo: float | str | os.PathLike,
-    sky_subdivision: int,
-    rays_per_side: int,
-    n_horizon: int,
-    sun_resolution_deg: float,
-    tree_transmissivity: tuple[float, float],
-    leaf_on_months: tuple[int, ...] | None,
-    sky_model: str,
-) -> _Prepared:
-    df, meta = load_weather(weather, model, year=year)
-    pos = weather_sun_positions(df, meta)
-    sky = perez_sky(
-        df["dni_w_m2"].to_numpy(),
-        df["dhi_w_m2"].to_numpy(),
-        pos["zenith_deg"].to_numpy(),
-        pos["dni_extra_w_m2"].to_numpy(),
-        sky_model=sky_model,
-    )
-    sun_dir = sun_vectors(pos)
-    active = (sky.beam_normal_w_m2 > 0) & (sun_dir[:, 2] > 0)
-    bins = sun_bins(sun_dir, active, sun_resolution_deg)
-    rays = make_sky_rays(sky_subdivision, rays_per_side, n_horizon)
-    strengths = element_strengths(
-        sky, rays.n_patches, rays.n_horizon, patches=sky_patches(sky_subdivision), sun_dir=sun_dir
-    )
-    mid = df.index - pd.Timedelta(minutes=30)
-    month0 = (np.asarray(mid.month) - 1).astype(np.int64)
-    tau_on, tau_off = (float(t) for t in tree_transmissivity)
-    if not (0 <= tau_on <= 1 and 0 <= tau_off <= 1):
-        raise InputError(f"tree transmissivity must be within 0..1, got {tree_transmissivity}")
-    tau = np.where(_leaf_on(month0 + 1, meta["latitude"], leaf_on_months), tau_on, tau_off)
-    if is_albedo_raster(albedo):
-        alb = np.ones(len(df))  # the per-sensor albedo multiplies the reflection view
-    elif isinstance(albedo, str):
-        alb = df["albedo"].to_numpy(dtype=np.float64)
-        alb = np.where(np.isfinite(alb) & (alb >= 0) & (alb <= 1), alb, 0.2)
-    else:
-        if not (0.0 <= float(albedo) <= 1.0):
-            raise InputError(f"albedo must be within 0..1, got {albedo}")
-        alb = np.full(len(df), float(albedo))
-    return _Prepared(
-        weather=df,
-        meta=meta,
-        sky=sky,
-        sun_dir=sun_dir,
-        bins=bins,
-        rays=rays,
-        strengths=strengths,
-        month0=month0,
-        tau=tau.astype(np.float64),
-        refl_w_m2=alb * sky.ghi_w_m2,
-        up=np.flatnonzero(bins.hour_bin >= 0),
-    )
-
-
-def _ground_z(table: SurfaceTable) -> np.ndarray:
-    """Ground elevation per surface row ``(s,)`` [m]: the lowest vertex of its top-level object."""
-    counts = np.diff(table.tri_offsets)
-    surf_of_tri = np.repeat(np.arange(counts.size), counts)
-    tri_z = table.vertices[table.triangles, 2].min(axis=1)
-    root_z = np.full(len(table.root_ids), np.inf)
-    np.minimum.at(root_z, table.root_index[surf_of_tri], tri_z)
-    root_z = np.where(np.isfinite(root_z), root_z, 0.0)
-    return root_z[table.root_index]
-
-
-def _monthly_sums(values: np.ndarray, month0: np.ndarray) -> np.ndarray:
-    """Sum ``(..., h)`` over hours into ``(..., 12)``."""
-    onehot = np.zeros((values.shape[-1], 12))
-    onehot[np.arange(values.shape[-1]), month0] = 1.0
-    return values @ onehot
-
-
-def _blocks(surface: np.ndarray, rays_per_sensor: int, block_rays: int) -> list[tuple[int, int]]:
-    """Sensor blocks of about ``block_rays`` rays, cut only where a new surface starts."""
-    n = surface.shape[0]
-    size = int(max(64, block_rays // max(1, rays_per_sensor)))
-    cuts = np.arange(size, n, size)
-    starts = np.flatnonzero(np.diff(surface)) + 1  # first sensor of each new surface
-    idx = np.searchsorted(starts, cuts)  # the first surface start at or after each nominal cut
-    cuts = starts[idx[idx < starts.size]]
-    edges = np.unique(np.concatenate([[0], cuts, [n]]))
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
 def irradiate(
@@ -381,7 +161,13 @@ def irradiate(
 
     t0 = time.perf_counter()
     src = model.source or "model"
-    table = surface_table(model, object_types=list(BUILDING_TYPES))
+    # one surface table for the buildings and the occluder scene (built once, then subset)
+    opaque_types, tree_types = scene_object_types(model, include_terrain, include_trees)
+    scene_types = [*opaque_types, *tree_types]
+    shared = surface_table(
+        model, object_types=[*scene_types, *(t for t in BUILDING_TYPES if t not in scene_types)]
+    )
+    table = select_object_types(model, shared, BUILDING_TYPES)
     kind = surface_kind(table)
     if not np.any(kind == 0):
         raise InputError(
@@ -389,7 +175,7 @@ def irradiate(
             "RoofSurface semantics and no surface tilted less than 60 deg); the solar solver "
             "needs buildings with roofs"
         )
-    prep = _prepare(
+    prep = prepare_run(
         model,
         weather,
         year=year,
@@ -411,13 +197,17 @@ def irradiate(
         if ct is not None and not isinstance(ct, dict):
             ct = read_albedo_table(ct)
         alb_sensor = sensor_albedo(
-            albedo, sensors.points, sensors.normals, _ground_z(table)[sensors.surface],
+            albedo, sensors.points, sensors.normals, ground_z(table)[sensors.surface],
             model.epsg, class_table=ct,
         )
     elif albedo_table is not None:
         raise InputError("albedo_table needs albedo to be a land-cover raster path")
     scene = build_scene(
-        model, include_terrain=include_terrain, include_trees=include_trees, n_threads=n_threads
+        model,
+        include_terrain=include_terrain,
+        include_trees=include_trees,
+        n_threads=n_threads,
+        table=shared,
     )
     t_setup = time.perf_counter() - t0
     out = _solve(
@@ -447,7 +237,7 @@ def _solve(
     kind: np.ndarray,
     sensors: Sensors,
     scene: OccluderScene,
-    prep: _Prepared,
+    prep: PreparedRun,
     *,
     building_hourly: bool,
     hourly_path: str | os.PathLike | None,
@@ -470,9 +260,9 @@ def _solve(
     bin_up = np.ascontiguousarray(prep.bins.hour_bin[up])
     month_up = np.ascontiguousarray(prep.month0[up])
     tau_up = np.ascontiguousarray(prep.tau[up])
-    r_open_m = _monthly_sums(prep.strengths, prep.month0)  # (e, 12)
-    r_tree_m = _monthly_sums(prep.strengths * prep.tau[None, :], prep.month0)
-    g_m = _monthly_sums(prep.refl_w_m2[None, :], prep.month0)[0]  # (12,)
+    r_open_m = monthly_sums(prep.strengths, prep.month0)  # (e, 12)
+    r_tree_m = monthly_sums(prep.strengths * prep.tau[None, :], prep.month0)
+    g_m = monthly_sums(prep.refl_w_m2[None, :], prep.month0)[0]  # (12,)
 
     monthly = np.zeros((n, 12), dtype=np.float32)
     sky_view = np.zeros(n, dtype=np.float32)
@@ -485,7 +275,7 @@ def _solve(
     bids = [b for b in bids_all if b in root_pos]
     for i, b in enumerate(bids):
         b_of_root[root_pos[b]] = i
-    grp = np.where(kind == 0, 0, _wall_group(table.azimuth_deg))
+    grp = np.where(kind == 0, 0, wall_group(table.azimuth_deg))
     surf_group = np.where(
         (kind >= 0) & (b_of_root[table.root_index] >= 0), b_of_root[table.root_index] * 5 + grp, -1
     )
@@ -520,7 +310,7 @@ def _solve(
         times_arr = pa.array(times_utc.as_unit("us"))
 
     rays_per_sensor = (len(prep.rays.weight) + len(prep.bins)) // 2 + 1
-    blocks = _blocks(sensors.surface, rays_per_sensor, block_rays)
+    blocks = sensor_blocks(sensors.surface, rays_per_sensor, block_rays)
     t_rays = 0.0
     t_kern = 0.0
     try:
@@ -720,46 +510,3 @@ def building_irradiance(
     res = irradiate(model, weather, **kwargs)
     assert res.buildings is not None
     return res.buildings
-
-
-def write_solar_attributes(model: CityModel, result: SolarResult, *, decimals: int = 1) -> int:
-    """Write ``irradiation_kwh_m2`` (annual mean, kWh/m2/a) onto every semantic roof and wall.
-
-    Call :func:`citymodel.surfaces.split_semantic_surfaces` on the model *before*
-    :func:`irradiate` so that every polygon keeps its own value (otherwise polygons that share a
-    semantic surface get their area-weighted mean). Returns the number of surfaces written.
-    """
-    return write_surface_attribute(
-        model, result.table, "irradiation_kwh_m2", result.surface_annual_kwh_m2, decimals=decimals
-    )
-
-
-def write_sensors_parquet(
-    result: SolarResult, path: str | os.PathLike, *, overwrite: bool = False
-) -> Path:
-    """Per-sensor table (position, normal, area, surface, object, annual and monthly kWh/m2)."""
-    from citymodel._fileutil import atomic_path
-
-    s = result.sensors
-    t = result.table
-    df = pd.DataFrame(
-        {
-            "x_m": s.points[:, 0],
-            "y_m": s.points[:, 1],
-            "z_m": s.points[:, 2],
-            "normal_x": s.normals[:, 0].astype(np.float32),
-            "normal_y": s.normals[:, 1].astype(np.float32),
-            "normal_z": s.normals[:, 2].astype(np.float32),
-            "area_m2": s.area_m2.astype(np.float32),
-            "surface": s.surface.astype(np.int32),
-            "object_id": np.asarray(t.object_ids, dtype=object)[t.object_index[s.surface]],
-            "semantic_type": np.where(result.kind[s.surface] == 0, "RoofSurface", "WallSurface"),
-            "sky_view": result.sensor_sky_view,
-            "irradiation_kwh_m2": result.sensor_annual_kwh_m2.astype(np.float32),
-        }
-    )
-    for k in range(12):
-        df[f"irradiation_m{k + 1:02d}_kwh_m2"] = result.sensor_monthly_kwh_m2[:, k]
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        df.to_parquet(tmp, index=False)
-    return Path(path)

@@ -25,9 +25,16 @@ import numpy as np
 
 from citymodel.errors import InputError, MissingDependencyError
 from citymodel.model import CityModel
-from citymodel.surfaces import surface_table
+from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
 
-__all__ = ["OccluderScene", "build_scene", "tree_parameters", "crown_triangles", "VEGETATION_TYPES"]
+__all__ = [
+    "OccluderScene",
+    "build_scene",
+    "scene_object_types",
+    "tree_parameters",
+    "crown_triangles",
+    "VEGETATION_TYPES",
+]
 
 #: City object types whose geometry is a (semi-transparent) tree crown.
 VEGETATION_TYPES = ("SolitaryVegetationObject",)
@@ -226,12 +233,27 @@ def crown_triangles(params: np.ndarray, resolution: int = 8) -> np.ndarray:
     return tris.reshape(-1, 3, 3)
 
 
+def scene_object_types(
+    model: CityModel, include_terrain: bool = True, include_trees: bool = True
+) -> tuple[list[str], list[str]]:
+    """The model's object types that :func:`build_scene` uses: ``(opaque, trees)``.
+
+    Opaque: every type but vegetation (and ``TINRelief`` without ``include_terrain``); trees:
+    the vegetation types, if ``include_trees`` and the model has any.
+    """
+    types = sorted({str(o.get("type")) for o in model.city_objects.values()})
+    opaque = [t for t in types if t not in VEGETATION_TYPES and (include_terrain or t != "TINRelief")]
+    trees = [t for t in types if t in VEGETATION_TYPES] if include_trees else []
+    return opaque, trees
+
+
 def build_scene(
     model: CityModel,
     *,
     include_terrain: bool = True,
     include_trees: bool = True,
     n_threads: int = 2,
+    table: SurfaceTable | None = None,
 ) -> OccluderScene:
     """Occluder scene of a model: every non-vegetation surface, and the tree crowns.
 
@@ -242,13 +264,16 @@ def build_scene(
     include_trees : bool
         Add ``SolitaryVegetationObject`` crowns (their surfaces, else an ellipsoid from
         ``height_m`` / ``crown_diameter_m``) to the semi-transparent tree scene.
+    table : SurfaceTable, optional
+        The model's surface table, built once by the caller and shared: it must hold every
+        object type of :func:`scene_object_types` (``surface_table(model)`` does). Default:
+        built here.
     """
-    types = sorted({str(o.get("type")) for o in model.city_objects.values()})
-    opaque_types = [
-        t for t in types if t not in VEGETATION_TYPES and (include_terrain or t != "TINRelief")
-    ]
+    opaque_types, tree_types = scene_object_types(model, include_terrain, include_trees)
+    if table is None:
+        table = surface_table(model, object_types=[*opaque_types, *tree_types])
     parts = []
-    tab = surface_table(model, object_types=opaque_types) if opaque_types else None
+    tab = select_object_types(model, table, opaque_types) if opaque_types else None
     if tab is not None and tab.n_triangles:
         parts.append(tab.vertices[tab.triangles])
     if not parts:
@@ -257,8 +282,8 @@ def build_scene(
         )
     opaque = np.concatenate(parts)
     trees = np.zeros((0, 3, 3))
-    if include_trees and any(t in VEGETATION_TYPES for t in types):
-        tt = surface_table(model, object_types=list(VEGETATION_TYPES))
+    if tree_types:
+        tt = select_object_types(model, table, VEGETATION_TYPES)
         tparts = [tt.vertices[tt.triangles]] if tt.n_triangles else []
         tparts.append(crown_triangles(tree_parameters(model)))
         trees = np.concatenate(tparts)
