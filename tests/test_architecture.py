@@ -1,9 +1,8 @@
 """The architecture's rules, checked: import contracts, no import cycles, no oversized modules.
 
 The contracts live in ``pyproject.toml`` (``[tool.importlinter]``) and are run one by one with
-import-linter, so a broken contract names itself. ``core-layers`` still fails while the
-``citymodel`` CLI commands import lidar/energy/viewer (they become entry-point plugins, issue
-#11): it is the only expected failure; every other contract runs strictly.
+import-linter, so a broken contract names itself. Every contract runs strictly: the commands
+and demo stages of the upper packages are entry-point plugins, so the core imports none of them.
 """
 
 from __future__ import annotations
@@ -31,9 +30,7 @@ OVERSIZED = {
 }
 
 #: Contracts known to be broken, with the reason (not strict: they may start passing).
-KNOWN_BROKEN = {
-    "core-layers": "citymodel -> upper imports until commands/demo stages are plugins",
-}
+KNOWN_BROKEN: dict[str, str] = {}
 
 
 def _contract_ids() -> list[str]:
