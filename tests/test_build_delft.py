@@ -68,9 +68,30 @@ def test_delft_attributes_are_plausible(delft_crop):
     # Delft old town: streets at about NAP 0 to +1.5 m; sheds from 2 m, canal houses up to 25 m
     assert np.all((hg > -1.0) & (hg < 2.5))
     assert np.all((h70 - hg > 1.5) & (h70 - hg < 30.0))
-    assert 4.0 < np.median(h70 - hg) < 15.0  # many BGT parts are one-storey back annexes (measured 5.6 m)
-    dens = model.attribute("point_density_pts_m2")
-    assert 5 < np.median(dens) < 40  # AHN3: 8-10 pts/m2 of last returns, more on roofs
+    # Independent recomputation from the point cloud (laspy + shapely, not lidar/): the AHN3
+    # building points (class 6) strictly inside each BGT footprint give its point density
+    # (count / footprint area) and its 70th-percentile roof height. Equal to rounding
+    # (measured: identical; median density 8.30 pts/m2, median h70 - hg 5.6 m).
+    import laspy
+
+    laz, _ = _delft()
+    xyz = []
+    for p in laz:
+        las = laspy.read(p)
+        k = np.asarray(las.classification) == 6
+        xyz.append(np.column_stack([np.asarray(las.x)[k], np.asarray(las.y)[k], np.asarray(las.z)[k]]))
+    xyz = np.concatenate(xyz)
+    dens_ref, h70_ref = [], []
+    for f in fps:
+        x0, y0, x1, y1 = f.geometry.bounds
+        near = xyz[(xyz[:, 0] >= x0) & (xyz[:, 0] <= x1) & (xyz[:, 1] >= y0) & (xyz[:, 1] <= y1)]
+        inside = near[shapely.contains_xy(f.geometry, near[:, 0], near[:, 1])]
+        dens_ref.append(len(inside) / f.geometry.area)
+        h70_ref.append(np.percentile(inside[:, 2], 70) if len(inside) else np.nan)
+    attr = [model.city_objects[f.id]["attributes"] for f in fps]
+    np.testing.assert_allclose([a["point_density_pts_m2"] for a in attr], dens_ref, rtol=1e-9)
+    np.testing.assert_allclose([a["h_roof_70p_m"] for a in attr], h70_ref, rtol=0, atol=1e-6)
+    assert np.median(dens_ref) == pytest.approx(8.30, abs=0.01)  # AHN3: 8-10 pts/m2, measured 8.30
     a = model.city_objects[fps[0].id]["attributes"]
     assert a["identificatiebagpnd"] is not None and "bgt_status" in a  # footprint attributes kept
     types = {model.city_objects[f.id]["attributes"]["roof_type"] for f in fps}

@@ -104,8 +104,12 @@ def test_mixed_schedule_chunks_equal_single_schedule_runs(weather):
         pick = np.flatnonzero(sid == s)
         cs = Constructions(**{k: (None if v is None else np.asarray(v)[pick]) for k, v in c.__dict__.items()})
         alone = run_thermal(cs, forcing, sch, np.zeros(len(pick), np.int64), irr, irw, free_running_twin=True)
-        for name in ("heating_wh", "cooling_wh", "peak_heating_w", "overheating_h", "t_air_mean_c"):
-            np.testing.assert_allclose(getattr(mixed, name)[pick], getattr(alone, name), rtol=1e-5, atol=1.0)
+        # The same arithmetic per building whichever chunk it sits in: the results are
+        # bit-identical today (measured); 1e-9 relative leaves room only for summation order.
+        # Hour counts are integers and must match exactly.
+        np.testing.assert_array_equal(mixed.overheating_h[pick], alone.overheating_h)
+        for name in ("heating_wh", "cooling_wh", "peak_heating_w", "t_air_mean_c"):
+            np.testing.assert_allclose(getattr(mixed, name)[pick], getattr(alone, name), rtol=1e-9, atol=0)
     assert mixed.heating_wh[sid == 0].mean() > mixed.heating_wh[sid == 1].mean()  # 20 C vs 17 C
 
 
@@ -129,5 +133,6 @@ def test_source_rows_equal_repeated_rows(weather):
     own_rows = run_thermal(c, forcing, sched, sid, combine_solar(c, irr[src], irw[src]), None,
                            free_running_twin=False)
     for name in ("heating_wh", "cooling_wh", "peak_cooling_w"):
-        np.testing.assert_allclose(getattr(shared_rows, name), getattr(own_rows, name), rtol=1e-5, atol=1.0)
+        # bit-identical today (measured); 1e-9 relative leaves room only for summation order
+        np.testing.assert_allclose(getattr(shared_rows, name), getattr(own_rows, name), rtol=1e-9, atol=0)
     assert shared_rows.cooling_wh.min() > 0

@@ -89,7 +89,11 @@ def test_class_raster_with_table(tmp_path):
     nrm = np.array([[0, -1.0, 0], [0, 1.0, 0], [0, 0, 1.0]])
     a = sensor_albedo(path, pts, nrm, np.zeros(3), 32632, class_table={1: 0.45, 2: 0.05})
     np.testing.assert_allclose(a[:2], [0.45, 0.05])
-    assert 0.05 < a[2] < 0.45
+    # The roof sensor at (5, 5), 2 m up, samples a disc of radius max(5, 2 * 2) = 5 m centred
+    # on (5, 5) at 3 equal-area rings x 8 azimuths (k + 0.5) * 45 deg: no sample lies on the
+    # y = 5 class boundary, 12 fall north (class 2, 0.05) and 12 south (class 1, 0.45), so the
+    # mean is exactly (0.45 + 0.05) / 2 = 0.25.
+    assert a[2] == pytest.approx(0.25, abs=1e-6)
     # unknown classes and nodata take the default 0.2
     a = sensor_albedo(path, pts, nrm, np.zeros(3), 32632, class_table={7: 0.9})
     np.testing.assert_allclose(a, 0.2)

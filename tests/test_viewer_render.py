@@ -125,7 +125,39 @@ def test_camera_presets_show_the_buildings(two_boxes, backend, camera):
 
     scene = build_scene(two_boxes, color="t_surface_c")
     img = render(scene, camera=camera, window_size=(320, 200), legend=False)
-    assert (img.reshape(-1, 3) != 255).any(axis=1).mean() > 0.01
+    drawn = (img != 255).any(axis=2)
+    assert drawn.mean() > 0.01
+    if camera == "top":
+        # the orthographic top view shows exactly the two 10 x 10 m roofs (see _top_view_boxes)
+        boxes, rim = _top_view_boxes(200, 320)
+        assert abs(drawn.sum() - boxes.sum()) <= rim  # 4806 px expected, 4900 measured
+        assert drawn[boxes].mean() > 0.97 and not drawn[~_grow(boxes, 2)].any()
+
+
+def _top_view_boxes(height_px: int, width_px: int):
+    """Pixels of the two_boxes roofs in the "top" preset, and the pixel count of their rim.
+
+    The preset is an orthographic view down z whose half-height (VTK parallel scale) is
+    0.5 * max(x extent, y extent) * 1.02 = 0.5 * 40 m * 1.02 = 20.4 m, centred on the bounds
+    centre (20, 5): one pixel is 40.8 / height_px m. The roofs are x 0..10 and 30..40, y 0..10
+    m: 2 x 100 m2 = 4806 px at 320 x 200 (7.5 % of the image).
+    """
+    px = 2 * 20.4 / height_px  # [m]
+    x = 20.0 + (np.arange(width_px) + 0.5 - width_px / 2) * px  # pixel-centre x per column
+    y = 5.0 - (np.arange(height_px) + 0.5 - height_px / 2) * px  # image rows go down
+    inx = ((x >= 0) & (x <= 10)) | ((x >= 30) & (x <= 40))
+    boxes = ((y >= 0) & (y <= 10))[:, None] & inx[None, :]
+    rim = int(2 * 4 * 10 / px)  # one pixel around each roof's 40 m perimeter
+    return boxes, rim
+
+
+def _grow(mask: np.ndarray, n: int) -> np.ndarray:
+    """``mask`` dilated by ``n`` pixels (square neighbourhood)."""
+    out = mask.copy()
+    for dr in range(-n, n + 1):
+        for dc in range(-n, n + 1):
+            out |= np.roll(np.roll(mask, dr, axis=0), dc, axis=1)
+    return out
 
 
 def test_unknown_camera(two_boxes):
@@ -223,7 +255,25 @@ def test_cli_render(two_boxes, tmp_path, cli_runner, backend):
     res = cli_runner("render", src, "--color", "t_surface_c", "--camera", "top", "--size", "320x200",
                      "--out", out)
     assert res.exit_code == 0, res.output
-    assert out.exists() and out.stat().st_size > 1000
+    from PIL import Image
+
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert img.shape == (200, 320, 3)  # --size is width x height
+    # the colour map covers the two roofs of the orthographic top view (the scalar bar adds
+    # pixels of its own, so only the roof region and the gap between the roofs are checked)
+    drawn = (img != 255).any(axis=2)
+    boxes, _ = _top_view_boxes(200, 320)
+    assert drawn[boxes].mean() > 0.97
+    rows = np.flatnonzero(boxes.any(axis=1))
+    gap = np.zeros_like(boxes)
+    gap[rows[0]:rows[-1] + 1, :] = True
+    gap &= ~_grow(boxes, 2)
+    gap[:, :40] = gap[:, 280:] = False  # the margins left and right of the roofs
+    assert not drawn[gap].any()
+    # the two roofs take the two ends of the colour map (20 and 40 C): different colours
+    left, right = boxes.copy(), boxes.copy()
+    left[:, 160:], right[:, :160] = False, False
+    assert np.abs(img[left].mean(axis=0) - img[right].mean(axis=0)).max() > 50
     res = cli_runner("render", src, "--color", "nope", "--out", tmp_path / "x.png")
     assert res.exit_code == 1 and "t_surface_c" in res.output
 

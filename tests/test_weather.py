@@ -51,13 +51,36 @@ def test_read_epw_denver(denver):
 
 @pytest.mark.shared_data
 def test_noon_is_noon(denver):
-    df, _ = denver
-    # hour ending 13:00 (12:00-13:00 local standard time, solar noon ~12:00 + 0.98 h lon offset)
-    # carries more irradiance on average than hour ending 08:00 or 18:00
+    import pvlib
+
+    df, meta = denver
+    # Independent solar noon: pvlib's SPA transit for every day at the EPW site, in the file's
+    # standard time (UTC-7). Denver (-104.65 E) is 0.35 deg east of the -105 meridian, so the
+    # transit is 11:42..12:13 over the year, mean 11:59 (11.977 h, computed here).
+    days = pd.date_range("2025-01-01", periods=365, freq="D", tz="Etc/GMT+7")
+    transit = pvlib.solarposition.sun_rise_set_transit_spa(days, meta["latitude"], meta["longitude"])
+    transit_h = ((transit["transit"] - days).dt.total_seconds() / 3600).to_numpy()
+    assert transit_h.mean() == pytest.approx(11.977, abs=0.01)
+    # EPW hour h covers (h-1, h]: mean solar noon 11.977 h lies in the hour ENDING at 12, so the
+    # annual-mean GHI peaks in the hour stamped 12 (636.9 W/m2 vs 625.8 at 13); a one-hour
+    # shift of the time stamps moves the peak to 11 or 13.
+    noon_hour = int(np.ceil(transit_h.mean()))
+    assert noon_hour == 12
     by_hour = df["ghi_w_m2"].groupby(df.index.hour).mean()
-    assert by_hour.idxmax() in (12, 13, 14)
+    assert by_hour.idxmax() == noon_hour
+    # GHI-weighted centroid of each hour's mid-point (stamp - 30 min, computed here, not with
+    # mid_hour_times) relative to that day's transit: -0.106 h for this TMY (morning-biased
+    # clouds); a one-hour shift gives ~+-1 h, a 30-min mid-hour error ~+-0.5 h.
+    mid = df.index - pd.Timedelta(minutes=30)
+    mid_h = ((mid - mid.normalize()).total_seconds() / 3600).to_numpy()
+    day_of_year = (mid.normalize() - days[0]).days.to_numpy()
+    ghi = df["ghi_w_m2"].to_numpy()
+    centroid_h = np.sum(ghi * (mid_h - transit_h[day_of_year])) / ghi.sum()
+    assert abs(centroid_h) < 0.25
+    # mid_hour_times against literal instants: EPW hour 1 of Jan 1 (00:00-01:00) -> 00:30
     mid = mid_hour_times(df.index)
-    assert (df.index - mid == pd.Timedelta(minutes=30)).all()
+    assert mid[0] == pd.Timestamp("2025-01-01 00:30", tz="Etc/GMT+7")
+    assert mid[-1] == pd.Timestamp("2025-12-31 23:30", tz="Etc/GMT+7")
 
 
 @pytest.mark.shared_data
