@@ -29,6 +29,28 @@ def _series(h, g):  # pragma: no cover - numba
     return g * h / (g + h), g / (g + h)
 
 
+@nb.njit(cache=True, inline="always")
+def _assemble(t_old, cap, g_int, dt, u_in, t_in, a, b, d):  # pragma: no cover - numba
+    """Rows of one column's backward-Euler system, inner boundary included, outer face not.
+
+    Fills the sub-diagonal ``a``, the diagonal ``b`` and the right-hand side ``d`` (the
+    super-diagonal of row ``i`` is ``-g_int[i]``).
+    """
+    m = t_old.shape[0]
+    for i in range(m):
+        ci = cap[i] / dt
+        a[i] = 0.0
+        b[i] = ci
+        d[i] = ci * t_old[i]
+        if i > 0:
+            a[i] = -g_int[i - 1]
+            b[i] += g_int[i - 1]
+        if i < m - 1:
+            b[i] += g_int[i]
+    b[m - 1] += u_in
+    d[m - 1] += u_in * t_in
+
+
 @nb.njit(cache=True)
 def _solve_column(t_old, cap, g_int, dt, q_out, u_out, t_out, u_in, t_in,
                   a, b, c, d, t_new):  # pragma: no cover - numba
@@ -38,22 +60,12 @@ def _solve_column(t_old, cap, g_int, dt, q_out, u_out, t_out, u_in, t_in,
     plus ``q_out + u_out (t_out - T'_0)`` on cell 0 and ``u_in (t_in - T'_{m-1})`` on the last.
     """
     m = t_old.shape[0]
-    for i in range(m):
-        ci = cap[i] / dt
-        a[i] = 0.0
-        c[i] = 0.0
-        b[i] = ci
-        d[i] = ci * t_old[i]
-        if i > 0:
-            a[i] = -g_int[i - 1]
-            b[i] += g_int[i - 1]
-        if i < m - 1:
-            c[i] = -g_int[i]
-            b[i] += g_int[i]
+    _assemble(t_old, cap, g_int, dt, u_in, t_in, a, b, d)
+    for i in range(m - 1):
+        c[i] = -g_int[i]
+    c[m - 1] = 0.0
     b[0] += u_out
     d[0] += q_out + u_out * t_out
-    b[m - 1] += u_in
-    d[m - 1] += u_in * t_in
     # Thomas: forward sweep, back substitution (diagonally dominant: stable without pivoting)
     for i in range(1, m):
         w = a[i] / b[i - 1]
@@ -121,18 +133,7 @@ def _reduce_up(t_old, cap, g_int, dt, u_in, t_in, a, b, d):  # pragma: no cover 
     the outer face, and ``T'_i = (d[i] - a[i] T'_{i-1}) / b[i]`` gives the cells below.
     """
     m = t_old.shape[0]
-    for i in range(m):
-        ci = cap[i] / dt
-        a[i] = 0.0
-        b[i] = ci
-        d[i] = ci * t_old[i]
-        if i > 0:
-            a[i] = -g_int[i - 1]
-            b[i] += g_int[i - 1]
-        if i < m - 1:
-            b[i] += g_int[i]
-    b[m - 1] += u_in
-    d[m - 1] += u_in * t_in
+    _assemble(t_old, cap, g_int, dt, u_in, t_in, a, b, d)
     for i in range(m - 2, -1, -1):
         w = -g_int[i] / b[i + 1]  # c[i] / b'[i+1]
         b[i] -= w * a[i + 1]
