@@ -24,7 +24,7 @@ Examples
 >>> attribute_info("h_roof_70p_m").kind
 'elevation'
 >>> label("heating_demand_kwh_m2")
-'Heating demand per floor area [kWh/m²·a]'
+'Heating demand per floor area [kWh/m²/a]'
 >>> kind_of("some_user_field")
 'unknown'
 """
@@ -58,7 +58,7 @@ class AttributeInfo:
     kind : str
         One of :data:`KINDS`.
     unit : str
-        Unit as shown to people ("m", "kWh/m²·a", "" when dimensionless or a code).
+        Unit as shown to people ("m", "kWh/m²/a", "" when dimensionless or a code).
     label : str
         Plain-language name, capitalised, without the unit.
     description : str
@@ -128,17 +128,17 @@ _ENTRIES = [
     _a("archetype", "category", "", "Building archetype"),
     _a("archetype_from", "category", "", "Where the archetype came from"),
     # solar (energy/solar)
-    _a("irradiation_kwh_m2", "intensive", "kWh/m²·a", "Solar irradiation on the roof",
+    _a("irradiation_kwh_m2", "intensive", "kWh/m²/a", "Solar irradiation on the roof",
        "Yearly solar energy on the roof per m², shading included."),
     _a("pv_yield_kwh", "extensive", "kWh/a", "Photovoltaic yield", "Yearly electricity of PV on the usable roof."),
     _a("pv_kwp", "extensive", "kWp", "Photovoltaic peak power"),
     _a("pv_area_m2", "extensive", "m²", "Roof area usable for PV"),
-    _a("specific_yield_kwh_kwp", "intensive", "kWh/kWp·a", "PV specific yield"),
+    _a("specific_yield_kwh_kwp", "intensive", "kWh/kWp/a", "PV specific yield"),
     # energy (energy/demand)
     _a("heating_demand_kwh", "extensive", "kWh/a", "Heating demand"),
     _a("cooling_demand_kwh", "extensive", "kWh/a", "Cooling demand"),
-    _a("heating_demand_kwh_m2", "intensive", "kWh/m²·a", "Heating demand per floor area"),
-    _a("cooling_demand_kwh_m2", "intensive", "kWh/m²·a", "Cooling demand per floor area"),
+    _a("heating_demand_kwh_m2", "intensive", "kWh/m²/a", "Heating demand per floor area"),
+    _a("cooling_demand_kwh_m2", "intensive", "kWh/m²/a", "Cooling demand per floor area"),
     _a("overheating_hours", "intensive", "h/a", "Overheating hours",
        "Hours a year with the operative temperature above the comfort limit."),
     _a("delta_heating_kwh", "extensive", "kWh/a", "Change in heating demand"),
@@ -151,6 +151,7 @@ _ENTRIES = [
     _a("utci_c", "intensive", "°C", "Felt temperature (UTCI)",
        "Universal Thermal Climate Index: the air temperature that would feel the same."),
     _a("utci_max_c", "intensive", "°C", "Highest felt temperature (UTCI)"),
+    _a("t_surface_c", "intensive", "°C", "Surface temperature"),
     _a("t_surface_max_c", "intensive", "°C", "Highest surface temperature"),
     _a("t_roof_max_c", "intensive", "°C", "Highest roof surface temperature"),
     _a("t_wall_max_c", "intensive", "°C", "Highest wall surface temperature"),

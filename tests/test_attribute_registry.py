@@ -84,3 +84,15 @@ def test_registry_labels_and_kinds():
         assert info.label and "_" not in info.label, info.name
         if info.kind in ("height", "elevation"):
             assert info.unit == "m", info.name
+
+
+def test_docstring_examples():
+    import doctest
+
+    import citymodel.attribute_registry as registry
+    import citymodel.civic.stats as stats
+    import viewer.colors as colors
+
+    for mod in (registry, stats, colors):
+        failures, attempted = doctest.testmod(mod)
+        assert failures == 0 and attempted > 0, mod.__name__

@@ -50,7 +50,7 @@ def test_render_district_not_blank_with_legend(district):
     bars = sorted(p.scalar_bars.keys())
     p.close()
     assert (img.reshape(-1, 3) != 255).any(axis=1).mean() > 0.2
-    assert bars == ["fragility_index", "h_roof_70p_m [m]"]
+    assert bars == ["Fragility index", "Roof elevation (70th percentile) [m]"]
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 200  # shaded, coloured, not flat
 
 
