@@ -87,6 +87,22 @@ def offscreen_backend() -> str:
     )
 
 
+def _tick_format(clim) -> str:
+    """printf format of colour-bar numbers: as many decimals as the range needs, no more
+    (20..40 -> "20 25 30"; 0.218..0.716 -> "0.22 0.34 0.47")."""
+    if not clim:
+        return "%.3g"
+    span = abs(float(clim[1]) - float(clim[0]))
+    if not np.isfinite(span) or span == 0:
+        return "%.3g"
+    step = span / 4  # five labels
+    exp = int(np.floor(np.log10(step)))
+    mantissa = step / 10.0**exp
+    nice = any(np.isclose(mantissa, m) for m in (1.0, 2.0, 5.0))
+    decimals = 0 if exp >= 1 else max(0, -exp) + (0 if nice else 1)
+    return f"%.{min(decimals, 6)}f"
+
+
 def add_scene(plotter, scene: Scene, *, legend: bool = True, lighting: bool = True) -> dict[str, Any]:
     """Add every layer of ``scene`` to a PyVista plotter; return the actors by layer name.
 
@@ -102,6 +118,10 @@ def add_scene(plotter, scene: Scene, *, legend: bool = True, lighting: bool = Tr
                               "name": lay.name, "reset_camera": False}
         if lay.kind == "lines":
             kw.update(line_width=2, lighting=False)
+        elif lay.kind in ("zones", "raster"):
+            kw.update(lighting=False)  # map layers: the colour on screen is the legend's colour
+        elif lay.name == "terrain":
+            kw.update(lighting=False)  # flat ground colour: no sliver facets of the TIN
         if lay.scalars is None:
             actor = plotter.add_mesh(lay.mesh, color=lay.color, **kw)
         elif lay.rgb:
@@ -114,7 +134,7 @@ def add_scene(plotter, scene: Scene, *, legend: bool = True, lighting: bool = Tr
             sargs = {"title": lay.label or lay.scalars, "vertical": False,
                      "position_x": px, "position_y": py, "width": BAR_WIDTH,
                      "height": BAR_HEIGHT, "title_font_size": 14, "label_font_size": 12, "n_labels": 5,
-                     "fmt": "%.4g", "color": "black", "unconstrained_font_size": True}
+                     "fmt": _tick_format(lay.clim), "color": "black", "unconstrained_font_size": True}
             actor = plotter.add_mesh(lay.mesh, scalars=lay.scalars, preference="cell", cmap=lay.cmap,
                                      clim=lay.clim, nan_color="#bbbbbb", show_scalar_bar=bar,
                                      scalar_bar_args=sargs, **kw)
