@@ -17,8 +17,11 @@ construction, with every flux positive towards the surface [W/m2]::
   black-ish body (``eps_s = 0.95``) at the **air temperature** (so sunlit ground and facades in
   view are too cold by day and too warm at night: surfaces in deep canyons are biased towards
   the air temperature).
-- ``q_conv = h_c (T_air - Ts)`` with McAdams' ``h_c = 5.7 + 3.8 v`` and ``v`` the weather's
-  wind speed as given (10 m for an EPW, not reduced to roof or street level).
+- ``q_conv = h_c (T_air - Ts)`` with Watmuff, Charters & Proctor's (1977) ``h_c = 2.8 + 3.0 v``
+  (Duffie & Beckman, *Solar Engineering of Thermal Processes*, 4th ed., eq. 3.15.2:
+  McAdams' ``5.7 + 3.8 v`` with the radiation and free convection it contains removed; the
+  long-wave exchange is computed on its own here, so McAdams would count it twice) and ``v``
+  the weather's wind speed as given (10 m for an EPW, not reduced to roof or street level).
 - ``q_latent``: zero on building materials; the bulk ``beta`` form on vegetated surfaces
   (green roofs through ``overrides``).
 - ``q_cond``: implicit finite differences through the archetype's two layers (insulation
@@ -60,6 +63,7 @@ __all__ = [
     "BUILDING_EMISSIVITY",
     "H_INSIDE_W_M2K",
     "GREEN_ROOF_SUBSTRATE",
+    "convection_w_m2k",
 ]
 
 log = logging.getLogger(__name__)
@@ -67,8 +71,12 @@ log = logging.getLogger(__name__)
 #: Long-wave emissivity of roofs and walls: brick 0.90-0.92, concrete 0.71-0.90, tar/gravel
 #: roofs 0.92 (Oke 1987, Table 1.1); one value for every construction.
 BUILDING_EMISSIVITY = 0.90
+#: Emissivity of what a surface sees that is not sky (ground, facades, crowns).
+EMISSIVITY_SURROUNDINGS = 0.95
 #: Inside film coefficient, ISO 6946 ``1 / R_si`` with ``R_si = 0.13`` m2K/W [W/m2K].
 H_INSIDE_W_M2K = 1.0 / 0.13
+#: Watmuff et al. (1977) wind convection ``a + b v`` [W/m2K], [W s/m3K].
+WATMUFF_A_W_M2K, WATMUFF_B_W_S_M3K = 2.8, 3.0
 #: Largest finite-difference cell of a construction layer [m].
 MAX_NODE_M = 0.02
 #: Green-roof substrate (outside first): 10 cm of moist soil, an extensive green roof's depth
@@ -76,6 +84,20 @@ MAX_NODE_M = 0.02
 GREEN_ROOF_SUBSTRATE = ((0.10, *LAND_COVER["grass"]["layers"][0][1:]),)
 #: Largest tilt of a roof a green roof can go on [deg] (flat roofs).
 FLAT_ROOF_MAX_TILT_DEG = 10.0
+
+
+def convection_w_m2k(wind_speed_m_s):
+    """Outside convective coefficient without radiation, Watmuff et al. (1977) [W/m2K].
+
+    ``2.8 + 3.0 v`` (Duffie & Beckman eq. 3.15.2), ``v`` wind speed [m/s] (negatives -> 0).
+
+    Examples
+    --------
+    >>> float(convection_w_m2k(2.0))
+    8.8
+    """
+    v = np.maximum(np.asarray(wind_speed_m_s, dtype=np.float64), 0.0)
+    return WATMUFF_A_W_M2K + WATMUFF_B_W_S_M3K * v
 
 
 @dataclass(frozen=True)
@@ -363,6 +385,7 @@ def surface_temperatures(
     ns = inp.n_spin
     t_air = wx["t_air_c"].to_numpy(float)[seq][:, None]
     wind = wx["wind_speed_m_s"].to_numpy(float)[seq][:, None]
+    h_conv = convection_w_m2k(wind)
     rh = (wx["rh_percent"].to_numpy(float) if "rh_percent" in wx else np.full(len(wx), 50.0))
     rh = np.where(np.isfinite(rh), rh, 50.0)[seq][:, None]
     p = wx["pressure_pa"].to_numpy(float) if "pressure_pa" in wx else np.array([101325.0])
@@ -384,15 +407,17 @@ def surface_temperatures(
         t_in = inp.t_indoor_c[inp.building_index[g]][:, seq].astype(np.float64).T
         kw = dict(emissivity=eps[g], sky_view=inp.sky_view[g], evap_beta=beta[g],
                   pressure_pa=pressure, h_inner_w_m2k=H_INSIDE_W_M2K, substeps=int(substeps),
+                  emissivity_surround=EMISSIVITY_SURROUNDINGS,
                   spinup_days=0)
         t_init = None
         if ns:
             spin = surface_energy_balance(nodes, k_abs[:ns], t_air[:ns], wind[:ns], ldown[:ns],
-                                          rh_percent=rh[:ns], t_inner_c=t_in[:ns], **kw)
+                                          rh_percent=rh[:ns], t_inner_c=t_in[:ns],
+                                          h_conv_w_m2k=h_conv[:ns], **kw)
             t_init = spin.t_nodes_end_c
         res = surface_energy_balance(nodes, k_abs[ns:], t_air[ns:], wind[ns:], ldown[ns:],
                                      rh_percent=rh[ns:], t_inner_c=t_in[ns:], t_init_c=t_init,
-                                     **kw)
+                                     h_conv_w_m2k=h_conv[ns:], **kw)
         for k in out:
             out[k][g] = getattr(res, k).T
         storage[g] = (nodes.cap_j_m2k * (res.t_nodes_end_c - res.t_nodes_start_c)).sum(axis=1)
@@ -405,7 +430,7 @@ def surface_temperatures(
         "emissivity": float(emissivity),
         "surroundings": "non-sky part of the view at the air temperature, emissivity 0.95",
         "sky_longwave": "horizontal L_down weighted by the surface's sky view",
-        "convection": "McAdams 5.7 + 3.8 v, v = weather wind speed",
+        "convection": "Watmuff et al. (1977) 2.8 + 3.0 v, v = weather wind speed",
         "inside_film_w_m2k": H_INSIDE_W_M2K,
         "overrides": [repr(o) for o in overrides],
         "n_surfaces": int(n),
