@@ -300,6 +300,61 @@ def _properties(inp: SurfaceInputs, albedo: Any, emissivity: float,
     return alb, eps, beta, stacks
 
 
+def _balance(inp: SurfaceInputs, alb, eps, beta, stacks, substeps: int, t_surround):
+    """Run every construction group through spin-up and period.
+
+    Returns the period's ``(n, nt)`` float32 outputs, the storage change ``(n,)`` and the
+    surface temperature over spin-up and period ``(n, n_seq)`` float64.
+    """
+    wx = inp.weather
+    seq = inp.sequence
+    ns = inp.n_spin
+    n = inp.rows.size
+    t_air = wx["t_air_c"].to_numpy(float)[seq][:, None]
+    wind = wx["wind_speed_m_s"].to_numpy(float)[seq][:, None]
+    h_conv = convection_w_m2k(wind)
+    rh = (wx["rh_percent"].to_numpy(float) if "rh_percent" in wx else np.full(len(wx), 50.0))
+    rh = np.where(np.isfinite(rh), rh, 50.0)[seq][:, None]
+    p = wx["pressure_pa"].to_numpy(float) if "pressure_pa" in wx else np.array([101325.0])
+    pressure = float(np.nanmean(p)) if np.any(np.isfinite(p)) else 101325.0
+    ldown = inp.ldown_w_m2[seq][:, None]
+    t_sur = t_air if t_surround is None else np.asarray(t_surround, dtype=np.float64)[:, None]
+
+    nt = seq.size - ns
+    out = {k: np.empty((n, nt), dtype=np.float32) for k in (
+        "t_surface_c", "q_sw_w_m2", "q_lw_w_m2", "q_conv_w_m2", "q_latent_w_m2", "q_cond_w_m2",
+        "q_inner_w_m2")}
+    storage = np.empty(n)
+    t_all = np.empty((n, seq.size))
+    n_layers = np.array([s.shape[0] for s in stacks])
+    for nl in np.unique(n_layers):  # surfaces with as many layers share one run
+        g = np.flatnonzero(n_layers == nl)
+        arr = np.stack([stacks[i] for i in g])
+        nodes = discretise(Layers(arr[:, :, 0], arr[:, :, 1], arr[:, :, 2]), MAX_NODE_M)
+        k_abs = ((1.0 - alb[g])[:, None] * inp.irradiance_w_m2[g][:, seq].astype(np.float64)).T
+        t_in = inp.t_indoor_c[inp.building_index[g]][:, seq].astype(np.float64).T
+        kw = dict(emissivity=eps[g], sky_view=inp.sky_view[g], evap_beta=beta[g],
+                  pressure_pa=pressure, h_inner_w_m2k=H_INSIDE_W_M2K, substeps=substeps,
+                  emissivity_surround=EMISSIVITY_SURROUNDINGS, spinup_days=0)
+        t_init = None
+        if ns:
+            sp = slice(None, ns)
+            spin = surface_energy_balance(nodes, k_abs[sp], t_air[sp], wind[sp], ldown[sp],
+                                          rh_percent=rh[sp], t_inner_c=t_in[sp],
+                                          h_conv_w_m2k=h_conv[sp], t_surround_c=t_sur[sp], **kw)
+            t_init = spin.t_nodes_end_c
+            t_all[g, :ns] = spin.t_surface_c.T
+        pe = slice(ns, None)
+        res = surface_energy_balance(nodes, k_abs[pe], t_air[pe], wind[pe], ldown[pe],
+                                     rh_percent=rh[pe], t_inner_c=t_in[pe], t_init_c=t_init,
+                                     h_conv_w_m2k=h_conv[pe], t_surround_c=t_sur[pe], **kw)
+        for k in out:
+            out[k][g] = getattr(res, k).T
+        t_all[g, ns:] = res.t_surface_c.T
+        storage[g] = (nodes.cap_j_m2k * (res.t_nodes_end_c - res.t_nodes_start_c)).sum(axis=1)
+    return out, storage, t_all
+
+
 def surface_temperatures(
     model: CityModel,
     weather: Any = "clearsky",
@@ -313,6 +368,7 @@ def surface_temperatures(
     indoor: str | float = "energy",
     emissivity: float = BUILDING_EMISSIVITY,
     sensor_spacing_m: float = 2.0,
+    surround: str = "air",
     substeps: int = 4,
     progress: Any = None,
 ) -> SurfaceTemperatures:
@@ -349,6 +405,11 @@ def surface_temperatures(
         Long-wave emissivity of roofs and walls before overrides.
     sensor_spacing_m : float
         Spacing of the solar solver's sensors [m].
+    surround : {"air", "surfaces"}
+        Temperature of the non-sky part of each surface's view: the air (one pass), or the
+        hourly mean of the open walls' own temperatures (weighted by area x (1 - sky view))
+        from a first pass with air (a second pass; the ground, which the model does not
+        compute, is assumed to be like the walls).
     substeps : int
         Implicit steps per hour.
     progress : bool or callable, optional
@@ -380,47 +441,17 @@ def surface_temperatures(
     tilt = table.tilt_deg[rows]
     alb, eps, beta, stacks = _properties(inp, albedo, emissivity, overrides, tilt)
 
-    wx = inp.weather
-    seq = inp.sequence
-    ns = inp.n_spin
-    t_air = wx["t_air_c"].to_numpy(float)[seq][:, None]
-    wind = wx["wind_speed_m_s"].to_numpy(float)[seq][:, None]
-    h_conv = convection_w_m2k(wind)
-    rh = (wx["rh_percent"].to_numpy(float) if "rh_percent" in wx else np.full(len(wx), 50.0))
-    rh = np.where(np.isfinite(rh), rh, 50.0)[seq][:, None]
-    p = wx["pressure_pa"].to_numpy(float) if "pressure_pa" in wx else np.array([101325.0])
-    pressure = float(np.nanmean(p)) if np.any(np.isfinite(p)) else 101325.0
-    ldown = inp.ldown_w_m2[seq][:, None]
-
-    nt = seq.size - ns
-    out = {k: np.empty((n, nt), dtype=np.float32) for k in (
-        "t_surface_c", "q_sw_w_m2", "q_lw_w_m2", "q_conv_w_m2", "q_latent_w_m2", "q_cond_w_m2",
-        "q_inner_w_m2")}
-    storage = np.empty(n)
-    n_layers = np.array([s.shape[0] for s in stacks])
     t1 = time.perf_counter()
-    for nl in np.unique(n_layers):  # surfaces with as many layers share one run
-        g = np.flatnonzero(n_layers == nl)
-        arr = np.stack([stacks[i] for i in g])
-        nodes = discretise(Layers(arr[:, :, 0], arr[:, :, 1], arr[:, :, 2]), MAX_NODE_M)
-        k_abs = ((1.0 - alb[g])[:, None] * inp.irradiance_w_m2[g][:, seq].astype(np.float64)).T
-        t_in = inp.t_indoor_c[inp.building_index[g]][:, seq].astype(np.float64).T
-        kw = dict(emissivity=eps[g], sky_view=inp.sky_view[g], evap_beta=beta[g],
-                  pressure_pa=pressure, h_inner_w_m2k=H_INSIDE_W_M2K, substeps=int(substeps),
-                  emissivity_surround=EMISSIVITY_SURROUNDINGS,
-                  spinup_days=0)
-        t_init = None
-        if ns:
-            spin = surface_energy_balance(nodes, k_abs[:ns], t_air[:ns], wind[:ns], ldown[:ns],
-                                          rh_percent=rh[:ns], t_inner_c=t_in[:ns],
-                                          h_conv_w_m2k=h_conv[:ns], **kw)
-            t_init = spin.t_nodes_end_c
-        res = surface_energy_balance(nodes, k_abs[ns:], t_air[ns:], wind[ns:], ldown[ns:],
-                                     rh_percent=rh[ns:], t_inner_c=t_in[ns:], t_init_c=t_init,
-                                     h_conv_w_m2k=h_conv[ns:], **kw)
-        for k in out:
-            out[k][g] = getattr(res, k).T
-        storage[g] = (nodes.cap_j_m2k * (res.t_nodes_end_c - res.t_nodes_start_c)).sum(axis=1)
+    if surround not in ("air", "surfaces"):
+        raise InputError(f"surround must be 'air' or 'surfaces', got {surround!r}")
+    out, storage, t_all = _balance(inp, alb, eps, beta, stacks, int(substeps), None)
+    if surround == "surfaces":
+        # second pass: what is not sky radiates at the hourly mean of the open walls
+        walls = (inp.kind == 1) & ~inp.enclosed
+        if walls.any():
+            w = table.area_m2[rows][walls] * (1.0 - inp.sky_view[walls])
+            t_sur = (w[:, None] * t_all[walls]).sum(axis=0) / max(float(w.sum()), 1e-12)
+            out, storage, _ = _balance(inp, alb, eps, beta, stacks, int(substeps), t_sur)
     t_bal = time.perf_counter() - t1
 
     obj_ids = np.asarray(table.object_ids, dtype=object)[table.object_index[rows]]
@@ -428,7 +459,9 @@ def surface_temperatures(
     attrs.update({
         "albedo": "archetype 1 - alpha" if albedo is None else f"given: {albedo}",
         "emissivity": float(emissivity),
-        "surroundings": "non-sky part of the view at the air temperature, emissivity 0.95",
+        "surroundings": ("non-sky part of the view at the air temperature" if surround == "air"
+                         else "non-sky part of the view at the hourly mean temperature of the "
+                         "open walls (second pass)") + f", emissivity {EMISSIVITY_SURROUNDINGS}",
         "sky_longwave": "horizontal L_down weighted by the surface's sky view",
         "convection": "Watmuff et al. (1977) 2.8 + 3.0 v, v = weather wind speed",
         "inside_film_w_m2k": H_INSIDE_W_M2K,

@@ -234,3 +234,19 @@ def test_spinup_repeats_first_day_when_weather_starts_at_period_and_bad_input():
 def test_watmuff_convection():
     """Duffie & Beckman eq. 3.15.2: 2.8 + 3.0 v."""
     np.testing.assert_allclose(convection_w_m2k([0.0, 2.0, -1.0]), [2.8, 8.8, 2.8])
+
+
+def test_surroundings_at_wall_temperature_warm_the_walls_by_day(district):
+    m, res = district
+    two = surface_temperatures(m, prepared=res.inputs, surround="surfaces")
+    assert "open walls" in two.attrs["surroundings"]
+    walls = (res.surface_type == "WallSurface") & ~res.enclosed
+    noon = _noon(res)
+    # facades in the sun are warmer than the air at noon: surroundings at their mean warm
+    # every wall that sees them, the more the less sky it sees
+    gain = two.t_surface_c[walls, noon] - res.t_surface_c[walls, noon]
+    assert np.all(gain > 0)
+    svf = res.sky_view[walls]
+    assert np.corrcoef(1 - svf, gain)[0, 1] > 0.5
+    with pytest.raises(InputError, match="surround"):
+        surface_temperatures(m, prepared=res.inputs, surround="ground")
