@@ -250,3 +250,45 @@ def test_surroundings_at_wall_temperature_warm_the_walls_by_day(district):
     assert np.corrcoef(1 - svf, gain)[0, 1] > 0.5
     with pytest.raises(InputError, match="surround"):
         surface_temperatures(m, prepared=res.inputs, surround="ground")
+
+
+def test_steady_state_matches_the_algebraic_balance(lone):
+    """Constant forcing for days: every surface reaches the root of the steady balance
+
+    ``(1-a) K + eps (svf L + (1-svf) sigma eps_s Ta^4) - eps sigma Ts^4 + h_c (Ta - Ts)
+    = (Ts - Tin) / (R_slab + 1/h_in)``, solved here by brentq (independent of the kernels).
+    """
+    import dataclasses
+
+    from scipy.optimize import brentq
+
+    from microclimate.layers import building_layers
+    from microclimate.surfaces import EMISSIVITY_SURROUNDINGS, H_INSIDE_W_M2K
+
+    m, base = lone
+    inp = base.inputs
+    n_h = 24
+    wx = inp.weather.iloc[:n_h].copy()
+    wx["t_air_c"], wx["wind_speed_m_s"], wx["rh_percent"] = 30.0, 3.0, 40.0
+    k_w_m2, l_w_m2, t_in_c = 600.0, 380.0, 24.0
+    steady = dataclasses.replace(
+        inp, weather=wx, sequence=np.concatenate([np.tile(np.arange(n_h), 12), np.arange(n_h)]),
+        n_spin=12 * n_h, irradiance_w_m2=np.full((inp.rows.size, n_h), k_w_m2, np.float32),
+        ldown_w_m2=np.full(n_h, l_w_m2), t_indoor_c=np.full((1, n_h), t_in_c, np.float32))
+    res = surface_temperatures(m, prepared=steady, overrides=DARK_ROOF)
+    sigma, t0 = 5.670374419e-8, 273.15
+    h_c = float(convection_w_m2k(3.0))
+    r_slab = building_layers(inp.u_w_m2k, inp.kappa_kj_m2k).resistance_m2k_w
+    for i in range(res.t_surface_c.shape[0]):
+        a, e, svf = res.albedo[i], res.emissivity[i], res.sky_view[i]
+        u = 1.0 / (r_slab[i] + 1.0 / H_INSIDE_W_M2K)
+
+        def f(ts, a=a, e=e, svf=svf, u=u):
+            return ((1 - a) * k_w_m2 + e * (svf * l_w_m2 + (1 - svf) * sigma
+                                            * EMISSIVITY_SURROUNDINGS * (30.0 + t0) ** 4)
+                    - e * sigma * (ts + t0) ** 4 + h_c * (30.0 - ts) - u * (ts - t_in_c))
+
+        expect = brentq(f, -20.0, 150.0, xtol=1e-6)
+        assert abs(res.t_surface_c[i, -1] - expect) < 0.02, (i, res.t_surface_c[i, -1], expect)
+        # and the heat reaching the room is U (Ts - Tin)
+        assert res.q_inner_w_m2[i, -1] == pytest.approx(u * (expect - t_in_c), rel=1e-3, abs=0.05)
