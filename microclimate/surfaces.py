@@ -432,6 +432,9 @@ def surface_temperatures(
     inp = prepared if prepared is not None else prepare_surfaces(
         model, weather, meta, period=period, spinup_days=spinup_days, indoor=indoor,
         sensor_spacing_m=sensor_spacing_m, progress=progress)
+    if prepared is not None and list(prepared.building_ids) != model.building_ids():
+        raise InputError(f"{model.source or 'model'}: prepared= inputs were computed on "
+                         "another model (its buildings differ); prepare them on this model")
     if isinstance(overrides, SurfaceOverride):
         overrides = [overrides]
     overrides = list(overrides or [])

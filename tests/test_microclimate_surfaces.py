@@ -226,6 +226,9 @@ def test_spinup_repeats_first_day_when_weather_starts_at_period_and_bad_input():
         surface_temperatures(m, bad, meta, indoor=26.0)
     with pytest.raises(InputError, match="where="):
         surface_temperatures(m, prepared=res.inputs, overrides=SurfaceOverride("roofs"))
+    with pytest.raises(InputError, match="another model"):
+        surface_temperatures(model_with_boxes((X0, Y0, 5.0, 5.0, 3.0), (X0 + 9, Y0, 5.0, 5.0, 3.0)),
+                             prepared=res.inputs)
     with pytest.raises(InputError, match="a weather DataFrame needs"):
         surface_temperatures(m, jul)
     assert isinstance(res.to_frame(), pd.DataFrame)
