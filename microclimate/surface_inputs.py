@@ -51,7 +51,8 @@ SIGMA_W_M2K4 = 5.670374419e-8
 #: Sky view below which a surface is closed off (a party wall): as the solar solver.
 ENCLOSED_SKY_VIEW = 0.005
 #: Weather columns the surface balance reads.
-REQUIRED_COLUMNS = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "t_air_c", "wind_speed_m_s")
+REQUIRED_COLUMNS = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "t_air_c", "wind_speed_m_s",
+                    "pressure_pa")
 
 
 @dataclass
@@ -317,6 +318,10 @@ def prepare_surfaces(
             raise InputError("surface_temperatures: a weather DataFrame needs its meta dict "
                              "(latitude, longitude, tz_offset_h)")
         df = weather
+        if not isinstance(df.index, pd.DatetimeIndex) or df.index.tz is None:
+            raise WeatherError(f"{src}: the weather needs a timezone-aware DatetimeIndex of "
+                               "hour-ending stamps (local standard time, e.g. UTC+01:00), as "
+                               "energy.weather.read_epw returns; localise it first")
     else:
         df, meta = load_weather(weather, model)
     if int(spinup_days) < 0:

@@ -224,6 +224,8 @@ def test_spinup_repeats_first_day_when_weather_starts_at_period_and_bad_input():
     bad.iloc[3, bad.columns.get_loc("t_air_c")] = np.nan
     with pytest.raises(WeatherError, match="t_air_c"):
         surface_temperatures(m, bad, meta, indoor=26.0)
+    with pytest.raises(WeatherError, match="timezone-aware"):
+        surface_temperatures(m, jul.tz_localize(None), meta, indoor=26.0)
     with pytest.raises(InputError, match="where="):
         surface_temperatures(m, prepared=res.inputs, overrides=SurfaceOverride("roofs"))
     with pytest.raises(InputError, match="another model"):
