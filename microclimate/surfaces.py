@@ -208,6 +208,19 @@ class SurfaceTemperatures:
         """(n,) float64: the period's highest hourly surface temperature [degC]."""
         return self.t_surface_c.max(axis=1).astype(np.float64)
 
+    def sensible_heat_w(self, *, by_building: bool = False) -> np.ndarray:
+        """Sensible heat given to the air, ``-q_conv x area`` summed over surfaces [W].
+
+        Returns ``(n_times,)``, or ``(n_buildings, n_times)`` in ``inputs.building_ids``
+        order with ``by_building`` (the canopy air model's surface source term).
+        """
+        q = -self.q_conv_w_m2.astype(np.float64) * self.area_m2[:, None]
+        if not by_building:
+            return q.sum(axis=0)
+        out = np.zeros((len(self.inputs.building_ids), q.shape[1]))
+        np.add.at(out, self.inputs.building_index, q)
+        return out
+
     def to_frame(self) -> pd.DataFrame:
         """Long table ``building_id, object_id, semantic_index, surface_type, time,
         t_surface_c`` (one row per surface and hour)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -171,6 +173,11 @@ def test_district_writes_attributes_that_io_reads_back(district, tmp_path):
     m, res = district
     n = write_surface_attributes(m, res)
     assert n > 0
+    json.dumps(res.attrs)  # the attrs go into summary files as they are
+    # sensible heat to the air: by day the sunlit surfaces heat it, per building sums to total
+    per_b = res.sensible_heat_w(by_building=True)
+    np.testing.assert_allclose(per_b.sum(axis=0), res.sensible_heat_w(), rtol=1e-9)
+    assert res.sensible_heat_w()[_noon(res)] > 0
     path = tmp_path / "district.city.json"
     write(m, path)
     back = read(path)
