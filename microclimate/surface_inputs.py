@@ -300,7 +300,9 @@ def prepare_surfaces(
     ground_albedo : float
         Albedo of what a surface sees that is not sky, for reflected shortwave (0..1).
     progress : bool or callable, optional
-        True shows the solvers' progress bars; a callable is called with a message per stage.
+        True shows the solvers' progress bars; a callable is called as
+        ``progress(stage, done, total)`` (the heat engine's convention) after each stage
+        (``"solar"``, ``"indoor"``; ``total`` 3, the balance being the third).
 
     Returns
     -------
@@ -309,7 +311,7 @@ def prepare_surfaces(
     import time
 
     t0 = time.perf_counter()
-    say = progress if callable(progress) else (lambda msg: None)
+    say = progress if callable(progress) else (lambda stage, done, total: None)
     bars = bool(progress) and not callable(progress)
     src = str(weather) if not isinstance(weather, pd.DataFrame) else (
         (meta or {}).get("source") or "weather")
@@ -348,7 +350,6 @@ def prepare_surfaces(
         log.warning(msg)
         fallbacks.append(msg)
 
-    say("solar: shaded irradiance per surface")
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="citymodel_surf_") as tmp:
         hp = Path(tmp) / "hourly.parquet"
@@ -358,6 +359,7 @@ def prepare_surfaces(
         table = sol.table
         irr_all = _hourly_per_surface(hp, len(table), len(frame))
     t_solar = time.perf_counter() - t1
+    say("solar", 1, 3)
     rows = np.flatnonzero(sol.kind >= 0).astype(np.int64)
     kind = sol.kind[rows].astype(np.int8)
     irr = np.ascontiguousarray(irr_all[rows])
@@ -405,7 +407,6 @@ def prepare_surfaces(
     if isinstance(indoor, str):
         if indoor != "energy":
             raise InputError(f"indoor must be 'energy' or a temperature in degC, got {indoor!r}")
-        say("energy: indoor air temperature per building")
         res = simulate(model, (frame, meta), archetypes=archetypes, solar=sol.buildings,
                        hourly=True, free_running_twin=False)
         t_in = np.full((nb, len(frame)), np.nan, dtype=np.float32)
@@ -424,6 +425,7 @@ def prepare_surfaces(
     else:
         t_in = np.full((nb, len(frame)), float(indoor), dtype=np.float32)
         indoor_src = f"constant {float(indoor)} degC (given)"
+    say("indoor", 2, 3)
     attrs = {
         "weather_source": meta.get("source", src),
         "period": [str(df.index[a]), str(df.index[b - 1])],

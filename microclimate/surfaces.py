@@ -426,7 +426,8 @@ def surface_temperatures(
     substeps : int
         Implicit steps per hour.
     progress : bool or callable, optional
-        True shows progress bars; a callable gets one message per stage.
+        True shows progress bars; a callable is called as ``progress(stage, done, total)``
+        after each stage (``"solar"``, ``"indoor"``, ``"balance"``; total 3).
 
     Returns
     -------
@@ -469,6 +470,8 @@ def surface_temperatures(
             t_sur = (w[:, None] * t_all[walls]).sum(axis=0) / max(float(w.sum()), 1e-12)
             out, storage, _ = _balance(inp, alb, eps, beta, stacks, int(substeps), t_sur)
     t_bal = time.perf_counter() - t1
+    if callable(progress):
+        progress("balance", 3, 3)
 
     obj_ids = np.asarray(table.object_ids, dtype=object)[table.object_index[rows]]
     attrs = dict(inp.attrs)

@@ -223,7 +223,10 @@ def test_spinup_repeats_first_day_when_weather_starts_at_period_and_bad_input():
     m = model_with_boxes((X0, Y0, 10.0, 10.0, 6.0))
     wx, meta = clearsky_weather(44.5, 11.3, year=2025)
     jul = wx.loc["2025-07-15 01:00":"2025-07-16 00:00"]
-    res = surface_temperatures(m, jul, meta, spinup_days=2, indoor=26.0)
+    stages = []
+    res = surface_temperatures(m, jul, meta, spinup_days=2, indoor=26.0,
+                               progress=lambda *a: stages.append(a))
+    assert stages == [("solar", 1, 3), ("indoor", 2, 3), ("balance", 3, 3)]
     assert res.inputs.n_spin == 48 and len(res.times) == 24
     assert any("repeated 2 time" in f for f in res.attrs["fallbacks"])
     assert np.all(res.inputs.t_indoor_c == 26.0)
