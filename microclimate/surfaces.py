@@ -14,9 +14,10 @@ construction, with every flux positive towards the surface [W/m2]::
   weather's horizontal long-wave. Approximations, stated: the sky a tilted surface sees
   radiates like the horizontal's hemisphere (a wall sees the warmer horizon sky, so walls
   lose slightly too much); whatever is not sky (ground, other buildings, tree crowns) is a
-  black-ish body (``eps_s = 0.95``) at the **air temperature** (so sunlit ground and facades in
-  view are too cold by day and too warm at night: surfaces in deep canyons are biased towards
-  the air temperature).
+  black-ish body (``eps_s = 0.95``) at the **air temperature** by default (so sunlit ground and
+  facades in view are too cold by day and too warm at night: surfaces in deep canyons are
+  biased towards the air temperature); ``surround="surfaces"`` puts it at the hourly mean of
+  the open walls' own temperatures instead (a second pass).
 - ``q_conv = h_c (T_air - Ts)`` with Watmuff, Charters & Proctor's (1977) ``h_c = 2.8 + 3.0 v``
   (Duffie & Beckman, *Solar Engineering of Thermal Processes*, 4th ed., eq. 3.15.2:
   McAdams' ``5.7 + 3.8 v`` with the radiation and free convection it contains removed; the
@@ -25,10 +26,12 @@ construction, with every flux positive towards the surface [W/m2]::
 - ``q_latent``: zero on building materials; the bulk ``beta`` form on vegetated surfaces
   (green roofs through ``overrides``).
 - ``q_cond``: implicit finite differences through the archetype's two layers (insulation
-  outside, masonry inside, :func:`microclimate.layers.building_layers`, the same construction
-  the energy model uses; ``energy_roof_layers`` / ``energy_wall_layers`` lists when set),
+  outside, masonry inside, :func:`microclimate.layers.building_layers`: the energy model's
+  U-value and heat capacity; ``energy_roof_layers`` / ``energy_wall_layers`` lists when set),
   the inner face coupled to the building's hourly indoor air temperature from the energy model
-  through ISO 6946's inside film ``1 / 0.13`` = 7.7 W/m2K.
+  (its conditioned run, setpoints and schedules of the archetype) through ISO 6946's inside
+  film ``1 / 0.13`` = 7.7 W/m2K. The energy model runs once, with the baseline constructions:
+  a scenario's overrides change the surfaces, not the indoor temperature they see.
 
 Windows are not separated: a wall is its opaque construction over its whole area.
 Surfaces closed off from the sky (party walls, ``sky_view < 0.005``) are computed as well but
@@ -473,6 +476,8 @@ def surface_temperatures(
     if callable(progress):
         progress("balance", 3, 3)
 
+    log.info("surface temperatures: %d surfaces x %d h (+%d spin-up) in %.1f s", n,
+             inp.sequence.size - inp.n_spin, inp.n_spin, time.perf_counter() - t0)
     obj_ids = np.asarray(table.object_ids, dtype=object)[table.object_index[rows]]
     attrs = dict(inp.attrs)
     attrs.update({
