@@ -407,13 +407,27 @@ def prepare_surfaces(
     if isinstance(indoor, str):
         if indoor != "energy":
             raise InputError(f"indoor must be 'energy' or a temperature in degC, got {indoor!r}")
-        res = simulate(model, (frame, meta), archetypes=archetypes, solar=sol.buildings,
-                       hourly=True, free_running_twin=False)
-        t_in = np.full((nb, len(frame)), np.nan, dtype=np.float32)
-        got = np.array([pos[i] for i in res.table.index], dtype=np.int64)
-        t_in[got] = res.hourly[2]
-        missing = np.setdiff1d(np.unique(b_index), got)
-        if missing.size:
+        try:
+            res = simulate(model, (frame, meta), archetypes=archetypes, solar=sol.buildings,
+                           hourly=True, free_running_twin=False)
+        except WeatherError:
+            raise
+        except InputError as exc:  # no building the energy model can take: its setpoints
+            res = None
+            t_cool = params["t_cool_c"].to_numpy(float)
+            t_in = np.repeat(t_cool[:, None], len(frame), axis=1).astype(np.float32)
+            msg = (f"the energy model could not run ({exc}); the indoor air is each "
+                   "building's cooling setpoint t_cool_c instead")
+            log.warning(msg)
+            fallbacks.append(msg)
+            indoor_src = "archetype cooling setpoint t_cool_c (energy model failed)"
+        if res is not None:
+            t_in = np.full((nb, len(frame)), np.nan, dtype=np.float32)
+            got = np.array([pos[i] for i in res.table.index], dtype=np.int64)
+            t_in[got] = res.hourly[2]
+            indoor_src = "energy.demand.simulate (hourly indoor air, same weather rows)"
+            missing = np.setdiff1d(np.unique(b_index), got)
+        if res is not None and missing.size:
             mean = np.nanmean(res.hourly[2], axis=0)
             t_in[missing] = mean
             msg = (f"{missing.size} buildings the energy model skipped get the mean indoor air "
@@ -421,7 +435,6 @@ def prepare_surfaces(
                    f"{res.skipped.get(bids[int(missing[0])], 'not simulated')})")
             log.warning(msg)
             fallbacks.append(msg)
-        indoor_src = "energy.demand.simulate (hourly indoor air, same weather rows)"
     else:
         t_in = np.full((nb, len(frame)), float(indoor), dtype=np.float32)
         indoor_src = f"constant {float(indoor)} degC (given)"

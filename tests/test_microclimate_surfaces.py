@@ -307,3 +307,17 @@ def test_steady_state_matches_the_algebraic_balance(lone):
         assert abs(res.t_surface_c[i, -1] - expect) < 0.02, (i, res.t_surface_c[i, -1], expect)
         # and the heat reaching the room is U (Ts - Tin)
         assert res.q_inner_w_m2[i, -1] == pytest.approx(u * (expect - t_in_c), rel=1e-3, abs=0.05)
+
+
+def test_energy_model_failure_falls_back_to_setpoints_and_says_so(monkeypatch):
+    import microclimate.surface_inputs as si
+
+    def refuse(*a, **k):
+        raise InputError("no building can be simulated")
+
+    monkeypatch.setattr(si, "simulate", refuse)
+    m = model_with_boxes((X0, Y0, 10.0, 10.0, 6.0))
+    res = surface_temperatures(m, "clearsky", period=DAY, spinup_days=1)
+    assert "t_cool_c" in res.attrs["indoor"]
+    assert any("could not run" in f for f in res.attrs["fallbacks"])
+    assert np.all(res.inputs.t_indoor_c == 26.0)  # the residential archetypes' setpoint
