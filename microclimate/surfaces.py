@@ -40,6 +40,7 @@ flagged ``enclosed`` and left out of the per-building maxima.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from citymodel.surfaces import SurfaceTable
 from microclimate.conduction import Layers, discretise
 from microclimate.layers import LAND_COVER, building_layers
 from microclimate.surface_balance import surface_energy_balance
-from microclimate.surface_inputs import SurfaceInputs, prepare_surfaces
+from microclimate.surface_inputs import SurfaceInputs, indoor_air_c, prepare_surfaces
 
 __all__ = [
     "SurfaceOverride",
@@ -371,6 +372,32 @@ def _balance(inp: SurfaceInputs, alb, eps, beta, stacks, substeps: int, t_surrou
     return out, storage, t_all
 
 
+def _indoor_feedback(model: CityModel, inp: SurfaceInputs, alb: np.ndarray,
+                     area_m2: np.ndarray) -> tuple[SurfaceInputs, str]:
+    """Inputs whose indoor air comes from the energy model run with the albedo ``alb``."""
+    alpha = 1.0 - alb
+    changed = np.abs(alpha - inp.alpha) > 1e-9
+    if not changed.any():
+        return inp, inp.attrs.get("indoor", "")
+    nb = len(inp.building_ids)
+    per = {}
+    for name, code in (("roof", 0), ("wall", 1)):
+        m = (inp.kind == code) & ~inp.enclosed
+        w = np.bincount(inp.building_index[m], weights=area_m2[m], minlength=nb)
+        a = np.bincount(inp.building_index[m], weights=area_m2[m] * alpha[m], minlength=nb)
+        hit = np.bincount(inp.building_index[m & changed], minlength=nb) > 0
+        per[name] = np.where(hit & (w > 0), a / np.where(w > 0, w, 1.0), np.nan)
+    if not (np.isfinite(per["roof"]).any() or np.isfinite(per["wall"]).any()):
+        return inp, inp.attrs.get("indoor", "")
+    t_in, src, msgs = indoor_air_c(
+        model, inp.weather, inp.meta, inp.building_ids, inp.building_index, indoor="energy",
+        archetypes=inp.archetypes, solar=inp.solar_buildings, alpha_roof=per["roof"],
+        alpha_wall=per["wall"])
+    attrs = dict(inp.attrs)
+    attrs["fallbacks"] = list(attrs.get("fallbacks", [])) + msgs
+    return dataclasses.replace(inp, t_indoor_c=t_in, attrs=attrs), src
+
+
 def surface_temperatures(
     model: CityModel,
     weather: Any = "clearsky",
@@ -385,6 +412,7 @@ def surface_temperatures(
     emissivity: float = BUILDING_EMISSIVITY,
     sensor_spacing_m: float = 2.0,
     surround: str = "air",
+    indoor_feedback: bool = True,
     substeps: int = 4,
     progress: Any = None,
 ) -> SurfaceTemperatures:
@@ -426,6 +454,12 @@ def surface_temperatures(
         hourly mean of the open walls' own temperatures (weighted by area x (1 - sky view))
         from a first pass with air (a second pass; the ground, which the model does not
         compute, is assumed to be like the walls).
+    indoor_feedback : bool
+        When the albedo used differs from the archetypes' (``albedo=``, overrides) and the
+        indoor air comes from the energy model, run the energy model again with each
+        building's area-weighted roof and wall absorptance (``energy_alpha_roof`` /
+        ``energy_alpha_wall`` on a copy), so a cool roof also cools the room under it. Other
+        overrides (emissivity, layers, evaporation) do not reach the energy model.
     substeps : int
         Implicit steps per hour.
     progress : bool or callable, optional
@@ -461,17 +495,20 @@ def surface_temperatures(
     tilt = table.tilt_deg[rows]
     alb, eps, beta, stacks = _properties(inp, albedo, emissivity, overrides, tilt)
 
-    t1 = time.perf_counter()
     if surround not in ("air", "surfaces"):
         raise InputError(f"surround must be 'air' or 'surfaces', got {surround!r}")
-    out, storage, t_all = _balance(inp, alb, eps, beta, stacks, int(substeps), None)
+    run_inp, indoor_src = inp, inp.attrs.get("indoor", "")
+    if indoor_feedback and inp.indoor == "energy":
+        run_inp, indoor_src = _indoor_feedback(model, inp, alb, table.area_m2[rows])
+    t1 = time.perf_counter()
+    out, storage, t_all = _balance(run_inp, alb, eps, beta, stacks, int(substeps), None)
     if surround == "surfaces":
         # second pass: what is not sky radiates at the hourly mean of the open walls
         walls = (inp.kind == 1) & ~inp.enclosed
         if walls.any():
             w = table.area_m2[rows][walls] * (1.0 - inp.sky_view[walls])
             t_sur = (w[:, None] * t_all[walls]).sum(axis=0) / max(float(w.sum()), 1e-12)
-            out, storage, _ = _balance(inp, alb, eps, beta, stacks, int(substeps), t_sur)
+            out, storage, _ = _balance(run_inp, alb, eps, beta, stacks, int(substeps), t_sur)
     t_bal = time.perf_counter() - t1
     if callable(progress):
         progress("balance", 3, 3)
@@ -479,7 +516,7 @@ def surface_temperatures(
     log.info("surface temperatures: %d surfaces x %d h (+%d spin-up) in %.1f s", n,
              inp.sequence.size - inp.n_spin, inp.n_spin, time.perf_counter() - t0)
     obj_ids = np.asarray(table.object_ids, dtype=object)[table.object_index[rows]]
-    attrs = dict(inp.attrs)
+    attrs = dict(run_inp.attrs)
     attrs.update({
         "albedo": "archetype 1 - alpha" if albedo is None else f"given: {albedo}",
         "emissivity": float(emissivity),
@@ -489,6 +526,7 @@ def surface_temperatures(
         "sky_longwave": "horizontal L_down weighted by the surface's sky view",
         "convection": "Watmuff et al. (1977) 2.8 + 3.0 v, v = weather wind speed",
         "inside_film_w_m2k": H_INSIDE_W_M2K,
+        "indoor": indoor_src,
         "overrides": [repr(o) for o in overrides],
         "n_surfaces": int(n),
         "n_enclosed": int(inp.enclosed.sum()),
