@@ -30,8 +30,9 @@ construction, with every flux positive towards the surface [W/m2]::
   U-value and heat capacity; ``energy_roof_layers`` / ``energy_wall_layers`` lists when set),
   the inner face coupled to the building's hourly indoor air temperature from the energy model
   (its conditioned run, setpoints and schedules of the archetype) through ISO 6946's inside
-  film ``1 / 0.13`` = 7.7 W/m2K. The energy model runs once, with the baseline constructions:
-  a scenario's overrides change the surfaces, not the indoor temperature they see.
+  film ``1 / 0.13`` = 7.7 W/m2K. A scenario that changes an albedo runs the energy model
+  again with the new absorptances (``indoor_feedback``); its other overrides (emissivity,
+  layers, evaporation) change the surfaces, not the indoor temperature they see.
 
 Windows are not separated: a wall is its opaque construction over its whole area.
 Surfaces closed off from the sky (party walls, ``sky_view < 0.005``) are computed as well but
