@@ -1,6 +1,6 @@
 """The fast paths of the energy kernel against plain references.
 
-The small symmetric eigen-solver against LAPACK, the parallel solar combination against a
+The modal reduction against the matrix exponential, the parallel solar combination against a
 numpy weighted sum, and the kernel's per-chunk shortcuts (a chunk with one schedule reads it
 as scalars; per-building irradiance rows read in place through their source rows) against
 runs that cannot take them.
@@ -13,7 +13,7 @@ import pytest
 
 from energy.demand.archetypes import layers_from_u_kappa
 from energy.demand.engine import Schedules, combine_solar, forcing_from_weather, run_thermal
-from energy.demand.model import Constructions, solar_weights
+from energy.demand.model import Constructions, _modal_project, solar_weights
 
 
 def _constructions(n: int, seed: int, party_walls: bool = True) -> Constructions:
@@ -46,22 +46,41 @@ def weather():
     return read_epw(shared_path("weather", "725650TYCST.epw"))
 
 
-def test_small_eigen_solver_matches_lapack():
-    """Eigenpairs of random and graded symmetric matrices (the RC networks span 1e-7..1e4 /s)."""
-    from energy.demand._eigen_kernels import eigh_small
+def test_modal_projection_matches_matrix_exponential():
+    """One zero-order-hold step and the steady state of the modal form against scipy's expm.
+
+    Graded RC networks (conductances and capacities spanning 1e-7..1e4 /s, as in buildings):
+    ``x(dt) = (I - expm(-A dt)) A^-1 C^-1 B u`` with ``A = C^-1 K`` from rest, and the steady
+    gain ``W K^-1 B``, both computed without any eigen-decomposition.
+    """
+    from scipy.linalg import expm
 
     rng = np.random.default_rng(3)
-    for n, grade in ((21, 0.0), (21, 11.0), (7, 6.0), (1, 0.0)):
-        a = rng.normal(size=(n, n))
-        d = np.diag(10.0 ** (rng.uniform(0, grade, n) - grade / 2))
-        s = d @ (a @ a.T + n * np.eye(n)) @ d
-        w, v = eigh_small(s)
-        w_ref = np.linalg.eigvalsh(s)
-        scale = np.abs(w_ref).max()
-        np.testing.assert_allclose(w, w_ref, rtol=1e-10, atol=1e-12 * scale)
-        assert np.all(np.diff(w) >= 0)
-        np.testing.assert_allclose(v.T @ v, np.eye(n), atol=1e-12)
-        np.testing.assert_allclose(s @ v, v * w, atol=1e-11 * scale)
+    dt = 3600.0
+    for n, nb_ in ((21, 3), (7, 2), (1, 1)):
+        k = np.empty((n, n, nb_))
+        c = rng.uniform(1e2, 1e7, (n, nb_)) * 10.0 ** rng.uniform(-2, 2, (n, nb_))
+        for q in range(nb_):  # a chain with links to the outside (weighted Laplacian + diagonal)
+            g = 10.0 ** rng.uniform(-1, 3, n)
+            kq = np.diag(g)
+            for i in range(n - 1):
+                gl = 10.0 ** rng.uniform(0, 3)
+                kq[i, i] += gl
+                kq[i + 1, i + 1] += gl
+                kq[i, i + 1] = kq[i + 1, i] = -gl
+            k[:, :, q] = kq
+        b = rng.uniform(0, 50, (n, 3, nb_))
+        w = rng.uniform(0, 1, (2, n, nb_))
+        lam, g_, cout = _modal_project(k, c, b, w, dt)
+        assert np.all(np.diff(lam, axis=1) <= 0)  # slowest mode first
+        for q in range(nb_):
+            a = k[:, :, q] / c[:, q, None]
+            step = (np.eye(n) - expm(-a * dt)) @ np.linalg.solve(a, b[:, :, q] / c[:, q, None])
+            ref_step = w[:, :, q] @ step
+            np.testing.assert_allclose(cout[q] @ g_[q], ref_step, rtol=1e-8, atol=1e-12 * np.abs(ref_step).max())
+            ref_ss = w[:, :, q] @ np.linalg.solve(k[:, :, q], b[:, :, q])
+            modal_ss = cout[q] @ (g_[q] / (1.0 - lam[q])[:, None])
+            np.testing.assert_allclose(modal_ss, ref_ss, rtol=1e-8)
 
 
 @pytest.mark.shared_data

@@ -23,10 +23,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from energy.demand._eigen_kernels import eigh_rows
-
-#: Buildings per parallel work item of the modal reduction (copied out together).
-GROUP = 8
 #: Number of exogenous inputs u_j (see model.INPUT_NAMES).
 N_INPUTS = 7
 #: Buildings per chunk: the unit of parallel work.
@@ -355,90 +351,6 @@ def simulate_block(
         for r in range(12):
             for j in range(nc):
                 out_sum[r, b0 + j] = acc[r, j]
-
-
-@nb.njit(cache=True, parallel=True)
-def modal_project(k, c, b, w, dt_s):
-    """Modal form of a stack of symmetric RC networks ``C dT/dt = -K T + B u``, in parallel.
-
-    Parameters
-    ----------
-    k : (n, n, nb) float64
-        Conductance matrices [W/K] (building index last).
-    c : (n, nb) float64
-        Node heat capacities [J/K].
-    b : (n, n_in, nb) float64
-        Input matrices.
-    w : (n_out, n, nb) float64
-        Output rows (weights of the node temperatures).
-    dt_s : float
-        Time step [s].
-
-    Returns
-    -------
-    lam : (nb, n) float64
-        Hourly decay factor ``exp(-omega dt)`` of each mode, slowest first.
-    g : (nb, n, n_in) float64
-        Modal input gains for inputs held over the step, ``(1 - lam)/omega V^T C^-1/2 B``.
-    cout : (nb, n_out, n) float64
-        Output rows in modal coordinates, ``W C^-1/2 V``.
-    """
-    n, _, nbld = k.shape
-    n_in = b.shape[1]
-    n_out = w.shape[0]
-    lam = np.empty((nbld, n))
-    g = np.empty((nbld, n, n_in))
-    cout = np.empty((nbld, n_out, n))
-    n_groups = (nbld + GROUP - 1) // GROUP
-    for grp in nb.prange(n_groups):
-        # copy a group of buildings' matrices out of the building-last layout (contiguous
-        # reads along the group's buildings), then one building at a time
-        q0 = grp * GROUP
-        ng = min(nbld, q0 + GROUP) - q0
-        kg = np.empty((ng, n, n))
-        bg = np.empty((ng, n, n_in))
-        wg = np.empty((ng, n_out, n))
-        cg = np.empty((ng, n))
-        for i in range(n):
-            for j in range(n):
-                for t in range(ng):
-                    kg[t, i, j] = k[i, j, q0 + t]
-            for r in range(n_in):
-                for t in range(ng):
-                    bg[t, i, r] = b[i, r, q0 + t]
-            for t in range(ng):
-                cg[t, i] = 1.0 / np.sqrt(c[i, q0 + t])
-        for r in range(n_out):
-            for i in range(n):
-                for t in range(ng):
-                    wg[t, r, i] = w[r, i, q0 + t]
-        s = np.empty((n, n))
-        vc = np.empty(n)
-        for t in range(ng):
-            q = q0 + t
-            cm = cg[t]
-            for i in range(n):
-                for j in range(n):
-                    s[i, j] = kg[t, i, j] * cm[i] * cm[j]
-            om, vt = eigh_rows(s)  # row i of vt: the vector of mode i
-            for i in range(n):
-                o = max(om[i], 1e-12)
-                li = np.exp(-o * dt_s)
-                lam[q, i] = li
-                zoh = (1.0 - li) / o
-                for j in range(n):
-                    vc[j] = vt[i, j] * cm[j]
-                for r in range(n_in):
-                    acc = 0.0
-                    for j in range(n):
-                        acc += vc[j] * bg[t, j, r]
-                    g[q, i, r] = acc * zoh
-                for r in range(n_out):
-                    acc = 0.0
-                    for j in range(n):
-                        acc += wg[t, r, j] * vc[j]
-                    cout[q, r, i] = acc
-    return lam, g, cout
 
 
 @nb.njit(cache=True, parallel=True)

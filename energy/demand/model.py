@@ -369,11 +369,7 @@ def build_modal_model(
     W[1, i_win] += 0.5 * a_win_tot / a_in
 
     # ---- modal reduction (batched symmetric eigen-decomposition)
-    from energy.demand._kernels import modal_project
-
-    # per building: eigen-decomposition of C^-1/2 K C^-1/2 (ascending: slowest mode first),
-    # G = zoh V^T C^-1/2 B, Cout = W C^-1/2 V (in parallel over the buildings)
-    lam_all, G, Cout = modal_project(K, C, B, W, float(dt_s))
+    lam_all, G, Cout = _modal_project(K, C, B, W, float(dt_s))
     slow = lam_all >= lam_min
     m = max(int(slow.sum(axis=1).max()), 1)
     # fast modes: quasi-steady z = g u / (1 - lam)
@@ -408,3 +404,46 @@ def build_modal_model(
         coef=np.ascontiguousarray(coef),
         n_nodes=n,
     )
+
+
+def _modal_project(
+    k: np.ndarray, c: np.ndarray, b: np.ndarray, w: np.ndarray, dt_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Modal form of a stack of symmetric RC networks ``C dT/dt = -K T + B u``.
+
+    One batched ``numpy.linalg.eigh`` (LAPACK ``dsyevd``, one call per building inside
+    numpy's C loop) of ``C^-1/2 K C^-1/2``; no JIT compilation, so a cold start does not wait
+    for a kernel (measured in docs/testing.md).
+
+    Parameters
+    ----------
+    k : (n, n, nb) float64
+        Conductance matrices [W/K] (building index last), symmetric.
+    c : (n, nb) float64
+        Node heat capacities [J/K].
+    b : (n, n_in, nb) float64
+        Input matrices.
+    w : (n_out, n, nb) float64
+        Output rows (weights of the node temperatures).
+    dt_s : float
+        Time step [s].
+
+    Returns
+    -------
+    lam : (nb, n) float64
+        Hourly decay factor ``exp(-omega dt)`` of each mode, slowest first.
+    g : (nb, n, n_in) float64
+        Modal input gains for inputs held over the step, ``(1 - lam)/omega V^T C^-1/2 B``.
+    cout : (nb, n_out, n) float64
+        Output rows in modal coordinates, ``W C^-1/2 V``.
+    """
+    cm = 1.0 / np.sqrt(c.T)  # (nb, n)
+    s = k.transpose(2, 0, 1) * cm[:, :, None] * cm[:, None, :]
+    om, v = np.linalg.eigh(s)  # ascending: slowest mode first; columns are the vectors
+    om = np.maximum(om, 1e-12)
+    lam = np.exp(-om * dt_s)
+    zoh = (1.0 - lam) / om
+    vc = v * cm[:, :, None]  # C^-1/2 V, (nb, node, mode)
+    g = np.matmul(vc.transpose(0, 2, 1), b.transpose(2, 0, 1)) * zoh[:, :, None]
+    cout = np.matmul(w.transpose(2, 0, 1), vc)
+    return lam, g, cout
