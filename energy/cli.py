@@ -101,7 +101,9 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
     model = read(model_path, crs=crs)
     split_semantic_surfaces(model)
     wx = load_weather(weather, model, year=year)
-    model.extra["+weatherSite"] = check_weather_site(wx[1], model, max_site_distance_km)
+    site = model.extra["+weatherSite"] = check_weather_site(wx[1], model, max_site_distance_km)
+    if site["note"] and not quiet:
+        console.print(f"weather site not checked: {site['note']}")
     res = irradiate(
         model, wx, sensor_spacing_m=sensor_spacing_m, albedo=alb, albedo_table=albedo_table,
         sun_resolution_deg=sun_resolution_deg,
@@ -238,7 +240,7 @@ def simulate_cmd(model_path, weather, country, archetypes, year_field, use_field
         )
         for line in summary_lines(res.summary):
             console.print(line)
-        if not site["checked"] and site["note"]:
+        if site["note"]:
             console.print(f"weather site not checked: {site['note']}")
 
 

@@ -518,8 +518,9 @@ def check_weather_site(weather_meta: dict, model: Any, max_distance_km: float | 
     -------
     dict
         ``checked`` (bool), ``distance_km`` (float or None), ``max_distance_km``, ``note`` (why
-        not checked); meant for the result files. A model without a CRS is not checked: a
-        warning is logged and ``note`` says so.
+        not checked, "" otherwise; print it); meant for the result files. A model without a
+        CRS is not checked: a warning is logged and ``note`` says so. Clear-sky weather is
+        computed at the model's site: nothing to check, no note.
 
     Raises
     ------
@@ -530,7 +531,6 @@ def check_weather_site(weather_meta: dict, model: Any, max_distance_km: float | 
     rec: dict[str, Any] = {"checked": False, "distance_km": None, "max_distance_km": limit, "note": ""}
     src = getattr(model, "source", None) or "model"
     if weather_meta.get("source") == "clearsky":
-        rec["note"] = "clear-sky weather is computed for the model's own site"
         return rec
     if getattr(model, "epsg", None) is None:
         rec["note"] = (f"the model {src} has no CRS, so the weather site "
