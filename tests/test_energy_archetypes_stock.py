@@ -180,3 +180,27 @@ def test_bad_input_says_what_and_where(tmp_path):
         read_building_facts(m, m.building_ids(), use_field="gebruiksdoel")
     with pytest.raises(InputError, match="--country XX"):
         _params(m, country="XX")
+
+
+def test_retrofit_changes_attributes_without_copying_geometry():
+    from energy.demand.scenarios import Retrofit, apply_retrofit, run_scenarios
+    from energy.demand.simulate import simulate
+
+    m = box_rows_model(1, 2, years=(1970,))
+    m.city_objects["b1"]["attributes"]["energy_roof_layers"] = [[0.2, 1.0, 1800.0, 1000.0]]
+    r = apply_retrofit(m, Retrofit("env", wall_insulation_m=0.1, roof_insulation_m=0.1))
+    assert r.vertices is m.vertices
+    assert r.city_objects["b0"]["geometry"] is m.city_objects["b0"]["geometry"]
+    a0, a1 = r.city_objects["b0"]["attributes"], r.city_objects["b1"]["attributes"]
+    # IT_RES_1961_1975: U 1.10 wall; +0.1 m at 0.035 W/mK: 1 / (1/1.1 + 0.1/0.035) = 0.2655
+    assert a0["energy_u_wall_w_m2k"] == pytest.approx(1.0 / (1.0 / 1.1 + 0.1 / 0.035), rel=1e-12)
+    assert a1["energy_roof_layers"][0] == [0.1, 0.035, 30.0, 1400.0] and len(a1["energy_roof_layers"]) == 2
+    # the original model is untouched
+    assert "energy_u_wall_w_m2k" not in m.city_objects["b0"]["attributes"]
+    assert m.city_objects["b1"]["attributes"]["energy_roof_layers"] == [[0.2, 1.0, 1800.0, 1000.0]]
+    base = simulate(m, "clearsky", max_site_distance_km=None)
+    d1 = run_scenarios(m, "clearsky", [Retrofit("env", wall_insulation_m=0.1)], max_site_distance_km=None)
+    d2 = run_scenarios(m, "clearsky", [Retrofit("env", wall_insulation_m=0.1)], baseline=base,
+                       max_site_distance_km=None)
+    pd.testing.assert_frame_equal(d1, d2)
+    assert (d1.loc[d1.scenario == "env", "delta_heating_kwh"] < 0).all()

@@ -430,8 +430,8 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 def building_parameters(model: CityModel, ids: list[str], envelope: Any = None, *,
                         archetypes: str | os.PathLike | pd.DataFrame = "IT", country: str | None = None,
                         year_field: str | None = None, use_field: str | None = None,
-                        storeys_field: str | None = None,
-                        min_floor_area_m2: float = MIN_FLOOR_AREA_M2) -> tuple[pd.DataFrame, dict[str, Any]]:
+                        storeys_field: str | None = None, min_floor_area_m2: float = MIN_FLOOR_AREA_M2,
+                        log: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Archetype parameters and provenance of ``ids``, and the summary; logs the fallbacks.
 
     Parameters
@@ -445,6 +445,8 @@ def building_parameters(model: CityModel, ids: list[str], envelope: Any = None, 
         Attribute names (CLI ``--year-field`` ...), else the recognised names.
     min_floor_area_m2 : float
         Smaller buildings are unconditioned and not simulated [m2].
+    log : bool
+        Log the fallbacks and unmapped values as warnings.
     """
     country = (country or "IT").upper()
     if country not in COUNTRIES:
@@ -459,7 +461,7 @@ def building_parameters(model: CityModel, ids: list[str], envelope: Any = None, 
     params = assign_archetypes(model, ids, table, overrides, facts=facts, envelope=envelope,
                                user_table=not builtin and overrides is None, min_floor_area_m2=min_floor_area_m2)
     summary = archetype_summary(params, facts, name)
-    for line in summary_lines(summary)[1:]:
+    for line in summary_lines(summary)[1:] if log else []:
         if line.startswith(("fell back", "use values", "year values", "not simulated")):
             logger.warning("%s: %s", model.source or "model", line)
     return params, summary
