@@ -245,12 +245,14 @@ def simulate_cmd(model_path, weather, country, archetypes, year_field, use_field
 
 
 @energy_group.command("bestest")
-@click.option("--case", "case", required=True, metavar="CASE",
+@click.option("--case", "case", default=None, metavar="CASE",
               help="ASHRAE 140 case: 600 610 620 630 640 650 600FF 650FF, 900 ... 950FF.")
+@click.option("--all", "run_all_cases", is_flag=True, default=False,
+              help="Run every case and print each result against its ASHRAE 140-2020 reference range.")
 @click.option("--weather", required=True, type=click.Path(exists=True, dir_okay=False), metavar="W.epw",
               help="The case's weather (725650TYCST.epw for ASHRAE 140-2020).")
 @json_opt
-def bestest_cmd(case, weather, as_json) -> None:
+def bestest_cmd(case, run_all_cases, weather, as_json) -> None:
     """Run an ASHRAE Standard 140 case through the same engine as `energy simulate`.
 
     The test box is built as a city model (a Building with an LoD2 solid, windows and its
@@ -261,11 +263,26 @@ def bestest_cmd(case, weather, as_json) -> None:
     Examples:
       citymodel energy bestest --case 600 --weather 725650TYCST.epw
       citymodel energy bestest --case 900FF --weather 725650TYCST.epw --json
+      citymodel energy bestest --all --weather 725650TYCST.epw
     """
     import json
 
-    from energy.demand.bestest import run_case
+    from citymodel.errors import InputError
+    from energy.demand.bestest import run_all, run_case
 
+    if run_all_cases == bool(case):
+        raise InputError("energy bestest: give --case CASE or --all (one of them)")
+    if run_all_cases:
+        t = run_all(weather)
+        if as_json:
+            click.echo(t.to_json(orient="records"))
+            return
+        click.echo(f"{'case':6s} {'metric':20s} {'value':>9s} {'min':>9s} {'max':>9s}  in range")
+        for r in t.itertuples():
+            click.echo(f"{r.case:6s} {r.metric:20s} {r.value:9.3f} {r.min:9.3f} {r.max:9.3f}  "
+                       f"{'yes' if r.inside else f'NO ({r.off:+.3f} {r.unit})'}")
+        click.echo(f"{int(t.inside.sum())} of {len(t)} values inside the ASHRAE 140-2020 ranges")
+        return
     r = run_case(case, weather)
     if as_json:
         click.echo(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}))

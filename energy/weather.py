@@ -520,7 +520,8 @@ def check_weather_site(weather_meta: dict, model: Any, max_distance_km: float | 
         ``checked`` (bool), ``distance_km`` (float or None), ``max_distance_km``, ``note`` (why
         not checked, "" otherwise; print it); meant for the result files. A model without a
         CRS is not checked: a warning is logged and ``note`` says so. Clear-sky weather is
-        computed at the model's site: nothing to check, no note.
+        computed at the model's site, and ``max_distance_km`` None/0 turns the check off:
+        nothing checked, no note.
 
     Raises
     ------
@@ -530,7 +531,7 @@ def check_weather_site(weather_meta: dict, model: Any, max_distance_km: float | 
     limit = float(max_distance_km) if max_distance_km else None
     rec: dict[str, Any] = {"checked": False, "distance_km": None, "max_distance_km": limit, "note": ""}
     src = getattr(model, "source", None) or "model"
-    if weather_meta.get("source") == "clearsky":
+    if weather_meta.get("source") == "clearsky" or limit is None:  # nothing to check, or check off
         return rec
     if getattr(model, "epsg", None) is None:
         rec["note"] = (f"the model {src} has no CRS, so the weather site "

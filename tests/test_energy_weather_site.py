@@ -27,8 +27,10 @@ def test_check_refuses_far_weather_names_the_option_first_and_records_distance(c
     # great-circle distance Rome - Denver: about 9,100 km
     d = float(msg.split(" km from")[0].rsplit(" ", 1)[1])
     assert 8900 < d < 9300
-    rec = check_weather_site(DENVER, rome, None)
+    rec = check_weather_site(DENVER, rome, 20000.0)
     assert rec["checked"] and 8900 < rec["distance_km"] < 9300
+    assert check_weather_site(DENVER, rome, None) == {"checked": False, "distance_km": None,
+                                                      "max_distance_km": None, "note": ""}  # check off
     api = pytest.raises(WeatherError, match=r"^max_site_distance_km=200: ")
     with api:
         check_weather_site(DENVER, rome, 200.0, option_name="max_site_distance_km=")

@@ -32,6 +32,7 @@ from energy.demand.glazing import double_glazing
 from energy.demand.irradiance import orientation_irradiance
 from energy.demand.model import Constructions, Films
 from energy.demand.shading import window_shading
+from energy.demand.window_rays import ray_window_shading
 
 __all__ = ["simulate", "EnergyResult", "RESULT_COLUMNS", "build_constructions"]
 
@@ -334,7 +335,11 @@ def _irradiance_sources(model, ids, oi, solar):
         beam = oi.beam_w_m2[1:]
         mod_b = glazing_modifier(oi.aoi_deg[1:].ravel()).reshape(4, nh)
         mod_d = float(glazing_modifier(DIFFUSE)[0])
-        sunlit = sunlit.reshape(n_s, 4, nh)
+        sunlit, fsky, fgnd = sunlit.reshape(n_s, 4, nh), fsky.reshape(n_s, 4), fgnd.reshape(n_s, 4)
+        for k, bi in enumerate(np.flatnonzero(sk)):  # {"method": "raycast"}: the model's own geometry
+            if specs[k].get("method") == "raycast":
+                sunlit[k], fsky[k], fgnd[k] = ray_window_shading(model, ids[bi], oi.sun_azimuth_deg,
+                                                                 oi.sun_elevation_deg)
         win_s = (beam * mod_b)[None] * sunlit + mod_d * (
             oi.sky_diffuse_w_m2[1:][None] * fsky.reshape(n_s, 4, 1)
             + oi.ground_diffuse_w_m2[1:][None] * fgnd.reshape(n_s, 4, 1)
