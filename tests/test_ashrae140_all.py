@@ -99,3 +99,21 @@ def test_ray_cast_shading_matches_a_continuous_overhang_exactly():
     assert sky[2] == pytest.approx(ref_sky[0], abs=0.02)  # 0.787
     assert ground[2] == pytest.approx(1.0, abs=1e-9) and ref_ground[0] == 1.0
     np.testing.assert_array_equal(sunlit[[0, 1, 3]], 1.0)  # no windows there
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("shading", ["raycast", "analytic"])
+def test_window_shading_coefficients_within_the_2020_range(shading):
+    """ASHRAE 140-2020 Table B8-12: 1 - shaded / unshaded transmitted solar, 610/600 south
+    0.176-0.224 and 630/620 west 0.268-0.342 (six reference programs)."""
+    from energy.demand.irradiance import orientation_irradiance
+    from energy.demand.simulate import window_irradiance
+    from energy.weather import read_epw
+
+    oi = orientation_irradiance(*read_epw(shared_path("weather", "725650TYCST.epw")))
+    trans = {}
+    for c in ("600", "610", "620", "630"):
+        m = bestest_model(c, shading)
+        trans[c] = window_irradiance(m, m.building_ids(), oi)[0].sum(axis=1)  # N, E, S, W [Wh/m2]
+    assert 0.176 <= 1.0 - trans["610"][2] / trans["600"][2] <= 0.224
+    assert 0.268 <= 1.0 - trans["630"][3] / trans["620"][3] <= 0.342

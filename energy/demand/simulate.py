@@ -34,7 +34,7 @@ from energy.demand.model import Constructions, Films
 from energy.demand.shading import window_shading
 from energy.demand.window_rays import ray_window_shading
 
-__all__ = ["simulate", "EnergyResult", "RESULT_COLUMNS", "build_constructions"]
+__all__ = ["simulate", "EnergyResult", "RESULT_COLUMNS", "build_constructions", "window_irradiance"]
 
 #: Per-building result columns written back as CityJSON attributes.
 RESULT_COLUMNS = (
@@ -350,6 +350,16 @@ def _irradiance_sources(model, ids, oi, solar):
         src = src.copy()
         src[sk] = irr.shape[0] - n_s + np.arange(n_s)
     return irr, irw, src
+
+
+def window_irradiance(model: CityModel, building_ids: list[str], oi, solar: Any = None) -> np.ndarray:
+    """Irradiance on each building's windows after shading, ``(nb, 4, nh)`` float32 [W/m2].
+
+    Orientations N, E, S, W; angular glazing losses included; shading from ``solar``, the
+    ``energy_window_shading`` attribute (analytic, or ``{"method": "raycast"}``), else none.
+    """
+    _, irw, src = _irradiance_sources(model, building_ids, oi, solar)
+    return irw[src]
 
 
 def simulate(
