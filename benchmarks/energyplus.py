@@ -101,27 +101,29 @@ def case600_idf() -> str:
     return "\n".join(s) + "\n"
 
 
-def run_energyplus(idf: Path, epw: Path, out_dir: Path) -> tuple[dict[str, float], float]:
-    """Run EnergyPlus on ``idf``; annual results from the ideal loads, and the wall time [s]."""
+def run_energyplus(idf: Path, epw: Path, out_dir: Path, systems: tuple[str, ...] = ("IDEAL",)
+                   ) -> tuple[dict[str, float], float]:
+    """Run EnergyPlus on ``idf``; annual results of the ideal-load ``systems`` (summed; peaks of
+    the sum) and per system (``per_system``: (n, 2) heating, cooling MWh), and the wall time [s]."""
     from pyenergyplus.api import EnergyPlusAPI
 
     api = EnergyPlusAPI()
     state = api.state_manager.new_state()
     api.runtime.set_console_output_status(state, False)
-    rows: list[tuple[float, float]] = []
-    handles: dict[str, int] = {}
+    rows: list[list[float]] = []
+    handles: list[int] = []
+    keys = ("Zone Ideal Loads Zone Sensible Heating Rate", "Zone Ideal Loads Zone Sensible Cooling Rate")
 
     def step(st) -> None:
         if not api.exchange.api_data_fully_ready(st) or api.exchange.warmup_flag(st):
             return
         if not handles:
-            for key in ("Zone Ideal Loads Zone Sensible Heating Rate", "Zone Ideal Loads Zone Sensible Cooling Rate"):
-                handles[key] = api.exchange.get_variable_handle(st, key, "IDEAL")
-        rows.append((api.exchange.get_variable_value(st, handles["Zone Ideal Loads Zone Sensible Heating Rate"]),
-                     api.exchange.get_variable_value(st, handles["Zone Ideal Loads Zone Sensible Cooling Rate"])))
+            handles.extend(api.exchange.get_variable_handle(st, k, s_) for s_ in systems for k in keys)
+        rows.append([api.exchange.get_variable_value(st, h) for h in handles])
 
-    for key in ("Zone Ideal Loads Zone Sensible Heating Rate", "Zone Ideal Loads Zone Sensible Cooling Rate"):
-        api.exchange.request_variable(state, key, "IDEAL")
+    for s_ in systems:
+        for key in keys:
+            api.exchange.request_variable(state, key, s_)
     api.runtime.callback_end_zone_timestep_after_zone_reporting(state, step)
     t0 = time.perf_counter()
     rc = api.runtime.run_energyplus(state, ["-d", str(out_dir), "-w", str(epw), str(idf)])
@@ -133,9 +135,11 @@ def run_energyplus(idf: Path, epw: Path, out_dir: Path) -> tuple[dict[str, float
                            + (err.read_text()[-3000:] if err.exists() else ""))
     a = np.asarray(rows, float)
     n_ts = len(a) // 8760
-    hourly = a[: 8760 * n_ts].reshape(8760, n_ts, 2).mean(axis=1)  # W, hour means
-    return {"annual_heating_mwh": hourly[:, 0].sum() / 1e6, "annual_cooling_mwh": hourly[:, 1].sum() / 1e6,
-            "peak_heating_kw": hourly[:, 0].max() / 1e3, "peak_cooling_kw": hourly[:, 1].max() / 1e3}, wall
+    hourly = a[: 8760 * n_ts].reshape(8760, n_ts, len(systems), 2).mean(axis=1)  # W, hour means
+    tot = hourly.sum(axis=1)
+    return {"annual_heating_mwh": tot[:, 0].sum() / 1e6, "annual_cooling_mwh": tot[:, 1].sum() / 1e6,
+            "peak_heating_kw": tot[:, 0].max() / 1e3, "peak_cooling_kw": tot[:, 1].max() / 1e3,
+            "per_system": hourly.sum(axis=0) / 1e6}, wall
 
 
 def run_ours(epw: Path, block: int) -> tuple[dict[str, float], float, float]:
@@ -159,11 +163,134 @@ def run_ours(epw: Path, block: int) -> tuple[dict[str, float], float, float]:
     return {k: r[k] for k in ("annual_heating_mwh", "annual_cooling_mwh", "peak_heating_kw", "peak_cooling_kw")}, one, per
 
 
+#: Denver, UTM 13N: the block stands at the weather's site.
+_DENVER_UTM13 = (529900.0, 4408900.0)
+
+
+def block_model(n: int = 4):
+    """A terraced row of ``n`` one-storey 8 x 10 x 3 m boxes (1970 Italian archetype), constant
+    gains and setpoints 20 / 26 C in both programs, no night ventilation."""
+    from energy.demand.boxes import box_rows_model
+
+    m = box_rows_model(1, n, height_m=3.0, epsg=32613, origin=_DENVER_UTM13, years=(1970,))
+    for o in m.city_objects.values():
+        o["attributes"].update(storeysAboveGround=1, energy_schedule={
+            "gain_frac": 1.0, "t_heat_c": 20.0, "t_cool_c": 26.0, "vent_frac": 0.0})
+    return m
+
+
+def block_idf(m) -> str:
+    """The block as an EnergyPlus IDF with our model's own constructions (layers, windows by the
+    archetype's window-to-wall ratios, centred, sill 0.8 m), party walls adiabatic."""
+    from energy.demand.archetypes import building_parameters
+    from energy.demand.geometry import building_envelope
+    from energy.demand.model import Films
+    from energy.demand.simulate import build_constructions
+
+    films = Films()
+    env = building_envelope(m)
+    params, _ = building_parameters(m, env.building_ids, env, log=False)
+    c, _ = build_constructions(env, params, films)
+    head = case600_idf().split("Material, plaster,")[0]  # version, controls, schedules
+    head = head.replace("Building, Case600,", "Building, Block,").replace("coolsp, any, 27", "coolsp, any, 26")
+    s = [head, "ThermostatSetpoint:DualSetpoint, dual, heatsp, coolsp;"]
+    names = []
+    for b, bid in enumerate(env.building_ids):  # one zone per building
+        z = f"Z{b}"
+        names.append(f"IDEAL{b}")
+        for part, lay, alpha in (("wall", c.wall_layers[b], c.alpha_wall[b]), ("roof", c.roof_layers[b], c.alpha_roof[b]),
+                                 ("floor", c.floor_layers[b], 0.6)):
+            mats = []
+            for k, (d, kk, rho, cp) in enumerate(lay):
+                if d <= 0:
+                    continue
+                s.append(f"Material, {part}{b}_{k}, Rough, {d:.5f}, {kk:.5f}, {max(rho, 1.0):.2f}, {max(cp, 100.0):.1f}, "
+                         f"0.9, {alpha:.3f}, {alpha:.3f};")
+                mats.append(f"{part}{b}_{k}")
+            if part == "floor":  # our floor sees the ground through r_ground_m2k_w
+                s.append(f"Material:NoMass, soil{b}, Rough, {films.r_ground_m2k_w}, 0.9, 0.6, 0.6;")
+                mats.insert(0, f"soil{b}")
+            s.append(f"Construction, {part}{b}, {', '.join(mats)};")
+        s.append(f"WindowMaterial:SimpleGlazingSystem, glz{b}, {c.u_window_w_m2k[b]:.3f}, {c.g_window[b]:.3f};")
+        s.append(f"Construction, window{b}, glz{b};")
+        src = m.city_objects[bid]["geometry"][0]["boundaries"][0][0][0]
+        x0, y0, _ = m.vertices[src[0]]
+        x0, y0 = x0 - _DENVER_UTM13[0], y0 - _DENVER_UTM13[1]
+        lx, ly, lz = 8.0, 10.0, 3.0
+        s.append(f"Zone, {z}, 0, 0, 0, 0, 1, 1, {lz}, {lx * ly * lz};")
+        s.append(f"ZoneInfiltration:DesignFlowRate, inf{b}, {z}, always1, AirChanges/Hour, , , , "
+                 f"{c.infiltration_ach[b]:.3f}, 1, 0, 0, 0;")
+        s.append(f"OtherEquipment, gain{b}, None, {z}, always1, EquipmentLevel, {c.internal_gain_w[b]:.2f}, , , 0, "
+                 f"{c.radiant_share[b]:.2f}, 0;")
+        s.append(f"ZoneControl:Thermostat, tstat{b}, {z}, ctrltype, ThermostatSetpoint:DualSetpoint, dual;")
+        s.append(f"ZoneHVAC:EquipmentConnections, {z}, {z} eq, {z} in, , {z} node, {z} ret;")
+        s.append(f"ZoneHVAC:EquipmentList, {z} eq, SequentialLoad, ZoneHVAC:IdealLoadsAirSystem, IDEAL{b}, 1, 1, , ;")
+        s.append(f"NodeList, {z} in, {z} supply;")
+        s.append(f"ZoneHVAC:IdealLoadsAirSystem, IDEAL{b}, , {z} supply, , , 50, 13, 0.0156, 0.0077, NoLimit, , , "
+                 "NoLimit, , , , , ConstantSensibleHeatRatio, 0.7, None, , , None, NoEconomizer, None, 0.7, 0.65;")
+
+        def surf(name, kind, cons, bc, v, sun="SunExposed", wind="WindExposed", z=z):
+            vs = ",\n    ".join(f"{x:.4f}, {y:.4f}, {zz:.4f}" for x, y, zz in v)
+            return (f"BuildingSurface:Detailed,\n  {name}, {kind}, {cons}, {z}, , {bc}, , {sun}, {wind}, , {len(v)},"
+                    f"\n    {vs};\n")
+
+        X0, X1, Y0, Y1 = x0, x0 + lx, y0, y0 + ly
+        s.append(surf(f"fl{b}", "Floor", f"floor{b}", "Ground", [(X0, Y0, 0), (X0, Y1, 0), (X1, Y1, 0), (X1, Y0, 0)],
+                      "NoSun", "NoWind"))
+        s.append(surf(f"rf{b}", "Roof", f"roof{b}", "Outdoors", [(X0, Y1, lz), (X0, Y0, lz), (X1, Y0, lz), (X1, Y1, lz)]))
+        walls = {  # orientation index N, E, S, W -> outer-CCW vertices (upper-left first)
+            2: [(X0, Y0, lz), (X0, Y0, 0), (X1, Y0, 0), (X1, Y0, lz)],
+            1: [(X1, Y0, lz), (X1, Y0, 0), (X1, Y1, 0), (X1, Y1, lz)],
+            0: [(X1, Y1, lz), (X1, Y1, 0), (X0, Y1, 0), (X0, Y1, lz)],
+            3: [(X0, Y1, lz), (X0, Y1, 0), (X0, Y0, 0), (X0, Y0, lz)],
+        }
+        n_b = len(env.building_ids)
+        for o, v in walls.items():
+            party = (o == 1 and b < n_b - 1) or (o == 3 and b > 0)
+            s.append(surf(f"w{b}_{o}", "Wall", f"wall{b}", "Adiabatic" if party else "Outdoors", v,
+                          *(("NoSun", "NoWind") if party else ())))
+            a_win = float(c.area_window_m2[b, o])
+            if party or a_win <= 0:
+                continue
+            (xa, ya, _), (xb, yb, _) = v[1], v[2]
+            wlen = float(np.hypot(xb - xa, yb - ya))
+            h = min(1.5, 0.9 * lz - 0.8)
+            w = min(a_win / h, 0.95 * wlen)
+            h = a_win / w
+            f0, f1 = 0.5 - 0.5 * w / wlen, 0.5 + 0.5 * w / wlen
+            p0 = (xa + f0 * (xb - xa), ya + f0 * (yb - ya))
+            p1 = (xa + f1 * (xb - xa), ya + f1 * (yb - ya))
+            wv = [(p0[0], p0[1], 0.8 + h), (p0[0], p0[1], 0.8), (p1[0], p1[1], 0.8), (p1[0], p1[1], 0.8 + h)]
+            vs = ",\n    ".join(f"{x:.4f}, {y:.4f}, {zz:.4f}" for x, y, zz in wv)
+            s.append(f"FenestrationSurface:Detailed,\n  win{b}_{o}, Window, window{b}, w{b}_{o}, , , , 1, 4,\n    {vs};\n")
+    return "\n".join(s) + "\n", tuple(names)
+
+
+def run_block(epw: Path, out: Path, n: int) -> dict:
+    """The terraced block in EnergyPlus and in ``simulate`` (10 C ground in both)."""
+    from energy.demand.simulate import simulate
+    from energy.weather import read_epw
+
+    m = block_model(n)
+    text, systems = block_idf(m)
+    idf = out / "block.idf"
+    idf.write_text(text)
+    ep, t_ep = run_energyplus(idf, epw, out, systems)
+    wx = read_epw(epw)
+    simulate(m, wx, ground_temperature_c=10.0, free_running_twin=False)  # warm
+    t0 = time.perf_counter()
+    r = simulate(m, wx, ground_temperature_c=10.0, free_running_twin=False).table
+    t_ours = time.perf_counter() - t0
+    return {"n": n, "ep": ep, "t_ep": t_ep, "t_ours": t_ours,
+            "ours_heating": r["heating_demand_kwh"].to_numpy() / 1e3, "ours_cooling": r["cooling_demand_kwh"].to_numpy() / 1e3}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--weather", default=str(ROOT.parent / "shared" / "data" / "weather" / "725650TYCST.epw"))
     ap.add_argument("--block", type=int, default=1000, help="Buildings in our block run.")
     ap.add_argument("--keep", default=None, help="Keep the IDF and EnergyPlus outputs in this folder.")
+    ap.add_argument("--terraced", type=int, default=4, help="Houses in the terraced block (0: skip it).")
     a = ap.parse_args(argv)
     epw = Path(a.weather).resolve()
     out = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="eplus_"))
@@ -173,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     ep, t_ep = run_energyplus(idf, epw, out)
     ours, t_one, t_per = run_ours(epw, a.block)
     print(f"{'':22s} {'EnergyPlus':>11s} {'citymodel':>11s} {'diff':>8s}")
-    for k in ep:
+    for k in ours:
         d = 100.0 * (ours[k] - ep[k]) / ep[k]
         print(f"{k:22s} {ep[k]:11.3f} {ours[k]:11.3f} {d:+7.1f}%")
     print(f"time per building-year: EnergyPlus {t_ep:.2f} s; citymodel {t_one:.3f} s alone, "
@@ -185,6 +312,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| ASHRAE 140 Case 600 | {t_ep:.2f} | {t_one:.3f} / {t_per * 1e3:.2f} ms (block {a.block}) | "
           f"{t_ep / t_per:,.0f}x | {ep['annual_heating_mwh']:.3f} / {ours['annual_heating_mwh']:.3f} MWh ({dh:+.1f} %) | "
           f"{ep['annual_cooling_mwh']:.3f} / {ours['annual_cooling_mwh']:.3f} MWh ({dc:+.1f} %) |")
+    if a.terraced:
+        blk = out / "block"
+        blk.mkdir(exist_ok=True)
+        r = run_block(epw, blk, a.terraced)
+        ps = r["ep"]["per_system"]
+        print(f"\nterraced block of {r['n']} (IT 1961-1975 archetype, our constructions in both):")
+        print(f"{'house':6s} {'heat E+':>8s} {'ours':>8s} {'cool E+':>8s} {'ours':>8s}  [MWh/a]")
+        for k in range(r["n"]):
+            print(f"{k:<6d} {ps[k, 0]:8.3f} {r['ours_heating'][k]:8.3f} {ps[k, 1]:8.3f} {r['ours_cooling'][k]:8.3f}")
+        hh, hc = r["ours_heating"].sum(), r["ours_cooling"].sum()
+        eh, ec = r["ep"]["annual_heating_mwh"], r["ep"]["annual_cooling_mwh"]
+        print(f"block: heating {eh:.3f} / {hh:.3f} MWh ({100 * (hh - eh) / eh:+.1f} %), cooling {ec:.3f} / {hc:.3f} MWh "
+              f"({100 * (hc - ec) / ec:+.1f} %); time per building-year EnergyPlus {r['t_ep'] / r['n']:.2f} s, "
+              f"citymodel {r['t_ours'] / r['n'] * 1e3:.1f} ms")
+        print(f"| terraced block of {r['n']} (IT 1970 archetype) | {r['t_ep'] / r['n']:.2f} | "
+              f"{r['t_ours'] / r['n'] * 1e3:.1f} ms (block {r['n']}) | {r['t_ep'] / r['t_ours']:,.0f}x | "
+              f"{eh:.3f} / {hh:.3f} MWh ({100 * (hh - eh) / eh:+.1f} %) | {ec:.3f} / {hc:.3f} MWh ({100 * (hc - ec) / ec:+.1f} %) |")
     return 0
 
 
