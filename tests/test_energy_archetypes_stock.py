@@ -204,3 +204,36 @@ def test_retrofit_changes_attributes_without_copying_geometry():
                        max_site_distance_km=None)
     pd.testing.assert_frame_equal(d1, d2)
     assert (d1.loc[d1.scenario == "env", "delta_heating_kwh"] < 0).all()
+
+
+def test_cli_names_the_fields_prints_the_summary_and_stores_it(tmp_path, cli_runner):
+    import json
+
+    from citymodel.io import write
+
+    m = box_rows_model(1, 3)
+    for k, o in enumerate(m.city_objects.values()):
+        o["attributes"] = {"bouwjaar_x": [1930, 1980, "unknown"][k], "functie": ["woonfunctie", "kantoorfunctie",
+                                                                                 "sporthal"][k]}
+    add_box(m, "shed", 291100.0, 4640100.0, 3.0, 2.0, 2.2, {"bouwjaar_x": 1990})
+    src, out = tmp_path / "in.city.json", tmp_path / "out.city.json"
+    write(m, src)
+    res = cli_runner("energy", "simulate", src, "--weather", "clearsky", "--country", "NL", "--year-field",
+                     "bouwjaar_x", "--use-field", "functie", "--out", out)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "archetypes (NL): 3 of 4 buildings simulated" in text
+    assert "use values that map to nothing (default used): 'sporthal' x1" in text
+    assert "year values without a year (default used): 'unknown' x1" in text
+    doc = json.loads(out.read_text())
+    a = {k: v["attributes"] for k, v in doc["CityObjects"].items()}
+    assert a["b0"]["archetype"] == "NL_RES_TH_0000_1945" and a["b0"]["archetype_from"] == "attribute"
+    assert a["b1"]["archetype"] == "NL_OFF_1975_1991"
+    assert a["b2"]["archetype_from"] == "default" and "'unknown' unreadable" not in a["b2"]["archetype_why"]
+    assert "bouwjaar_x unreadable" in a["b2"]["archetype_why"]
+    assert a["shed"]["archetype"] == "unconditioned" and "heating_demand_kwh" not in a["shed"]
+    s = doc["+energyArchetypes"]
+    assert s["fields"] == {"year": {"bouwjaar_x": 3}, "use": {"functie": 3}, "storeys": {}} and s["simulated"] == 3
+    res = cli_runner("energy", "simulate", src, "--weather", "clearsky", "--year-field", "bouwjaar", "--out",
+                     tmp_path / "x.city.json")
+    assert res.exit_code == 1 and "--year-field bouwjaar: no building has an attribute 'bouwjaar'" in res.output
