@@ -469,7 +469,7 @@ def simulate(
     cond = params["conditioned"].to_numpy(bool)
     skipped.update({b: w for b, w in zip(ids, params["archetype_why"], strict=True) if w.startswith("unconditioned")})
     ids = [b for b, c in zip(ids, cond, strict=True) if c]
-    params = params[cond]
+    params = params[cond].copy()
     if not ids:
         raise InputError(
             f"{model.source or 'model'}: no building can be simulated: all {len(cond)} are "
