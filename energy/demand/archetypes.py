@@ -245,7 +245,7 @@ def size_class(facts: BuildingFacts, envelope: Any) -> tuple[np.ndarray, np.ndar
 
 
 def _fmt_year(y: float) -> str:
-    return f"{y:.0f}" if np.isfinite(y) else "?"
+    return str(int(y)) if y == y else "?"
 
 
 def assign_archetypes(model: CityModel, building_ids: list[str], table: pd.DataFrame,
@@ -343,16 +343,19 @@ def assign_archetypes(model: CityModel, building_ids: list[str], table: pd.DataF
     # back is recorded in archetype_default, archetype_why and the summary's fallbacks)
     out["archetype_from"] = np.where(bad_year, "default", "user table" if user_table else "attribute")
     out["archetype_why"] = why
-    # attribute overrides
+    # attribute overrides (only the energy_* names some building has)
+    present = {k for a in attrs for k in a if k.startswith("energy_")}
     for c in _NUMERIC:
+        if f"energy_{c}" not in present:
+            continue
         v = pd.to_numeric(pd.Series([a.get(f"energy_{c}") for a in attrs], dtype=object), errors="coerce").to_numpy(float)
         ok = np.isfinite(v)
         if ok.any():
             out.loc[ok, c] = v[ok]
     for c in ("wall_layers", "roof_layers", "floor_layers", "schedule_spec"):
         key = "energy_schedule" if c == "schedule_spec" else f"energy_{c}"
-        out[c] = pd.Series([a.get(key) for a in attrs], index=out.index, dtype=object)
-    sch = [a.get("energy_schedule") for a in attrs]
+        out[c] = pd.Series([a.get(key) for a in attrs] if key in present else None, index=out.index, dtype=object)
+    sch = [a.get("energy_schedule") for a in attrs] if "energy_schedule" in present else []
     named = np.array([isinstance(s, str) for s in sch])
     if named.any():
         out.loc[named, "schedule"] = [s for s in sch if isinstance(s, str)]

@@ -99,9 +99,11 @@ def parse_year(values: Any) -> np.ndarray:
         NaN where no year in 1000..2100 is found.
     """
     s = pd.Series(list(values), dtype=object)
-    num = pd.to_numeric(s, errors="coerce")
-    txt = s.astype(str).str.extract(r"(?<!\d)(1\d{3}|20\d{2}|2100)(?!\d)")[0]
-    y = np.where(np.isfinite(num.to_numpy(float)), num.to_numpy(float), pd.to_numeric(txt, errors="coerce").to_numpy(float))
+    y = np.array(pd.to_numeric(s, errors="coerce"), dtype=float)  # a writable copy
+    text = np.flatnonzero(~np.isfinite(y) & s.notna().to_numpy())
+    if len(text):  # only the values that are not numbers are searched for a year
+        txt = s.iloc[text].astype(str).str.extract(r"(?<!\d)(1\d{3}|20\d{2}|2100)(?!\d)")[0]
+        y[text] = pd.to_numeric(txt, errors="coerce").to_numpy(float)
     return np.where((y >= 1000) & (y <= 2100), np.floor(y), np.nan)
 
 
@@ -173,18 +175,24 @@ class BuildingFacts:
     unmapped_uses: Counter = field(default_factory=Counter)
 
 
-def _first_present(attrs: list[dict], names: tuple[str, ...]) -> tuple[list[Any], list[str]]:
-    vals, src = [], []
-    for a in attrs:  # one small dict lookup chain per building
-        for n in names:
-            v = a.get(n)
-            if v is not None and not (isinstance(v, float) and np.isnan(v)) and str(v).strip() != "":
-                vals.append(v)
-                src.append(n)
-                break
-        else:
-            vals.append(None)
-            src.append("")
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def _first_present(attrs: list[dict], names: tuple[str, ...], keys: set[str]) -> tuple[list[Any], list[str]]:
+    names = tuple(n for n in names if n in keys)  # only the names some building has
+    vals: list[Any] = [None] * len(attrs)
+    src = [""] * len(attrs)
+    todo = range(len(attrs))
+    for n in names:  # one pass per recognised name, over the buildings still without a value
+        rest = []
+        for i in todo:
+            v = attrs[i].get(n)
+            if _missing(v):
+                rest.append(i)
+            else:
+                vals[i], src[i] = v, n
+        todo = rest
     return vals, src
 
 
@@ -218,7 +226,8 @@ def read_building_facts(model: CityModel, ids: list[str], *, year_field: str | N
         field that holds text and no year in any building (some values are shown).
     """
     attrs = [model.city_objects[i].get("attributes") or {} for i in ids]
-    yv, ysrc = _first_present(attrs, _named(attrs, year_field, YEAR_FIELDS, "--year-field"))
+    keys = {k for a in attrs for k in a}
+    yv, ysrc = _first_present(attrs, _named(attrs, year_field, YEAR_FIELDS, "--year-field"), keys)
     year = parse_year(yv)
     given = np.array([v is not None for v in yv])
     bad = given & ~np.isfinite(year)
@@ -231,15 +240,21 @@ def read_building_facts(model: CityModel, ids: list[str], *, year_field: str | N
             f"({sample}); name the attribute with the year (e.g. oorspronkelijk_bouwjaar)"
         )
     year_from = np.where(np.isfinite(year), np.array(ysrc, dtype=object), "")
-    uv, usrc = _first_present(attrs, _named(attrs, use_field, USE_FIELDS, "--use-field"))
-    mapped = [map_use(v) for v in uv]
+    uv, usrc = _first_present(attrs, _named(attrs, use_field, USE_FIELDS, "--use-field"), keys)
+    memo: dict[Any, tuple[str, str, bool]] = {}
+    mapped = []
+    for v in uv:  # many buildings share a value: map each distinct one once
+        key = v if isinstance(v, (str, int, float, type(None))) else repr(v)
+        if key not in memo:
+            memo[key] = map_use(v)
+        mapped.append(memo[key])
     use = np.array([m[0] for m in mapped], dtype=object)
     hint = np.array([m[1] for m in mapped], dtype=object)
     informative = np.array([m[2] for m in mapped])
     raw = np.array(["" if v is None else str(v) for v in uv], dtype=object)
     unmapped = Counter(raw[(use == "") & informative].tolist())
     use_from = np.where(informative, np.array(usrc, dtype=object), "")
-    sv, ssrc = _first_present(attrs, _named(attrs, storeys_field, STOREY_FIELDS, "--storeys-field"))
+    sv, ssrc = _first_present(attrs, _named(attrs, storeys_field, STOREY_FIELDS, "--storeys-field"), keys)
     storeys = pd.to_numeric(pd.Series(sv, dtype=object), errors="coerce").to_numpy(float)
     storeys = np.where(storeys >= 1, np.round(storeys), np.nan)
     storeys_from = np.where(np.isfinite(storeys), np.array(ssrc, dtype=object), "")
