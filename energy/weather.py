@@ -509,19 +509,16 @@ def check_weather_site(weather_meta: dict, model: Any, max_distance_km: float | 
         Metadata of :func:`load_weather` (``latitude``, ``longitude``, ``source``, ``city``).
     model : CityModel
     max_distance_km : float or None
-        Largest accepted distance [km]; None or 0: measure and record, never refuse.
+        Largest accepted distance [km]; None or 0 turns the check off (nothing checked).
     option_name : str
-        The option that sets the distance, named first in messages (CLI option, or the API
-        argument ``max_site_distance_km=``).
+        The option named first in messages (CLI option, or ``max_site_distance_km=``).
 
     Returns
     -------
     dict
-        ``checked`` (bool), ``distance_km`` (float or None), ``max_distance_km``, ``note`` (why
-        not checked, "" otherwise; print it); meant for the result files. A model without a
-        CRS is not checked: a warning is logged and ``note`` says so. Clear-sky weather is
-        computed at the model's site, and ``max_distance_km`` None/0 turns the check off:
-        nothing checked, no note.
+        ``checked``, ``distance_km``, ``max_distance_km``, ``note`` (for the result files). A
+        model without a CRS is not checked: a warning is logged and ``note`` (else "") says so.
+        Clear-sky weather is computed at the model's site: nothing to check.
 
     Raises
     ------
@@ -546,7 +543,7 @@ def check_weather_site(weather_meta: dict, model: Any, max_distance_km: float | 
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     d = 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
     rec.update(checked=True, distance_km=round(d, 1))
-    if limit is not None and d > limit:
+    if d > limit:
         sep = "" if option_name.endswith("=") else " "
         raise WeatherError(
             f"{option_name}{sep}{limit:g}: weather {weather_meta.get('source', '')!s} is for "
