@@ -48,11 +48,14 @@ from citymodel.cli._options import crs_opt, is_quiet, json_opt, order, overwrite
 @click.option("--performance-ratio", default=0.85, show_default=True, type=float, help="PV performance ratio.")
 @click.option("--min-irradiation-kwh-m2", default=800.0, show_default=True, type=float,
               help="Roof areas below this annual irradiation get no PV [kWh/m2/a].")
+@click.option("--max-site-distance-km", default=200.0, show_default=True, type=float,
+              help="Refuse weather whose site is farther than this from the model (0 = no check). "
+                   "A model without a CRS cannot be checked: that is logged and recorded.")
 @crs_opt
 @overwrite_opt
 def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table, sun_resolution_deg, sky_subdivision, sky_model, no_trees, out, sensors_path,
             hourly_path, building_hourly_path, pv_gpkg, module_efficiency, performance_ratio,
-            min_irradiation_kwh_m2, crs, overwrite) -> None:
+            min_irradiation_kwh_m2, max_site_distance_km, crs, overwrite) -> None:
     """Annual irradiation on every roof and wall (Perez sky, Embree shading), and PV potential.
 
     Buildings, terrain and tree crowns cast shadows. Every roof and wall surface of OUT gets
@@ -77,7 +80,7 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
     from citymodel.surfaces import split_semantic_surfaces
     from energy.pv import pv_potential, write_pv_attributes, write_roofs_gpkg
     from energy.solar import irradiate, write_sensors_parquet, write_solar_attributes
-    from energy.weather import load_weather
+    from energy.weather import check_weather_site, load_weather
 
     for p in (out, sensors_path, hourly_path, building_hourly_path, pv_gpkg):
         if p:
@@ -98,6 +101,9 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
     model = read(model_path, crs=crs)
     split_semantic_surfaces(model)
     wx = load_weather(weather, model, year=year)
+    site = model.extra["+weatherSite"] = check_weather_site(wx[1], model, max_site_distance_km)
+    if site["note"] and not quiet:
+        console.print(f"weather site not checked: {site['note']}")
     res = irradiate(
         model, wx, sensor_spacing_m=sensor_spacing_m, albedo=alb, albedo_table=albedo_table,
         sun_resolution_deg=sun_resolution_deg,
@@ -134,7 +140,7 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
 @order(70)
 @click.group("energy")
 def energy_group() -> None:
-    """Hourly heating and cooling demand (thermal RC model, Italian archetypes).
+    """Hourly heating and cooling demand (thermal RC model, TABULA archetypes of IT, NL, DE).
 
     \b
     Examples:
@@ -147,9 +153,24 @@ def energy_group() -> None:
 @click.argument("model_path", metavar="IN.city.json", type=click.Path(exists=True, dir_okay=False))
 @click.option("--weather", required=True, metavar="W.epw|clearsky",
               help="EnergyPlus weather file of the site, or 'clearsky' (cloudless year at the model's site).")
-@click.option("--archetypes", default="IT", show_default=True, metavar="IT|FILE.csv",
-              help="Archetype table: the shipped Italian one, a CSV with the same columns, or a CSV "
-                   "of per-building overrides (with a building_id column).")
+@click.option("--country", default="IT", show_default=True, type=click.Choice(["IT", "NL", "DE"], case_sensitive=False),
+              help="Built-in archetypes: TABULA/EPISCOPE typology of Italy, the Netherlands or Germany "
+                   "(by use, construction period and, NL/DE, size class SFH/TH/MFH/AB).")
+@click.option("--archetypes", default=None, metavar="FILE.csv",
+              help="Your archetype table (the columns of energy/demand/data/archetypes_it.csv: U-values, "
+                   "window ratios, gains, setpoints by use and period), or a CSV of per-building "
+                   "overrides (with a building_id column) on top of --country.")
+@click.option("--year-field", default=None, metavar="NAME",
+              help="Attribute with the construction year [default: the first of construction_year, "
+                   "oorspronkelijk_bouwjaar, yearOfConstruction, start_date, ...].")
+@click.option("--use-field", default=None, metavar="NAME",
+              help="Attribute with the use [default: the first of use, gebruiksdoel, function, usage, building].")
+@click.option("--storeys-field", default=None, metavar="NAME",
+              help="Attribute with the storeys above ground [default: storeysAboveGround, b3_bouwlagen, "
+                   "building:levels].")
+@click.option("--min-floor-area-m2", default=20.0, show_default=True, type=float,
+              help="Buildings with less floor area (footprint x storeys) are unconditioned (sheds) and "
+                   "not simulated [m2].")
 @click.option("--solar", "solar_path", default=None, type=click.Path(exists=True, dir_okay=False),
               metavar="SOLAR.city.json",
               help="Output of `citymodel solar` (irradiation_kwh_m2 on roofs/walls): shading per building and orientation.")
@@ -160,35 +181,49 @@ def energy_group() -> None:
 @click.option("--gpkg", "gpkg_path", default=None, type=click.Path(dir_okay=False),
               help="Also write footprints with the results (GeoPackage).")
 @click.option("--max-site-distance-km", default=200.0, show_default=True, type=float,
-              help="Refuse weather whose site is farther than this from the model (0 = no check).")
+              help="Refuse weather whose site is farther than this from the model (0 = no check). "
+                   "A model without a CRS cannot be checked: that is logged and recorded.")
 @crs_opt
 @overwrite_opt
-def simulate_cmd(model_path, weather, archetypes, solar_path, out, hourly_path, gpkg_path,
+def simulate_cmd(model_path, weather, country, archetypes, year_field, use_field, storeys_field,
+                 min_floor_area_m2, solar_path, out, hourly_path, gpkg_path,
                  max_site_distance_km, crs, overwrite) -> None:
     """Heating and cooling demand of every building of IN for one weather year.
 
     Every building of OUT gets heating_demand_kwh, cooling_demand_kwh (also per m2 of floor),
     peak_heating_kw, peak_cooling_kw, floor_area_m2, overheating_hours (free-running hours
-    above 26 C operative) and energy_archetype_id.
+    above 26 C operative), and every building archetype, archetype_from (attribute / user
+    table / default) and archetype_why. Sheds, garages and buildings under
+    --min-floor-area-m2 are unconditioned and not simulated. A summary (buildings per
+    archetype, fallbacks and why) ends the output and is stored in OUT as +energyArchetypes.
 
     \b
     Examples:
       citymodel energy simulate city.city.json --weather clearsky --out energy.city.json
       citymodel energy simulate city.city.json --weather roma.epw --solar solar.city.json \\
           --out energy.city.json --hourly hourly.parquet --gpkg energy.gpkg
+      citymodel energy simulate delft.city.json --weather ams.epw --country NL \\
+          --year-field oorspronkelijk_bouwjaar --out energy.city.json
     """
     from citymodel._fileutil import check_output
     from citymodel.io import read, write
     from citymodel.progress import console
+    from energy.demand.archetypes import summary_lines
     from energy.demand.simulate import simulate
+    from energy.weather import check_weather_site, load_weather
 
     for p in (out, hourly_path, gpkg_path):
         if p:
             check_output(p, overwrite)
     model = read(model_path, crs=crs)
     solar = read(solar_path, crs=crs) if solar_path else None
-    res = simulate(model, weather, archetypes=archetypes, solar=solar, hourly=bool(hourly_path),
-                   max_site_distance_km=max_site_distance_km or None, progress=not is_quiet())
+    wx = load_weather(weather, model)
+    site = check_weather_site(wx[1], model, max_site_distance_km)
+    res = simulate(model, wx, archetypes=archetypes or country.upper(), country=country.upper(),
+                   year_field=year_field, use_field=use_field, storeys_field=storeys_field,
+                   min_floor_area_m2=min_floor_area_m2, solar=solar, hourly=bool(hourly_path),
+                   max_site_distance_km=None, progress=not is_quiet())
+    res.summary["weather_site"] = site
     res.write_attributes(model)
     write(model, out, overwrite=overwrite)
     if hourly_path:
@@ -203,15 +238,21 @@ def simulate_cmd(model_path, weather, archetypes, solar_path, out, hourly_path, 
             f"median {t.heating_demand_kwh_m2.median():.0f} / {t.cooling_demand_kwh_m2.median():.0f} kWh/m2; "
             f"wrote {out}"
         )
+        for line in summary_lines(res.summary):
+            console.print(line)
+        if site["note"]:
+            console.print(f"weather site not checked: {site['note']}")
 
 
 @energy_group.command("bestest")
-@click.option("--case", "case", required=True, metavar="CASE",
+@click.option("--case", "case", default=None, metavar="CASE",
               help="ASHRAE 140 case: 600 610 620 630 640 650 600FF 650FF, 900 ... 950FF.")
+@click.option("--all", "run_all_cases", is_flag=True, default=False,
+              help="Run every case and print each result against its ASHRAE 140-2020 reference range.")
 @click.option("--weather", required=True, type=click.Path(exists=True, dir_okay=False), metavar="W.epw",
               help="The case's weather (725650TYCST.epw for ASHRAE 140-2020).")
 @json_opt
-def bestest_cmd(case, weather, as_json) -> None:
+def bestest_cmd(case, run_all_cases, weather, as_json) -> None:
     """Run an ASHRAE Standard 140 case through the same engine as `energy simulate`.
 
     The test box is built as a city model (a Building with an LoD2 solid, windows and its
@@ -222,11 +263,26 @@ def bestest_cmd(case, weather, as_json) -> None:
     Examples:
       citymodel energy bestest --case 600 --weather 725650TYCST.epw
       citymodel energy bestest --case 900FF --weather 725650TYCST.epw --json
+      citymodel energy bestest --all --weather 725650TYCST.epw
     """
     import json
 
-    from energy.demand.bestest import run_case
+    from citymodel.errors import InputError
+    from energy.demand.bestest import run_all, run_case
 
+    if run_all_cases == bool(case):
+        raise InputError("energy bestest: give --case CASE or --all (one of them)")
+    if run_all_cases:
+        t = run_all(weather)
+        if as_json:
+            click.echo(t.to_json(orient="records"))
+            return
+        click.echo(f"{'case':6s} {'metric':20s} {'value':>9s} {'min':>9s} {'max':>9s}  in range")
+        for r in t.itertuples():
+            click.echo(f"{r.case:6s} {r.metric:20s} {r.value:9.3f} {r.min:9.3f} {r.max:9.3f}  "
+                       f"{'yes' if r.inside else f'NO ({r.off:+.3f} {r.unit})'}")
+        click.echo(f"{int(t.inside.sum())} of {len(t)} values inside the ASHRAE 140-2020 ranges")
+        return
     r = run_case(case, weather)
     if as_json:
         click.echo(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}))

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -39,11 +41,14 @@ import pandas as pd
 
 from citymodel.errors import CRSError, MissingDependencyError, WeatherError
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "WEATHER_COLUMNS",
     "read_epw",
     "clearsky_weather",
     "site_of_model",
+    "check_weather_site",
     "load_weather",
     "mid_hour_times",
     "require_pvlib",
@@ -492,6 +497,61 @@ def site_of_model(model: Any) -> tuple[float, float, float]:
             "check that the coordinates are in that CRS"
         )
     return float(lat), float(lon), float(ext[2])
+
+
+def check_weather_site(weather_meta: dict, model: Any, max_distance_km: float | None,
+                       option_name: str = "--max-site-distance-km") -> dict[str, Any]:
+    """Compare the weather's site with the model's location (the same in solar, energy, heat).
+
+    Parameters
+    ----------
+    weather_meta : dict
+        Metadata of :func:`load_weather` (``latitude``, ``longitude``, ``source``, ``city``).
+    model : CityModel
+    max_distance_km : float or None
+        Largest accepted distance [km]; None or 0 turns the check off (nothing checked).
+    option_name : str
+        The option named first in messages (CLI option, or ``max_site_distance_km=``).
+
+    Returns
+    -------
+    dict
+        ``checked``, ``distance_km``, ``max_distance_km``, ``note`` (for the result files). A
+        model without a CRS is not checked: a warning is logged and ``note`` (else "") says so.
+        Clear-sky weather is computed at the model's site: nothing to check.
+
+    Raises
+    ------
+    WeatherError
+        The weather's site is farther than ``max_distance_km`` from the model.
+    """
+    limit = float(max_distance_km) if max_distance_km else None
+    rec: dict[str, Any] = {"checked": False, "distance_km": None, "max_distance_km": limit, "note": ""}
+    src = getattr(model, "source", None) or "model"
+    if weather_meta.get("source") == "clearsky" or limit is None:  # nothing to check, or check off
+        return rec
+    if getattr(model, "epsg", None) is None:
+        rec["note"] = (f"the model {src} has no CRS, so the weather site "
+                       f"({weather_meta.get('city', '')}, {weather_meta.get('latitude', float('nan')):.3f}, "
+                       f"{weather_meta.get('longitude', float('nan')):.3f}) cannot be checked against it; "
+                       "give --crs (or metadata.referenceSystem) to check it")
+        logger.warning("%s", rec["note"])
+        return rec
+    lat, lon, _ = site_of_model(model)
+    p1, p2 = math.radians(lat), math.radians(weather_meta["latitude"])
+    dl = math.radians(weather_meta["longitude"] - lon)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    d = 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
+    rec.update(checked=True, distance_km=round(d, 1))
+    if d > limit:
+        sep = "" if option_name.endswith("=") else " "
+        raise WeatherError(
+            f"{option_name}{sep}{limit:g}: weather {weather_meta.get('source', '')!s} is for "
+            f"{weather_meta.get('city', '')} at ({weather_meta['latitude']:.3f}, {weather_meta['longitude']:.3f}), "
+            f"{d:.0f} km from the model {src} at ({lat:.3f}, {lon:.3f}); give the weather of the site, "
+            f"or raise {option_name.rstrip('=')} (0 or None = no check) to use it anyway"
+        )
+    return rec
 
 
 def load_weather(

@@ -10,14 +10,16 @@ ASHRAE 140 data (layers, windows, gains, infiltration, thermostat).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from citymodel.errors import InputError
 from citymodel.model import CityModel
 
-__all__ = ["CASES", "bestest_model", "run_case", "BESTEST_GROUND_C"]
+__all__ = ["CASES", "ALL_CASES", "bestest_model", "run_case", "run_all", "reference_ranges", "BESTEST_GROUND_C"]
 
 #: Temperature under the (R = 25 m2K/W) floor insulation, as in the Modelica Buildings
 #: library's BESTEST models [degC].
@@ -79,13 +81,16 @@ def _schedule(case: dict[str, Any]) -> dict[str, Any]:
             "vent_when_cooler": False}
 
 
-def bestest_model(case: str) -> CityModel:
+def bestest_model(case: str, shading: str = "raycast") -> CityModel:
     """The ASHRAE 140 test box of ``case`` as a one-building :class:`CityModel`.
 
     Parameters
     ----------
     case : str
         One of :data:`CASES` (``"600"``, ``"900FF"``, ``"630"``, ...).
+    shading : "raycast" or "analytic"
+        Window shading by the overhangs and fins: ray casting on their geometry (the
+        ``BuildingInstallation``, the solar solver's scene) or the analytic factors.
 
     Returns
     -------
@@ -146,7 +151,11 @@ def bestest_model(case: str) -> CityModel:
         "energy_vent_m3_h": 1703.16 if c["vent"] else 0.0,
         "energy_schedule": _schedule(c),
     }
-    if c["overhang"] == "wall":
+    if shading not in ("raycast", "analytic"):
+        raise InputError(f"shading {shading!r}: give 'raycast' or 'analytic'")
+    if c["overhang"] is not None and shading == "raycast":
+        attrs["energy_window_shading"] = {"method": "raycast"}
+    elif c["overhang"] == "wall":
         attrs["energy_window_shading"] = {"window_width_m": 3.0, "window_height_m": 2.0,
                                           "overhang_depth_m": 1.0, "overhang_gap_m": 0.5,
                                           "overhang_extension_m": 0.5}
@@ -197,7 +206,7 @@ def _add_shading_geometry(m: CityModel, bid: str, c: dict[str, Any]) -> None:
     }, parent=bid)
 
 
-def run_case(case: str, weather: Any) -> dict[str, float]:
+def run_case(case: str, weather: Any, shading: str = "raycast") -> dict[str, float]:
     """Run one ASHRAE 140 case through :func:`energy.demand.simulate.simulate`.
 
     Parameters
@@ -206,6 +215,8 @@ def run_case(case: str, weather: Any) -> dict[str, float]:
         A key of :data:`CASES`.
     weather : str, PathLike or (DataFrame, dict)
         The case's weather (``725650TYCST.epw`` for ASHRAE 140-2020).
+    shading : "raycast" or "analytic"
+        See :func:`bestest_model`.
 
     Returns
     -------
@@ -216,7 +227,7 @@ def run_case(case: str, weather: Any) -> dict[str, float]:
     """
     from energy.demand.simulate import simulate
 
-    model = bestest_model(case)
+    model = bestest_model(case, shading)
     r = simulate(model, weather, ground_temperature_c=BESTEST_GROUND_C, free_running_twin=False,
                  max_site_distance_km=None)
     row = r.table.iloc[0]
@@ -231,3 +242,57 @@ def run_case(case: str, weather: Any) -> dict[str, float]:
         out.update(ff_max_c=float(row["t_air_max_c"]), ff_min_c=float(row["t_air_min_c"]),
                    ff_mean_c=float(row["t_air_mean_c"]))
     return out
+
+
+#: The cases :func:`run_all` runs (every case of :data:`CASES`), in the Standard's order.
+ALL_CASES = ("600", "610", "620", "630", "640", "650", "900", "910", "920", "930", "940", "950",
+             "600FF", "650FF", "900FF", "950FF")
+
+
+def reference_ranges() -> pd.DataFrame:
+    """The ASHRAE 140-2020 example-program ranges of every case :func:`run_all` runs.
+
+    Returns
+    -------
+    DataFrame
+        ``case``, ``metric`` (a key of :func:`run_case`'s result), ``unit``, ``min``, ``max``,
+        ``mean`` and ``table`` (the Standard's table), 60 rows; sources in the CSV's header
+        (``data/ashrae140_2020_ranges.csv``).
+    """
+    df = pd.read_csv(Path(__file__).with_name("data") / "ashrae140_2020_ranges.csv", comment="#", dtype={"case": str})
+    return df
+
+
+def run_all(weather: Any, cases: tuple[str, ...] = ALL_CASES, shading: str = "raycast") -> pd.DataFrame:
+    """Run the cases and compare every result with its 2020 reference range.
+
+    Parameters
+    ----------
+    weather : str, PathLike or (DataFrame, dict)
+        ``725650TYCST.epw`` (read once, reused for every case).
+    cases : tuple of str
+    shading : "raycast" or "analytic"
+        See :func:`bestest_model`.
+
+    Returns
+    -------
+    DataFrame
+        One row per (case, metric): ``value``, ``min``, ``max``, ``mean``, ``unit``,
+        ``inside`` (bool, min <= value <= max after rounding the value to the reference's
+        decimals) and ``off`` (distance outside the range, 0 inside).
+    """
+    from energy.weather import load_weather
+
+    wx = load_weather(weather)
+    ref = reference_ranges()
+    rows = []
+    for c in cases:  # one annual run per case
+        r = run_case(c, wx, shading)
+        for _, q in ref[ref["case"] == c].iterrows():
+            rows.append({"case": c, "metric": q["metric"], "value": float(r[q["metric"]])})
+    out = pd.DataFrame(rows).merge(ref, on=["case", "metric"], how="left")
+    dec = np.where(out["unit"] == "C", 1, 3)
+    v = np.array([round(x, int(d)) for x, d in zip(out["value"], dec, strict=True)])
+    out["inside"] = (v >= out["min"].to_numpy()) & (v <= out["max"].to_numpy())
+    out["off"] = np.where(out["inside"], 0.0, np.where(v < out["min"], v - out["min"], v - out["max"]))
+    return out[["case", "metric", "unit", "value", "min", "max", "mean", "inside", "off"]]

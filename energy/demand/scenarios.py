@@ -2,8 +2,10 @@
 
 A :class:`Retrofit` describes the measures; :func:`run_scenarios` simulates the baseline and
 every scenario on the same weather and returns per-building results and deltas. Measures are
-applied as ``energy_*`` override attributes on a copy of the model, on top of each building's
-archetype (or its own overrides), so the scenario runs through the very same engine.
+applied as ``energy_*`` override attributes on a view of the model that shares its vertices and
+geometry and owns only new attribute dicts (:func:`attribute_view`: no deep copy of geometry a
+scenario never changes), on top of each building's archetype (or its own overrides), so the
+scenario runs through the very same engine.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import pandas as pd
 
 from citymodel.errors import InputError
 from citymodel.model import CityModel
+from energy.demand.archetypes import building_parameters
+from energy.demand.simulate import simulate
+from energy.weather import load_weather
 
-__all__ = ["Retrofit", "apply_retrofit", "run_scenarios", "INSULATION_K_W_MK"]
+__all__ = ["Retrofit", "apply_retrofit", "attribute_view", "run_scenarios", "INSULATION_K_W_MK"]
 
 #: Conductivity of the added insulation (EPS/mineral wool) [W/mK].
 INSULATION_K_W_MK = 0.035
@@ -65,24 +70,39 @@ def _add_outer_layer(layers: Any, d_m: float) -> list[list[float]]:
     return [[d_m, INSULATION_K_W_MK, 30.0, 1400.0]] + [list(map(float, x)) for x in layers]
 
 
-def apply_retrofit(model: CityModel, retrofit: Retrofit, archetypes: Any = "IT") -> CityModel:
-    """A copy of ``model`` whose buildings carry the retrofit as ``energy_*`` overrides."""
-    from energy.demand.archetypes import assign_archetypes, load_archetypes
+def attribute_view(model: CityModel) -> CityModel:
+    """A model sharing ``model``'s vertices, geometry and metadata, with its own attribute dicts.
 
-    out = model.copy()
+    Each city object is a new dict whose ``attributes`` is a new (shallow) dict: setting or
+    replacing an attribute on the view leaves ``model`` unchanged; geometry is shared, so it
+    must not be edited in place. Costs one small dict per object instead of a deep copy.
+    """
+    objs = {oid: {**o, "attributes": dict(o.get("attributes") or {})}
+            for oid, o in model.city_objects.items()}  # one shallow dict per object
+    return CityModel(vertices=model.vertices, city_objects=objs, metadata=model.metadata, epsg=model.epsg,
+                     templates=model.templates, extensions=model.extensions, extra=dict(model.extra),
+                     source=model.source)
+
+
+def apply_retrofit(model: CityModel, retrofit: Retrofit, archetypes: Any = "IT", **archetype_kw: Any) -> CityModel:
+    """A view of ``model`` (:func:`attribute_view`) whose buildings carry the retrofit as
+    ``energy_*`` overrides; ``model`` itself is not changed.
+
+    ``archetypes`` and ``archetype_kw`` (``country``, ``year_field``, ``use_field``,
+    ``storeys_field``) choose the archetypes as :func:`energy.demand.simulate.simulate` does;
+    the size class of NL/DE tables is taken from the use value only (the shipped tables give
+    every size class of a period the same U-values).
+    """
+    out = attribute_view(model)
     ids = retrofit.building_ids if retrofit.building_ids is not None else out.building_ids()
     unknown = [b for b in ids if b not in out.city_objects]
     if unknown:
         raise InputError(f"scenario {retrofit.name!r}: unknown buildings {unknown[:5]}")
-    table = load_archetypes(archetypes)
-    overrides = None
-    if "archetype_id" not in table.columns:
-        overrides, table = table, load_archetypes("IT")
-    p = assign_archetypes(out, list(ids), table, overrides)
+    p, _ = building_parameters(out, list(ids), None, archetypes=archetypes, log=False, **archetype_kw)
     u_wall = 1.0 / (1.0 / p["u_wall_w_m2k"].to_numpy(float) + retrofit.wall_insulation_m / INSULATION_K_W_MK)
     u_roof = 1.0 / (1.0 / p["u_roof_w_m2k"].to_numpy(float) + retrofit.roof_insulation_m / INSULATION_K_W_MK)
     for k, bid in enumerate(ids):  # attribute edits, one dict per building
-        a = out.city_objects[bid].setdefault("attributes", {})
+        a = out.city_objects[bid]["attributes"]
         if retrofit.wall_insulation_m > 0:
             if a.get("energy_wall_layers") is not None:
                 a["energy_wall_layers"] = _add_outer_layer(a["energy_wall_layers"], retrofit.wall_insulation_m)
@@ -106,7 +126,8 @@ def apply_retrofit(model: CityModel, retrofit: Retrofit, archetypes: Any = "IT")
     return out
 
 
-def run_scenarios(model: CityModel, weather: Any, scenarios: list[Retrofit], **simulate_kw: Any) -> pd.DataFrame:
+def run_scenarios(model: CityModel, weather: Any, scenarios: list[Retrofit], *, baseline: Any = None,
+                  **simulate_kw: Any) -> pd.DataFrame:
     """Simulate the baseline and each scenario; per-building results and deltas.
 
     Parameters
@@ -115,6 +136,9 @@ def run_scenarios(model: CityModel, weather: Any, scenarios: list[Retrofit], **s
     weather : str, PathLike or (DataFrame, dict)
         Read once and reused for every run.
     scenarios : list of Retrofit
+    baseline : EnergyResult, optional
+        The result of ``simulate(model, weather, **simulate_kw)`` when already computed (it is
+        not run again).
     **simulate_kw
         Passed to :func:`energy.demand.simulate.simulate` (``archetypes``, ``solar``, ...).
 
@@ -126,9 +150,6 @@ def run_scenarios(model: CityModel, weather: Any, scenarios: list[Retrofit], **s
         ``delta_cooling_kwh``, ``delta_heating_pct``, ``delta_cooling_pct``,
         ``delta_overheating_hours`` against the baseline (scenario ``"baseline"``, deltas 0).
     """
-    from energy.demand.simulate import simulate
-    from energy.weather import load_weather
-
     if not scenarios:
         raise InputError("give at least one Retrofit scenario")
     names = [s.name for s in scenarios]
@@ -136,11 +157,12 @@ def run_scenarios(model: CityModel, weather: Any, scenarios: list[Retrofit], **s
         raise InputError(f"scenario names must be unique and not 'baseline': {names}")
     wx = load_weather(weather, model)
     cols = ["heating_demand_kwh", "cooling_demand_kwh", "overheating_hours", "floor_area_m2"]
-    base = simulate(model, wx, **simulate_kw).table[cols]
+    base = (baseline if baseline is not None else simulate(model, wx, **simulate_kw)).table[cols]
     frames = [base.assign(scenario="baseline")]
     arche = simulate_kw.get("archetypes", "IT")
+    akw = {k: simulate_kw[k] for k in ("country", "year_field", "use_field", "storeys_field") if k in simulate_kw}
     for s in scenarios:
-        r = simulate(apply_retrofit(model, s, arche), wx, **simulate_kw).table[cols]
+        r = simulate(apply_retrofit(model, s, arche, **akw), wx, **simulate_kw).table[cols]
         frames.append(r.assign(scenario=s.name))
     out = pd.concat(frames).reset_index()
     b = base.reindex(out["building_id"])

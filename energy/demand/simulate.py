@@ -9,7 +9,6 @@ thermal network of :mod:`energy.demand.model` run block by block by
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from citymodel._fileutil import atomic_path
-from citymodel.errors import CityModelWarning, InputError, WeatherError
+from citymodel.errors import CityModelWarning, InputError
 from citymodel.model import CityModel
 from energy.demand.archetypes import (
-    assign_archetypes,
+    MIN_FLOOR_AREA_M2,
+    building_parameters,
     layers_from_u_kappa,
-    load_archetypes,
     schedule_tables,
 )
 from energy.demand.engine import forcing_from_weather, run_thermal
@@ -33,8 +32,9 @@ from energy.demand.glazing import double_glazing
 from energy.demand.irradiance import orientation_irradiance
 from energy.demand.model import Constructions, Films
 from energy.demand.shading import window_shading
+from energy.demand.window_rays import ray_window_shading
 
-__all__ = ["simulate", "EnergyResult", "RESULT_COLUMNS", "build_constructions"]
+__all__ = ["simulate", "EnergyResult", "RESULT_COLUMNS", "build_constructions", "window_irradiance"]
 
 #: Per-building result columns written back as CityJSON attributes.
 RESULT_COLUMNS = (
@@ -71,7 +71,12 @@ class EnergyResult:
         Hour-ending stamps of the weather.
     weather_meta : dict
     skipped : dict[str, str]
-        Buildings left out and why.
+        Buildings left out and why (no envelope, or unconditioned: sheds, garages, tiny).
+    provenance : DataFrame
+        Every building's ``archetype``, ``archetype_from``, ``archetype_why`` (simulated or not).
+    summary : dict
+        Archetype counts, fallbacks and the weather-site check (see
+        :func:`energy.demand.archetypes.archetype_summary`).
     """
 
     table: pd.DataFrame
@@ -79,6 +84,8 @@ class EnergyResult:
     times: pd.DatetimeIndex
     weather_meta: dict
     skipped: dict[str, str] = field(default_factory=dict)
+    provenance: pd.DataFrame | None = None
+    summary: dict = field(default_factory=dict)
 
     def write_attributes(self, model: CityModel, *, decimals: int = 2) -> int:
         """Write the result columns onto the buildings' attributes; returns the count."""
@@ -92,6 +99,11 @@ class EnergyResult:
                     int(v) if isinstance(v, (np.integer,)) else v)
         for bid, why in self.skipped.items():
             model.city_objects[bid].setdefault("attributes", {})["energy_skipped"] = why
+        if self.provenance is not None:
+            for bid, rec in self.provenance.to_dict("index").items():  # one dict per building
+                model.city_objects[bid].setdefault("attributes", {}).update(rec)
+        if self.summary:
+            model.extra["+energyArchetypes"] = self.summary
         return len(recs)
 
     def hourly_frame(self) -> pd.DataFrame:
@@ -152,32 +164,6 @@ class EnergyResult:
 
 
 # ------------------------------------------------------------------------------ helpers
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dphi, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
-
-
-def check_site(model: CityModel, meta: dict, max_km: float | None) -> float | None:
-    """Distance between the model and the weather site [km]; WeatherError beyond ``max_km``.
-
-    Models without a CRS are not checked (returns None).
-    """
-    if max_km is None or model.epsg is None or meta.get("source") == "clearsky":
-        return None
-    from energy.weather import site_of_model
-
-    lat, lon, _ = site_of_model(model)
-    d = _haversine_km(lat, lon, meta["latitude"], meta["longitude"])
-    if d > max_km:
-        raise WeatherError(
-            f"weather {meta.get('source', '')!s} is for {meta.get('city', '')} at "
-            f"({meta['latitude']:.3f}, {meta['longitude']:.3f}), {d:.0f} km from the model "
-            f"{model.source or ''} at ({lat:.3f}, {lon:.3f}); give the weather of the site (or "
-            f"pass max_site_distance_km=None to use it anyway)"
-        )
-    return d
 
 
 def _pad_layers(layer_list: list[Any], fallback: np.ndarray, what: str, ids: list[str]) -> np.ndarray:
@@ -215,6 +201,9 @@ def build_constructions(env: Envelope, params: pd.DataFrame, films: Films) -> tu
     nb_ = len(ids)
     sh = params["storey_height_m"].to_numpy(float)
     storeys = np.where(env.storeys_given, env.storeys, np.maximum(1.0, np.round(env.height_m / sh)))
+    if "storeys" in params:  # a storeys attribute (b3_bouwlagen, building:levels, ...) wins
+        st = params["storeys"].to_numpy(float)
+        storeys = np.where(np.isfinite(st), st, storeys)
     floor_area = env.ground_area_m2 * storeys
     wwr = params[["wwr_n", "wwr_e", "wwr_s", "wwr_w"]].to_numpy(float)
     win = np.where(env.has_windows[:, None], env.window_area_m2, np.clip(wwr, 0, 0.95) * env.wall_area_m2)
@@ -346,7 +335,11 @@ def _irradiance_sources(model, ids, oi, solar):
         beam = oi.beam_w_m2[1:]
         mod_b = glazing_modifier(oi.aoi_deg[1:].ravel()).reshape(4, nh)
         mod_d = float(glazing_modifier(DIFFUSE)[0])
-        sunlit = sunlit.reshape(n_s, 4, nh)
+        sunlit, fsky, fgnd = sunlit.reshape(n_s, 4, nh), fsky.reshape(n_s, 4), fgnd.reshape(n_s, 4)
+        for k, bi in enumerate(np.flatnonzero(sk)):  # {"method": "raycast"}: the model's own geometry
+            if specs[k].get("method") == "raycast":
+                sunlit[k], fsky[k], fgnd[k] = ray_window_shading(model, ids[bi], oi.sun_azimuth_deg,
+                                                                 oi.sun_elevation_deg)
         win_s = (beam * mod_b)[None] * sunlit + mod_d * (
             oi.sky_diffuse_w_m2[1:][None] * fsky.reshape(n_s, 4, 1)
             + oi.ground_diffuse_w_m2[1:][None] * fgnd.reshape(n_s, 4, 1)
@@ -359,11 +352,26 @@ def _irradiance_sources(model, ids, oi, solar):
     return irr, irw, src
 
 
+def window_irradiance(model: CityModel, building_ids: list[str], oi, solar: Any = None) -> np.ndarray:
+    """Irradiance on each building's windows after shading, ``(nb, 4, nh)`` float32 [W/m2].
+
+    Orientations N, E, S, W; angular glazing losses included; shading from ``solar``, the
+    ``energy_window_shading`` attribute (analytic, or ``{"method": "raycast"}``), else none.
+    """
+    _, irw, src = _irradiance_sources(model, building_ids, oi, solar)
+    return irw[src]
+
+
 def simulate(
     model: CityModel,
     weather: Any,
     *,
     archetypes: str | os.PathLike | pd.DataFrame = "IT",
+    country: str | None = None,
+    year_field: str | None = None,
+    use_field: str | None = None,
+    storeys_field: str | None = None,
+    min_floor_area_m2: float = MIN_FLOOR_AREA_M2,
     solar: Any = None,
     hourly: bool = False,
     block_size: int = 4096,
@@ -383,9 +391,16 @@ def simulate(
         ``construction_year`` (optional), and optional ``energy_*`` overrides.
     weather : str, PathLike or (DataFrame, dict)
         An EPW path, ``"clearsky"``, or the result of :func:`energy.weather.read_epw`.
-    archetypes : "IT", path or DataFrame
-        The archetype table, or a CSV of per-building overrides (with ``building_id``) applied
-        on top of the Italian table.
+    archetypes : "IT", "NL", "DE", path or DataFrame
+        A shipped archetype table, the user's table, or a CSV of per-building overrides (with
+        ``building_id``) applied on top of the ``country`` table.
+    country : "IT", "NL" or "DE", optional
+        Shipped table under per-building overrides (default IT).
+    year_field, use_field, storeys_field : str, optional
+        Attributes with the construction year, use and storeys; default: the recognised names
+        of :mod:`energy.demand.attributes` (3DBAG, BAG, CityGML, OSM).
+    min_floor_area_m2 : float
+        Buildings with less floor area are unconditioned and not simulated [m2].
     solar : BuildingIrradiance or CityModel, optional
         Shaded hourly irradiance from :func:`energy.solar.building_irradiance` (same weather),
         or the model written by ``citymodel solar`` (``irradiation_kwh_m2`` on roofs and walls),
@@ -403,7 +418,8 @@ def simulate(
         Count overheating hours on a twin of every building run without cooling (heating as
         scheduled); False counts them in the conditioned run (half the cost).
     max_site_distance_km : float or None
-        Largest distance between the model and the weather site; None disables the check.
+        Largest distance between the model and the weather site; None disables the check
+        (see :func:`energy.weather.check_weather_site`).
     films : Films, optional
         Surface coefficients of the network (the calibrated defaults otherwise).
     progress : bool
@@ -420,15 +436,11 @@ def simulate(
     InputError
         No building can be simulated, bad archetype table, bad overrides.
     """
-    from energy.weather import load_weather
+    from energy.weather import check_weather_site, load_weather
 
     films = films or Films()
     df, meta = load_weather(weather, model)
-    check_site(model, meta, max_site_distance_km)
-    table = load_archetypes(archetypes)
-    overrides = None
-    if "archetype_id" not in table.columns:  # per-building overrides on the Italian table
-        overrides, table = table, load_archetypes("IT")
+    site = check_weather_site(meta, model, max_site_distance_km, option_name="max_site_distance_km=")
     env = building_envelope(model)
     skipped = dict(env.problems)
     if skipped:
@@ -449,7 +461,25 @@ def simulate(
         **{k: v[keep] for k, v in env.__dict__.items() if isinstance(v, np.ndarray)},
         problems={},
     )
-    params = assign_archetypes(model, ids, table, overrides)
+    params, summary = building_parameters(
+        model, ids, env, archetypes=archetypes, country=country, year_field=year_field,
+        use_field=use_field, storeys_field=storeys_field, min_floor_area_m2=min_floor_area_m2)
+    summary["weather_site"] = site
+    prov = params[["archetype", "archetype_from", "archetype_why"]].copy()
+    cond = params["conditioned"].to_numpy(bool)
+    skipped.update({b: w for b, w in zip(ids, params["archetype_why"], strict=True) if w.startswith("unconditioned")})
+    ids = [b for b, c in zip(ids, cond, strict=True) if c]
+    params = params[cond].copy()
+    if not ids:
+        raise InputError(
+            f"{model.source or 'model'}: no building can be simulated: all {len(cond)} are "
+            f"unconditioned (e.g. {list(skipped.items())[-1]}); see --min-floor-area-m2 and the use attribute"
+        )
+    env = Envelope(
+        building_ids=ids,
+        **{k: v[cond] for k, v in env.__dict__.items() if isinstance(v, np.ndarray)},
+        problems={},
+    )
     params["vent_m3_h"] = _extra_numeric(model, ids, "energy_vent_m3_h")
     params["internal_gain_w"] = _extra_numeric(model, ids, "energy_internal_gain_w")
     constructions, floor_area = build_constructions(env, params, films)
@@ -488,10 +518,13 @@ def simulate(
             "t_op_max_c": res.t_op_max_c,
             "archetype_id": params["archetype_id"].to_numpy(),
             "archetype_default": params["archetype_default"].to_numpy(),
+            "archetype_from": params["archetype_from"].to_numpy(),
+            "building_type": params["building_type"].to_numpy(),
             "window_area_m2": constructions.area_window_m2.sum(axis=1),
             "party_wall_area_m2": env.party_wall_area_m2,
             "volume_m3": env.volume_m3,
         },
         index=pd.Index(ids, name="building_id"),
     )
-    return EnergyResult(table=out, hourly=res.hourly, times=df.index, weather_meta=meta, skipped=skipped)
+    return EnergyResult(table=out, hourly=res.hourly, times=df.index, weather_meta=meta, skipped=skipped,
+                        provenance=prov, summary=summary)
