@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from citymodel.errors import CRSError, MissingDependencyError, WeatherError
+from citymodel._optional import require
+from citymodel.errors import CRSError, WeatherError
 
 __all__ = [
     "WEATHER_COLUMNS",
@@ -88,13 +89,8 @@ _STEFAN_BOLTZMANN = 5.670374419e-8  # W/m2/K4
 
 def require_pvlib():
     """The ``pvlib`` module, or MissingDependencyError naming the extra to install."""
-    try:
-        import pvlib
-        import pvlib.iotools  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "weather, sun and sky need pvlib: pip install 'citymodel[solar]' (or pip install pvlib)"
-        ) from exc
+    pvlib = require("pvlib", extra="energy", feature="weather, sun and sky", hint="or pip install pvlib")
+    require("pvlib.iotools", extra="energy", feature="weather, sun and sky", package="pvlib")
     return pvlib
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from citymodel.errors import InputError, MissingDependencyError
+from citymodel._optional import require
+from citymodel.errors import InputError
 
 
 def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
@@ -25,12 +26,8 @@ def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) ->
     fn : callable
         Module-level function of one job.
     """
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise MissingDependencyError(
-            "--scheduler needs dask.distributed; install it with: pip install 'citymodel[dask]'"
-        ) from None
+    distributed = require("distributed", extra="dask", feature="--scheduler (Dask)")
+    Client, as_completed = distributed.Client, distributed.as_completed
     own = not isinstance(scheduler, Client)
     if own:
         try:

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from citymodel.errors import InputError, MissingDependencyError
+from citymodel._optional import require
+from citymodel.errors import InputError
 from lidar import _pc_kernels as _kernels
 from lidar.dtm import cell_index, fill_nodata_laplace, grid_geometry
 from lidar.pointcloud import ASPRS_BUILDING, ASPRS_GROUND, PointCloud
@@ -205,13 +206,8 @@ def csf(
     (n,) bool
         Ground mask.
     """
-    try:
-        import CSF
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "method='csf' needs cloth-simulation-filter: pip install 'citymodel[lidar]', "
-            "or use method='smrf'"
-        ) from exc
+    CSF = require("CSF", extra="lidar", feature="method='csf'", package="cloth-simulation-filter",
+                  hint="or use method='smrf'")
     xyz = np.asarray(xyz, dtype=np.float64)
     origin = xyz.min(axis=0)
     local = np.ascontiguousarray(xyz - origin)

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from citymodel._optional import require
 from citymodel.crs import horizontal_epsg, parse_epsg
-from citymodel.errors import CRSError, MissingDependencyError, PointCloudError
+from citymodel.errors import CRSError, PointCloudError
 
 __all__ = [
     "PointCloud",
@@ -516,13 +517,8 @@ def _pdal_importable() -> bool:
 
 
 def _read_pdal(info: LasInfo, bbox) -> list[tuple]:  # pragma: no cover - needs PDAL
-    try:
-        import pdal
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "engine='pdal' needs the PDAL Python bindings: pip install 'citymodel[pdal]' "
-            "(or conda install -c conda-forge python-pdal), or use engine='laspy'"
-        ) from exc
+    pdal = require("pdal", extra="pdal", feature="engine='pdal' (the PDAL Python bindings)",
+                   hint="or conda install -c conda-forge python-pdal, or use engine='laspy'")
     stages: list[dict] = [{"type": "readers.las", "filename": info.path}]
     if bbox is not None:
         stages.append({"type": "filters.crop", "bounds": f"([{bbox[0]},{bbox[2]}],[{bbox[1]},{bbox[3]}])"})

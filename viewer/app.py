@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from citymodel.errors import DisplayError, InputError, MissingDependencyError
+from citymodel._optional import require
+from citymodel.errors import DisplayError, InputError
 from viewer.render import CAMERA_PRESETS, add_scene, apply_camera
 from viewer.scene import Scene
 
@@ -39,13 +40,8 @@ def check_display() -> None:
             "`citymodel render IN.city.json --color ATTR --out shot.png` for an off-screen image "
             "(or run the viewer under xvfb-run / with X forwarding)"
         )
-    try:
-        import pyvistaqt  # noqa: F401
-        from qtpy import QtWidgets  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"the desktop viewer needs pyvistaqt and Qt ({exc}); pip install 'citymodel[viewer]'"
-        ) from None
+    require("pyvistaqt", extra="viewer", feature="the desktop viewer")
+    require("qtpy.QtWidgets", extra="viewer", feature="the desktop viewer", package="qtpy")
 
 
 def _software_gl(plotter) -> bool:

@@ -85,7 +85,7 @@ def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, prog
     progress : bool
         Show a progress bar.
     """
-    from citymodel.io.cityjson import _is_seq, model_from_document, read_cityjsonseq
+    from citymodel.io.cityjson import is_seq_path, model_from_document, read_cityjsonseq
 
     where = str(path)
     report = ValidationReport(source=where)
@@ -94,7 +94,7 @@ def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, prog
         data = p.read_bytes()
     except OSError as exc:
         return _fatal(report, f"cannot read the file: {exc.strerror or exc}")
-    if _is_seq(p):
+    if is_seq_path(p):
         return _validate_seq(p, data, report, crs, progress, read_cityjsonseq)
     try:
         doc = orjson.loads(data)

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from citymodel.errors import InputError, MissingDependencyError
+from citymodel._optional import require
+from citymodel.errors import InputError
 from citymodel.model import CityModel
 from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
 
@@ -42,14 +43,9 @@ _CHUNK_RAYS = 1 << 20
 
 
 def _embree():
-    try:
-        from embreex import rtcore_scene as rtcs
-        from embreex.mesh_construction import TriangleMesh
-    except ImportError as exc:  # pragma: no cover - embreex is a core dependency
-        raise MissingDependencyError(
-            "the solar solver needs embreex (pip install embreex)"
-        ) from exc
-    return rtcs, TriangleMesh
+    feature = "the solar solver (embreex is a core dependency)"
+    rtcs = require("embreex.rtcore_scene", feature=feature, package="embreex")
+    return rtcs, require("embreex.mesh_construction", feature=feature, package="embreex").TriangleMesh
 
 
 @dataclass
