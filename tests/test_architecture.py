@@ -24,9 +24,8 @@ MAX_LINES = 600
 #: Modules over MAX_LINES today, with their line counts: each may only shrink. To be emptied by
 #: the refactor of issue #11 (split a module, then delete its line here).
 OVERSIZED = {
-    "lidar/footprint_extraction.py": 801,
-    "lidar/build.py": 732,
-    "lidar/pointcloud.py": 638,
+    "lidar/footprints/extraction.py": 801,
+    "lidar/points/pointcloud.py": 638,
 }
 
 #: Contracts known to be broken, with the reason (not strict: they may start passing).

@@ -23,7 +23,7 @@ from lidar.reconstruct.lod12 import lod12_shell
 from lidar.reconstruct.lod13 import lod13_shell
 from lidar.reconstruct.lod22 import bad_faces, lod22_shell
 from lidar.reconstruct.partition import make_grid
-from lidar.roofplanes import detect_roof_planes
+from lidar.reconstruct.roofplanes import detect_roof_planes
 
 __all__ = ["BuildingResult", "reconstruct_building", "LODS", "MIN_ROOF_POINTS"]
 
