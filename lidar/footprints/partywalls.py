@@ -32,10 +32,12 @@ import math
 import os
 
 import numpy as np
+from scipy import ndimage
 
 from citymodel.crs import transformer_to_raster
 from citymodel.errors import InputError
 from lidar.footprints.common import dominant_orientation, linked_components, neighbour_pairs, rotate
+from lidar.terrain.dtm import highest_per_cell
 
 __all__: list[str] = []
 
@@ -249,10 +251,6 @@ def split_piece(
     band_m: float = 1.5,
 ) -> np.ndarray:
     """Sub-label ``(n,)`` int64 (0..k-1) of one connected piece's points ``(n, 3)`` [m]."""
-    from scipy import ndimage
-
-    from lidar.terrain import _kernels as _pc_kernels
-
     n = xyz.shape[0]
     zeros = np.zeros(n, np.int64)
     centre = xyz[:, :2].mean(axis=0)
@@ -268,7 +266,7 @@ def split_piece(
     mask = ndimage.binary_closing(occ, structure=np.ones((3, 3), bool)) | occ
     if mask.sum() * cell_m * cell_m < 2 * min_part_m2:
         return zeros
-    dsm = -_pc_kernels.grid_min(ij[:, 0], ij[:, 1], -xyz[:, 2], shape[0], shape[1])
+    dsm = highest_per_cell(ij[:, 0], ij[:, 1], xyz[:, 2], shape)
     empty = np.isnan(dsm)
     if empty.any():
         _, (ri, ci) = ndimage.distance_transform_edt(empty, return_indices=True)

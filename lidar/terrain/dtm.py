@@ -20,6 +20,7 @@ from citymodel.errors import InputError, PointCloudError
 from lidar.terrain import _kernels
 
 __all__ = [
+    "highest_per_cell",
     "make_dtm",
     "write_dtm_geotiff",
     "height_above_ground",
@@ -64,6 +65,27 @@ def cell_index(xy: np.ndarray, transform: Affine, shape: tuple[int, int]) -> tup
     rows = np.floor((y0 - xy[:, 1]) / res).astype(np.int64)
     inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
     return rows, cols, inside
+
+
+def highest_per_cell(rows: np.ndarray, cols: np.ndarray, z_m: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Highest z per cell of a grid (a DSM), NaN where no point falls.
+
+    Parameters
+    ----------
+    rows, cols : (n,) int64
+        Cell of each point (inside ``shape``).
+    z_m : (n,) float64
+        Heights [m].
+    shape : (ny, nx)
+        Grid shape.
+
+    Returns
+    -------
+    (ny, nx) float64
+        [m]
+    """
+    z = np.asarray(z_m, dtype=np.float64)
+    return -_kernels.grid_min(np.asarray(rows, np.int64), np.asarray(cols, np.int64), -z, int(shape[0]), int(shape[1]))
 
 
 def fill_nodata_laplace(grid: np.ndarray) -> np.ndarray:
