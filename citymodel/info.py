@@ -13,6 +13,13 @@ from typing import Any
 
 import orjson
 
+from citymodel.io.cityjson import (
+    is_seq_path,
+    load_json,
+    model_from_document,
+    read_cityjsonseq,
+    read_model_bytes,
+)
 from citymodel.model import CityModel
 
 __all__ = ["file_info", "model_info", "format_info"]
@@ -62,13 +69,6 @@ def file_info(path: str | os.PathLike, crs: int | str | None = None) -> dict[str
     CityJSONError
         When the file cannot be read (the message names the file and what is wrong).
     """
-    from citymodel.io.cityjson import (
-        is_seq_path,
-        load_json,
-        model_from_document,
-        read_cityjsonseq,
-        read_model_bytes,
-    )
 
     p = Path(path)
     if is_seq_path(p):

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from citymodel._optional import require
+from citymodel.crs import horizontal_epsg
 from citymodel.errors import CRSError, WeatherError
 
 __all__ = [
@@ -471,7 +472,6 @@ def site_of_model(model: Any) -> tuple[float, float, float]:
     from pyproj.exceptions import CRSError as _ProjCRSError
     from pyproj.exceptions import ProjError
 
-    from citymodel.crs import horizontal_epsg
 
     try:
         h = horizontal_epsg(int(epsg))

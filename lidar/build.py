@@ -28,7 +28,7 @@ import numpy as np
 from citymodel.errors import InputError
 from citymodel.model import CityModel
 from lidar.classify import classify_points
-from lidar.execution import _blockcache
+from lidar.execution import cache
 from lidar.execution.assemble import assemble_model, note_partly_outside
 from lidar.execution.plan import (
     ASPRS_BUILDING,
@@ -140,10 +140,10 @@ def _footprints(source: PointSource, footprints: Any, id_field: str | None, orth
         return _load_footprints(footprints, id_field, source.epsg), None
     fps, fp_cache, loaded = None, None, None
     if workdir is not None and not source.in_memory:  # extracted footprints are kept and reused too
-        fkey = _blockcache.run_key(source.files + ([] if ortho is None else [str(ortho)]),
+        fkey = cache.run_key(source.files + ([] if ortho is None else [str(ortho)]),
                                    {"extracted footprints": 1, "crs": str(source.crs)})
-        fp_cache = _blockcache.prepare(workdir) / f"footprints_{fkey}.pkl"
-        fps = _blockcache.load(fp_cache) if fp_cache.exists() else None
+        fp_cache = cache.prepare(workdir) / f"footprints_{fkey}.pkl"
+        fps = cache.load(fp_cache) if fp_cache.exists() else None
     if fps is None:
         pc_all = source.read(progress=progress)
         classes_all = _classes(pc_all, ortho)
@@ -151,7 +151,7 @@ def _footprints(source: PointSource, footprints: Any, id_field: str | None, orth
         loaded = (pc_all, classes_all)
     if fp_cache is not None:
         if not fp_cache.exists():
-            _blockcache.save(fp_cache, fps)
+            cache.save(fp_cache, fps)
         # blocks then read their points from the files, as with given footprints: a first run
         # and a resumed one build each block the same way, and both keep block outputs
         loaded = None
@@ -219,7 +219,7 @@ def build_model(
         RGBN orthophoto GeoTIFF: its NDVI helps classify files without building classes, and
         without footprints its roof colours help split touching buildings at party walls.
     workdir : path, optional
-        Keep each block's output there (written atomically, :mod:`lidar.execution._blockcache`), and the
+        Keep each block's output there (written atomically, :mod:`lidar.execution.cache`), and the
         extracted footprints when none are given, and reuse them on a re-run with the same input
         files (names, sizes, modification times), options and blocks: an interrupted build
         resumes where it stopped. Not for points given in memory.

@@ -17,7 +17,7 @@ MOVED = {
     "lidar.spill": "lidar.execution.spill",
     "lidar._dask": "lidar.execution._dask",
     "lidar._timelimit": "lidar.execution._timelimit",
-    "lidar._blockcache": "lidar.execution._blockcache",
+    "lidar._blockcache": "lidar.execution.cache",
     "lidar.footprint_extraction": "lidar.footprints.extraction",
     "lidar._partywalls": "lidar.footprints.partywalls",
     "lidar.footprints_common": "lidar.footprints.common",

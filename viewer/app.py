@@ -16,8 +16,8 @@ import numpy as np
 
 from citymodel._optional import require
 from citymodel.errors import DisplayError, InputError
-from viewer.render import CAMERA_PRESETS, add_scene, apply_camera
-from viewer.scene import Scene
+from viewer.render import CAMERA_PRESETS, add_scene, apply_camera, save_png
+from viewer.scene import Scene, set_building_lod
 
 __all__ = ["check_display", "ViewerWindow", "run_app"]
 
@@ -223,7 +223,6 @@ def _make_window_class():
 
         def set_lod(self, lod: str | None) -> None:
             """Show the buildings at another LoD ("1.2", "2.2"; None: highest per building)."""
-            from viewer.scene import set_building_lod
 
             if self.model is None:
                 raise InputError("the window was opened without its model: the LoD cannot change")
@@ -280,7 +279,6 @@ def _make_window_class():
 
         def screenshot(self, path: str | os.PathLike, overwrite: bool = False) -> np.ndarray:
             """Save the current view as PNG (atomically) and return the image."""
-            from viewer.render import save_png
 
             img = self.plotter.screenshot(return_img=True)
             save_png(img, path, overwrite=overwrite)

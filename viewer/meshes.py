@@ -14,7 +14,10 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import InputError
+from citymodel.geometry import triangulate_polygon
 from citymodel.model import CityModel
+from citymodel.surfaces import chosen_geometries, iter_polygons
+from citymodel.vegetation import tree_table
 
 __all__ = [
     "BUILDING_OBJECT_TYPES",
@@ -91,8 +94,6 @@ def surface_mesh(
     """
     import pyvista as pv
 
-    from citymodel.geometry import triangulate_polygon
-    from citymodel.surfaces import chosen_geometries, iter_polygons
 
     wanted = set(object_types)
     ids = [k for k, o in model.city_objects.items() if o.get("type") in wanted]
@@ -200,7 +201,6 @@ def tree_parameters(model: CityModel) -> pd.DataFrame:
         ``tree_id``, ``x_m``, ``y_m``, ``z_m`` (base, model coordinates), ``height_m``,
         ``crown_diameter_m``.
     """
-    from citymodel.vegetation import tree_table
 
     return tree_table(model)[["tree_id", "x_m", "y_m", "z_m", "height_m", "crown_diameter_m"]]
 

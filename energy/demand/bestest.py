@@ -16,6 +16,7 @@ import numpy as np
 
 from citymodel.errors import InputError
 from citymodel.model import CityModel
+from energy.demand.simulate import simulate
 
 __all__ = ["CASES", "bestest_model", "run_case", "BESTEST_GROUND_C"]
 
@@ -214,7 +215,6 @@ def run_case(case: str, weather: Any) -> dict[str, float]:
         ``peak_cooling_kw``, and ``ff_max_c``, ``ff_min_c``, ``ff_mean_c`` (zone air) for the
         free-float cases.
     """
-    from energy.demand.simulate import simulate
 
     model = bestest_model(case)
     r = simulate(model, weather, ground_temperature_c=BESTEST_GROUND_C, free_running_twin=False,

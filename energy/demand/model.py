@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from citymodel.errors import InputError
+from energy.demand._kernels import modal_project
 
 __all__ = [
     "Constructions",
@@ -369,7 +370,6 @@ def build_modal_model(
     W[1, i_win] += 0.5 * a_win_tot / a_in
 
     # ---- modal reduction (batched symmetric eigen-decomposition)
-    from energy.demand._kernels import modal_project
 
     # per building: eigen-decomposition of C^-1/2 K C^-1/2 (ascending: slowest mode first),
     # G = zoh V^T C^-1/2 B, Cout = W C^-1/2 V (in parallel over the buildings)

@@ -16,6 +16,9 @@ import pandas as pd
 
 from citymodel.errors import InputError
 from citymodel.model import CityModel
+from energy.demand.archetypes import assign_archetypes, load_archetypes
+from energy.demand.simulate import simulate
+from energy.weather import load_weather
 
 __all__ = ["Retrofit", "apply_retrofit", "run_scenarios", "INSULATION_K_W_MK"]
 
@@ -67,7 +70,6 @@ def _add_outer_layer(layers: Any, d_m: float) -> list[list[float]]:
 
 def apply_retrofit(model: CityModel, retrofit: Retrofit, archetypes: Any = "IT") -> CityModel:
     """A copy of ``model`` whose buildings carry the retrofit as ``energy_*`` overrides."""
-    from energy.demand.archetypes import assign_archetypes, load_archetypes
 
     out = model.copy()
     ids = retrofit.building_ids if retrofit.building_ids is not None else out.building_ids()
@@ -126,8 +128,6 @@ def run_scenarios(model: CityModel, weather: Any, scenarios: list[Retrofit], **s
         ``delta_cooling_kwh``, ``delta_heating_pct``, ``delta_cooling_pct``,
         ``delta_overheating_hours`` against the baseline (scenario ``"baseline"``, deltas 0).
     """
-    from energy.demand.simulate import simulate
-    from energy.weather import load_weather
 
     if not scenarios:
         raise InputError("give at least one Retrofit scenario")

@@ -21,6 +21,8 @@ import pandas as pd
 from citymodel._fileutil import atomic_path
 from citymodel.errors import CityModelWarning, InputError, WeatherError
 from citymodel.model import CityModel
+from citymodel.progress import progress_bar
+from citymodel.surfaces import surface_table
 from energy.demand.archetypes import (
     assign_archetypes,
     layers_from_u_kappa,
@@ -29,10 +31,11 @@ from energy.demand.archetypes import (
 )
 from energy.demand.engine import forcing_from_weather, run_thermal
 from energy.demand.geometry import Envelope, building_envelope
-from energy.demand.glazing import double_glazing
+from energy.demand.glazing import DIFFUSE, double_glazing, glazing_modifier
 from energy.demand.irradiance import orientation_irradiance
 from energy.demand.model import Constructions, Films
 from energy.demand.shading import window_shading
+from energy.weather import load_weather, site_of_model
 
 __all__ = ["simulate", "EnergyResult", "RESULT_COLUMNS", "build_constructions"]
 
@@ -119,7 +122,6 @@ class EnergyResult:
         import pyogrio
         import shapely
 
-        from citymodel.surfaces import surface_table
 
         ids = list(self.table.index)
         t = surface_table(model, object_types=("Building", "BuildingPart"), object_ids=None)
@@ -166,7 +168,6 @@ def check_site(model: CityModel, meta: dict, max_km: float | None) -> float | No
     """
     if max_km is None or model.epsg is None or meta.get("source") == "clearsky":
         return None
-    from energy.weather import site_of_model
 
     lat, lon, _ = site_of_model(model)
     d = _haversine_km(lat, lon, meta["latitude"], meta["longitude"])
@@ -280,7 +281,6 @@ def solar_shading_factors(solar_model: CityModel, ids: list[str], oi) -> np.ndar
     -------
     (nb, 5) float64
     """
-    from citymodel.surfaces import surface_table
 
     t = surface_table(solar_model, object_types=("Building", "BuildingPart"))
     vals = np.full(len(t), np.nan)
@@ -341,7 +341,6 @@ def _irradiance_sources(model, ids, oi, solar):
             col("window_height_m", 1.5), col("overhang_depth_m", 0.0), col("overhang_gap_m", 0.0),
             col("overhang_extension_m", np.inf), col("fin_depth_m", 0.0),
         )
-        from energy.demand.glazing import DIFFUSE, glazing_modifier
 
         beam = oi.beam_w_m2[1:]
         mod_b = glazing_modifier(oi.aoi_deg[1:].ravel()).reshape(4, nh)
@@ -420,7 +419,6 @@ def simulate(
     InputError
         No building can be simulated, bad archetype table, bad overrides.
     """
-    from energy.weather import load_weather
 
     films = films or Films()
     df, meta = load_weather(weather, model)
@@ -461,7 +459,6 @@ def simulate(
     if isinstance(solar, CityModel):
         constructions.shading_factor = solar_shading_factors(solar, ids, oi)
     sched, sched_id = schedule_tables(params)
-    from citymodel.progress import progress_bar
 
     with progress_bar(enabled=progress) as bar:
         task = bar.add_task("Energy demand", total=len(ids))

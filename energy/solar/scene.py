@@ -27,6 +27,7 @@ from citymodel._optional import require
 from citymodel.errors import InputError
 from citymodel.model import CityModel
 from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
+from citymodel.vegetation import tree_table
 
 __all__ = [
     "OccluderScene",
@@ -187,7 +188,6 @@ def tree_parameters(model: CityModel) -> np.ndarray:
     (t, 6) float64
         ``x, y, z_centre, radius_xy, radius_z, 0`` per tree [m].
     """
-    from citymodel.vegetation import tree_table
 
     t = tree_table(model, VEGETATION_TYPES)
     t = t[~t["surface_geometry"].astype(bool)]

@@ -5,7 +5,7 @@ Blocks are the cells of a square grid holding the footprints' centroids, so each
 to exactly one block whatever the tiling; each block's box is its footprints' bounding box plus a
 buffer (and, for spilled inputs, its cell, so that the boxes also cover the ground between the
 footprints). Cells without footprints become ground-only blocks when the terrain is wanted. With a
-work folder, blocks whose output is already there (:mod:`lidar.execution._blockcache`) are marked
+work folder, blocks whose output is already there (:mod:`lidar.execution.cache`) are marked
 done and are not run again.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 
 from citymodel.errors import FootprintError
-from lidar.execution import _blockcache
+from lidar.execution import cache
 from lidar.footprints.given import Footprint
 from lidar.points.pointcloud import PointCloud
 from lidar.points.source import PointSource
@@ -50,7 +50,7 @@ class BlockJob:
     owned_boxes: np.ndarray | None = None  # boxes of blocks 0..k: its ground is what no earlier box holds
     classified: bool = False  # the files' classes are usable
     ortho: str | None = None
-    cache_path: str | None = None  # write its output there (lidar.execution._blockcache)
+    cache_path: str | None = None  # write its output there (lidar.execution.cache)
 
 
 @dataclasses.dataclass
@@ -265,14 +265,14 @@ def plan_blocks(
             boxes_of.append(bb[None, :] if classes_usable else np.zeros((1, 4)))
     done: dict[int, Any] = {}
     if workdir is not None and not source.in_memory and not loaded and jobs:
-        wd = _blockcache.prepare(workdir)
+        wd = cache.prepare(workdir)
         options = dict(cache_options or {}, want_ground=want_ground, small=bool(small), classes_usable=bool(classes_usable))
-        rkey = _blockcache.run_key(source.files + [str(f) for f in cache_inputs], options)
+        rkey = cache.run_key(source.files + [str(f) for f in cache_inputs], options)
         for job, boxes in zip(jobs, boxes_of, strict=True):
-            key = _blockcache.block_key(rkey, [i for i, _, _ in job.items], [g.wkb for _, g, _ in job.items], boxes)
-            path = _blockcache.block_path(wd, key)
+            key = cache.block_key(rkey, [i for i, _, _ in job.items], [g.wkb for _, g, _ in job.items], boxes)
+            path = cache.block_path(wd, key)
             job.cache_path = str(path)
-            out = _blockcache.load(path) if path.exists() else None
+            out = cache.load(path) if path.exists() else None
             if out is not None:
                 done[job.k] = out
     return BuildPlan(jobs, done, small, bboxes, classified, n_buildings, want_ground)

@@ -24,7 +24,7 @@ import numpy as np
 import shapely
 
 from citymodel.progress import progress_bar
-from lidar.execution import _blockcache, _dask, _timelimit, spill
+from lidar.execution import _dask, _timelimit, cache, spill
 from lidar.execution.plan import ASPRS_BUILDING, ASPRS_GROUND, BlockJob, BuildPlan
 from lidar.points.pointcloud import read_points
 from lidar.points.route import route_points
@@ -218,7 +218,7 @@ def run_block(job: BlockJob, pc=None, classes=None, run=None, advance=None, *, c
         pc = ground = building = tasks = None
         out = BlockOut(results, g, n, desc)
     if job.cache_path is not None:
-        _blockcache.save(Path(job.cache_path), out)
+        cache.save(Path(job.cache_path), out)
     return out
 
 

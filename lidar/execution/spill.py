@@ -55,7 +55,7 @@ def spill_blocks(
     Parameters
     ----------
     infos : sequence of LasInfo
-        The files (:func:`lidar.pointcloud.scan_las`).
+        The files (:func:`lidar.points.las.scan_las`).
     bboxes_m : (m, 4) float64
         ``(xmin, ymin, xmax, ymax)`` of each block, buffer included [m].
     directory : path
@@ -95,7 +95,7 @@ def spill_blocks(
 
 
 def load_block(path: str | os.PathLike, epsg: int | None = None, sources: Sequence[str] = ()) -> PointCloud:
-    """The points of one block's spill file as a :class:`~lidar.pointcloud.PointCloud`.
+    """The points of one block's spill file as a :class:`~lidar.points.pointcloud.PointCloud`.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Raster and orientation helpers shared by footprint extraction and the party-wall split.
 
-:mod:`lidar.footprint_extraction` segments and traces buildings, :mod:`lidar._partywalls`
+:mod:`lidar.footprints.extraction` segments and traces buildings, :mod:`lidar.footprints.partywalls`
 cuts the segmented pieces at their party walls; both label grid cells through allowed links,
 compare neighbouring labels, rotate points into a building's frame and need its main wall
 direction. Those pieces live here, below both, so neither imports the other's privates.

@@ -1,5 +1,5 @@
 """Party walls: split a connected block of building points into houses (private helper of
-:mod:`lidar.footprint_extraction`).
+:mod:`lidar.footprints.extraction`).
 
 Rows of touching houses (terraces, courtyard blocks) come out of the connectivity segmentation
 as one piece. A party wall shows as a **straight line across the piece, parallel to its main

@@ -54,7 +54,7 @@ def segment_buildings(
         chimneys enclosed by a roof), are merged into the neighbour they share most boundary
         with [m2].
     roof_step_m : float or None
-        With ``z``: each piece's roof planes (:func:`lidar.roofplanes.detect_roof_planes`) are
+        With ``z``: each piece's roof planes (:func:`lidar.reconstruct.roofplanes.detect_roof_planes`) are
         grouped into buildings; two adjacent planes belong to one building when they meet
         (the median height difference of the two planes across their shared boundary is below
         ``roof_step_m``, or their intersection line runs within 0.5 m of that boundary: ridges,

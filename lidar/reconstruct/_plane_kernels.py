@@ -1,4 +1,4 @@
-"""Numba kernels for roof plane detection (private: call :mod:`lidar.roofplanes`)."""
+"""Numba kernels for roof plane detection (private: call :mod:`lidar.reconstruct.roofplanes`)."""
 
 from __future__ import annotations
 

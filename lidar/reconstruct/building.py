@@ -16,6 +16,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from citymodel.errors import CityModelError
+from citymodel.model import CityModel
+from citymodel.validation import name_of, validate
 from lidar.attributes import height_attributes, rmse_m, roof_type
 from lidar.reconstruct.distance import point_shell_distance_m
 from lidar.reconstruct.extrude import Shell, shell_is_closed, signed_volume_m3, solid_geometry
@@ -75,12 +77,6 @@ def _sorted_points(xyz: np.ndarray) -> np.ndarray:
 
 def _validator_errors(shells: dict[str, list[Shell]]) -> dict[str, str]:
     """Per LoD, the validator's error codes on its solids (empty when all are valid)."""
-    try:
-        from citymodel.validation import name_of, validate
-    except ImportError:  # the validator is optional here: the closed-shell check already ran
-        return {}
-    from citymodel.model import CityModel
-
     verts, objects, n = [], {}, 0
     for lod, lst in shells.items():
         for p, sh in enumerate(lst):

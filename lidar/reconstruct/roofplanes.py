@@ -2,7 +2,7 @@
 
 Steps (all vectorised or in numba kernels): k nearest neighbours (scipy cKDTree), normals and
 curvature by PCA of each neighbourhood (batched ``eigh``), region growing seeded from the
-flattest points (:func:`lidar._kernels.region_grow`), small regions dropped, adjacent regions
+flattest points (:func:`lidar.reconstruct._plane_kernels.region_grow`), small regions dropped, adjacent regions
 with nearly the same plane merged, near-horizontal planes snapped flat.
 """
 

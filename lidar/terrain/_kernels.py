@@ -1,6 +1,6 @@
 """Numba kernels for the point-cloud side: gridding, morphology (SMRF), TIN errors (private).
 
-The public wrappers in :mod:`lidar.ground`, :mod:`lidar.dtm` and :mod:`lidar.tin` validate input.
+The public wrappers in :mod:`lidar.terrain.ground`, :mod:`lidar.terrain.dtm` and :mod:`lidar.terrain.tin` validate input.
 Grids are north-up: row 0 is the top (largest y); cell (r, c) covers
 x in [x0 + c*res, x0 + (c+1)*res), y in (y0 - (r+1)*res, y0 - r*res].
 """

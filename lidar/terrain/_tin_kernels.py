@@ -1,4 +1,4 @@
-"""Numba kernels for streaming TIN refinement (private; public side in :mod:`lidar._terrain`).
+"""Numba kernels for streaming TIN refinement (private; public side in :mod:`lidar.terrain.accumulator`).
 
 Point location in a triangulation through a uniform grid of buckets: every triangle is listed
 in the cells its bounding box overlaps, every point tests only the triangles of its cell.

@@ -7,7 +7,7 @@ in a folder (one ``.npy`` per block) or in memory for small runs. At the end:
 
 - :meth:`dtm`: the cell means, cropped to the cells with ground, gaps Laplace-filled;
 - :meth:`tin`: a coarse TIN (greedy insertion over the coarse grid's cell centres) with the
-  corners of the ground's bounding box, refined by :func:`lidar.tin.refine_tin` against every
+  corners of the ground's bounding box, refined by :func:`lidar.terrain.tin.refine_tin` against every
   stored ground point, one block at a time, so that the vertical error bound holds for all of them.
 
 Memory: the grids (cells, not points), one block of points, and the TIN.
@@ -25,6 +25,8 @@ import numpy as np
 from affine import Affine
 
 from citymodel.errors import InputError, PointCloudError
+from lidar.terrain.dtm import fill_nodata_laplace, sample_grid
+from lidar.terrain.tin import refine_tin, simplify_tin
 
 #: The coarse grid that seeds the TIN has at most this many cells.
 TIN_SEED_CELLS = 6000
@@ -133,7 +135,6 @@ class TerrainAccumulator:
 
     def dtm(self) -> tuple[np.ndarray, Affine]:
         """(ny, nx) float32 DTM [m] (cell means, gaps Laplace-filled) and its transform."""
-        from lidar.terrain.dtm import fill_nodata_laplace
 
         if self.dtm_grid is None:
             raise InputError("terrain: no DTM resolution was given")
@@ -143,8 +144,6 @@ class TerrainAccumulator:
     def tin(self, max_error_m: float = 0.2, stats: dict[str, Any] | None = None,
             delaunay_fraction: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """TIN within ``max_error_m`` [m] of every added ground point: (k, 3) vertices, (t, 3) triangles."""
-        from lidar.terrain.dtm import fill_nodata_laplace, sample_grid
-        from lidar.terrain.tin import refine_tin, simplify_tin
 
         if self.seed is None:
             raise InputError("terrain: the accumulator was made with tin=False")

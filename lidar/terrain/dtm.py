@@ -16,6 +16,7 @@ import numpy as np
 from affine import Affine
 
 from citymodel._fileutil import atomic_path, check_output
+from citymodel.crs import horizontal_epsg
 from citymodel.errors import InputError, PointCloudError
 from lidar.terrain import _kernels
 
@@ -273,8 +274,6 @@ def write_dtm_geotiff(
         try:
             crs = CRS.from_epsg(int(epsg))
         except Exception:
-            from citymodel.crs import horizontal_epsg
-
             crs = CRS.from_epsg(horizontal_epsg(int(epsg)))
     profile = {
         "driver": "GTiff",

@@ -348,7 +348,7 @@ def refine_tin(
     """Insert points into a TIN until no point of a stream lies more than ``max_error_m`` off it.
 
     The points are never held together: each round re-reads them batch by batch (for example one
-    file per block) and locates them (numba grid buckets, :mod:`lidar._tin_kernels`) in the
+    file per block) and locates them (numba grid buckets, :mod:`lidar.terrain._tin_kernels`) in the
     triangles that changed in the last round (points of unchanged triangles keep their error);
     per triangle, the point with the largest vertical error above the bound is inserted (greedy
     insertion, one point per triangle per round, as :func:`simplify_tin`). While a round inserts

@@ -1,4 +1,4 @@
-"""Per-block outputs of the build kept in a work folder, so that an interrupted build resumes (private).
+"""Per-block outputs of the build kept in a work folder, so that an interrupted build resumes.
 
 Each block's output (its buildings' results and, for the terrain, its ground points) is written
 atomically to ``<workdir>/block_<key>.pkl``, where the key is a SHA-256 of everything the output
@@ -55,6 +55,7 @@ def block_key(run: str, indices: Iterable[int], wkbs: Iterable[bytes], boxes_m: 
 
 
 def block_path(workdir: str | os.PathLike, key: str) -> Path:
+    """Where block ``key``'s output lives in ``workdir``."""
     return Path(workdir) / f"block_{key}.pkl"
 
 
