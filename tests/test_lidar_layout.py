@@ -59,13 +59,14 @@ def test_old_names_still_import():
 
 
 def test_new_code_imports_new_paths():
-    """No module of lidar/ (outside the aliases themselves and the vegetation modules owned by
-    other work) imports an old path: the aliases are for users' scripts only."""
+    """No module of lidar/ imports an old path: the aliases are for users' scripts only. (The
+    vegetation modules, trees.py and classify.py, moving to lidar/vegetation/ in other work, are
+    not checked yet.)"""
     alias_files = {ROOT / (m.replace(".", "/") + ".py") for m in MOVED}
     skip = alias_files | {ROOT / "lidar" / "trees.py", ROOT / "lidar" / "classify.py"}
     bad = []
     for path in sorted((ROOT / "lidar").rglob("*.py")):
-        if path in skip:
+        if path in skip or "vegetation" in path.relative_to(ROOT).parts:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []
