@@ -31,8 +31,6 @@ from lidar.classify import classify_points
 from lidar.execution import cache
 from lidar.execution.assemble import assemble_model, note_partly_outside
 from lidar.execution.plan import (
-    ASPRS_BUILDING,
-    ASPRS_GROUND,
     block_bboxes,
     make_blocks,
     mark_outside,
@@ -52,7 +50,7 @@ from lidar.execution.run import (
 )
 from lidar.footprints.extraction import extract_footprints
 from lidar.footprints.given import Footprint, footprints_from_polygons, read_footprints
-from lidar.points.pointcloud import PointCloud
+from lidar.points.pointcloud import ASPRS_BUILDING, ASPRS_GROUND, PointCloud
 from lidar.points.source import PointSource, as_paths, open_points
 from lidar.reconstruct.building import LODS
 from lidar.terrain.ground import has_usable_classes

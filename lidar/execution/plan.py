@@ -27,9 +27,8 @@ from lidar.points.source import PointSource
 from lidar.terrain.ground import has_usable_classes
 
 __all__ = ["BlockJob", "BuildPlan", "plan_blocks", "mark_outside", "make_blocks", "block_bboxes",
-           "ground_only_boxes", "files_classified", "ASPRS_GROUND", "ASPRS_BUILDING"]
+           "ground_only_boxes", "files_classified"]
 
-ASPRS_GROUND, ASPRS_BUILDING = 2, 6
 #: Points of each file's first chunk looked at to decide whether the files' classes are usable.
 PROBE_POINTS = 200_000
 

@@ -25,8 +25,8 @@ import shapely
 
 from citymodel.progress import progress_bar
 from lidar.execution import _dask, _timelimit, cache, spill
-from lidar.execution.plan import ASPRS_BUILDING, ASPRS_GROUND, BlockJob, BuildPlan
-from lidar.points.pointcloud import read_points
+from lidar.execution.plan import BlockJob, BuildPlan
+from lidar.points.pointcloud import ASPRS_BUILDING, ASPRS_GROUND, read_points
 from lidar.points.route import route_points
 from lidar.points.select import GridIndex, select_footprint_points
 from lidar.points.source import PointSource
