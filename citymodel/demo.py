@@ -19,6 +19,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from citymodel.errors import CityModelError
 from citymodel.model import CityModel
 from citymodel.progress import console
 from citymodel.report import Report
@@ -191,7 +192,5 @@ def run_demo(
             console.print(line)
         console.print(f"Report: {html} (and {md.name})")
     if failed:
-        from citymodel.errors import CityModelError
-
         raise CityModelError(f"demo stages failed: {', '.join(failed)}; see {html}")
     return ctx

@@ -13,6 +13,13 @@ from typing import Any
 
 import orjson
 
+from citymodel.io.cityjson import (
+    is_seq_path,
+    load_json,
+    model_from_document,
+    read_cityjsonseq,
+    read_model_bytes,
+)
 from citymodel.model import CityModel
 
 __all__ = ["file_info", "model_info", "format_info"]
@@ -62,23 +69,16 @@ def file_info(path: str | os.PathLike, crs: int | str | None = None) -> dict[str
     CityJSONError
         When the file cannot be read (the message names the file and what is wrong).
     """
-    from citymodel.io.cityjson import (
-        _is_seq,
-        _load_json,
-        _read_bytes,
-        model_from_document,
-        read_cityjsonseq,
-    )
 
     p = Path(path)
-    if _is_seq(p):
-        _read_bytes(p)  # existence / folder checks with the reader's messages
+    if is_seq_path(p):
+        read_model_bytes(p)  # existence / folder checks with the reader's messages
         version = _file_version(p)
         model = read_cityjsonseq(p, crs=crs)
         fmt = "CityJSONSeq"
     else:
-        data, where = _read_bytes(p)
-        doc = _load_json(data, where)
+        data, where = read_model_bytes(p)
+        doc = load_json(data, where)
         version = str(doc.get("version")) if isinstance(doc, dict) and "version" in doc else None
         model = model_from_document(doc, source=where, crs=crs)
         fmt = "CityJSON"

@@ -201,7 +201,7 @@ def _root_of(model: CityModel, oid: str) -> str:
         cur = parents[0]
 
 
-def _iter_polygons(gtype: str, boundaries: Any, values: Any):
+def iter_polygons(gtype: str, boundaries: Any, values: Any):
     """Yield (shell_index, rings, semantic value) for every polygon of a geometry."""
     if gtype in ("MultiSurface", "CompositeSurface"):
         for i, poly in enumerate(boundaries):
@@ -234,9 +234,10 @@ def _instance_vertices(model: CityModel, g: dict[str, Any]) -> tuple[np.ndarray,
     return homog[:, :3] + ref, template
 
 
-def _chosen_geometries(
+def chosen_geometries(
     model: CityModel, obj: dict[str, Any], lod: str | None
 ) -> list[tuple[int, dict[str, Any]]]:
+    """(index, geometry) of the one surface geometry of ``obj`` at ``lod`` (``None``/"max": highest)."""
     geoms = obj.get("geometry") or []
     items = []
     for gi, g in enumerate(geoms):
@@ -328,7 +329,7 @@ def surface_table(
         obj = model.city_objects[oid]
         if want_types is not None and obj.get("type") not in want_types:
             continue
-        chosen = _chosen_geometries(model, obj, lod)
+        chosen = chosen_geometries(model, obj, lod)
         if not chosen:
             continue
         oi = len(object_ids_out)
@@ -357,7 +358,7 @@ def surface_table(
                 glod = template.get("lod")
             surfaces = sem.get("surfaces") or []
             values = sem.get("values")
-            for pi, (shell, rings, sv) in enumerate(_iter_polygons(gtype, boundaries, values)):
+            for pi, (shell, rings, sv) in enumerate(iter_polygons(gtype, boundaries, values)):
                 stype = ""
                 if isinstance(sv, int) and 0 <= sv < len(surfaces):
                     stype = surfaces[sv].get("type", "")

@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from citymodel._fileutil import atomic_path, check_output
 from citymodel.errors import InputError
 from citymodel.model import CityModel
 from energy.solar.irradiate import SolarResult
+from energy.weather import require_pvlib
 
 __all__ = [
     "PVResult",
@@ -214,7 +216,6 @@ def pv_potential(
 
 def _temperature_factor(result: SolarResult, weather: pd.DataFrame | None) -> np.ndarray:
     """Per top-level object: irradiance-weighted ``1 + gamma (T_cell - 25)`` over the year."""
-    from energy.weather import require_pvlib
 
     pvlib = require_pvlib()
 
@@ -290,7 +291,6 @@ def write_roofs_gpkg(
     import pyogrio
     import shapely
 
-    from citymodel._fileutil import atomic_path, check_output
 
     check_output(path, overwrite)
     t = result.table

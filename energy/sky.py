@@ -38,6 +38,7 @@ import numpy as np
 
 from citymodel.errors import InputError
 from energy.sun import direction_vectors
+from energy.weather import require_pvlib
 
 __all__ = [
     "SkyPatches",
@@ -242,7 +243,6 @@ def perez_sky(
     """
     if sky_model not in SKY_MODELS:
         raise InputError(f"sky_model must be one of {SKY_MODELS}, got {sky_model!r}")
-    from energy.weather import require_pvlib
 
     pvlib = require_pvlib()
     from pvlib.irradiance import _get_perez_coefficients

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import WeatherError
-from energy.weather import mid_hour_times
+from energy.weather import mid_hour_times, require_pvlib
 
 __all__ = ["sun_positions", "weather_sun_positions", "sun_vectors", "direction_vectors"]
 
@@ -61,7 +61,6 @@ def sun_positions(
         Indexed like ``index``; columns ``zenith_deg`` (apparent, refraction-corrected),
         ``elevation_deg``, ``azimuth_deg``, ``dni_extra_w_m2``.
     """
-    from energy.weather import require_pvlib
 
     pvlib = require_pvlib()
 

@@ -39,7 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from citymodel.errors import CRSError, MissingDependencyError, WeatherError
+from citymodel._optional import require
+from citymodel.crs import horizontal_epsg
+from citymodel.errors import CRSError, WeatherError
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +95,8 @@ _STEFAN_BOLTZMANN = 5.670374419e-8  # W/m2/K4
 
 def require_pvlib():
     """The ``pvlib`` module, or MissingDependencyError naming the extra to install."""
-    try:
-        import pvlib
-        import pvlib.iotools  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "weather, sun and sky need pvlib: pip install 'citymodel[solar]' (or pip install pvlib)"
-        ) from exc
+    pvlib = require("pvlib", extra="energy", feature="weather, sun and sky", hint="or pip install pvlib")
+    require("pvlib.iotools", extra="energy", feature="weather, sun and sky", package="pvlib")
     return pvlib
 
 
@@ -480,7 +477,6 @@ def site_of_model(model: Any) -> tuple[float, float, float]:
     from pyproj.exceptions import CRSError as _ProjCRSError
     from pyproj.exceptions import ProjError
 
-    from citymodel.crs import horizontal_epsg
 
     try:
         h = horizontal_epsg(int(epsg))

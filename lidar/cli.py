@@ -75,7 +75,7 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
     )
     n_trees = None
     if trees:
-        from lidar.pointcloud import read_points
+        from lidar.points.pointcloud import read_points
         from lidar.trees import add_trees, detect_trees
 
         # ground, vegetation and unclassified points only: buildings are not needed for trees

@@ -98,8 +98,8 @@ def _footprint_rows(ctx: DemoContext) -> tuple[list[tuple[str, object]], str]:
     import shapely
 
     from lidar.evaluate import footprint_iou
-    from lidar.footprint_extraction import extract_footprints
-    from lidar.pointcloud import read_points
+    from lidar.footprints.extraction import extract_footprints
+    from lidar.points.pointcloud import read_points
 
     if "truth_csv" not in ctx.paths:
         return [], ""
@@ -123,7 +123,7 @@ def _trees(ctx: DemoContext, model) -> tuple[list[tuple[str, object]], str]:
     """Detect individual trees in the district's LiDAR, add them to ``model``; report rows and summary."""
     from scipy.spatial import cKDTree
 
-    from lidar.pointcloud import read_points
+    from lidar.points.pointcloud import read_points
     from lidar.trees import add_trees, detect_trees
 
     t0 = time.perf_counter()

@@ -160,7 +160,7 @@ def footprint_iou(truth: list[shapely.Polygon], extracted: list[shapely.Polygon]
     truth : list of Polygon
         True footprints (m true buildings).
     extracted : list of Polygon
-        Footprints from :func:`lidar.footprint_extraction.extract_footprints`.
+        Footprints from :func:`lidar.footprints.extraction.extract_footprints`.
 
     Returns
     -------

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from citymodel.errors import DisplayError, InputError, MissingDependencyError
+from citymodel._optional import require
+from citymodel.errors import DisplayError, InputError
 from viewer.furniture import add_map_furniture
-from viewer.render import CAMERA_PRESETS, add_scene, apply_camera
-from viewer.scene import Scene
+from viewer.render import CAMERA_PRESETS, add_scene, apply_camera, save_png
+from viewer.scene import Scene, set_building_lod
 
 __all__ = ["check_display", "ViewerWindow", "run_app"]
 
@@ -40,13 +41,8 @@ def check_display() -> None:
             "`citymodel render IN.city.json --color ATTR --out shot.png` for an off-screen image "
             "(or run the viewer under xvfb-run / with X forwarding)"
         )
-    try:
-        import pyvistaqt  # noqa: F401
-        from qtpy import QtWidgets  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"the desktop viewer needs pyvistaqt and Qt ({exc}); pip install 'citymodel[viewer]'"
-        ) from None
+    require("pyvistaqt", extra="viewer", feature="the desktop viewer")
+    require("qtpy.QtWidgets", extra="viewer", feature="the desktop viewer", package="qtpy")
 
 
 def _software_gl(plotter) -> bool:
@@ -239,7 +235,6 @@ def _make_window_class():
 
         def set_lod(self, lod: str | None) -> None:
             """Show the buildings at another LoD ("1.2", "2.2"; None: highest per building)."""
-            from viewer.scene import set_building_lod
 
             if self.model is None:
                 raise InputError("the window was opened without its model: the LoD cannot change")
@@ -297,7 +292,6 @@ def _make_window_class():
 
         def screenshot(self, path: str | os.PathLike, overwrite: bool = False) -> np.ndarray:
             """Save the current view as PNG (atomically) and return the image."""
-            from viewer.render import save_png
 
             img = self.plotter.screenshot(return_img=True)
             save_png(img, path, overwrite=overwrite)

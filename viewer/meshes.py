@@ -14,7 +14,10 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import InputError
+from citymodel.geometry import triangulate_polygon
 from citymodel.model import CityModel
+from citymodel.surfaces import chosen_geometries, iter_polygons
+from citymodel.vegetation import tree_table
 
 __all__ = [
     "BUILDING_OBJECT_TYPES",
@@ -91,8 +94,6 @@ def surface_mesh(
     """
     import pyvista as pv
 
-    from citymodel.geometry import triangulate_polygon
-    from citymodel.surfaces import _chosen_geometries, _iter_polygons
 
     wanted = set(object_types)
     ids = [k for k, o in model.city_objects.items() if o.get("type") in wanted]
@@ -114,12 +115,12 @@ def surface_mesh(
         ri = rpos.get(roots[oid], -1)
         if ri < 0:
             continue
-        for _gi, g in _chosen_geometries(model, model.city_objects[oid], lod):
+        for _gi, g in chosen_geometries(model, model.city_objects[oid], lod):
             if g.get("type") == "GeometryInstance":
                 continue  # templates: drawn for trees only
             sem = g.get("semantics") or {}
             surfaces = sem.get("surfaces") or []
-            for _shell, rings, sv in _iter_polygons(g["type"], g["boundaries"], sem.get("values")):
+            for _shell, rings, sv in iter_polygons(g["type"], g["boundaries"], sem.get("values")):
                 s = surfaces[sv] if isinstance(sv, int) and 0 <= sv < len(surfaces) else None
                 code = _TYPE_CODE.get(s.get("type", ""), 0) if s else 0
                 if not rings or len(rings[0]) < 3:
@@ -200,7 +201,6 @@ def tree_parameters(model: CityModel) -> pd.DataFrame:
         ``tree_id``, ``x_m``, ``y_m``, ``z_m`` (base, model coordinates), ``height_m``,
         ``crown_diameter_m``.
     """
-    from citymodel.vegetation import tree_table
 
     return tree_table(model)[["tree_id", "x_m", "y_m", "z_m", "height_m", "crown_diameter_m"]]
 

@@ -20,9 +20,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from citymodel.civic import Zones, reproject_zones
+from citymodel.crs import horizontal_epsg
 from citymodel.errors import InputError
 from citymodel.model import CityModel
 from viewer.colors import SURFACE_TYPE_COLORS, clim_for, colormap_for, is_diverging, label_for
+from viewer.meshes import (
+    LAYER_TYPES,
+    SURFACE_TYPES,
+    building_attributes,
+    surface_mesh,
+    tree_mesh,
+    tree_parameters,
+)
+from viewer.overlays import (
+    ground_height,
+    raster_mesh,
+    raster_name,
+    zone_mesh,
+    zone_outline_mesh,
+)
 
 __all__ = ["Layer", "Scene", "build_scene", "set_building_lod", "LAYER_COLORS"]
 
@@ -187,8 +204,6 @@ class Scene:
             return lay
         mesh = lay.mesh
         if name == "surface_type" and "surface_type" in mesh.cell_data:
-            from viewer.meshes import SURFACE_TYPES
-
             codes = np.asarray(mesh.cell_data["surface_type"])
             palette = np.array([_hex_rgb(SURFACE_TYPE_COLORS.get(t, "#dddddd")) for t in SURFACE_TYPES],
                                dtype=np.uint8)
@@ -345,20 +360,6 @@ def build_scene(
         The model has nothing to draw, or ``color`` names no attribute (the message lists
         those that exist).
     """
-    from viewer.meshes import (
-        LAYER_TYPES,
-        building_attributes,
-        surface_mesh,
-        tree_mesh,
-        tree_parameters,
-    )
-    from viewer.overlays import (
-        ground_height,
-        raster_mesh,
-        raster_name,
-        zone_mesh,
-        zone_outline_mesh,
-    )
 
     ext = model.extent()
     if not np.all(np.isfinite(ext)):
@@ -366,8 +367,6 @@ def build_scene(
     origin = np.array([np.floor(ext[0]), np.floor(ext[1]), 0.0])
     epsg = None
     if model.epsg is not None:
-        from citymodel.crs import horizontal_epsg
-
         epsg = horizontal_epsg(model.epsg)
     layers: dict[str, Layer] = {}
     bids = model.building_ids()
@@ -404,15 +403,12 @@ def build_scene(
         layers[rname] = Layer(rname, "raster", rm, color="#ffffff", opacity=0.95)
     ztable = None
     if zones is not None:
-        from citymodel.civic import reproject_zones
-
         if epsg is not None and zones.epsg is not None and zones.epsg != epsg:
             zones = reproject_zones(zones, epsg)
         ztable = zones.attributes.copy()
         if zone_table is not None:
             extra = zone_table.drop(columns=[c for c in zone_table.columns if c in ztable.columns])
             ztable = pd.concat([ztable, extra.reset_index(drop=True)], axis=1)
-        from citymodel.civic import Zones
 
         zz = Zones(zones.geometry, ztable, zones.epsg, zones.source)
         zb = zz.bounds()
@@ -459,7 +455,6 @@ def set_building_lod(scene: Scene, model: CityModel, lod: str | None) -> Layer:
     InputError
         When no building has geometry at ``lod`` (the message lists the LoDs present).
     """
-    from viewer.meshes import LAYER_TYPES, surface_mesh
 
     mesh, _ = surface_mesh(model, LAYER_TYPES["buildings"], scene.origin, lod=lod,
                            root_ids=scene.building_ids)

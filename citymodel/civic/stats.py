@@ -12,8 +12,10 @@ import shapely
 
 from citymodel.attribute_registry import height_above_ground_name, kind_of
 from citymodel.civic.zones import Zones, reproject_zones
+from citymodel.crs import horizontal_epsg
 from citymodel.errors import InputError
 from citymodel.model import CityModel
+from citymodel.surfaces import surface_table
 
 __all__ = [
     "building_table",
@@ -65,7 +67,6 @@ def building_table(model: CityModel, *, lod: str | None = None) -> pd.DataFrame:
         ``building_id``, ``x_m``, ``y_m`` (footprint centroid, NaN without geometry),
         ``footprint_area_m2`` and every numeric attribute (float64, NaN where missing).
     """
-    from citymodel.surfaces import surface_table
 
     ids = model.building_ids()
     n = len(ids)
@@ -378,8 +379,6 @@ def zonal_stats(
     """
     src = zones.source or "zones"
     if model is not None and model.epsg is not None and zones.epsg is not None:
-        from citymodel.crs import horizontal_epsg
-
         if horizontal_epsg(model.epsg) != zones.epsg:
             zones = reproject_zones(zones, model.epsg)
     frame = zones.attributes.copy()

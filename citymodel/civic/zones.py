@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from citymodel._fileutil import atomic_path, check_output
+from citymodel.crs import horizontal_epsg
 from citymodel.errors import CRSError, InputError
 
 __all__ = ["Zones", "read_zones", "reproject_zones", "write_zones"]
@@ -168,7 +169,6 @@ def reproject_zones(zones: Zones, to_epsg: int) -> Zones:
     from pyproj import CRS, Transformer
     from pyproj.exceptions import CRSError as PyprojCRSError
 
-    from citymodel.crs import horizontal_epsg
 
     src = zones.source or "zones"
     try:

@@ -51,7 +51,8 @@ PathLike = str | os.PathLike
 
 
 # --------------------------------------------------------------------------- reading
-def _load_json(data: bytes, where: str) -> Any:
+def load_json(data: bytes, where: str) -> Any:
+    """Parse JSON bytes; a CityJSONError naming ``where`` (file, line) when they are not JSON."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -222,7 +223,8 @@ def model_from_document(
     )
 
 
-def _read_bytes(path: PathLike) -> tuple[bytes, str]:
+def read_model_bytes(path: PathLike) -> tuple[bytes, str]:
+    """The bytes of a model file and its name for messages; CityJSONError when unreadable."""
     p = Path(path)
     where = str(p)
     if not p.exists():
@@ -249,10 +251,10 @@ def read_cityjson(path: PathLike, *, crs: int | str | None = None) -> CityModel:
         Not JSON, truncated, wrong ``type``, missing members, bad vertices or an index out of
         range; the message names the file and the object.
     """
-    data, where = _read_bytes(path)
+    data, where = read_model_bytes(path)
     if data.lstrip().startswith(b"{") and b"\n{" in data.strip() and _looks_like_seq(data):
         return read_cityjsonseq(path, crs=crs)
-    return model_from_document(_load_json(data, where), source=where, crs=crs)
+    return model_from_document(load_json(data, where), source=where, crs=crs)
 
 
 def _looks_like_seq(data: bytes) -> bool:
@@ -277,13 +279,13 @@ def read_cityjsonseq(path: PathLike, *, crs: int | str | None = None) -> CityMod
     The first line is the CityJSON header (``transform``, ``metadata``); every other line is
     a ``CityJSONFeature`` with its own vertices, which are appended to the shared array.
     """
-    data, where = _read_bytes(path)
+    data, where = read_model_bytes(path)
     lines = _iter_lines(data)
     try:
         no, first = next(lines)
     except StopIteration:
         raise CityJSONError(f"{where}: the file is empty; expected a CityJSONSeq header line") from None
-    header = _load_json(first, f"{where}, line {no}")
+    header = load_json(first, f"{where}, line {no}")
     if not isinstance(header, dict) or header.get("type") != "CityJSON":
         raise CityJSONError(
             f"{where}, line {no}: the first line of a CityJSONSeq file must be a CityJSON header "
@@ -307,7 +309,7 @@ def read_cityjsonseq(path: PathLike, *, crs: int | str | None = None) -> CityMod
     objects.update(header_model.city_objects)
     for no, line in lines:
         lw = f"{where}, line {no}"
-        feat = _load_json(line, lw)
+        feat = load_json(line, lw)
         if not isinstance(feat, dict) or feat.get("type") != "CityJSONFeature":
             raise CityJSONError(f"{lw}: expected a CityJSONFeature, got type {feat.get('type') if isinstance(feat, dict) else type(feat).__name__!r}")
         fid = feat.get("id", "?")
@@ -505,20 +507,21 @@ def write_cityjsonseq(
 
 
 # --------------------------------------------------------------------------- dispatch
-def _is_seq(path: PathLike) -> bool:
+def is_seq_path(path: PathLike) -> bool:
+    """True when the file name says CityJSONSeq (``.jsonl``, ``.city.jsonl``, ``.cjseq``)."""
     name = str(path).lower()
     return name.endswith((".jsonl", ".city.jsonl", ".cjseq"))
 
 
 def read(path: PathLike, *, crs: int | str | None = None) -> CityModel:
     """Read ``.city.json`` or ``.city.jsonl`` (chosen by the file name)."""
-    return read_cityjsonseq(path, crs=crs) if _is_seq(path) else read_cityjson(path, crs=crs)
+    return read_cityjsonseq(path, crs=crs) if is_seq_path(path) else read_cityjson(path, crs=crs)
 
 
 def write(
     model: CityModel, path: PathLike, *, overwrite: bool = False, scale: float | None = None
 ) -> Path:
     """Write ``.city.json`` or ``.city.jsonl`` (chosen by the file name), atomically."""
-    if _is_seq(path):
+    if is_seq_path(path):
         return write_cityjsonseq(model, path, overwrite=overwrite, scale=scale)
     return write_cityjson(model, path, overwrite=overwrite, scale=scale)

@@ -2,7 +2,7 @@
 multi-part buildings, a school, parks and plazas, roof superstructures and street trees.
 
 Every fill works in the block's frame (aligned with its longest edge) inside a rectangle that
-fits the block, draws from the layout's one random generator, and appends to a :class:`_Ctx`.
+fits the block, draws from the layout's one random generator, and appends to a :class:`BlockContext`.
 
 Per-house variation, as in real Italian blocks: the houses of a courtyard block were built one
 by one, so each one's eave is offset by a uniform -0.5..0.5 m from the block's storey height
@@ -32,7 +32,8 @@ SIDEWALK_M = 2.5
 
 
 @dataclass
-class _Ctx:
+class BlockContext:
+    """What the fills of one district append to (buildings, trees, green areas), and its generator."""
     rng: np.random.Generator
     terrain: Terrain
     buildings: list[Building] = field(default_factory=list)
@@ -72,7 +73,8 @@ class _Ctx:
         self.add_tree(xy, h, rng.uniform(3.0, min(7.0, 0.45 * h)), rng.uniform(1.0, 3.0), kind, shape="cone")
 
 
-def _rect_poly(frame: Frame, s0: float, s1: float, t0: float, t1: float) -> shapely.Polygon:
+def rect_poly(frame: Frame, s0: float, s1: float, t0: float, t1: float) -> shapely.Polygon:
+    """The rectangle ``s0..s1`` x ``t0..t1`` of the block's frame, in world coordinates [m]."""
     return shapely.Polygon(frame.xy(np.array([s0, s1, s1, s0]), np.array([t0, t0, t1, t1])))
 
 
@@ -88,7 +90,7 @@ def _split(rng: np.random.Generator, length: float, wmin: float, wmax: float) ->
 
 
 # --------------------------------------------------------------------------- superstructures
-def _add_chimneys(ctx: _Ctx, b: Building, part: Part, n: int) -> None:
+def _add_chimneys(ctx: BlockContext, b: Building, part: Part, n: int) -> None:
     rng = ctx.rng
     frame = Frame(part.center_xy, part.angle_rad)
     for _ in range(n):
@@ -103,7 +105,7 @@ def _add_chimneys(ctx: _Ctx, b: Building, part: Part, n: int) -> None:
                                          z - 0.6, z + rng.uniform(0.9, 1.6)))
 
 
-def _add_dormers(ctx: _Ctx, b: Building, part: Part) -> None:
+def _add_dormers(ctx: BlockContext, b: Building, part: Part) -> None:
     """Flat-topped dormers on the lower (t < 0) slope of a gable/hip roof."""
     rng = ctx.rng
     frame = Frame(part.center_xy, part.angle_rad)
@@ -163,7 +165,7 @@ def _raised_rect(rng, s0, s1, t0, t1):
 
 
 # --------------------------------------------------------------------------- block fills
-def _fill_courtyard(ctx: _Ctx, block, frame: Frame, rect) -> bool:
+def _fill_courtyard(ctx: BlockContext, block, frame: Frame, rect) -> bool:
     rng = ctx.rng
     s0, s1, t0, t1 = rect
     D = rng.uniform(10.0, 13.0)
@@ -200,7 +202,7 @@ def _fill_courtyard(ctx: _Ctx, block, frame: Frame, rect) -> bool:
             if roof in ("gable",) and rng.random() < 0.35:
                 _add_dormers(ctx, b, part)
     # courtyard: lawn in the middle with a tree or two
-    court = _rect_poly(frame, s0 + D + 2, s1 - D - 2, t0 + D + 2, t1 - D - 2)
+    court = rect_poly(frame, s0 + D + 2, s1 - D - 2, t0 + D + 2, t1 - D - 2)
     if court.area > 50:
         ctx.lawns.append(court)
         c = np.asarray(court.centroid.coords[0])
@@ -208,7 +210,7 @@ def _fill_courtyard(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     return True
 
 
-def _terrace_row(ctx: _Ctx, frame: Frame, s0, s1, t0, t1, flip: bool) -> None:
+def _terrace_row(ctx: BlockContext, frame: Frame, s0, s1, t0, t1, flip: bool) -> None:
     rng = ctx.rng
     roof = str(rng.choice(["gable", "gable", "flat"]))
     pitch_rise = _pitched(rng, "gable", 0, t1 - t0) if roof == "gable" else 0.0
@@ -230,7 +232,7 @@ def _terrace_row(ctx: _Ctx, frame: Frame, s0, s1, t0, t1, flip: bool) -> None:
             _add_chimneys(ctx, b, part, 1)
 
 
-def _fill_terraced(ctx: _Ctx, block, frame: Frame, rect) -> bool:
+def _fill_terraced(ctx: BlockContext, block, frame: Frame, rect) -> bool:
     rng = ctx.rng
     s0, s1, t0, t1 = rect
     D = rng.uniform(9.0, 11.0)
@@ -242,7 +244,7 @@ def _fill_terraced(ctx: _Ctx, block, frame: Frame, rect) -> bool:
         _terrace_row(ctx, frame, s0 + 2, s1 - 2, t1 - D, t1, flip=True)
     g0, g1 = t0 + D + 1.0, (t1 - D - 1.0) if back else t1
     if g1 - g0 > 3:
-        ctx.lawns.append(_rect_poly(frame, s0, s1, g0, g1))
+        ctx.lawns.append(rect_poly(frame, s0, s1, g0, g1))
         for _ in range(int((s1 - s0) / 14)):
             xy = frame.xy(rng.uniform(s0 + 2, s1 - 2), rng.uniform(g0 + 1, g1 - 1))
             if rng.random() < 0.5:
@@ -253,7 +255,8 @@ def _fill_terraced(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     return True
 
 
-def _fill_detached(ctx: _Ctx, block, frame: Frame, rect) -> bool:
+def fill_detached(ctx: BlockContext, block, frame: Frame, rect) -> bool:
+    """Detached houses on plots across the block's rectangle; False when none fits."""
     rng = ctx.rng
     s0, s1, t0, t1 = rect
     ns = max(1, int((s1 - s0) // rng.uniform(19, 24)))
@@ -264,7 +267,7 @@ def _fill_detached(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     placed = 0
     for i in range(ns):
         for j in range(nt):
-            lot = _rect_poly(frame, s0 + i * ls, s0 + (i + 1) * ls, t0 + j * lt, t0 + (j + 1) * lt)
+            lot = rect_poly(frame, s0 + i * ls, s0 + (i + 1) * ls, t0 + j * lt, t0 + (j + 1) * lt)
             L = rng.uniform(8.5, min(13.0, ls - 5))
             W = rng.uniform(7.5, min(10.5, lt - 5, L - 0.6))
             roof = str(rng.choice(["gable", "hip", "pyramid", "shed", "mansard", "gable", "hip"]))
@@ -322,7 +325,7 @@ def _fill_detached(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     return placed > 0
 
 
-def _fill_slab(ctx: _Ctx, block, frame: Frame, rect) -> bool:
+def _fill_slab(ctx: BlockContext, block, frame: Frame, rect) -> bool:
     rng = ctx.rng
     s0, s1, t0, t1 = rect
     if s1 - s0 < 30 or t1 - t0 < 16:
@@ -349,7 +352,7 @@ def _fill_slab(ctx: _Ctx, block, frame: Frame, rect) -> bool:
             _add_chimneys(ctx, b, part, int(rng.integers(1, 3)))
         placed += 1
         gap = rng.uniform(24.0, 32.0)
-        band = _rect_poly(frame, s0, s1, t + D + 3, min(t + D + gap - 3, t1))
+        band = rect_poly(frame, s0, s1, t + D + 3, min(t + D + gap - 3, t1))
         if band.area > 30:
             for _ in range(int(band.area / 300)):
                 st = rng.uniform([s0 + 3, t + D + 6], [s1 - 3, max(t + D + 6.1, min(t + D + gap - 6, t1 - 3))])
@@ -358,11 +361,11 @@ def _fill_slab(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     if placed:
         # green between the slabs, a paved strip along the street and around each slab
         slabs = shapely.union_all([shapely.buffer(b.footprint, 3.0) for b in ctx.buildings[-placed:]])
-        ctx.lawns.append(shapely.difference(_rect_poly(frame, s0, s1, t0 + 4.0, t1), slabs))
+        ctx.lawns.append(shapely.difference(rect_poly(frame, s0, s1, t0 + 4.0, t1), slabs))
     return placed > 0
 
 
-def _fill_multipart(ctx: _Ctx, block, frame: Frame, rect, school: bool = False) -> bool:
+def _fill_multipart(ctx: BlockContext, block, frame: Frame, rect, school: bool = False) -> bool:
     rng = ctx.rng
     s0, s1, t0, t1 = rect
     if s1 - s0 < 34 or t1 - t0 < 26:
@@ -406,7 +409,7 @@ def _fill_multipart(ctx: _Ctx, block, frame: Frame, rect, school: bool = False) 
     ctx.add_building(b)
     _add_chimneys(ctx, b, parts[0], 1)
     # paving around, some lawn and trees at the back
-    back = _rect_poly(frame, s0, s1, t0 + 2 + WA + 14, t1)
+    back = rect_poly(frame, s0, s1, t0 + 2 + WA + 14, t1)
     back = shapely.difference(back, shapely.buffer(b.footprint, 3.0))
     if back.area > 60:
         ctx.lawns.append(back)
@@ -419,7 +422,8 @@ def _fill_multipart(ctx: _Ctx, block, frame: Frame, rect, school: bool = False) 
     return True
 
 
-def _fill_park(ctx: _Ctx, block, frame: Frame, rect) -> bool:
+def fill_park(ctx: BlockContext, block, frame: Frame, rect) -> bool:
+    """A park: lawn, paths and trees inside the block; False when too small."""
     rng = ctx.rng
     lawn = shapely.buffer(block, -3.0)
     if lawn.is_empty or lawn.area < 200:
@@ -451,7 +455,8 @@ def _fill_park(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     return True
 
 
-def _fill_plaza(ctx: _Ctx, block, frame: Frame, rect) -> bool:
+def fill_plaza(ctx: BlockContext, block, frame: Frame, rect) -> bool:
+    """A plaza: one to three trees inside the block (always True)."""
     rng = ctx.rng
     inner = shapely.buffer(block, -3.0)
     if inner.is_empty:
@@ -466,7 +471,7 @@ def _fill_plaza(ctx: _Ctx, block, frame: Frame, rect) -> bool:
     return True
 
 
-def _fill_single(ctx: _Ctx, frame: Frame, rect) -> None:
+def fill_single(ctx: BlockContext, frame: Frame, rect) -> None:
     """One gable house in the middle of ``rect`` (fallback for very small districts)."""
     rng = ctx.rng
     s0, s1, t0, t1 = rect
@@ -482,19 +487,20 @@ def _fill_single(ctx: _Ctx, frame: Frame, rect) -> None:
     _add_chimneys(ctx, b, part, 1)
 
 
-_FILLS = {
+FILLS = {
     "courtyard": _fill_courtyard,
     "terraced": _fill_terraced,
-    "detached": _fill_detached,
+    "detached": fill_detached,
     "slab": _fill_slab,
     "multipart": _fill_multipart,
     "school": lambda ctx, b, f, r: _fill_multipart(ctx, b, f, r, school=True),
-    "park": _fill_park,
-    "plaza": _fill_plaza,
+    "park": fill_park,
+    "plaza": fill_plaza,
 }
 
 
-def _street_trees(ctx: _Ctx, lines, streets, carriage, blocks_union) -> None:
+def street_trees(ctx: BlockContext, lines, streets, carriage, blocks_union) -> None:
+    """Trees along about half of the streets, clear of the carriageway, the blocks and each other."""
     rng = ctx.rng
     occupied = shapely.union_all(ctx.occupied) if ctx.occupied else shapely.Polygon()
     shapely.prepare(streets)

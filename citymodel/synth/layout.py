@@ -14,15 +14,15 @@ import numpy as np
 import shapely
 
 from citymodel.synth.blocks import (
-    _FILLS,
+    FILLS,
     SIDEWALK_M,
-    _Ctx,
-    _fill_detached,
-    _fill_park,
-    _fill_plaza,
-    _fill_single,
-    _rect_poly,
-    _street_trees,
+    BlockContext,
+    fill_detached,
+    fill_park,
+    fill_plaza,
+    fill_single,
+    rect_poly,
+    street_trees,
 )
 from citymodel.synth.frame import Frame
 from citymodel.synth.scene import District, GreenArea, Terrain
@@ -131,14 +131,14 @@ def _inner_rect(block: shapely.Polygon, frame: Frame, margin: float) -> tuple[fl
             rect = (float(np.max(lo[i:i + j + 1])), float(np.min(hi[i:i + j + 1])), float(ts[i]), float(ts[i + j]))
     if rect is None or rect[1] - rect[0] < 8 or rect[3] - rect[2] < 8:
         return None
-    poly = _rect_poly(frame, *rect)
+    poly = rect_poly(frame, *rect)
     if not shapely.buffer(inner, 1e-6).contains(poly):  # concave block: shrink until inside
         s0, s1, t0, t1 = rect
         for _ in range(100):
             s0, s1, t0, t1 = s0 + 0.5, s1 - 0.5, t0 + 0.5, t1 - 0.5
             if s1 - s0 < 8 or t1 - t0 < 8:
                 return None
-            if inner.contains(_rect_poly(frame, s0, s1, t0, t1)):
+            if inner.contains(rect_poly(frame, s0, s1, t0, t1)):
                 return (s0, s1, t0, t1)
         return None
     return rect
@@ -155,7 +155,7 @@ def layout_district(
     streets, carriage, lines, _ = _streets(rng, square, origin, size_m)
     blocks_geom = shapely.difference(square, streets)
     blocks = [g for g in shapely.get_parts(blocks_geom) if g.area > 200.0]
-    ctx = _Ctx(rng=rng, terrain=terrain)
+    ctx = BlockContext(rng=rng, terrain=terrain)
     dist = [float(np.hypot(*(np.asarray(b.centroid.coords[0]) - origin))) for b in blocks]
     order = list(np.argsort(dist))
     wanted = list(BLOCK_TYPES) + list(_REPEAT) * 20
@@ -174,19 +174,19 @@ def layout_district(
         rect = _inner_rect(block, frame, 0.5)
         ok = False
         if block.area >= 1200 and rect is not None:
-            ok = _FILLS[btype](ctx, block, frame, rect)
+            ok = FILLS[btype](ctx, block, frame, rect)
             if not ok and btype not in ("detached", "park"):
-                ok = _fill_detached(ctx, block, frame, rect)
+                ok = fill_detached(ctx, block, frame, rect)
         if not ok:
-            _fill_park(ctx, block, frame, rect) if block.area > 600 else _fill_plaza(ctx, block, frame, rect)
+            fill_park(ctx, block, frame, rect) if block.area > 600 else fill_plaza(ctx, block, frame, rect)
         remaining.remove(i)
     if not ctx.buildings and blocks:  # tiny districts: at least one house in the largest block
         big = max(blocks, key=lambda g: g.area)
         frame = _block_frame(big)
         rect = _inner_rect(big, frame, 0.5)
         if rect is not None:
-            _fill_single(ctx, frame, rect)
-    _street_trees(ctx, lines, streets, carriage, shapely.union_all(blocks))
+            fill_single(ctx, frame, rect)
+    street_trees(ctx, lines, streets, carriage, shapely.union_all(blocks))
     # lawns: inside blocks, off buildings
     occ = shapely.union_all([shapely.buffer(b.footprint, 0.5) for b in ctx.buildings]) if ctx.buildings else None
     lawn_all = shapely.intersection(shapely.union_all(ctx.lawns), shapely.buffer(blocks_geom, -0.5)) if ctx.lawns else None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citymodel.errors import MissingDependencyError
+from citymodel._optional import require
 from citymodel.geometry import triangulate_polygon
 from citymodel.synth.scene import District
 from citymodel.synth.shapes import box_triangles
@@ -53,15 +53,11 @@ class SceneMesh:
 
     def embree(self):
         """An Embree scene of the triangles (embreex)."""
-        try:
-            from embreex import rtcore_scene as rtcs
-            from embreex.mesh_construction import TriangleMesh
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError(
-                "the synthetic LiDAR and orthophoto need embreex (a core dependency); reinstall citymodel or run: pip install embreex"
-            ) from exc
+        feature = "the synthetic LiDAR and orthophoto (embreex is a core dependency: reinstall citymodel)"
+        rtcs = require("embreex.rtcore_scene", feature=feature, package="embreex")
+        mc = require("embreex.mesh_construction", feature=feature, package="embreex")
         scene = rtcs.EmbreeScene()
-        TriangleMesh(scene, np.ascontiguousarray(self.triangles, dtype=np.float32))
+        mc.TriangleMesh(scene, np.ascontiguousarray(self.triangles, dtype=np.float32))
         return scene
 
 

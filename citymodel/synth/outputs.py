@@ -11,8 +11,21 @@ from pathlib import Path
 import numpy as np
 
 from citymodel._fileutil import atomic_path, check_output
+from citymodel.io.cityjson import write_cityjson
 from citymodel.model import CityModel
+from citymodel.progress import progress_bar
 from citymodel.synth.district import DEFAULT_CRS, DEFAULT_ORIGIN_LONLAT, make_district
+from citymodel.synth.lidar import simulate_lidar, write_laz
+from citymodel.synth.mesh import scene_mesh
+from citymodel.synth.ortho import render_ortho, write_ortho
+from citymodel.synth.truth import (
+    building_table,
+    district_to_citymodel,
+    roofplane_table,
+    superstructure_table,
+    tree_table,
+)
+from citymodel.synth.vectors import footprint_records, write_gpkg, zone_records
 
 __all__ = ["SynthOutputs", "generate", "generate_with_progress", "OUTPUT_NAMES"]
 
@@ -124,18 +137,6 @@ def generate(
     -------
     SynthOutputs
     """
-    from citymodel.io.cityjson import write_cityjson
-    from citymodel.synth.lidar import simulate_lidar, write_laz
-    from citymodel.synth.mesh import scene_mesh
-    from citymodel.synth.ortho import render_ortho, write_ortho
-    from citymodel.synth.truth import (
-        building_table,
-        district_to_citymodel,
-        roofplane_table,
-        superstructure_table,
-        tree_table,
-    )
-    from citymodel.synth.vectors import footprint_records, write_gpkg, zone_records
 
     out = Path(out_dir)
     paths = {k: out / v for k, v in OUTPUT_NAMES.items()}
@@ -210,7 +211,6 @@ PROGRESS_STEPS = ("layout", "truth", "mesh", "lidar", "ortho", "footprints and z
 
 def generate_with_progress(out_dir: str | os.PathLike, *, show: bool = True, **kwargs) -> SynthOutputs:
     """:func:`generate` with a rich progress bar over its stages (none when ``show`` is False)."""
-    from citymodel.progress import progress_bar
 
     with progress_bar(enabled=show) as p:
         task = p.add_task("Synthetic district", total=len(PROGRESS_STEPS))

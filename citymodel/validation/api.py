@@ -13,7 +13,10 @@ import orjson
 from citymodel._gcutil import without_gc
 from citymodel.errors import CityModelError
 from citymodel.io._boundaries import DEPTH_BY_TYPE, flatten_indices
+from citymodel.io.cityjson import is_seq_path, model_from_document, read_cityjsonseq
+from citymodel.io.upgrade import upgrade_document
 from citymodel.model import CityModel
+from citymodel.progress import progress_bar
 from citymodel.tolerances import OVERLAP_DEPTH_TOL_M, OVERLAP_TOL_M3, PLANARITY_TOL_M, SNAP_TOL_M
 from citymodel.validation._ragged import ragged_rings, tokenize
 from citymodel.validation.overlap import overlap_volume_m3, solid_rings
@@ -85,7 +88,6 @@ def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, prog
     progress : bool
         Show a progress bar.
     """
-    from citymodel.io.cityjson import _is_seq, model_from_document, read_cityjsonseq
 
     where = str(path)
     report = ValidationReport(source=where)
@@ -94,7 +96,7 @@ def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, prog
         data = p.read_bytes()
     except OSError as exc:
         return _fatal(report, f"cannot read the file: {exc.strerror or exc}")
-    if _is_seq(p):
+    if is_seq_path(p):
         return _validate_seq(p, data, report, crs, progress, read_cityjsonseq)
     try:
         doc = orjson.loads(data)
@@ -106,8 +108,6 @@ def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, prog
         return _fatal(report, f"'type' is {t!r}; a CityJSON file must have \"type\": \"CityJSON\"")
     version = str(doc.get("version", ""))
     if version.startswith(("1.0", "1.1")):
-        from citymodel.io.upgrade import upgrade_document
-
         upgrade_document(doc, version[:3])
         if version.startswith("1.0") and "transform" not in doc:
             doc["transform"] = {"scale": [1.0, 1.0, 1.0], "translate": [0.0, 0.0, 0.0]}
@@ -122,8 +122,6 @@ def validate_file(path: str | os.PathLike, crs: int | str | None = None, *, prog
 
 
 def _validate_seq(p: Path, data: bytes, report: ValidationReport, crs: Any, progress: bool, reader: Any) -> ValidationReport:
-    from citymodel.io.upgrade import upgrade_document
-
     lines = [(no, ln) for no, ln in enumerate(data.split(b"\n"), start=1) if ln.strip()]
     if not lines:
         return _fatal(report, "the file is empty; expected a CityJSONSeq header line")
@@ -179,8 +177,6 @@ def _fatal(report: ValidationReport, message: str) -> ValidationReport:
 
 # --------------------------------------------------------------------------- geometry
 def _check_geometry(model: CityModel, report: ValidationReport, skip: set[tuple[str, int]], *, progress: bool) -> None:
-    from citymodel.progress import progress_bar
-
     report.n_objects = len(model)
     groups: dict[int, list[tuple[str, int, Any]]] = defaultdict(list)
     for oid, obj in model.city_objects.items():

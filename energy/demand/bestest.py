@@ -18,6 +18,7 @@ import pandas as pd
 
 from citymodel.errors import InputError
 from citymodel.model import CityModel
+from energy.demand.simulate import simulate
 
 __all__ = ["CASES", "ALL_CASES", "bestest_model", "run_case", "run_all", "reference_ranges", "BESTEST_GROUND_C"]
 
@@ -225,7 +226,6 @@ def run_case(case: str, weather: Any, shading: str = "raycast") -> dict[str, flo
         ``peak_cooling_kw``, and ``ff_max_c``, ``ff_min_c``, ``ff_mean_c`` (zone air) for the
         free-float cases.
     """
-    from energy.demand.simulate import simulate
 
     model = bestest_model(case, shading)
     r = simulate(model, weather, ground_temperature_c=BESTEST_GROUND_C, free_running_twin=False,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from citymodel.errors import WeatherError
 from energy.demand.glazing import DIFFUSE, glazing_modifier
+from energy.weather import mid_hour_times
 
 __all__ = ["OrientationIrradiance", "orientation_irradiance", "GROUPS", "WALL_AZIMUTHS_DEG"]
 
@@ -72,7 +73,6 @@ def orientation_irradiance(weather: pd.DataFrame, meta: dict) -> OrientationIrra
     """
     import pvlib
 
-    from energy.weather import mid_hour_times
 
     for col in ("ghi_w_m2", "dni_w_m2", "dhi_w_m2"):
         if col not in weather:

@@ -20,6 +20,8 @@ import pandas as pd
 from citymodel._fileutil import atomic_path
 from citymodel.errors import CityModelWarning, InputError
 from citymodel.model import CityModel
+from citymodel.progress import progress_bar
+from citymodel.surfaces import surface_table
 from energy.demand.archetypes import (
     MIN_FLOOR_AREA_M2,
     building_parameters,
@@ -28,11 +30,12 @@ from energy.demand.archetypes import (
 )
 from energy.demand.engine import forcing_from_weather, run_thermal
 from energy.demand.geometry import Envelope, building_envelope
-from energy.demand.glazing import double_glazing
+from energy.demand.glazing import DIFFUSE, double_glazing, glazing_modifier
 from energy.demand.irradiance import orientation_irradiance
 from energy.demand.model import Constructions, Films
 from energy.demand.shading import window_shading
 from energy.demand.window_rays import ray_window_shading
+from energy.weather import check_weather_site, load_weather
 
 __all__ = ["simulate", "EnergyResult", "RESULT_COLUMNS", "build_constructions", "window_irradiance"]
 
@@ -131,7 +134,6 @@ class EnergyResult:
         import pyogrio
         import shapely
 
-        from citymodel.surfaces import surface_table
 
         ids = list(self.table.index)
         t = surface_table(model, object_types=("Building", "BuildingPart"), object_ids=None)
@@ -269,7 +271,6 @@ def solar_shading_factors(solar_model: CityModel, ids: list[str], oi) -> np.ndar
     -------
     (nb, 5) float64
     """
-    from citymodel.surfaces import surface_table
 
     t = surface_table(solar_model, object_types=("Building", "BuildingPart"))
     vals = np.full(len(t), np.nan)
@@ -330,7 +331,6 @@ def _irradiance_sources(model, ids, oi, solar):
             col("window_height_m", 1.5), col("overhang_depth_m", 0.0), col("overhang_gap_m", 0.0),
             col("overhang_extension_m", np.inf), col("fin_depth_m", 0.0),
         )
-        from energy.demand.glazing import DIFFUSE, glazing_modifier
 
         beam = oi.beam_w_m2[1:]
         mod_b = glazing_modifier(oi.aoi_deg[1:].ravel()).reshape(4, nh)
@@ -436,7 +436,6 @@ def simulate(
     InputError
         No building can be simulated, bad archetype table, bad overrides.
     """
-    from energy.weather import check_weather_site, load_weather
 
     films = films or Films()
     df, meta = load_weather(weather, model)
@@ -491,7 +490,6 @@ def simulate(
     if isinstance(solar, CityModel):
         constructions.shading_factor = solar_shading_factors(solar, ids, oi)
     sched, sched_id = schedule_tables(params)
-    from citymodel.progress import progress_bar
 
     with progress_bar(enabled=progress) as bar:
         task = bar.add_task("Energy demand", total=len(ids))

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from citymodel.crs import horizontal_epsg
 from citymodel.errors import CRSError, InputError
 
 __all__ = ["sensor_albedo", "read_albedo_table", "is_albedo_raster"]
@@ -49,7 +50,6 @@ def read_albedo_table(path: str | os.PathLike) -> dict[int, float]:
 def _check_crs(src: str, ds_crs, epsg: int | None) -> None:
     from pyproj import CRS
 
-    from citymodel.crs import horizontal_epsg
 
     if epsg is None:
         raise CRSError(f"{src}: the model has no CRS, so the albedo raster cannot be placed")

@@ -29,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from citymodel._fileutil import atomic_path
 from citymodel.errors import InputError
 from citymodel.model import BUILDING_TYPES, CityModel
+from citymodel.progress import progress_bar
 from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
 from energy.solar import _kernels
 from energy.solar.albedo import is_albedo_raster, read_albedo_table, sensor_albedo
@@ -248,7 +250,6 @@ def _solve(
 ) -> SolarResult:
     import time
 
-    from citymodel.progress import progress_bar
 
     n = len(sensors)
     nh = prep.strengths.shape[1]
@@ -293,7 +294,6 @@ def _solve(
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from citymodel._fileutil import atomic_path
 
         tmp_ctx = atomic_path(hourly_path, overwrite=overwrite)
         tmp = tmp_ctx.__enter__()

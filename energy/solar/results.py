@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from citymodel._fileutil import atomic_path
 from citymodel.model import CityModel
 from citymodel.surfaces import SurfaceTable, write_surface_attribute
 from energy.solar.sensors import Sensors
@@ -139,7 +140,6 @@ def write_sensors_parquet(
     result: SolarResult, path: str | os.PathLike, *, overwrite: bool = False
 ) -> Path:
     """Per-sensor table (position, normal, area, surface, object, annual and monthly kWh/m2)."""
-    from citymodel._fileutil import atomic_path
 
     s = result.sensors
     t = result.table

@@ -23,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from citymodel.errors import InputError, MissingDependencyError
+from citymodel._optional import require
+from citymodel.errors import InputError
 from citymodel.model import CityModel
 from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
+from citymodel.vegetation import tree_table
 
 __all__ = [
     "OccluderScene",
@@ -42,14 +44,9 @@ _CHUNK_RAYS = 1 << 20
 
 
 def _embree():
-    try:
-        from embreex import rtcore_scene as rtcs
-        from embreex.mesh_construction import TriangleMesh
-    except ImportError as exc:  # pragma: no cover - embreex is a core dependency
-        raise MissingDependencyError(
-            "the solar solver needs embreex (pip install embreex)"
-        ) from exc
-    return rtcs, TriangleMesh
+    feature = "the solar solver (embreex is a core dependency)"
+    rtcs = require("embreex.rtcore_scene", feature=feature, package="embreex")
+    return rtcs, require("embreex.mesh_construction", feature=feature, package="embreex").TriangleMesh
 
 
 @dataclass
@@ -191,7 +188,6 @@ def tree_parameters(model: CityModel) -> np.ndarray:
     (t, 6) float64
         ``x, y, z_centre, radius_xy, radius_z, 0`` per tree [m].
     """
-    from citymodel.vegetation import tree_table
 
     t = tree_table(model, VEGETATION_TYPES)
     t = t[~t["surface_geometry"].astype(bool)]

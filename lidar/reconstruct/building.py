@@ -16,6 +16,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from citymodel.errors import CityModelError
+from citymodel.model import CityModel
+from citymodel.validation import name_of, validate
 from lidar.attributes import height_attributes, rmse_m, roof_type
 from lidar.reconstruct.distance import point_shell_distance_m
 from lidar.reconstruct.extrude import Shell, shell_is_closed, signed_volume_m3, solid_geometry
@@ -23,7 +25,7 @@ from lidar.reconstruct.lod12 import lod12_shell
 from lidar.reconstruct.lod13 import lod13_shell
 from lidar.reconstruct.lod22 import bad_faces, lod22_shell
 from lidar.reconstruct.partition import make_grid
-from lidar.roofplanes import detect_roof_planes
+from lidar.reconstruct.roofplanes import detect_roof_planes
 
 __all__ = ["BuildingResult", "reconstruct_building", "LODS", "MIN_ROOF_POINTS"]
 
@@ -75,12 +77,6 @@ def _sorted_points(xyz: np.ndarray) -> np.ndarray:
 
 def _validator_errors(shells: dict[str, list[Shell]]) -> dict[str, str]:
     """Per LoD, the validator's error codes on its solids (empty when all are valid)."""
-    try:
-        from citymodel.validation import name_of, validate
-    except ImportError:  # the validator is optional here: the closed-shell check already ran
-        return {}
-    from citymodel.model import CityModel
-
     verts, objects, n = [], {}, 0
     for lod, lst in shells.items():
         for p, sh in enumerate(lst):

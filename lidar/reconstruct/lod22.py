@@ -26,7 +26,7 @@ from lidar.reconstruct.partition import (
     partition_from_labels,
     partition_from_polygons,
 )
-from lidar.roofplanes import RoofPlanes
+from lidar.reconstruct.roofplanes import RoofPlanes
 
 #: Faces whose rings come closer than this to themselves (slits) are rejected [m].
 MIN_CLEARANCE_M = 0.002

@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
+from citymodel.crs import horizontal_epsg
 from citymodel.errors import CityModelWarning, CRSError, FootprintError
 
 __all__ = ["Footprint", "read_footprints", "footprints_from_polygons", "clean_footprint", "MIN_AREA_M2"]
@@ -163,7 +164,6 @@ def _transformer(src_crs: str | None, dst_epsg: int | None, path: Path):
         return None
     from pyproj import CRS, Transformer
 
-    from citymodel.crs import horizontal_epsg
 
     try:
         src = CRS.from_user_input(src_crs)

@@ -1,0 +1,259 @@
+"""Roof planes by region growing on point normals.
+
+Steps (all vectorised or in numba kernels): k nearest neighbours (scipy cKDTree), normals and
+curvature by PCA of each neighbourhood (batched ``eigh``), region growing seeded from the
+flattest points (:func:`lidar.reconstruct._plane_kernels.region_grow`), small regions dropped, adjacent regions
+with nearly the same plane merged, near-horizontal planes snapped flat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from citymodel.errors import InputError
+from lidar.reconstruct._plane_kernels import label_pairs, region_grow
+
+__all__ = ["RoofPlanes", "point_normals", "detect_roof_planes"]
+
+
+@dataclass
+class RoofPlanes:
+    """Planes found on a building's roof points.
+
+    Attributes
+    ----------
+    origin : (3,) float64
+        Local origin [m]; planes are written in coordinates relative to it.
+    labels : (n,) int64
+        Plane of each input point, -1 where none.
+    coef : (m, 3) float64
+        Plane ``z - origin_z = a (x - origin_x) + b (y - origin_y) + c`` as ``(a, b, c)``.
+    n_points : (m,) int64
+        Points per plane.
+    rmse_m : (m,) float64
+        Vertical RMS residual of the plane's points [m].
+    """
+
+    origin: np.ndarray
+    labels: np.ndarray
+    coef: np.ndarray
+    n_points: np.ndarray
+    rmse_m: np.ndarray
+
+    @property
+    def n_planes(self) -> int:
+        return int(len(self.coef))
+
+    def z(self, plane: np.ndarray | int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Absolute height [m] of ``plane`` (scalar or per point) at ``x, y``."""
+        c = self.coef[plane]
+        return (c[..., 0] * (x - self.origin[0]) + c[..., 1] * (y - self.origin[1]) + c[..., 2]
+                + self.origin[2])
+
+    @property
+    def tilt_deg(self) -> np.ndarray:
+        """Tilt of each plane [deg] (0 = flat)."""
+        return np.degrees(np.arctan(np.hypot(self.coef[:, 0], self.coef[:, 1])))
+
+
+def point_normals(xyz: np.ndarray, nbr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals (nz >= 0) and curvature ``l0 / (l0 + l1 + l2)`` by PCA of each neighbourhood.
+
+    Parameters
+    ----------
+    xyz : (n, 3) float64
+    nbr : (n, k) int64
+        Neighbour indices including the point itself.
+
+    Returns
+    -------
+    normals : (n, 3) float64
+    curvature : (n,) float64
+    """
+    p = xyz[nbr]  # (n, k, 3)
+    p = p - p.mean(axis=1, keepdims=True)
+    cov = np.einsum("nki,nkj->nij", p, p)
+    w, v = np.linalg.eigh(cov)
+    normals = v[:, :, 0]
+    normals = normals * np.where(normals[:, 2:3] < 0, -1.0, 1.0)
+    curv = w[:, 0] / np.maximum(w.sum(axis=1), 1e-12)
+    return normals, curv
+
+
+def _fit_coef(xyz: np.ndarray) -> np.ndarray:
+    """Total least-squares plane through points as ``(a, b, c)`` of ``z = a x + b y + c``."""
+    c = xyz.mean(axis=0)
+    _, _, vt = np.linalg.svd(xyz - c, full_matrices=False)
+    n = vt[-1]
+    if abs(n[2]) < 1e-6:
+        return np.array([0.0, 0.0, c[2]])
+    a, b = -n[0] / n[2], -n[1] / n[2]
+    return np.array([a, b, c[2] - a * c[0] - b * c[1]])
+
+
+def detect_roof_planes(
+    xyz: np.ndarray,
+    *,
+    k: int = 10,
+    angle_deg: float = 15.0,
+    dist_m: float = 0.25,
+    min_points: int = 12,
+    max_seed_curvature: float = 0.04,
+    merge_angle_deg: float = 8.0,
+    merge_dist_m: float = 0.15,
+    flat_tilt_deg: float = 4.0,
+    max_tilt_deg: float = 72.0,
+    absorb_share: float = 0.03,
+) -> RoofPlanes:
+    """Detect roof planes in one building's roof points.
+
+    Parameters
+    ----------
+    xyz : (n, 3) float64
+        Roof points of one building [m].
+    k : int
+        Neighbours per point.
+    angle_deg, dist_m : float
+        Region growing: largest normal deviation [deg] and distance to the plane [m].
+    min_points : int
+        Smallest region kept.
+    max_seed_curvature : float
+        Only points flatter than this seed a region.
+    merge_angle_deg, merge_dist_m : float
+        Adjacent regions closer than this in angle [deg] and RMS distance [m] are merged.
+    flat_tilt_deg : float
+        Planes tilted less than this are snapped horizontal [deg].
+    max_tilt_deg : float
+        Steeper regions (wall points) are dropped [deg].
+    absorb_share : float
+        Points of regions smaller than this share of the points (and unassigned points) join a
+        neighbouring larger region when within ``dist_m`` of its plane (ridge and edge bands).
+
+    Returns
+    -------
+    RoofPlanes
+    """
+    xyz = np.asarray(xyz, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] != 3:
+        raise InputError(f"detect_roof_planes: xyz must have shape (n, 3), got {xyz.shape}")
+    n = len(xyz)
+    origin = xyz.mean(axis=0) if n else np.zeros(3)
+    empty = RoofPlanes(origin, -np.ones(n, dtype=np.int64), np.zeros((0, 3)), np.zeros(0, np.int64), np.zeros(0))
+    if n < max(min_points, k + 1):
+        return empty
+    loc = xyz - origin
+    kk = min(k, n)
+    _, nbr = cKDTree(loc).query(loc, k=kk)
+    nbr = np.ascontiguousarray(nbr, dtype=np.int64)
+    normals, curv = point_normals(loc, nbr)
+    order = np.argsort(curv, kind="stable").astype(np.int64)
+    n_seeds = int(np.searchsorted(curv[order], max_seed_curvature))
+    labels = region_grow(loc, nbr, normals, order, n_seeds, np.cos(np.radians(angle_deg)), dist_m)
+    labels = _absorb(loc, nbr, labels, dist_m, max(min_points, int(absorb_share * n)))
+    # drop small regions
+    counts = np.bincount(labels[labels >= 0], minlength=1)
+    small = counts < min_points
+    labels = np.where((labels >= 0) & small[np.maximum(labels, 0)], -1, labels)
+    labels = _relabel(labels)
+    m = int(labels.max()) + 1 if n else 0
+    if m == 0:
+        return empty
+    coef = np.array([_fit_coef(loc[labels == i]) for i in range(m)])
+    # merge adjacent near-identical planes (union-find over the few region pairs)
+    pairs = np.unique(label_pairs(nbr, labels), axis=0)
+    parent = np.arange(m)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    nrm = np.column_stack([-coef[:, 0], -coef[:, 1], np.ones(m)])
+    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
+    cos_merge = np.cos(np.radians(merge_angle_deg))
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra == rb or float(nrm[a] @ nrm[b]) < cos_merge:
+            continue
+        pa, pb = loc[labels == a], loc[labels == b]
+        # RMS vertical distance of each region to the other's plane
+        da = pa[:, 2] - (coef[b, 0] * pa[:, 0] + coef[b, 1] * pa[:, 1] + coef[b, 2])
+        db = pb[:, 2] - (coef[a, 0] * pb[:, 0] + coef[a, 1] * pb[:, 1] + coef[a, 2])
+        if np.sqrt(np.mean(da**2)) < merge_dist_m and np.sqrt(np.mean(db**2)) < merge_dist_m:
+            parent[ra] = rb
+    roots = np.array([find(i) for i in range(m)])
+    labels = np.where(labels >= 0, roots[np.maximum(labels, 0)], -1)
+    labels = _relabel(labels)
+    m = int(labels.max()) + 1
+    coef = np.array([_fit_coef(loc[labels == i]) for i in range(m)])
+    tilt = np.degrees(np.arctan(np.hypot(coef[:, 0], coef[:, 1])))
+    steep = tilt > max_tilt_deg
+    if steep.any():
+        labels = np.where((labels >= 0) & steep[np.maximum(labels, 0)], -1, labels)
+        labels = _relabel(labels)
+        m = int(labels.max()) + 1
+        if m == 0:
+            return empty
+        coef = coef[~steep]
+        tilt = tilt[~steep]
+    flat = tilt < flat_tilt_deg
+    if flat.any():
+        for i in np.flatnonzero(flat):
+            coef[i] = (0.0, 0.0, float(np.median(loc[labels == i, 2])))
+    npts = np.bincount(labels[labels >= 0], minlength=m)
+    res = loc[:, 2] - (coef[labels, 0] * loc[:, 0] + coef[labels, 1] * loc[:, 1] + coef[labels, 2])
+    ok = labels >= 0
+    rmse = np.sqrt(np.bincount(labels[ok], weights=res[ok] ** 2, minlength=m) / np.maximum(npts, 1))
+    return RoofPlanes(origin, labels, coef, npts, rmse)
+
+
+def _absorb(loc: np.ndarray, nbr: np.ndarray, labels: np.ndarray, dist_m: float, min_size: int,
+            rounds: int = 3) -> np.ndarray:
+    """Give unassigned points and points of small regions to the best-fitting neighbouring large
+    region (orthogonal distance to its plane under ``dist_m``); a few rounds spread it across bands."""
+    labels = labels.copy()
+    m = int(labels.max()) + 1 if len(labels) else 0
+    if m == 0:
+        return labels
+    counts = np.bincount(labels[labels >= 0], minlength=m)
+    big = counts >= min_size
+    if not big.any():
+        return labels
+    coef = np.zeros((m, 3))
+    for i in np.flatnonzero(big):
+        coef[i] = _fit_coef(loc[labels == i])
+    norm = np.sqrt(1.0 + coef[:, 0] ** 2 + coef[:, 1] ** 2)
+    rows = np.arange(len(loc))
+    for _ in range(rounds):
+        target = (labels < 0) | ~big[np.maximum(labels, 0)]
+        if not target.any():
+            break
+        ti = rows[target]
+        cand = labels[nbr[ti]]  # (t, k)
+        ok = (cand >= 0) & big[np.maximum(cand, 0)]
+        c = coef[np.maximum(cand, 0)]
+        p = loc[ti][:, None, :]
+        r = np.abs(p[..., 2] - (c[..., 0] * p[..., 0] + c[..., 1] * p[..., 1] + c[..., 2])) / norm[np.maximum(cand, 0)]
+        r[~ok] = np.inf
+        best = np.argmin(r, axis=1)
+        rb = r[np.arange(len(ti)), best]
+        take = rb < dist_m
+        if not take.any():
+            break
+        labels[ti[take]] = cand[np.arange(len(ti)), best][take]
+    return labels
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    """Renumber labels ``>= 0`` to ``0..m-1`` in order of first appearance of the sorted ids."""
+    ok = labels >= 0
+    if not ok.any():
+        return labels
+    uniq, inv = np.unique(labels[ok], return_inverse=True)
+    out = labels.copy()
+    out[ok] = inv
+    return out
