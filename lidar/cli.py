@@ -37,8 +37,9 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://HOST:8786): blocks run on the cluster instead of here; the "
                    "input files (and --workdir) must be reachable by the workers at the same paths.")
-@click.option("--trees", is_flag=True, default=False,
-              help="Also detect individual trees (SolitaryVegetationObject with height_m, crown_diameter_m).")
+@click.option("--trees/--no-trees", default=True, show_default=True,
+              help="Detect individual trees (SolitaryVegetationObject with height_m, crown_diameter_m, "
+                   "crown_base_m) when the cloud has vegetation returns.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .city.json or .city.jsonl.")
 @overwrite_opt
 def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
@@ -76,7 +77,7 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
     n_trees = None
     if trees:
         from lidar.pointcloud import read_points
-        from lidar.trees import add_trees, detect_trees
+        from lidar.vegetation.trees import add_trees, detect_trees
 
         # ground, vegetation and unclassified points only: buildings are not needed for trees
         pc = read_points(list(points) + list(more_points), crs=crs, classes=(1, 2, 3, 4, 5),

@@ -1,0 +1,1 @@
+"""Vegetation from LiDAR and orthophotos: individual trees, green areas, land cover."""
