@@ -5,6 +5,9 @@ Registered in ``pyproject.toml`` under the ``citymodel.commands`` entry points.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import click
 
 from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
@@ -25,6 +28,8 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
               help="Per-building time budget [s]; past it, lower LoDs are used. A building still running at "
                    "1.5x the budget (at least +1 s) has its worker process stopped and gets LoD1.2/1.3.")
 @click.option("--dtm", "dtm_path", default=None, type=click.Path(dir_okay=False), help="Also write the DTM GeoTIFF here.")
+@click.option("--slope-out", "slope_out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the terrain slope GeoTIFF [deg] (Horn's method on the DTM grid) here.")
 @click.option("--ortho", default=None, type=click.Path(exists=True, dir_okay=False),
               help="RGBN orthophoto GeoTIFF: its NDVI helps classify points of files without classes; "
                    "without --footprints, roof colours help split touching buildings.")
@@ -43,7 +48,7 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .city.json or .city.jsonl.")
 @overwrite_opt
 def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
-            ortho, no_terrain, terrain_error_m, workdir, scheduler, trees, out, overwrite) -> None:
+            ortho, no_terrain, terrain_error_m, workdir, scheduler, trees, out, overwrite, slope_out=None) -> None:
     """Reconstruct buildings (LoD1.2, LoD1.3, LoD2.2) and terrain from LiDAR and footprints.
 
     \b
@@ -66,14 +71,28 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
     check_output(out, overwrite)  # fail before the work, not after
     if dtm_path is not None:
         check_output(dtm_path, overwrite)
+    dtm_for, dtm_tmp = dtm_path, None
+    if slope_out is not None:
+        check_output(slope_out, overwrite)
+        if dtm_path is None:  # the slope needs the DTM grid: write it to a temporary folder
+            dtm_tmp = tempfile.TemporaryDirectory(prefix="citymodel_dtm_")
+            dtm_for = str(Path(dtm_tmp.name) / "dtm.tif")
     lods = tuple(x.strip() for x in lod.split(",") if x.strip())
     stats: dict = {}
     model = build_model(
         list(points) + list(more_points), footprints=footprints, footprint_id_field=footprint_id_field,
-        crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_path,
+        crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_for,
         terrain=not no_terrain, terrain_error_m=terrain_error_m, progress=not is_quiet(), overwrite=overwrite,
         stats=stats, ortho=ortho, workdir=workdir, scheduler=scheduler,
     )
+    if slope_out is not None:
+        from lidar.slope import slope_from_dtm
+
+        if not Path(dtm_for).exists():
+            raise click.ClickException(f"--slope-out {slope_out}: no DTM was made (fewer than 3 ground points)")
+        slope_from_dtm(dtm_for, slope_out, overwrite=overwrite)
+        if dtm_tmp is not None:
+            dtm_tmp.cleanup()
     n_trees = None
     if trees:
         from lidar.pointcloud import read_points
