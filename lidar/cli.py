@@ -29,7 +29,7 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
                    "1.5x the budget (at least +1 s) has its worker process stopped and gets LoD1.2/1.3.")
 @click.option("--dtm", "dtm_path", default=None, type=click.Path(dir_okay=False), help="Also write the DTM GeoTIFF here.")
 @click.option("--slope-out", "slope_out", default=None, type=click.Path(dir_okay=False),
-              help="Also write the terrain slope GeoTIFF [deg] (Horn's method on the DTM grid) here.")
+              help="Also write the terrain slope GeoTIFF [deg] here (Horn's method on the DTM averaged to 2 m cells).")
 @click.option("--ortho", default=None, type=click.Path(exists=True, dir_okay=False),
               help="RGBN orthophoto GeoTIFF: its NDVI helps classify points of files without classes; "
                    "without --footprints, roof colours help split touching buildings.")
@@ -86,11 +86,11 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
         stats=stats, ortho=ortho, workdir=workdir, scheduler=scheduler,
     )
     if slope_out is not None:
-        from lidar.slope import slope_from_dtm
+        from lidar.slope import SLOPE_RESOLUTION_M, slope_from_dtm
 
         if not Path(dtm_for).exists():
             raise click.ClickException(f"--slope-out {slope_out}: no DTM was made (fewer than 3 ground points)")
-        slope_from_dtm(dtm_for, slope_out, overwrite=overwrite)
+        slope_from_dtm(dtm_for, slope_out, resolution_m=SLOPE_RESOLUTION_M, overwrite=overwrite)
         if dtm_tmp is not None:
             dtm_tmp.cleanup()
     n_trees = None

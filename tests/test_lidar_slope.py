@@ -63,6 +63,11 @@ def test_geotiff_round_trip(tmp_path):
         assert ds.crs.to_epsg() == 32632 and ds.transform == tf
         assert ds.tags(1)["units"] == "deg"
         np.testing.assert_allclose(ds.read(1), np.degrees(np.arctan(0.5)), atol=1e-4)
+    # averaged to 2 m cells (4 x 4 blocks; 41 cells: a ragged last block): same plane, same slope
+    s2 = slope_from_dtm(dtm, tmp_path / "slope2.tif", resolution_m=2.0)
+    assert s2.shape == (11, 11)
+    np.testing.assert_allclose(s2[:-2, :-2], np.degrees(np.arctan(0.5)), atol=1e-6)  # ragged block off
+    (tmp_path / "slope2.tif").unlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dtm.tif", "slope.tif"]  # no temporary file left
     # no CRS: refused, nothing written
     bare = tmp_path / "bare.tif"
@@ -101,4 +106,5 @@ def test_build_slope_out_matches_the_synthetic_terrain(tmp_path, cli_runner):
     assert ok.mean() > 0.95
     err = np.abs(s[ok] - truth[ok])
     print(f"slope vs analytic terrain: median {np.median(err):.3f} deg, p90 {np.percentile(err, 90):.3f} deg")
-    assert np.median(err) < 0.5, np.median(err)  # degrees; the DTM is interpolated under buildings
+    assert ds.res == (2.0, 2.0)
+    assert np.median(err) < 0.3, np.median(err)  # degrees; the DTM is interpolated under buildings
