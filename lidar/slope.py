@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from affine import Affine
 
 from citymodel._fileutil import atomic_path, check_output
 from citymodel.errors import InputError
@@ -167,7 +168,7 @@ def slope_from_dtm(
         tf, crs = ds.transform, ds.crs
     k = 1 if resolution_m is None else max(1, int(round(resolution_m / abs(tf.a))))
     if k > 1:
-        z, tf = _aggregate(z, k), tf * tf.scale(k, k)
+        z, tf = _aggregate(z, k), tf @ Affine.scale(k, k)
     s = slope_deg(z, abs(tf.a), abs(tf.e))
     write_slope_geotiff(s, tf, crs, out_path, overwrite=overwrite)
     return s
