@@ -52,6 +52,8 @@ __all__ = [
     "LandCoverClass",
     "LANDCOVER_CLASSES",
     "NODATA",
+    "SCHEME_TAG",
+    "SCHEME_VERSION",
     "IMPERVIOUS",
     "BUILDING",
     "TREE_CANOPY",
