@@ -96,8 +96,9 @@ def check_ortho(ortho: str | os.PathLike | None, options: VegetationOptions, eps
 
 
 def _given_areas(path, lc, epsg, bounds) -> tuple[Any, list[str]]:
-    """Given polygons as the green areas: attributes from the land-cover rasters; grass and shrub
-    cells of the land cover follow them (inside: grass where LiDAR found open ground)."""
+    """Given polygons as the green areas, with attributes from the land-cover rasters. In the land
+    cover, open ground inside them becomes grass and grass outside them impervious; the LiDAR's
+    shrubs and canopy stay."""
     from rasterio.features import rasterize
 
     areas, meta = read_green_polygons(path, epsg=epsg, bounds=bounds)
