@@ -1,1 +1,1 @@
-"""Vegetation from LiDAR and orthophotos: individual trees, green areas, land cover."""
+"""Vegetation from LiDAR and orthophotos: trees, green areas and land cover."""
