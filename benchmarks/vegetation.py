@@ -27,8 +27,10 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/citymodel_bench_veg"))
     args = ap.parse_args()
 
+    import laspy
     import numpy as np
 
+    from citymodel.landcover import read_landcover
     from citymodel.model import CityModel
     from citymodel.synth import generate, make_district
     from citymodel.synth.landcover_truth import truth_landcover
@@ -46,7 +48,7 @@ def main() -> None:
     add_vegetation(CityModel(vertices=np.zeros((0, 3)), city_objects={}, epsg=dist.epsg), out_dir / "points.laz",
                    options=VegetationOptions(), bounds=(dist.bounds[0], dist.bounds[1], dist.bounds[0] + 50,
                                                         dist.bounds[1] + 50))
-    print(f"| case | area | points | time [s] | s/ha | 1 km2 (extrapolated) [s] | cell accuracy | cores |")
+    print("| case | area | points | time [s] | s/ha | 1 km2 (extrapolated) [s] | cell accuracy | cores |")
     print("|---|---|---|---|---|---|---|---|")
     for label, ortho in (("LiDAR + 0.25 m RGBN ortho", out_dir / "ortho.tif"), ("LiDAR only", None)):
         lc_path = out_dir / f"landcover_{'ortho' if ortho else 'lidar'}.tif"
@@ -55,12 +57,8 @@ def main() -> None:
         s = add_vegetation(model, out_dir / "points.laz", options=VegetationOptions(landcover_out=lc_path),
                            footprints=fps, ortho=ortho, bounds=dist.bounds, overwrite=True)
         dt = time.perf_counter() - t
-        from citymodel.landcover import read_landcover
-
         codes, _ = read_landcover(lc_path)
         acc = float((codes == truth).mean()) if codes.shape == truth.shape else float("nan")
-        import laspy
-
         with laspy.open(out_dir / "points.laz") as f:
             n_pts = f.header.point_count
         print(f"| {label}, {s['plant_covers']} PlantCover | {args.size_m:g} m x {args.size_m:g} m ({ha:g} ha) | "
