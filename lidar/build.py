@@ -491,8 +491,7 @@ def build_model(
         files, and ``workdir`` when given (the spill then goes there), must be reachable by the
         workers at the same paths. Results are the same as a local run.
     vegetation : VegetationOptions, optional
-        Also classify land cover and add green areas (PlantCover), :mod:`lidar.vegetation.build_step`;
-        its summary goes to ``stats["vegetation"]``.
+        Also land cover and green areas (:mod:`lidar.vegetation.build_step`); summary in ``stats["vegetation"]``.
     stats : dict, optional
         Filled with run figures: ``seconds_per_building`` and ``cpu_seconds_per_building``
         (arrays [s]), ``n_points`` (points loaded, summed over blocks), ``n_points_in_files``,
@@ -534,10 +533,7 @@ def build_model(
         epsg = infos[0].epsg
         extents = [inf.bounds for inf in infos]
     src_desc = "the point cloud" if in_memory else ", ".join(p.name for p in _as_paths(points))
-    veg_notes: list[str] = []
-    if vegetation is not None:  # a bad orthophoto fails now, or is dropped for the whole build
-        ext = np.array(extents, dtype=np.float64)
-        ortho, veg_notes = check_ortho(ortho, vegetation, epsg, (*ext[:, :2].min(axis=0), *ext[:, 2:].max(axis=0)))
+    ortho, veg_notes = check_ortho(ortho, vegetation, epsg, extents)  # fails now, or drops it for the whole build
     pc_all = None
     classes_all = None
     if footprints is None:
@@ -725,15 +721,11 @@ def build_model(
         from lidar.tin import add_terrain
 
         add_terrain(model, *tin)
-    veg_summary = None
-    if vegetation is not None:
-        ext = np.array(extents, dtype=np.float64)
-        veg_summary = add_vegetation(model, points, options=vegetation, footprints=[f.geometry for f in fps if f.usable],
-                                     ortho=ortho, crs=crs, bounds=(*ext[:, :2].min(axis=0), *ext[:, 2:].max(axis=0)),
-                                     notes=veg_notes, overwrite=overwrite, progress=progress)
+    veg = add_vegetation(model, points, options=vegetation, footprints=[f.geometry for f in fps if f.usable], ortho=ortho,
+                         crs=crs, bounds=extents, notes=veg_notes, overwrite=overwrite, progress=progress)
     if stats is not None:
         stats.update(
-            vegetation=veg_summary,
+            vegetation=veg,
             seconds_per_building=np.array([r.seconds for r in results.values()]),
             cpu_seconds_per_building=np.array([r.cpu_seconds for r in results.values()]),
             n_points=n_points,

@@ -342,3 +342,52 @@ def test_add_vegetation_records_fallback(tmp_path, caplog):
     kinds = sorted(o["attributes"]["plant_cover_class"] for o in model2.city_objects.values())
     assert s2["plant_covers"] == len(kinds) and kinds.count("shrubs") == 1 and "grass_low_vegetation" in kinds
     assert all(o["attributes"]["source"] == "lidar+ortho" for o in model2.city_objects.values())
+
+
+def _write_las(pc: PointCloud, path) -> str:
+    import laspy
+    from pyproj import CRS
+
+    h = laspy.LasHeader(point_format=6, version="1.4")
+    h.scales = np.array([0.001, 0.001, 0.001])
+    h.offsets = np.floor(pc.xyz.min(axis=0))
+    h.add_crs(CRS.from_epsg(EPSG))
+    las = laspy.LasData(h)
+    las.x, las.y, las.z = pc.xyz.T
+    las.classification = pc.classification
+    las.return_number = pc.return_number
+    las.number_of_returns = pc.number_of_returns
+    las.intensity = pc.intensity
+    las.write(str(path))
+    return str(path)
+
+
+def test_build_cli_landcover_and_ortho_optional(tmp_path, cli_runner):
+    import pyogrio
+
+    from citymodel.io.cityjson import read
+    from citymodel.validation import validate
+
+    las = _write_las(_scene(), tmp_path / "scene.las")
+    fp = tmp_path / "fp.gpkg"
+    pyogrio.raw.write(fp, geometry=np.array([shapely.box(X0 + 30, Y0 + 30, X0 + 36, Y0 + 36).wkb], dtype=object),
+                      field_data=[np.array(["b1"], dtype=object)], fields=["id"], geometry_type="Polygon",
+                      crs=f"EPSG:{EPSG}", driver="GPKG")
+    bad = _write_ortho(tmp_path / "far.tif", dx=10_000.0)
+    base = ["build", "--points", las, "--footprints", fp, "--footprint-id-field", "id", "--lod", "1.2",
+            "--ortho", bad, "--landcover-out", tmp_path / "lc.tif", "--out", tmp_path / "m.city.json"]
+    r = cli_runner(*base)
+    assert r.exit_code == 1 and "does not overlap the points" in r.output and "far.tif" in r.output
+    assert not (tmp_path / "m.city.json").exists()
+    r = cli_runner(*base, "--ortho-optional")
+    assert r.exit_code == 0, r.output
+    assert "fallback: orthophoto not used" in " ".join(r.output.split())
+    codes, meta = lcm.read_landcover(tmp_path / "lc.tif")
+    assert "orthophoto not used" in meta["tags"]["notes"] and (codes == lcm.BUILDING).sum() == 144  # 6 x 6 m
+    # a good orthophoto: lawn and hedge become PlantCover, the model stays valid
+    r = cli_runner(*base[:-6], "--ortho", _write_ortho(tmp_path / "o.tif"), "--bands", "R,G,B,NIR",
+                   "--landcover-out", tmp_path / "lc2.tif", "--out", tmp_path / "m2.city.json")
+    assert r.exit_code == 0, r.output
+    m = read(tmp_path / "m2.city.json")
+    kinds = sorted(o["attributes"]["plant_cover_class"] for o in m.city_objects.values() if o["type"] == "PlantCover")
+    assert kinds == ["grass_low_vegetation", "shrubs"] and validate(m).valid

@@ -64,9 +64,19 @@ class VegetationOptions:
     plant_cover: bool | None = None
 
 
-def check_ortho(ortho: str | os.PathLike | None, options: VegetationOptions, epsg: int | None,
-                bounds: tuple[float, float, float, float]) -> tuple[str | os.PathLike | None, list[str]]:
+def _box(bounds: Any) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of one box or of the union of several ``(k, 4)`` [m]."""
+    b = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
+    return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+
+
+def check_ortho(ortho: str | os.PathLike | None, options: VegetationOptions | None, epsg: int | None,
+                bounds: Any) -> tuple[str | os.PathLike | None, list[str]]:
     """Check the orthophoto (readable, band roles, CRS, overlap with ``bounds``) before the build.
+
+    Nothing is checked (the orthophoto is returned as is) when ``options`` is None: the build
+    then runs without the vegetation step. ``bounds`` is one box or a list of boxes (the files'
+    extents).
 
     Returns
     -------
@@ -80,8 +90,9 @@ def check_ortho(ortho: str | os.PathLike | None, options: VegetationOptions, eps
     InputError, CRSError
         An unusable orthophoto without ``ortho_optional``.
     """
-    if ortho is None:
-        return None, []
+    if ortho is None or options is None:
+        return ortho, []
+    bounds = _box(bounds)
     try:
         # a coarse grid: every check of the real read, at little cost
         (ny, nx), tr = grid_for(bounds, max((bounds[2] - bounds[0]) / 64, (bounds[3] - bounds[1]) / 64, 0.05))
@@ -123,7 +134,7 @@ def add_vegetation(
     model: CityModel,
     points: Any,
     *,
-    options: VegetationOptions,
+    options: VegetationOptions | None,
     footprints: list[shapely.Geometry] | None = None,
     ortho: str | os.PathLike | None = None,
     crs: object = None,
@@ -131,7 +142,7 @@ def add_vegetation(
     notes: list[str] | None = None,
     overwrite: bool = False,
     progress: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Land cover and green areas of a build, added to ``model`` (PlantCover) and written to disk.
 
     Parameters
@@ -140,15 +151,16 @@ def add_vegetation(
         The assembled model (extended in place).
     points : PointCloud or paths
         The run's points (files are read again, all classes).
-    options : VegetationOptions
+    options : VegetationOptions or None
+        None: nothing is done (returns None).
     footprints : list of shapely geometries, optional
         The run's footprints.
     ortho : path, optional
         Orthophoto checked by :func:`check_ortho`.
     crs : str or int, optional
         CRS for files without one.
-    bounds : (xmin, ymin, xmax, ymax), optional
-        Extent of the land-cover grid [m]; default the points' extent.
+    bounds : (xmin, ymin, xmax, ymax) or list of them, optional
+        Extent of the land-cover grid (the union of the boxes) [m]; default the points' extent.
     notes : list of str, optional
         Earlier notes (an orthophoto fallback) to carry into the summary.
     overwrite : bool
@@ -163,7 +175,10 @@ def add_vegetation(
         land-cover class), ``landcover_out``, ``greenness_index`` (``ndvi``, ``exg`` or None),
         ``notes`` (inputs used and fallbacks taken).
     """
+    if options is None:
+        return None
     notes = list(notes or [])
+    bounds = None if bounds is None else _box(bounds)
     pc = points if isinstance(points, PointCloud) else read_points(points, crs=crs, progress=progress)
     if not has_usable_classes(pc):
         from lidar.classify import classify_points

@@ -142,9 +142,12 @@ def add_plant_covers(model: CityModel, areas: pd.DataFrame, dtm: tuple[np.ndarra
         Objects added.
     """
     grid, tr = dtm
-    n = 0
+    # first the triangles of every polygon, then one terrain sample for all their vertices
+    parts: list[tuple[Any, list[tuple[np.ndarray, np.ndarray]]]] = []
     for row in areas.itertuples(index=False):  # a loop over polygons (hundreds), not cells
-        surfaces = []
+        if str(row.area_id) in model.city_objects:
+            continue
+        pieces = []
         for poly in shapely.get_parts(row.geometry):
             if not isinstance(poly, shapely.Polygon) or poly.is_empty or poly.area <= 0:
                 continue
@@ -154,19 +157,27 @@ def add_plant_covers(model: CityModel, areas: pd.DataFrame, dtm: tuple[np.ndarra
             flat = np.column_stack([xy, np.zeros(len(xy))])
             tri = triangulate_polygon(flat, [range(ends[k], ends[k + 1]) for k in range(len(rings))],
                                       np.array([0.0, 0.0, 1.0]))
-            if not len(tri):
-                continue
-            # draped on the terrain: triangles, so that every surface is planar
-            z = sample_grid(xy, np.asarray(grid, dtype=np.float64), tr)
-            base = int(model.add_vertices(np.column_stack([xy, z]))[0])
-            surfaces.extend([[[int(base + i) for i in t]] for t in tri])
-        if not surfaces or str(row.area_id) in model.city_objects:
-            continue
+            if len(tri):
+                pieces.append((xy, tri))
+        if pieces:
+            parts.append((row, pieces))
+    if not parts:
+        return 0
+    all_xy = np.concatenate([xy for _, pieces in parts for xy, _ in pieces])
+    # draped on the terrain: triangles, so that every surface is planar
+    z = sample_grid(all_xy, np.asarray(grid, dtype=np.float64), tr)
+    base = int(model.add_vertices(np.column_stack([all_xy, z]))[0])
+    n = 0
+    for row, pieces in parts:
+        surfaces = []
+        for xy, tri in pieces:
+            surfaces.extend((tri + base).tolist())
+            base += len(xy)
         attrs = {"plant_cover_class": row.plant_cover_class, "area_m2": round(float(row.area_m2), 2),
                  "height_m": round(float(row.height_m), 2), "source": source}
         if np.isfinite(row.greenness):
             attrs[str(row.greenness_index) or "greenness"] = round(float(row.greenness), 3)
-        model.add_object(str(row.area_id), {"type": "PlantCover", "attributes": attrs,
-                                            "geometry": [{"type": "MultiSurface", "lod": "1", "boundaries": surfaces}]})
+        model.add_object(str(row.area_id), {"type": "PlantCover", "attributes": attrs, "geometry": [
+            {"type": "MultiSurface", "lod": "1", "boundaries": [[t] for t in surfaces]}]})
         n += 1
     return n
