@@ -57,7 +57,8 @@ def test_touching_crowns_split_in_two():
 
 
 def test_crown_base_envelope_analytic():
-    """Points on an ellipsoid's underside (and a trunk) give back its base; a flat base too."""
+    """Points on an ellipsoid's underside (and a trunk) give back its base; a flat base too;
+    sparse points spread evenly over a crown's depth: the bottom, not the lowest point."""
     rng = np.random.default_rng(1)
     rho = rng.uniform(0, 1, 4000)
     base, c = 3.0, 4.0
@@ -70,6 +71,13 @@ def test_crown_base_envelope_analytic():
     est, fitted = crown_base_from_envelope(label, r_rel, h, 2)
     assert fitted.all()
     np.testing.assert_allclose(est, [3.0, 2.0], atol=0.05)
+    # a flat-bottomed crown from 2 m to 8 m, 15 points per ring spread evenly in height: the
+    # lowest point of a ring lies one spacing (6 m / 16) above 2 m on average; corrected: 2 m
+    rr = np.repeat((np.arange(10) + 0.5) / 10, 15)
+    hh = 2.0 + 6.0 * np.tile(np.arange(1, 16) / 16, 10)
+    est, fitted = crown_base_from_envelope(np.ones(rr.size, int), rr, hh, 1)
+    assert fitted.all() and hh.min() == 2.375
+    np.testing.assert_allclose(est, [2.0], atol=1e-9)
 
 
 def _match(det: pd.DataFrame, truth: pd.DataFrame):
@@ -96,7 +104,7 @@ def test_synthetic_district_f1_and_crown_base(tmp_path, seed):
     assert big.sum() >= 60
     assert f1 >= 0.90, (recall, precision)  # measured: 0.983 (seed 7), 1.000 (seed 11)
     err = (det.crown_base_m.to_numpy()[r] - truth.crown_base_m.to_numpy()[c])[big[c]]
-    # measured median error +0.90 / +0.87 m: the simulated pulses do not reach the crowns'
-    # undersides (lowest crown return a median 0.8 m above the true base); the issue asks 0.5 m
-    assert np.median(np.abs(err)) <= 1.0
-    assert np.median(err) > 0  # an upper bound: never below the lowest crown return
+    # measured: median abs error 0.39 m (seed 7), 0.41 m (seed 11); unseen seeds 3 and 19: 0.48, 0.43;
+    # the former low-percentile estimate: 1.1 m. The rest is a bias up (+0.37 m): the simulated
+    # returns never reach the lowest 5 % of a crown's chord
+    assert np.median(np.abs(err)) <= 0.5
