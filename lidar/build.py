@@ -55,6 +55,7 @@ from lidar.points.source import PointSource, as_paths, open_points
 from lidar.reconstruct.building import LODS
 from lidar.terrain.ground import has_usable_classes
 from lidar.terrain.tin import add_terrain
+from lidar.vegetation.build_step import VegetationOptions, add_vegetation, check_ortho
 
 __all__ = ["build_model", "classify_block", "GROUND_BUFFER_M", "BLOCK_M"]
 
@@ -175,6 +176,7 @@ def build_model(
     ortho: str | os.PathLike | None = None,
     workdir: str | os.PathLike | None = None,
     scheduler: Any = None,
+    vegetation: VegetationOptions | None = None,
 ) -> CityModel:
     """Build a city model from LAS/LAZ points and building footprints.
 
@@ -226,6 +228,8 @@ def build_model(
         (buildings in the worker's process, with the cooperative time limit only). The input
         files, and ``workdir`` when given (the spill then goes there), must be reachable by the
         workers at the same paths. Results are the same as a local run.
+    vegetation : VegetationOptions, optional
+        Also land cover and green areas (:mod:`lidar.vegetation.build_step`); summary in ``stats["vegetation"]``.
     stats : dict, optional
         Filled with run figures: ``seconds_per_building`` and ``cpu_seconds_per_building``
         (arrays [s]), ``n_points`` (points loaded, summed over blocks), ``n_points_in_files``,
@@ -248,6 +252,7 @@ def build_model(
     """
     lods = _check_lods(lods)
     source = open_points(points, crs)
+    ortho, veg_notes = check_ortho(ortho, vegetation, source.epsg, source.extents)  # fails now, or drops it
     fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress)
     partly = mark_outside(fps, source, footprints)
 
@@ -271,8 +276,12 @@ def build_model(
     model = assemble_model(fps, ran.results, source.epsg, lods)
     if ran.tin is not None:
         add_terrain(model, *ran.tin)
+    veg = add_vegetation(model, points, options=vegetation, footprints=[f.geometry for f in fps if f.usable],
+                         ortho=ortho, crs=crs, bounds=source.extents, notes=veg_notes, overwrite=overwrite,
+                         progress=progress)
     if stats is not None:
         stats.update(
+            vegetation=veg,
             seconds_per_building=np.array([r.seconds for r in ran.results.values()]),
             cpu_seconds_per_building=np.array([r.cpu_seconds for r in ran.results.values()]),
             n_points=ran.n_points,

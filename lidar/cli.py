@@ -5,6 +5,9 @@ Registered in ``pyproject.toml`` under the ``citymodel.commands`` entry points.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import click
 
 from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
@@ -25,6 +28,8 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
               help="Per-building time budget [s]; past it, lower LoDs are used. A building still running at "
                    "1.5x the budget (at least +1 s) has its worker process stopped and gets LoD1.2/1.3.")
 @click.option("--dtm", "dtm_path", default=None, type=click.Path(dir_okay=False), help="Also write the DTM GeoTIFF here.")
+@click.option("--slope-out", "slope_out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the terrain slope GeoTIFF [deg] here (Horn's method on the DTM averaged to 2 m cells).")
 @click.option("--ortho", default=None, type=click.Path(exists=True, dir_okay=False),
               help="RGBN orthophoto GeoTIFF: its NDVI helps classify points of files without classes; "
                    "without --footprints, roof colours help split touching buildings.")
@@ -37,12 +42,26 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://HOST:8786): blocks run on the cluster instead of here; the "
                    "input files (and --workdir) must be reachable by the workers at the same paths.")
-@click.option("--trees", is_flag=True, default=False,
-              help="Also detect individual trees (SolitaryVegetationObject with height_m, crown_diameter_m).")
+@click.option("--trees/--no-trees", default=True, show_default=True,
+              help="Detect individual trees (SolitaryVegetationObject with height_m, crown_diameter_m, "
+                   "crown_base_m) when the cloud has vegetation returns.")
+# vegetation and land cover (lidar.vegetation.build_step)
+@click.option("--landcover-out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the land-cover GeoTIFF here (classes of citymodel.landcover, colour table).")
+@click.option("--landcover-res-m", default=0.5, show_default=True, type=click.FloatRange(0.05, 50),
+              help="Land-cover cell size [m].")
+@click.option("--bands", default=None, metavar="ROLES",
+              help="Band roles of --ortho in file order, e.g. R,G,B,NIR (X skips a band); default from the file.")
+@click.option("--ortho-optional", is_flag=True, default=False,
+              help="Go on without an unusable --ortho (no overlap, bands, CRS, not a raster); logged and recorded.")
+@click.option("--green-areas", "green_areas", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Green-area polygons (BGT begroeidterreindeel or any polygon layer) used instead of the "
+                   "derived grass and shrub areas.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output .city.json or .city.jsonl.")
 @overwrite_opt
 def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
-            ortho, no_terrain, terrain_error_m, workdir, scheduler, trees, out, overwrite) -> None:
+            ortho, no_terrain, terrain_error_m, workdir, scheduler, trees, out, overwrite, slope_out=None,
+            **veg) -> None:
     """Reconstruct buildings (LoD1.2, LoD1.3, LoD2.2) and terrain from LiDAR and footprints.
 
     \b
@@ -52,6 +71,8 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
       citymodel build --points district.laz --footprints footprints.gpkg --footprint-id-field id \\
           --lod 2.2 --workers 4 --out district.city.jsonl --overwrite
       citymodel build --points district.laz --footprints footprints.gpkg --trees --out city.city.json
+      citymodel build --points district.laz --footprints fp.gpkg --ortho ortho.tif --bands R,G,B,NIR \\
+          --landcover-out landcover.tif --out city.city.json
       citymodel build --points big1.laz big2.laz --footprints fp.gpkg --workdir build_work \\
           --out city.city.jsonl          # run it again after an interruption: finished blocks are reused
       citymodel build --points /shared/tiles/*.laz --footprints /shared/fp.gpkg --workdir /shared/work \\
@@ -61,22 +82,37 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
     from citymodel.io.cityjson import write
     from citymodel.progress import console
     from lidar.build import build_model
+    from lidar.vegetation.build_step import VegetationOptions
 
     check_output(out, overwrite)  # fail before the work, not after
-    if dtm_path is not None:
-        check_output(dtm_path, overwrite)
+    for extra in (dtm_path, veg["landcover_out"], slope_out):
+        if extra is not None:
+            check_output(extra, overwrite)
+    vegetation = VegetationOptions(**veg)
+    dtm_for, dtm_tmp = dtm_path, None
+    if slope_out is not None and dtm_path is None:  # the slope needs the DTM grid: a temporary one
+        dtm_tmp = tempfile.TemporaryDirectory(prefix="citymodel_dtm_")
+        dtm_for = str(Path(dtm_tmp.name) / "dtm.tif")
     lods = tuple(x.strip() for x in lod.split(",") if x.strip())
     stats: dict = {}
     model = build_model(
         list(points) + list(more_points), footprints=footprints, footprint_id_field=footprint_id_field,
-        crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_path,
+        crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_for,
         terrain=not no_terrain, terrain_error_m=terrain_error_m, progress=not is_quiet(), overwrite=overwrite,
-        stats=stats, ortho=ortho, workdir=workdir, scheduler=scheduler,
+        stats=stats, ortho=ortho, workdir=workdir, scheduler=scheduler, vegetation=vegetation,
     )
+    if slope_out is not None:
+        from lidar.slope import SLOPE_RESOLUTION_M, slope_from_dtm
+
+        if not Path(dtm_for).exists():
+            raise click.ClickException(f"--slope-out {slope_out}: no DTM was made (fewer than 3 ground points)")
+        slope_from_dtm(dtm_for, slope_out, resolution_m=SLOPE_RESOLUTION_M, overwrite=overwrite)
+        if dtm_tmp is not None:
+            dtm_tmp.cleanup()
     n_trees = None
     if trees:
         from lidar.points.pointcloud import read_points
-        from lidar.trees import add_trees, detect_trees
+        from lidar.vegetation.trees import add_trees, detect_trees
 
         # ground, vegetation and unclassified points only: buildings are not needed for trees
         pc = read_points(list(points) + list(more_points), crs=crs, classes=(1, 2, 3, 4, 5),
@@ -96,6 +132,13 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
         + (f"; {stats['blocks_reused']} block{'s' if stats['blocks_reused'] != 1 else ''} reused from {workdir}"
            if stats.get("blocks_reused") else "")
     )
+    vs = stats.get("vegetation") or {}
+    if vs:
+        console.print(f"  green areas: {vs['plant_covers']} PlantCover {vs['by_class']}; land cover "
+                      + ", ".join(f"{k} {100 * v:.0f} %" for k, v in vs["shares"].items())
+                      + (f" -> {vs['landcover_out']}" if vs.get("landcover_out") else ""))
+        for note in vs["notes"]:
+            console.print(f"  {note}")
     if st.get("skipped") or st.get("fallback"):
         reasons: dict[str, int] = {}
         for o in model.city_objects.values():

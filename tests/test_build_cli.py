@@ -62,10 +62,11 @@ def test_existing_output_is_kept(amsterdam, tmp_path):
     assert r.exit_code == 1 and "--overwrite" in r.output
     assert out.read_text() == "keep me"
     r = _invoke("-q", "build", "--points", laz[0], "--footprints", csv, "--crs", "EPSG:7415", "--lod", "1.2",
-                "--no-terrain", "--out", out, "--overwrite")
+                "--no-terrain", "--no-trees", "--out", out, "--overwrite")
     assert r.exit_code == 0, r.output
     m = read(out)
-    assert set(m.counts_by_lod()) == {"1.2"}
+    # the buildings at the one LoD asked for (green areas are LoD1 PlantCover, added by default)
+    assert {g["lod"] for i in m.building_ids() for g in m.city_objects[i].get("geometry", [])} == {"1.2"}
 
 
 def test_jsonl_output(amsterdam, tmp_path):

@@ -40,6 +40,13 @@ def _parse_thresholds(items: tuple[str, ...]) -> dict[str, float]:
 @click.option("--top-quantile", default=0.75, show_default=True, help="Most fragile = at or above this quantile.")
 @click.option("--fragility-threshold", default=None, type=float,
               help="Most fragile = fragility at or above this value (instead of the quantile).")
+@click.option("--landcover", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Land-cover GeoTIFF (citymodel build --landcover-out, or UMEP classes): per zone the class "
+                   "shares, sealed, green and canopy cover shares and an area-weighted runoff coefficient.")
+@click.option("--slope", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Slope GeoTIFF [deg] (citymodel build --slope-out): mean and p90 slope per zone (with --landcover).")
+@click.option("--population-field", default=None, metavar="NAME",
+              help="Zone field with the residents: green area per resident (with --landcover).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output GeoPackage.")
 @click.option("--csv", "csv", default=None, type=click.Path(dir_okay=False), help="Also write the table as CSV.")
 @click.option("--equity-csv", default=None, type=click.Path(dir_okay=False),
@@ -47,7 +54,8 @@ def _parse_thresholds(items: tuple[str, ...]) -> dict[str, float]:
 @crs_opt
 @overwrite_opt
 def command(model_path, zones_path, zones_layer, rasters, thresholds, attributes, sum_fields, fragility,
-            top_quantile, fragility_threshold, out, csv, equity_csv, crs, overwrite) -> None:
+            top_quantile, fragility_threshold, out, csv, equity_csv, crs, overwrite, landcover=None, slope=None,
+            population_field=None) -> None:
     """Summarise building and raster indicators per zone; GeoPackage (+ CSV) out.
 
     Buildings count in the zone containing their footprint centroid; totals (areas, kWh) are
@@ -60,12 +68,18 @@ def command(model_path, zones_path, zones_layer, rasters, thresholds, attributes
       citymodel zones model.city.json --zones zones.gpkg --out zones_out.gpkg
       citymodel zones model.city.json --zones zones.gpkg --raster utci_c.tif \\
           --threshold utci_c=32 --fragility fragility_index --out z.gpkg --csv z.csv
+      citymodel zones model.city.json --zones zones.gpkg --landcover lc.tif --slope slope.tif \\
+          --population-field population --out rain.gpkg --csv rain.csv
     """
+    import pandas as pd
+
     from citymodel._fileutil import check_output
     from citymodel.civic import equity, read_zones, write_zones, zonal_stats
     from citymodel.io import read
     from citymodel.progress import console
 
+    if (slope or population_field) and not landcover:
+        raise click.UsageError("--slope and --population-field go with --landcover")
     for p in (out, csv, equity_csv):
         if p:
             check_output(p, overwrite)
@@ -73,6 +87,15 @@ def command(model_path, zones_path, zones_layer, rasters, thresholds, attributes
     zones = read_zones(zones_path, layer=zones_layer, to_epsg=model.epsg if model.epsg else None)
     frame = zonal_stats(model, zones, attributes=list(attributes) or None, rasters=list(rasters),
                         thresholds=_parse_thresholds(thresholds), sum_fields=list(sum_fields))
+    if landcover:
+        from citymodel.civic import landcover_zonal_stats
+
+        lc = landcover_zonal_stats(zones, landcover, slope=slope, population_field=population_field)
+        attrs = dict(frame.attrs)
+        frame = pd.concat([frame, lc.drop(columns=[c for c in lc.columns if c in frame.columns])], axis=1)
+        attrs["indicators"] = list(attrs.get("indicators", [])) + lc.attrs["indicators"]
+        attrs["aggregation"] = {**attrs.get("aggregation", {}), **lc.attrs["aggregation"]}
+        frame.attrs = attrs
     write_zones(zones, frame, out, csv=csv, overwrite=overwrite)
     quiet = is_quiet()
     if not quiet:

@@ -15,6 +15,7 @@ import numpy as np
 
 from citymodel.crs import horizontal_epsg
 from citymodel.errors import CRSError, InputError
+from citymodel.landcover import SCHEME_TAG, SCHEME_VERSION, albedo_table
 
 __all__ = ["sensor_albedo", "read_albedo_table", "is_albedo_raster"]
 
@@ -98,7 +99,9 @@ def sensor_albedo(
     epsg : int or None
         The model's EPSG code; the raster's horizontal CRS must be the same.
     class_table : dict, optional
-        ``{class: albedo}``; classes not in it take ``default``.
+        ``{class: albedo}``; classes not in it take ``default``. Default for a land-cover raster
+        written by :func:`citymodel.landcover.write_landcover`: its class table
+        (:func:`citymodel.landcover.albedo_table`).
     default : float
         Albedo of nodata cells and of samples outside the raster.
     min_radius_m, height_factor : float
@@ -150,6 +153,8 @@ def sensor_albedo(
                 f"{rb.top:.1f}) does not cover the model's sensors ({xmin:.1f}, {ymin:.1f}) - "
                 f"({xmax:.1f}, {ymax:.1f}); give a raster over the whole model"
             )
+        if class_table is None and ds.tags(band).get(SCHEME_TAG) == SCHEME_VERSION:
+            class_table = albedo_table()  # our own land-cover raster: the class table of citymodel.landcover
         if class_table is not None and not class_table:
             raise InputError(f"{src}: the albedo table for this class raster is empty")
         gz = np.broadcast_to(np.asarray(ground_z_m, dtype=np.float64), (n,))

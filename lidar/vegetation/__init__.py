@@ -1,0 +1,1 @@
+"""Vegetation from LiDAR and orthophotos: trees, green areas and land cover."""

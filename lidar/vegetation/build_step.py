@@ -1,0 +1,236 @@
+"""The vegetation step of ``citymodel build``: land cover, green areas (PlantCover), land-cover GeoTIFF.
+
+:func:`check_ortho` runs before the buildings (a bad orthophoto fails at once, or with
+``ortho_optional`` is dropped for the whole build, logged and recorded); :func:`add_vegetation`
+runs on the assembled model with the run's points and footprints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from citymodel.errors import InputError
+from citymodel.landcover import GRASS, IMPERVIOUS, LANDCOVER_CLASSES, SHRUBS, write_landcover
+from citymodel.model import CityModel
+from lidar.ground import has_usable_classes
+from lidar.pointcloud import PointCloud, read_points
+from lidar.vegetation.greenareas import add_plant_covers, green_areas
+from lidar.vegetation.greenness import read_greenness
+from lidar.vegetation.landcover import classify_landcover, grid_for
+from lidar.vegetation.reference import read_green_polygons
+
+__all__ = ["VegetationOptions", "check_ortho", "add_vegetation"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VegetationOptions:
+    """Options of the vegetation step.
+
+    Attributes
+    ----------
+    landcover_out : path, optional
+        Write the land-cover GeoTIFF here.
+    landcover_res_m : float
+        Land-cover cell size [m].
+    bands : str, optional
+        Band roles of the orthophoto in file order (``"R,G,B,NIR"``).
+    ortho_optional : bool
+        Go on without an unusable orthophoto (logged and recorded) instead of failing.
+    green_areas : path, optional
+        Polygons (BGT ``begroeidterreindeel`` or any polygon layer) used instead of the derived
+        grass and shrub areas.
+    min_area_m2 : float
+        Smallest green area kept [m2].
+    plant_cover : bool or None
+        Write PlantCover objects: always (True), never (False), or when the points have
+        vegetation or an orthophoto is used (None).
+    """
+
+    landcover_out: str | os.PathLike | None = None
+    landcover_res_m: float = 0.5
+    bands: str | None = None
+    ortho_optional: bool = False
+    green_areas: str | os.PathLike | None = None
+    min_area_m2: float = 4.0
+    plant_cover: bool | None = None
+
+
+def _box(bounds: Any) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of one box or of the union of several ``(k, 4)`` [m]."""
+    b = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
+    return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+
+
+def check_ortho(ortho: str | os.PathLike | None, options: VegetationOptions | None, epsg: int | None,
+                bounds: Any) -> tuple[str | os.PathLike | None, list[str]]:
+    """Check the orthophoto (readable, band roles, CRS, overlap with ``bounds``) before the build.
+
+    Nothing is checked (the orthophoto is returned as is) when ``options`` is None: the build
+    then runs without the vegetation step. ``bounds`` is one box or a list of boxes (the files'
+    extents).
+
+    Returns
+    -------
+    ortho : path or None
+        The orthophoto, or None when it is unusable and ``options.ortho_optional``.
+    notes : list of str
+        The fallback taken, if any.
+
+    Raises
+    ------
+    InputError, CRSError
+        An unusable orthophoto without ``ortho_optional``.
+    """
+    if ortho is None or options is None:
+        return ortho, []
+    bounds = _box(bounds)
+    try:
+        # a coarse grid: every check of the real read, at little cost
+        (ny, nx), tr = grid_for(bounds, max((bounds[2] - bounds[0]) / 64, (bounds[3] - bounds[1]) / 64, 0.05))
+        read_greenness(ortho, tr, (ny, nx), epsg, bands=options.bands)
+    except InputError as exc:  # CRSError is an InputError
+        if not options.ortho_optional:
+            raise
+        note = f"fallback: orthophoto not used ({exc})"
+        log.warning(note)
+        return None, [note]
+    return ortho, []
+
+
+def _given_areas(path, lc, epsg, bounds) -> tuple[Any, list[str]]:
+    """Given polygons as the green areas, with attributes from the land-cover rasters. In the land
+    cover, open ground inside them becomes grass and grass outside them impervious; the LiDAR's
+    shrubs and canopy stay."""
+    from rasterio.features import rasterize
+
+    areas, meta = read_green_polygons(path, epsg=epsg, bounds=bounds)
+    shape = lc.codes.shape
+    inside = rasterize([(g, 1) for g in areas.geometry], out_shape=shape, transform=lc.transform, fill=0).astype(bool)
+    codes = lc.codes
+    codes[(codes == GRASS) & ~inside] = IMPERVIOUS
+    codes[(codes == IMPERVIOUS) & inside] = GRASS
+    hs, gs = [], []
+    for g in areas.geometry:  # a loop over polygons
+        m = rasterize([(g, 1)], out_shape=shape, transform=lc.transform, fill=0).astype(bool)
+        hs.append(float(lc.height_m[m].mean()) if m.any() else 0.0)
+        gv = lc.greenness[m] if lc.greenness is not None and m.any() else np.array([np.nan])
+        gs.append(float(np.nanmean(gv)) if np.isfinite(gv).any() else float("nan"))
+    areas["height_m"] = hs
+    areas["greenness"] = gs
+    areas["greenness_index"] = lc.greenness_index or ""
+    return areas, [f"green areas given: {len(areas)} polygons of {Path(path).name} (layer {meta['layer']})"]
+
+
+def add_vegetation(
+    model: CityModel,
+    points: Any,
+    *,
+    options: VegetationOptions | None,
+    footprints: list[shapely.Geometry] | None = None,
+    ortho: str | os.PathLike | None = None,
+    crs: object = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    notes: list[str] | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> dict[str, Any] | None:
+    """Land cover and green areas of a build, added to ``model`` (PlantCover) and written to disk.
+
+    Parameters
+    ----------
+    model : CityModel
+        The assembled model (extended in place).
+    points : PointCloud or paths
+        The run's points (files are read again, all classes).
+    options : VegetationOptions or None
+        None: nothing is done (returns None).
+    footprints : list of shapely geometries, optional
+        The run's footprints.
+    ortho : path, optional
+        Orthophoto checked by :func:`check_ortho`.
+    crs : str or int, optional
+        CRS for files without one.
+    bounds : (xmin, ymin, xmax, ymax) or list of them, optional
+        Extent of the land-cover grid (the union of the boxes) [m]; default the points' extent.
+    notes : list of str, optional
+        Earlier notes (an orthophoto fallback) to carry into the summary.
+    overwrite : bool
+        Replace an existing ``options.landcover_out``.
+    progress : bool
+        Progress bar while reading the points.
+
+    Returns
+    -------
+    dict
+        ``plant_covers`` (count), ``by_class`` (count per class), ``shares`` (cell share per
+        land-cover class), ``landcover_out``, ``greenness_index`` (``ndvi``, ``exg`` or None),
+        ``notes`` (inputs used and fallbacks taken).
+    """
+    if options is None:
+        return None
+    notes = list(notes or [])
+    bounds = None if bounds is None else _box(bounds)
+    pc = points if isinstance(points, PointCloud) else read_points(points, crs=crs, progress=progress)
+    if not has_usable_classes(pc):
+        from lidar.classify import classify_points
+
+        cls = classify_points(pc, ortho=ortho)
+        pc = PointCloud(pc.xyz, np.asarray(cls, np.uint8), pc.return_number, pc.number_of_returns, pc.intensity,
+                        pc.epsg, list(pc.sources))
+        notes.append("points classified here (lidar.classify): the files have no usable classes")
+    cls = pc.classification
+    has_veg = bool(np.isin(cls, (3, 4, 5)).any() or ((cls == 1) & (pc.number_of_returns > 1)).any())
+    lc = classify_landcover(pc, resolution_m=options.landcover_res_m, bounds=bounds, footprints=footprints,
+                            ortho=ortho, bands=options.bands)
+    notes.extend(lc.notes)
+    del pc
+    areas = None
+    if options.green_areas is not None:
+        areas, more = _given_areas(options.green_areas, lc, model.epsg, tuple(
+            (lc.transform.c, lc.transform.f + lc.codes.shape[0] * lc.transform.e,
+             lc.transform.c + lc.codes.shape[1] * lc.transform.a, lc.transform.f)))
+        notes.extend(more)
+        derived = green_areas(lc, min_area_m2=options.min_area_m2)
+        areas = _concat(derived[~derived.plant_cover_class.isin([_name(GRASS), _name(SHRUBS)])], areas)
+    want = options.plant_cover if options.plant_cover is not None else (has_veg or lc.greenness is not None
+                                                                       or options.green_areas is not None)
+    n_pc = 0
+    by_class: dict[str, int] = {}
+    if want:
+        if areas is None:
+            areas = green_areas(lc, min_area_m2=options.min_area_m2)
+        source = "lidar+ortho" if lc.greenness is not None else "lidar"
+        n_pc = add_plant_covers(model, areas, lc.dtm, source=source)
+        by_class = {str(k): int(v) for k, v in areas.plant_cover_class.value_counts().items()}
+    else:
+        notes.append("no PlantCover: the points have no vegetation and no orthophoto was used")
+    if options.landcover_out is not None:
+        write_landcover(options.landcover_out, lc.codes, lc.transform, model.epsg, overwrite=overwrite,
+                        tags={"inputs": "points" + (f", orthophoto ({lc.greenness_index})" if lc.greenness is not None
+                                                     else "") + (", footprints" if footprints else ""),
+                              "notes": " | ".join(notes)})
+    vals, counts = np.unique(lc.codes, return_counts=True)
+    shares = {_name(int(v)): round(float(c) / lc.codes.size, 4) for v, c in zip(vals, counts, strict=True) if v}
+    return {"plant_covers": n_pc, "by_class": by_class, "shares": shares,
+            "landcover_out": None if options.landcover_out is None else str(options.landcover_out),
+            "greenness_index": lc.greenness_index, "notes": notes}
+
+
+def _name(code: int) -> str:
+    return next(c.name for c in LANDCOVER_CLASSES if c.code == code)
+
+
+def _concat(a, b):
+    import pandas as pd
+
+    out = pd.concat([a, b], ignore_index=True)
+    return out
