@@ -158,8 +158,6 @@ def test_synthetic_green_areas_and_landcover(district, with_ortho):
 def test_ortho_adds_on_unclassified_points(district):
     """Files without classes: the points are classified here (lidar.classify), the orthophoto
     then recovers shrubs and crowns that the geometric classifier leaves unclassified."""
-    if district["seed"] != 7:
-        pytest.skip("one seed is enough for the unclassified comparison")
     pc = district["pc"]
     runs = {}
     for name, ortho in (("lidar", None), ("lidar+ortho", district["ortho"])):
