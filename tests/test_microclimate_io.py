@@ -1,0 +1,309 @@
+"""Inputs and outputs of `citymodel heat`: forcing and periods, rasters, points, writers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+
+from citymodel.errors import CRSError, InputError, OutputExistsError, WeatherError
+from microclimate.forcing import hottest_days, load_forcing
+from microclimate.outputs import (
+    POINT_COLUMNS,
+    points_frame,
+    write_points_csv,
+    write_raster,
+    write_summary,
+)
+from microclimate.points import points_to_grid
+from microclimate.rasters import check_grid_memory, check_land_cover, read_raster
+
+HEADER = ("%iy id it imin qn qh qe qs qf U RH Tair pres rain kdown snow ldown fcld wuh xsmd "
+          "lai kdiff kdir wdir")
+
+# daily maxima of six days: the hottest 3-day run is days 3-5 (means 25, 28.7, 30.0, 27.3)
+DAILY_MAX_C = [20.0, 25.0, 30.0, 31.0, 29.0, 22.0]
+
+
+def write_met(path, daily_max=DAILY_MAX_C, year=2025, doy0=180, bad=None, ldown=True):
+    """An hourly met file: rows it=1..24 per day (interval-ending), air T peaking at 15 h."""
+    lines = [HEADER]
+    for d, tmax in enumerate(daily_max):
+        for h in range(1, 25):
+            doy, hh = (doy0 + d, h) if h < 24 else (doy0 + d + 1, 0)
+            t = tmax - 8.0 + 8.0 * max(0.0, np.cos((h - 15) / 24 * 2 * np.pi))
+            ghi = max(0.0, 800 * np.sin((h - 0.5 - 6) / 12 * np.pi))
+            vals = [year, doy, hh, 0] + [-999] * 5 + [2.0, 50.0, t, 101.3, 0, ghi, 0,
+                                                     350.0 if ldown else -999, 0.1, 0, 0, 3, ghi * 0.2,
+                                                     ghi * 0.9, 270]
+            lines.append(" ".join(f"{v:g}" for v in vals))
+    if bad is not None:
+        line_no, col = bad
+        f = lines[line_no - 1].split()
+        f[col] = "-999"
+        lines[line_no - 1] = " ".join(f)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# -- forcing -----------------------------------------------------------------------------------
+
+def test_hottest_3d_is_days_3_to_5(tmp_path):
+    met = write_met(tmp_path / "met.txt")
+    f = load_forcing(met=met, lat_deg=45.0, lon_deg=11.3, utc_offset_h=1, period="hottest-3d", spinup_steps=24)
+    assert f.period == ("2025-07-01", "2025-07-03")  # doy 182..184 of 2025 = days 3..5
+    p = f.period_data
+    assert len(p) == 72 and f.spinup_steps == 24
+    # the rows of a day are its 01:00..24:00 stamps; the max of the period equals the days' maxima
+    assert p["t_air_c"].max() == pytest.approx(31.0, abs=0.05)
+    assert str(p.index[0]) == "2025-07-01 01:00:00+01:00"
+    assert str(p.index[-1]) == "2025-07-04 00:00:00+01:00"
+    days = hottest_days(p.assign(time_mid=p["time_mid"]), 1)
+    assert str(days[0].date()) == "2025-07-02"
+
+
+def test_period_start_end_inclusive_and_spinup_truncated(tmp_path):
+    met = write_met(tmp_path / "met.txt")
+    f = load_forcing(met=met, lat_deg=45.0, lon_deg=11.3, utc_offset_h=1, period="2025-06-29:2025-06-30")
+    assert len(f.period_data) == 48
+    assert f.spinup_steps == 0
+    assert any("spin-up" in s for s in f.fallbacks)
+    assert f.site == {"lat_deg": 45.0, "lon_deg": 11.3, "tz_offset_h": 1.0}
+
+
+def test_utc_offset_fallback_is_recorded(tmp_path, caplog):
+    met = write_met(tmp_path / "met.txt")
+    f = load_forcing(met=met, lat_deg=57.7, lon_deg=11.97)
+    assert f.site["tz_offset_h"] == 1.0
+    assert any("--utc-offset" in s and "+1 h" in s for s in f.fallbacks)
+    assert "--utc-offset" in caplog.text
+    assert f.data.index.tz is not None
+
+
+def test_period_outside_file_names_the_range(tmp_path):
+    met = write_met(tmp_path / "met.txt")
+    with pytest.raises(WeatherError, match=r"met.txt.*2025-08-01:2025-08-03 is outside the file, which covers "
+                                           r"2025-06-29 to 2025-07-04"):
+        load_forcing(met=met, lat_deg=45, lon_deg=11, utc_offset_h=1, period="2025-08-01:2025-08-03")
+
+
+def test_bad_period_syntax_names_option(tmp_path):
+    met = write_met(tmp_path / "met.txt")
+    with pytest.raises(InputError, match="--period 'July'"):
+        load_forcing(met=met, lat_deg=45, lon_deg=11, utc_offset_h=1, period="July")
+
+
+def test_hottest_3d_on_short_file(tmp_path):
+    met = write_met(tmp_path / "met.txt", daily_max=[25.0, 26.0])
+    with pytest.raises(WeatherError, match="hottest-3d needs 3 consecutive complete days"):
+        load_forcing(met=met, lat_deg=45, lon_deg=11, utc_offset_h=1, period="hottest-3d")
+
+
+def test_missing_value_names_column_and_line(tmp_path):
+    # line 80 = header + 79th row: day 4 (doy 183 = 2025-07-02), it=7; column 11 = Tair
+    met = write_met(tmp_path / "met.txt", bad=(80, 11))
+    with pytest.raises(WeatherError, match=r"column 't_air_c' is missing .* first at line 80, time "
+                                           r"2025-07-02T07:00:00\+01:00"):
+        load_forcing(met=met, lat_deg=45, lon_deg=11, utc_offset_h=1, period="hottest-3d")
+    # outside the period and the spin-up the gap does not matter
+    f = load_forcing(met=met, lat_deg=45, lon_deg=11, utc_offset_h=1, period="2025-07-03:2025-07-04",
+                     spinup_steps=2)
+    assert len(f.period_data) == 48
+
+
+def test_missing_ldown_everywhere_is_a_recorded_fallback(tmp_path):
+    met = write_met(tmp_path / "met.txt", ldown=False)
+    f = load_forcing(met=met, lat_deg=45, lon_deg=11, utc_offset_h=1)
+    assert f.data["ir_horizontal_w_m2"].isna().all()
+    assert any("clear-sky" in s for s in f.fallbacks)
+
+
+def test_clearsky_defaults_to_hottest_3d():
+    f = load_forcing(weather="clearsky", lat_deg=44.5, lon_deg=11.34)
+    assert any("hottest-3d" in s for s in f.fallbacks)
+    p = f.period_data
+    assert len(p) == 72 and f.spinup_steps == 24
+    # clearsky's seasonal cosine peaks on 20 July (doy 201): the hottest run straddles it
+    d0 = pd.Timestamp(f.period[0])
+    assert 198 <= d0.day_of_year <= 201
+    # EPW-style stamps end the hour; time_mid is 30 min earlier
+    assert (p.index - pd.DatetimeIndex(p["time_mid"]) == pd.Timedelta(minutes=30)).all()
+
+
+def test_exactly_one_source():
+    with pytest.raises(InputError, match="exactly one of --met"):
+        load_forcing(lat_deg=1, lon_deg=1)
+
+
+# -- rasters -----------------------------------------------------------------------------------
+
+T1 = Affine(1.0, 0, 1000.0, 0, -1.0, 5000.0)
+
+
+def write_tif(path, data, transform=T1, crs="EPSG:3007", nodata=None):
+    prof = dict(driver="GTiff", height=data.shape[0], width=data.shape[1], count=1, dtype="float32",
+                transform=transform, crs=crs, nodata=nodata)
+    with rasterio.open(path, "w", **prof) as dst:
+        dst.write(data.astype(np.float32), 1)
+    return path
+
+
+def test_read_raster_nodata_and_crs(tmp_path):
+    a = np.arange(12, dtype=float).reshape(3, 4)
+    a[1, 2] = -9999
+    data, meta = read_raster(write_tif(tmp_path / "a.tif", a, nodata=-9999), role="--dsm")
+    assert np.isnan(data[1, 2]) and meta["n_nodata"] == 1 and data[2, 3] == 11.0
+    assert meta["crs"] == "EPSG:3007"
+
+
+def test_raster_without_crs_names_file_and_option(tmp_path):
+    p = write_tif(tmp_path / "nocrs.tif", np.zeros((3, 3)), crs=None)
+    with pytest.raises(CRSError, match=r"--cdsm .*nocrs.tif: the raster has no CRS; give it with --crs"):
+        read_raster(p, role="--cdsm")
+    data, meta = read_raster(p, crs="EPSG:3007", role="--cdsm")
+    assert meta["crs"] == "EPSG:3007" and meta["crs_from"] == "--crs"
+
+
+def test_misaligned_rasters_name_the_file(tmp_path):
+    pytest.importorskip("microclimate.grid")
+    from microclimate.rasters import read_heat_rasters
+
+    dsm = write_tif(tmp_path / "dsm.tif", np.ones((4, 5)))
+    dem = write_tif(tmp_path / "dem.tif", np.zeros((4, 5)))
+    shifted = write_tif(tmp_path / "cdsm.tif", np.zeros((4, 5)), transform=Affine(1, 0, 1000.5, 0, -1, 5000))
+    small = write_tif(tmp_path / "lc.tif", np.ones((3, 5)))
+    other = write_tif(tmp_path / "dem2.tif", np.zeros((4, 5)), crs="EPSG:3006")
+    with pytest.raises(InputError, match=r"--cdsm .*cdsm.tif: its grid .* differs from --dsm .*gdalwarp"):
+        read_heat_rasters(dsm, dem, cdsm=shifted)
+    with pytest.raises(InputError, match=r"--landcover .*lc.tif: 3 x 5 cells, but --dsm .* has 4 x 5"):
+        read_heat_rasters(dsm, dem, landcover=small)
+    with pytest.raises(CRSError, match=r"--dem .*dem2.tif: CRS EPSG:3006 differs .*gdalwarp -t_srs EPSG:3007"):
+        read_heat_rasters(dsm, other)
+    r, meta = read_heat_rasters(dsm, dem)
+    assert r.dsm_m.shape == (4, 5) and r.crs == "EPSG:3007" and meta["cell_m"] == 1.0
+
+
+def test_land_cover_unknown_codes_listed():
+    lc = np.array([[1, 2, 3], [5, 9, 9], [np.nan, 7, 6]], dtype=float)
+    with pytest.raises(InputError, match=r"unknown UMEP land-cover code\(s\) 3 \(1 cells\), 9 \(2 cells\)"):
+        check_land_cover(lc, "lc.tif")
+    ok = check_land_cover(np.array([[1, 2], [np.nan, 7]]), "lc.tif")
+    assert ok.tolist() == [[1, 2], [1, 7]]
+
+
+def test_memory_check_says_how_to_tile():
+    # 2 km x 2 km at 1 m = 4 million cells x 600 B = 2.2 GiB; with 1 GiB free it must refuse;
+    # 0.8 GiB / 600 B = 1.43 million cells = 1196^2, sqrt(4e6 / 1.43e6) = 1.67 -> 1.7 m
+    with pytest.raises(InputError, match=r"4,000,000 cells need about 2.2 GiB.*--grid-m 1.7 or more.*tiles of "
+                                         r"at most 1196 x 1196 cells"):
+        check_grid_memory((2000, 2000), 1.0, available_bytes=2**30, what="model.city.json")
+    assert check_grid_memory((100, 100), 1.0, available_bytes=2**30) == 100 * 100 * 600
+
+
+# -- points ------------------------------------------------------------------------------------
+
+def write_points(path, features, crs_member=True):
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"point_id": pid}, "geometry": {"type": "Point", "coordinates": xy}}
+        for pid, xy in features]}
+    if crs_member:
+        fc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3007"}}
+    path.write_text(json.dumps(fc))
+    return path
+
+
+def test_points_to_rows_and_cols(tmp_path):
+    p = write_points(tmp_path / "p.geojson", [("a", [1000.5, 4999.5]), ("b", [1003.9, 4996.1])])
+    gp = points_to_grid(p, T1, "EPSG:3007", (4, 5))
+    assert gp.ids == ["a", "b"] and gp.rc.tolist() == [[0, 0], [3, 3]]
+
+
+def test_points_reprojected_from_wgs84(tmp_path):
+    # the cell centre (row 1, col 2) of a SWEREF99 12 00 grid, written in WGS84 degrees
+    from pyproj import Transformer
+
+    t = Affine(1.0, 0, 147720.0, 0, -1.0, 6398780.0)
+    lon, lat = Transformer.from_crs("EPSG:3007", "EPSG:4326", always_xy=True).transform(147722.5, 6398778.5)
+    p = tmp_path / "p.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": 7}, "geometry": {"type": "Point", "coordinates": [lon, lat]}}]}))
+    gp = points_to_grid(p, t, "EPSG:3007", (10, 10))
+    assert gp.ids == ["7"] and gp.rc.tolist() == [[1, 2]]
+    assert gp.xy[0] == pytest.approx([147722.5, 6398778.5], abs=1e-3)
+
+
+def test_points_outside_or_on_buildings_are_listed(tmp_path):
+    p = write_points(tmp_path / "p.geojson", [("in", [1000.5, 4999.5]), ("west", [990.0, 4999.0]),
+                                             ("north", [1001.0, 5010.0])])
+    with pytest.raises(InputError, match=r"point\(s\) west, north lie outside the grid \(x 1000.0..1005.0"):
+        points_to_grid(p, T1, "EPSG:3007", (4, 5))
+    p2 = write_points(tmp_path / "p2.geojson", [("in", [1000.5, 4999.5]), ("roof", [1002.5, 4997.5])])
+    mask = np.zeros((4, 5), bool)
+    mask[2, 2] = True
+    with pytest.raises(InputError, match=r"point\(s\) roof lie on buildings"):
+        points_to_grid(p2, T1, "EPSG:3007", (4, 5), mask)
+
+
+@pytest.mark.shared_data
+def test_umep_poi_without_crs_member(shared_data):
+    """UMEP's poi.geojson: projected coordinates, no CRS member, a 'crs' property."""
+    poi = shared_data / "heat_gothenburg" / "kronenhuset" / "poi.geojson"
+    t = Affine(1.0, 0, 147720.0, 0, -1.0, 6398780.0)
+    gp = points_to_grid(poi, t, "EPSG:3007", (223, 234))
+    # 147837.67 - 147720 = 117.67 -> col 117; 6398780 - 6398728.30 = 51.70 -> row 51
+    assert gp.rc.tolist() == [[51, 117]]
+    assert gp.ids == ["Kronenhuset courtyard measurement station"]
+    assert any("cannot be degrees" in s for s in gp.fallbacks)
+
+
+# -- writers -----------------------------------------------------------------------------------
+
+class _Result:
+    def __init__(self, n_p=2, n_t=3):
+        self.times = pd.date_range("2025-07-01 01:00", periods=n_t, freq="h", tz="+01:00")
+        self.points = {c: np.arange(n_p * n_t, dtype=float).reshape(n_p, n_t) + k
+                       for k, c in enumerate(POINT_COLUMNS)}
+
+
+def test_points_csv_columns_and_times(tmp_path):
+    res = _Result()
+    path = write_points_csv(res, ["a", "b"], tmp_path / "points.csv")
+    df = pd.read_csv(path)
+    assert list(df.columns) == ["point_id", "time", *POINT_COLUMNS]
+    assert df["time"].tolist()[:3] == ["2025-07-01T01:00:00+01:00", "2025-07-01T02:00:00+01:00",
+                                       "2025-07-01T03:00:00+01:00"]
+    assert df["point_id"].tolist() == ["a"] * 3 + ["b"] * 3
+    # point b, second step: value index 1 * 3 + 1 = 4, plus the column's offset (utci_c: 1)
+    assert df.loc[4, "utci_c"] == 5.0
+    with pytest.raises(OutputExistsError, match="--overwrite"):
+        write_points_csv(res, ["a", "b"], path)
+    with pytest.raises(ValueError, match="expected"):
+        points_frame(res, ["a"])
+
+
+def test_geotiff_writer(tmp_path):
+    a = np.array([[1.5, np.nan], [3.0, 4.0]])
+    p = write_raster(tmp_path / "tmrt_max_c.tif", a, T1, "EPSG:3007", "maximum Tmrt [degC]")
+    with rasterio.open(p) as src:
+        assert src.dtypes[0] == "float32" and np.isnan(src.nodata)
+        assert src.crs.to_epsg() == 3007 and src.transform == T1
+        assert src.descriptions[0] == "maximum Tmrt [degC]" and src.tags(1)["unit"] == "degC"
+        b = src.read(1)
+    assert b[0, 0] == 1.5 and np.isnan(b[0, 1])
+    assert [f.name for f in tmp_path.iterdir()] == ["tmrt_max_c.tif"]  # no temporary left
+
+
+def test_no_half_written_file_on_failure(tmp_path):
+    class Boom(dict):
+        def items(self):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_summary({"a": Boom()}, tmp_path / "summary.json")
+    assert list(tmp_path.iterdir()) == []
+    write_summary({"x": np.float32(1.5), "n": float("nan")}, tmp_path / "summary.json")
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"x": 1.5, "n": None}
