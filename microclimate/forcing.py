@@ -63,6 +63,10 @@ class Forcing:
         The met/EPW path or ``"clearsky"``.
     fallbacks : list of str
         Defaults taken because the input did not say (each also logged at WARNING).
+    raw : tuple (DataFrame, dict) or None
+        The whole weather as :func:`energy.weather.load_weather` returned it (EPW, clear sky),
+        for solvers that select their own rows (the roof and wall temperatures); None for a
+        met file.
     """
 
     data: pd.DataFrame
@@ -71,6 +75,7 @@ class Forcing:
     period: tuple[str, str]
     source: str
     fallbacks: list[str] = field(default_factory=list)
+    raw: tuple[pd.DataFrame, dict[str, Any]] | None = None
 
     @property
     def period_data(self) -> pd.DataFrame:
@@ -267,6 +272,7 @@ def load_forcing(
         raise InputError("give exactly one of --met MET.txt and --weather W.epw|clearsky")
     fallbacks: list[str] = []
     line_of = None
+    raw = None
     if met is not None:
         if lat_deg is None or lon_deg is None:
             raise InputError(f"{met}: a met file has no site; the raster's centre is needed (lat_deg, lon_deg)")
@@ -297,11 +303,11 @@ def load_forcing(
         else:
             df, meta = load_weather(weather)
             line_of = np.arange(len(df)) + 9  # 8 header lines
+        raw = (df, meta)
         tz = float(meta["tz_offset_h"])
         if lat_deg is None or lon_deg is None:
             lat_deg, lon_deg = float(meta["latitude"]), float(meta["longitude"])
-        df = df.copy()
-        df["time_mid"] = mid_hour_times(df.index)
+        df = df.assign(time_mid=mid_hour_times(df.index))
         period_eff = period
         if period is None:
             period_eff = "hottest-3d"
@@ -328,4 +334,4 @@ def load_forcing(
     frame = frame[cols]
     site = {"lat_deg": float(lat_deg), "lon_deg": float(lon_deg), "tz_offset_h": float(tz)}
     log.info("forcing %s: %d rows (%d spin-up), %s to %s", source, len(frame), n_spin, start.date(), end.date())
-    return Forcing(frame, site, n_spin, (str(start.date()), str(end.date())), source, fallbacks)
+    return Forcing(frame, site, n_spin, (str(start.date()), str(end.date())), source, fallbacks, raw)

@@ -20,6 +20,7 @@ quantity and its unit, in the grid's CRS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -31,7 +32,7 @@ import pandas as pd
 from citymodel._fileutil import atomic_path, check_output
 
 __all__ = ["RASTER_OUTPUTS", "POINT_COLUMNS", "write_raster", "write_heat_rasters", "points_frame",
-           "write_points_csv", "write_summary", "output_paths", "check_outputs"]
+           "write_points_csv", "write_summary", "output_paths", "check_outputs", "write_heat_outputs"]
 
 #: Result attribute -> (file name, band description with unit).
 RASTER_OUTPUTS = {
@@ -153,3 +154,65 @@ def write_summary(summary: dict[str, Any], path: str | os.PathLike, *, overwrite
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
     return Path(path)
+
+
+def write_heat_outputs(
+    out_dir: str | os.PathLike,
+    result: Any,
+    transform: Any,
+    crs: str | None,
+    summary: dict[str, Any],
+    *,
+    point_ids: list[str] | None = None,
+    model: Any = None,
+    model_name: str = "heat.city.json",
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write every output of a run, all or nothing.
+
+    Each file is first written to a temporary file beside it; only when all are written are
+    they renamed, so a failure leaves no new file (and replaces no old one).
+
+    Parameters
+    ----------
+    out_dir : path
+        The ``--out`` folder (created).
+    result : HeatResult
+        Maps (:data:`RASTER_OUTPUTS`) and, with ``point_ids``, ``times`` and ``points``.
+    transform, crs
+        The grid's georeferencing.
+    summary : dict
+        Written as ``summary.json``.
+    point_ids : list of str, optional
+        Write ``points.csv`` for these points.
+    model : CityModel, optional
+        Written as ``model_name`` (the city-model route, with surface temperatures).
+
+    Returns
+    -------
+    dict
+        Role -> final path.
+    """
+    from citymodel.io import write as write_model
+
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    with contextlib.ExitStack() as stack:
+        for attr, (name, desc) in RASTER_OUTPUTS.items():
+            tmp = stack.enter_context(atomic_path(d / name, overwrite=overwrite))
+            write_raster(tmp, getattr(result, attr), transform, crs, desc, overwrite=True)
+            written[attr] = d / name
+        if point_ids:
+            tmp = stack.enter_context(atomic_path(d / "points.csv", overwrite=overwrite))
+            points_frame(result, point_ids).to_csv(tmp, index=False, float_format="%.3f")
+            written["points"] = d / "points.csv"
+        if model is not None:
+            tmp = stack.enter_context(atomic_path(d / model_name, overwrite=overwrite))
+            write_model(model, tmp, overwrite=True)
+            written["model"] = d / model_name
+        tmp = stack.enter_context(atomic_path(d / "summary.json", overwrite=overwrite))
+        summary = {**summary, "outputs": {k: str(v) for k, v in written.items()}}
+        tmp.write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
+        written["summary"] = d / "summary.json"
+    return written

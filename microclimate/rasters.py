@@ -21,30 +21,24 @@ from typing import Any
 import numpy as np
 
 from citymodel.errors import CRSError, InputError
+from microclimate.skyview import estimate_memory_bytes
 
 __all__ = [
     "UMEP_CLASSES",
     "read_raster",
     "read_heat_rasters",
     "check_land_cover",
-    "raster_centre_lonlat",
     "estimate_grid_bytes",
     "check_grid_memory",
-    "BYTES_PER_CELL",
 ]
 
 log = logging.getLogger(__name__)
 
-#: UMEP land-cover classes accepted: code -> meaning (SOLWEIG's land-cover scheme).
-UMEP_CLASSES = {1: "paved", 2: "building", 5: "grass", 6: "bare soil", 7: "water"}
+#: UMEP land-cover classes accepted: code -> meaning (SOLWEIG's land-cover scheme; the grid
+#: engine maps them to ground layers in ``microclimate.ground.UMEP_LAND_COVER``).
+UMEP_CLASSES = {0: "cobble stones", 1: "paved", 2: "building", 3: "evergreen trees (ground below)",
+                4: "deciduous trees (ground below)", 5: "grass", 6: "bare soil", 7: "water"}
 
-#: Bytes per grid cell a heat run keeps (a bound for the planning check): the input rasters
-#: (4 x float64 + class + mask), the sky view factors of :func:`microclimate.grid.prepare_grid`
-#: (about 20 float32 per cell: total, 4 directions, vegetation, walls/ground per direction, at
-#: body and ground height), the ground's conduction state (about 10 nodes x float64), the six
-#: directional fluxes and the running maxima of the step (about 20 float32) and headroom for the
-#: ray batches. Checked against a measured run in tests/test_microclimate_cli.py.
-BYTES_PER_CELL = 600
 
 
 def _as_path(p: str | os.PathLike) -> Path:
@@ -257,42 +251,27 @@ def read_heat_rasters(
     return rasters, meta
 
 
-def raster_centre_lonlat(transform: Any, crs: str, shape: tuple[int, int]) -> tuple[float, float]:
-    """Latitude and longitude [deg WGS84] of a raster's centre.
-
-    Raises
-    ------
-    CRSError
-        When the CRS cannot be transformed to WGS84.
-    """
-    from pyproj import CRS, Transformer
-
-    ny, nx = shape
-    x, y = transform @ (nx / 2.0, ny / 2.0)
-    try:
-        tr = Transformer.from_crs(CRS.from_user_input(crs), CRS.from_epsg(4326), always_xy=True)
-        lon, lat = tr.transform(x, y)
-    except Exception as exc:
-        raise CRSError(f"CRS {crs}: cannot locate the raster's centre in WGS84 ({exc}); check --crs") from exc
-    if not (np.isfinite(lat) and np.isfinite(lon)) or abs(lat) > 90:
-        raise CRSError(f"the raster's centre ({x:.1f}, {y:.1f}) is not a place on Earth in {crs}; check --crs")
-    return float(lat), float(lon)
-
-
-def estimate_grid_bytes(shape: tuple[int, int], bytes_per_cell: int = BYTES_PER_CELL) -> int:
-    """Bytes a heat run keeps for a grid of ``shape`` cells (see :data:`BYTES_PER_CELL`)."""
-    return int(shape[0]) * int(shape[1]) * int(bytes_per_cell)
-
-
 def _available_bytes() -> int:
     try:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         return 8 * 2**30
 
 
-def check_grid_memory(shape: tuple[int, int], cell_m: float, *, available_bytes: int | None = None,
-                      what: str = "the grid") -> int:
+def estimate_grid_bytes(shape: tuple[int, int], n_steps: int = 72) -> int:
+    """Bytes a heat run of ``n_steps`` steps on a grid of ``shape`` cells needs, at most.
+
+    The engine's own estimate (:func:`microclimate.skyview.estimate_memory_bytes`: per-cell
+    view fractions of two levels, per-step shadows and ground temperatures, one ray tile, the
+    Embree scenes) for every cell (building cells included, an upper bound), plus the input
+    rasters (4 x float64, class, mask: 35 bytes per cell).
+    """
+    n = int(shape[0]) * int(shape[1])
+    return int(estimate_memory_bytes(n, int(n_steps)) + 35 * n)
+
+
+def check_grid_memory(shape: tuple[int, int], cell_m: float, *, n_steps: int = 72,
+                      available_bytes: int | None = None, what: str = "the grid") -> int:
     """Refuse, before any work, a grid whose run would not fit in memory.
 
     Parameters
@@ -301,6 +280,8 @@ def check_grid_memory(shape: tuple[int, int], cell_m: float, *, available_bytes:
         Cells of the pedestrian grid.
     cell_m : float
         Cell size [m] (named in the advice).
+    n_steps : int
+        Time steps of the period.
     available_bytes : int, optional
         Memory to plan with; default the machine's free physical memory.
     what : str
@@ -314,20 +295,22 @@ def check_grid_memory(shape: tuple[int, int], cell_m: float, *, available_bytes:
     Raises
     ------
     InputError
-        When the estimate exceeds 80 % of the available memory: says how much, and which
+        When the estimate exceeds 70 % of the available memory: says how much, and which
         ``--grid-m`` or tile size fits.
     """
-    need = estimate_grid_bytes(shape)
+    need = estimate_grid_bytes(shape, n_steps)
     avail = _available_bytes() if available_bytes is None else int(available_bytes)
-    if need > 0.8 * avail:
+    limit = 0.7 * avail
+    if need > limit:
         n = int(shape[0]) * int(shape[1])
-        fit_cells = 0.8 * avail / BYTES_PER_CELL
+        fit_cells = limit / (need / n)
         coarser = cell_m * float(np.ceil(np.sqrt(n / fit_cells) * 10) / 10)
         side_cells = int(np.sqrt(fit_cells))
         raise InputError(
-            f"{what}: {shape[0]} x {shape[1]} = {n:,} cells need about {need / 2**30:.1f} GiB, "
-            f"{avail / 2**30:.1f} GiB are free; use a coarser grid (--grid-m {coarser:g} or more) or "
-            f"split the area into tiles of at most {side_cells} x {side_cells} cells "
-            f"({side_cells * cell_m:.0f} m at {cell_m:g} m) and run each tile"
+            f"{what}: {shape[0]} x {shape[1]} = {n:,} cells x {n_steps} steps need about "
+            f"{need / 2**30:.1f} GiB, {avail / 2**30:.1f} GiB are free; use a coarser grid "
+            f"(--grid-m {coarser:g} or more), a shorter --period, or split the area into tiles of at "
+            f"most {side_cells} x {side_cells} cells ({side_cells * cell_m:.0f} m at {cell_m:g} m, "
+            "each with a buffer of the tallest building's height) and run each tile"
         )
     return need

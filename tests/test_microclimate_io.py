@@ -188,20 +188,28 @@ def test_misaligned_rasters_name_the_file(tmp_path):
 
 
 def test_land_cover_unknown_codes_listed():
-    lc = np.array([[1, 2, 3], [5, 9, 9], [np.nan, 7, 6]], dtype=float)
-    with pytest.raises(InputError, match=r"unknown UMEP land-cover code\(s\) 3 \(1 cells\), 9 \(2 cells\)"):
+    lc = np.array([[1, 2, 8], [5, 9, 9], [np.nan, 7, 6]], dtype=float)
+    with pytest.raises(InputError, match=r"unknown UMEP land-cover code\(s\) 8 \(1 cells\), 9 \(2 cells\)"):
         check_land_cover(lc, "lc.tif")
     ok = check_land_cover(np.array([[1, 2], [np.nan, 7]]), "lc.tif")
     assert ok.tolist() == [[1, 2], [1, 7]]
 
 
 def test_memory_check_says_how_to_tile():
-    # 2 km x 2 km at 1 m = 4 million cells x 600 B = 2.2 GiB; with 1 GiB free it must refuse;
-    # 0.8 GiB / 600 B = 1.43 million cells = 1196^2, sqrt(4e6 / 1.43e6) = 1.67 -> 1.7 m
-    with pytest.raises(InputError, match=r"4,000,000 cells need about 2.2 GiB.*--grid-m 1.7 or more.*tiles of "
-                                         r"at most 1196 x 1196 cells"):
-        check_grid_memory((2000, 2000), 1.0, available_bytes=2**30, what="model.city.json")
-    assert check_grid_memory((100, 100), 1.0, available_bytes=2**30) == 100 * 100 * 600
+    from microclimate.skyview import estimate_memory_bytes
+
+    # 2 km x 2 km at 1 m = 4 million cells, 72 steps; the engine's estimate + 35 B/cell of inputs
+    n = 4_000_000
+    need = estimate_memory_bytes(n, 72) + 35 * n
+    assert need / 2**30 > 5  # several GiB: must be refused with 1 GiB free
+    fit = 0.7 * 2**30 / (need / n)
+    side = int(np.sqrt(fit))
+    grid = np.ceil(np.sqrt(n / fit) * 10) / 10
+    with pytest.raises(InputError, match=rf"model.city.json: 2000 x 2000 = 4,000,000 cells x 72 steps need about "
+                                         rf"{need / 2**30:.1f} GiB.*--grid-m {grid:g} or more.*tiles of at most "
+                                         rf"{side} x {side} cells"):
+        check_grid_memory((2000, 2000), 1.0, n_steps=72, available_bytes=2**30, what="model.city.json")
+    assert check_grid_memory((100, 100), 1.0, available_bytes=2**30) == estimate_memory_bytes(10_000, 72) + 350_000
 
 
 # -- points ------------------------------------------------------------------------------------
@@ -307,3 +315,94 @@ def test_no_half_written_file_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
     write_summary({"x": np.float32(1.5), "n": float("nan")}, tmp_path / "summary.json")
     assert json.loads((tmp_path / "summary.json").read_text()) == {"x": 1.5, "n": None}
+
+
+# -- city model -> rasters -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def district():
+    from citymodel.synth import district_to_citymodel, make_district
+
+    d = make_district(seed=3, size_m=100.0)
+    return d, district_to_citymodel(d)
+
+
+def _roof_height(part, x, y):
+    """Highest roof plane of ``part`` over (x, y), from the synthetic scene's exact faces; NaN outside."""
+    import shapely
+
+    z = np.full(np.shape(x), np.nan)
+    for f in part.roof_faces:
+        ring = f.rings[0]
+        poly = shapely.Polygon(ring[:, :2])
+        inside = shapely.contains_xy(poly, x, y)
+        n = f.normal
+        zf = ring[0, 2] - (n[0] * (x - ring[0, 0]) + n[1] * (y - ring[0, 1])) / n[2]
+        z = np.where(inside & ~(zf <= z), zf, z)
+    return z
+
+
+def test_model_rasters_match_the_synthetic_district(district):
+    pytest.importorskip("microclimate.grid")
+    import shapely
+
+    from microclimate.model_rasters import model_to_rasters
+
+    d, model = district
+    r, meta = model_to_rasters(model, 1.0)
+    ny, nx = r.dsm_m.shape
+    t = r.transform
+    assert t.a == 1.0 and t.c == np.floor(t.c) and r.crs == "EPSG:32632"
+    xs = t.c + (np.arange(nx) + 0.5)
+    ys = t.f - (np.arange(ny) + 0.5)
+    X, Y = np.meshgrid(xs, ys)
+    # DEM: the TIN (4 m spacing) against the analytic terrain, within 3 cm
+    inside_tin = (np.abs(X - d.origin_xy[0]) < 48) & (np.abs(Y - d.origin_xy[1]) < 48)
+    err = np.abs(r.dem_m - d.terrain.height(X, Y))[inside_tin]
+    assert err.max() < 0.03
+    # buildings: every cell centre farther than 1 cm from a footprint edge is classified exactly
+    fp = shapely.union_all([p.footprint for _, p in d.all_parts()])
+    inside = shapely.contains_xy(fp, X, Y)
+    far = shapely.distance(fp.boundary, shapely.points(X, Y)) > 0.01
+    assert np.array_equal(r.building_mask[far], inside[far])
+    assert meta["n_building_cells"] == int(r.building_mask.sum()) > 300
+    # DSM on buildings: the exact roof planes, within 1 mm
+    roof = np.full(X.shape, np.nan)
+    for _, p in d.all_parts():
+        roof = np.fmax(roof, _roof_height(p, X, Y))
+    sel = r.building_mask & far & np.isfinite(roof)
+    assert sel.sum() > 300
+    np.testing.assert_allclose(r.dsm_m[sel], roof[sel], atol=1e-3)
+    np.testing.assert_array_equal(r.dsm_m[~r.building_mask], r.dem_m[~r.building_mask])
+    assert (r.landcover[r.building_mask] == 2).all()
+    # trees: the cell holding a crown's centre has the top height above that cell's ground
+    for tr in d.trees:
+        if tr.overhangs_roof or tr.crown_diameter_m < 2.0:
+            continue
+        row, col = int((t.f - tr.xy[1]) // 1.0), int((tr.xy[0] - t.c) // 1.0)
+        top = tr.z_ground_m + tr.height_m
+        # (the model stores h_ground_m and height_m rounded to 1 mm)
+        assert r.cdsm_m[row, col] == pytest.approx(top - r.dem_m[row, col], abs=2e-3)
+    # a cell centre beyond every tree's crown radius has no canopy
+    far_from_trees = np.ones(X.shape, bool)
+    for tr in d.trees:
+        far_from_trees &= np.hypot(X - tr.xy[0], Y - tr.xy[1]) > tr.crown_diameter_m / 2 + 1e-6
+    assert (r.cdsm_m[far_from_trees] == 0).all()
+    # land cover: lawns (PlantCover) are grass, the rest paved, and that fallback is recorded
+    lawn = shapely.union_all([g.polygon for g in d.green_areas])
+    in_lawn = shapely.contains_xy(lawn, X, Y) & (shapely.distance(lawn.boundary, shapely.points(X, Y)) > 0.01)
+    assert (r.landcover[in_lawn & ~r.building_mask] == 5).all()
+    assert set(np.unique(r.landcover)) <= {1, 2, 5, 7}
+    assert any("paved" in s for s in meta["fallbacks"])
+
+
+def test_model_without_terrain_needs_dem(district):
+    pytest.importorskip("microclimate.grid")
+    from microclimate.model_rasters import model_to_rasters
+
+    _, model = district
+    m = model.copy()
+    for oid in m.ids_of_type("TINRelief"):
+        del m.city_objects[oid]
+    with pytest.raises(InputError, match="no TINRelief terrain; give the ground model with --dem DEM.tif"):
+        model_to_rasters(m, 2.0)
