@@ -319,9 +319,8 @@ def load_forcing(
     idx = np.flatnonzero(in_period)
     i0 = int(idx[0])
     n_spin = min(int(spinup_steps), i0)
-    if n_spin < spinup_steps:
-        _fallback(fallbacks, f"{source}: only {n_spin} of {spinup_steps} spin-up rows before the period "
-                             f"({start.date()}); the engine starts from its initial state there")
+    if n_spin < spinup_steps:  # a consumer that needs them says what it does instead
+        log.info("%s: %d of %d spin-up rows before the period (%s)", source, n_spin, spinup_steps, start.date())
     sel = np.arange(i0 - n_spin, int(idx[-1]) + 1)
     frame = df.iloc[sel].copy()
     if "ir_horizontal_w_m2" not in frame:
@@ -332,6 +331,9 @@ def load_forcing(
                              "uses its clear-sky emissivity formula")
     cols = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "time_mid"]
     frame = frame[cols]
+    # one time unit (ns) whatever the reader chose, so integer time arithmetic downstream agrees
+    frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
+    frame["time_mid"] = pd.DatetimeIndex(frame["time_mid"]).as_unit("ns")
     site = {"lat_deg": float(lat_deg), "lon_deg": float(lon_deg), "tz_offset_h": float(tz)}
     log.info("forcing %s: %d rows (%d spin-up), %s to %s", source, len(frame), n_spin, start.date(), end.date())
     return Forcing(frame, site, n_spin, (str(start.date()), str(end.date())), source, fallbacks, raw)

@@ -304,6 +304,8 @@ def run_heat(
                  "transform": list(rasters.transform)[:6], "memory_estimate_bytes": need,
                  **{k: v for k, v in rmeta.items() if k not in ("fallbacks", "inputs")}},
         "forcing": forcing.summary(),
+        "spinup": (f"grid: the period's first day repeated {int(np.ceil(spinup_steps / 24))} time(s) before it "
+                   "(microclimate.grid.run_grid); roofs and walls: the weather's preceding days"),
         "figures": heat_figures(result, cell_m),
         "points": None if gp is None else {"ids": gp.ids, "rows_cols": gp.rc.tolist()},
         "surfaces": surf_summary,
