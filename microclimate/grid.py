@@ -65,7 +65,7 @@ from microclimate.tmrt import tmrt_with_beam_c
 from microclimate.utci import utci_c
 
 __all__ = ["HeatRasters", "GridGeometry", "HeatResult", "prepare_grid", "run_grid",
-           "raster_site", "STRONG_HEAT_UTCI_C", "POINT_KEYS"]
+           "raster_site", "radiation_time_offset_h", "STRONG_HEAT_UTCI_C", "POINT_KEYS"]
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,37 @@ def _seen_ground(values: np.ndarray, geom: GridGeometry, kernel: np.ndarray) -> 
     return (num / np.maximum(den, 1e-9)).ravel()[geom.cells]
 
 
+def _sun_at(times: pd.DatetimeIndex, site: dict) -> pd.DataFrame:
+    if times.tz is None:
+        import datetime as _dt
+        tz = float(site.get("tz_offset_h", 0.0))
+        times = times.tz_localize(_dt.timezone(_dt.timedelta(hours=tz)))
+    return sun_positions(times, float(site["lat_deg"]), float(site["lon_deg"]),
+                         hour_ending=False)
+
+
+def radiation_time_offset_h(forcing: pd.DataFrame, site: dict, max_h: float = 3.0) -> float:
+    """Shift of the sun clock that best explains the forcing's own radiation components.
+
+    On rows with ``dni_w_m2 > 100``, ``(ghi - dhi) / dni`` is the sine of the sun elevation
+    the data were measured under; this returns the shift ``dt`` (multiples of 15 min within
+    +-``max_h``) for which the sun at ``time_mid + dt`` matches it best (RMS). About 0 for a
+    consistent file; a whole hour points at a wrong time zone or interval convention.
+    NaN without such rows.
+    """
+    d = forcing[(forcing["dni_w_m2"] > 100) & forcing["ghi_w_m2"].notna()]
+    if len(d) < 3:
+        return float("nan")
+    target = ((d["ghi_w_m2"] - d["dhi_w_m2"]) / d["dni_w_m2"]).to_numpy()
+    shifts = np.arange(-max_h, max_h + 1e-9, 0.25)
+    tm = pd.DatetimeIndex(d["time_mid"])
+    err = []
+    for sh in shifts:
+        el = _sun_at(tm + pd.Timedelta(hours=float(sh)), site)["elevation_deg"].to_numpy()
+        err.append(np.sqrt(np.mean((np.sin(np.radians(el)) - target) ** 2)))
+    return float(shifts[int(np.argmin(err))])
+
+
 def _forcing_arrays(forcing: pd.DataFrame, site: dict):
     missing = [c for c in (*_FORCING, "time_mid") if c not in forcing.columns]
     if missing:
@@ -245,12 +276,7 @@ def _forcing_arrays(forcing: pd.DataFrame, site: dict):
                            "the --period to complete rows")
     if len(forcing) == 0:
         raise WeatherError("the forcing has no rows")
-    tz = site.get("tz_offset_h", 0.0)
-    tmid = pd.DatetimeIndex(forcing["time_mid"])
-    if tmid.tz is None:
-        import datetime as _dt
-        tmid = tmid.tz_localize(_dt.timezone(_dt.timedelta(hours=float(tz))))
-    sp = sun_positions(tmid, float(site["lat_deg"]), float(site["lon_deg"]), hour_ending=False)
+    sp = _sun_at(pd.DatetimeIndex(forcing["time_mid"]), site)
     f = {c: forcing[c].to_numpy(np.float64) for c in _FORCING}
     f["zenith_deg"] = sp["zenith_deg"].to_numpy()
     f["elevation_deg"] = sp["elevation_deg"].to_numpy()
@@ -406,7 +432,12 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         return r.reshape(ny, nx)
 
     attrs = dict(geom.attrs)
+    shift = radiation_time_offset_h(forcing, site)
+    if abs(shift) >= 0.5:
+        log.warning("the forcing's radiation fits the sun %+.2f h later than its time stamps: "
+                    "check tz_offset_h and the interval convention", shift)
     attrs.update(
+        radiation_time_offset_h=shift,
         ldown_source=ldown_source,
         diffuse_sky="isotropic (vegetation-adjusted sky view factors)",
         body="standing, absorptivity 0.70 short / 0.97 long, cylinder beam term Fcyl 0.28",
