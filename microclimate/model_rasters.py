@@ -32,6 +32,8 @@ from citymodel.model import CityModel
 from citymodel.surfaces import surface_table
 from citymodel.vegetation import tree_table
 from microclimate._raster_kernels import triangles_max_z
+from microclimate.grid import HeatRasters
+from microclimate.rasters import read_raster
 
 __all__ = ["model_grid", "model_to_rasters", "rasterise_triangles_max_z", "BUILDING_TYPES"]
 
@@ -120,8 +122,6 @@ def _dem_from_raster(path: str | os.PathLike, transform: Any, shape: tuple[int, 
     import rasterio
     from rasterio.warp import Resampling, reproject
 
-    from microclimate.rasters import read_raster
-
     src, meta = read_raster(path, crs=None, role="--dem")
     dst = np.full(shape, np.nan)
     reproject(src, dst, src_transform=meta["transform"], src_crs=meta["crs"], src_nodata=np.nan,
@@ -174,8 +174,6 @@ def model_to_rasters(
     InputError
         No terrain and no ``dem``; no buildings and no terrain to place a grid on.
     """
-    from microclimate.grid import HeatRasters
-
     src = getattr(model, "source", None) or "model"
     if model.epsg is None:
         raise CRSError(f"{src}: the model has no CRS; give it with --crs EPSG:XXXX")

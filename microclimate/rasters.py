@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from citymodel.errors import CRSError, InputError
+from microclimate.grid import HeatRasters
 from microclimate.skyview import estimate_memory_bytes
 
 __all__ = [
@@ -202,8 +203,6 @@ def read_heat_rasters(
     InputError, CRSError
         As described in the module docstring; every message names the file.
     """
-    from microclimate.grid import HeatRasters
-
     fallbacks: list[str] = []
     dsm_a, ref = read_raster(dsm, crs=crs, role="--dsm")
     dem_a, m = read_raster(dem, crs=crs, role="--dem")

@@ -13,13 +13,11 @@ import rasterio
 from affine import Affine
 from click.testing import CliRunner
 
-pytest.importorskip("microclimate.grid")
-
-from citymodel.cli import main  # noqa: E402
-from citymodel.io import read, write  # noqa: E402
-from citymodel.synth import district_to_citymodel, make_district  # noqa: E402
-from microclimate.cli import heat_cmd  # noqa: E402
-from microclimate.model_rasters import model_to_rasters  # noqa: E402
+from citymodel.cli import main
+from citymodel.io import read, write
+from citymodel.synth import district_to_citymodel, make_district
+from microclimate.cli import heat_cmd
+from microclimate.model_rasters import model_to_rasters
 
 ROOT = Path(__file__).resolve().parents[1]
 MET_HEADER = ("%iy id it imin qn qh qe qs qf U RH Tair pres rain kdown snow ldown fcld wuh xsmd "

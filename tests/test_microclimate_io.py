@@ -170,7 +170,6 @@ def test_raster_without_crs_names_file_and_option(tmp_path):
 
 
 def test_misaligned_rasters_name_the_file(tmp_path):
-    pytest.importorskip("microclimate.grid")
     from microclimate.rasters import read_heat_rasters
 
     dsm = write_tif(tmp_path / "dsm.tif", np.ones((4, 5)))
@@ -186,6 +185,13 @@ def test_misaligned_rasters_name_the_file(tmp_path):
         read_heat_rasters(dsm, other)
     r, meta = read_heat_rasters(dsm, dem)
     assert r.dsm_m.shape == (4, 5) and r.crs == "EPSG:3007" and meta["cell_m"] == 1.0
+
+
+def test_land_cover_classes_are_the_engines():
+    from microclimate.ground import UMEP_LAND_COVER
+    from microclimate.rasters import UMEP_CLASSES
+
+    assert set(UMEP_CLASSES) == set(UMEP_LAND_COVER) | {2}
 
 
 def test_land_cover_unknown_codes_listed():
@@ -344,7 +350,6 @@ def _roof_height(part, x, y):
 
 
 def test_model_rasters_match_the_synthetic_district(district):
-    pytest.importorskip("microclimate.grid")
     import shapely
 
     from microclimate.model_rasters import model_to_rasters
@@ -398,7 +403,6 @@ def test_model_rasters_match_the_synthetic_district(district):
 
 
 def test_model_without_terrain_needs_dem(district):
-    pytest.importorskip("microclimate.grid")
     from microclimate.model_rasters import model_to_rasters
 
     _, model = district
