@@ -100,6 +100,17 @@ class Forcing:
         }
 
 
+#: Distance between an EPW's site and the grid beyond which the run records a warning [km].
+FAR_WEATHER_KM = 100.0
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance [km] (haversine, Earth radius 6371 km)."""
+    p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon2 - lon1)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return float(2 * 6371.0 * np.arcsin(np.sqrt(a)))
+
+
 def _fallback(fallbacks: list[str], msg: str) -> None:
     log.warning(msg)
     fallbacks.append(msg)
@@ -307,6 +318,12 @@ def load_forcing(
         tz = float(meta["tz_offset_h"])
         if lat_deg is None or lon_deg is None:
             lat_deg, lon_deg = float(meta["latitude"]), float(meta["longitude"])
+        else:
+            km = _distance_km(lat_deg, lon_deg, float(meta["latitude"]), float(meta["longitude"]))
+            if km > FAR_WEATHER_KM:
+                _fallback(fallbacks, f"{source}: the weather's site ({meta['latitude']:.2f}, {meta['longitude']:.2f}) "
+                                     f"is {km:.0f} km from the grid; its weather is used as if local, the sun "
+                                     "is computed at the grid")
         df = df.assign(time_mid=mid_hour_times(df.index))
         period_eff = period
         if period is None:

@@ -411,3 +411,23 @@ def test_model_without_terrain_needs_dem(district):
         del m.city_objects[oid]
     with pytest.raises(InputError, match="no TINRelief terrain; give the ground model with --dem DEM.tif"):
         model_to_rasters(m, 2.0)
+
+
+@pytest.mark.shared_data
+def test_epw_forcing_hottest_3d_and_far_site(shared_data):
+    epw = shared_data / "weather" / "ITA_PM_Torino.AF.160595_TMYx.epw"
+    raw = pd.read_csv(epw, skiprows=8, header=None)
+    # independent: the 3-day run with the highest mean of daily maxima, from the EPW's own columns
+    tmax = raw.groupby([1, 2])[6].max().to_numpy()  # (month, day) -> max dry bulb, in file order
+    run = np.convolve(tmax, np.ones(3) / 3, mode="valid")
+    k = int(np.argmax(run))
+    f = load_forcing(weather=epw, lat_deg=45.07, lon_deg=7.69, period="hottest-3d")
+    first = raw.groupby([1, 2]).size().index[k]
+    assert (pd.Timestamp(f.period[0]).month, pd.Timestamp(f.period[0]).day) == first
+    assert f.period_data["t_air_c"].max() == pytest.approx(max(tmax[k:k + 3]), abs=1e-9)
+    assert f.site["tz_offset_h"] == 1.0 and len(f.period_data) == 72
+    assert not any("km from the grid" in s for s in f.fallbacks)
+    # the same file for a grid in Gothenburg: used, but recorded as far away
+    g = load_forcing(weather=epw, lat_deg=57.7, lon_deg=11.97, period="hottest-3d")
+    assert any("km from the grid" in s for s in g.fallbacks)
+    assert g.site["lat_deg"] == 57.7
