@@ -50,9 +50,10 @@ def tmrt_map_figure(tmrt_c: np.ndarray, transform: Any, building_mask: np.ndarra
     ax.set_ylabel(f"y [m] from {y_top - ny * cell:.0f}")
     ax.set_title(title or "Street-level heat")
     # north arrow (the grid is north-up)
-    ax.annotate("N", xy=(0.94, 0.95), xytext=(0.94, 0.83), xycoords="axes fraction", ha="center",
+    ax.annotate("N", xy=(0.94, 0.96), xytext=(0.94, 0.84), xycoords="axes fraction", ha="center",
                 va="center", fontsize=13, fontweight="bold",
-                arrowprops=dict(facecolor="black", width=4, headwidth=12))
+                bbox=dict(boxstyle="circle", facecolor="white", alpha=0.8, edgecolor="none"),
+                arrowprops=dict(facecolor="black", edgecolor="white", width=4, headwidth=12))
     # scale bar
     L = _nice_length(nx * cell)
     xs, ys = 0.05 * nx * cell, 0.05 * ny * cell
@@ -89,7 +90,7 @@ def run_heat_stage(ctx: DemoContext) -> None:
     fig = ctx.figures_dir / "heat_tmrt.png"
     hot = run.hottest_time
     tmrt_map_figure(run.tmrt_hottest_hour_c, run.rasters.transform, np.isnan(run.result.tmrt_max_c), fig,
-                    title=f"Mean radiant temperature at 1.1 m, {hot:%Y-%m-%d %H:%M} (hour ending, local standard time)")
+                    title=f"Tmrt at 1.1 m, {hot:%Y-%m-%d}, hour ending {hot:%H:%M} (UTC{hot:%z})")
     ctx.report.heading("Street-level heat")
     surf = run.summary.get("surfaces") or {}
     surf_txt = ""

@@ -431,3 +431,22 @@ def test_epw_forcing_hottest_3d_and_far_site(shared_data):
     g = load_forcing(weather=epw, lat_deg=57.7, lon_deg=11.97, period="hottest-3d")
     assert any("km from the grid" in s for s in g.fallbacks)
     assert g.site["lat_deg"] == 57.7
+
+
+def test_outputs_all_or_nothing(tmp_path):
+    """A failure while writing the set leaves no file of it (and no temporary)."""
+    from microclimate.outputs import write_heat_outputs
+
+    class R(_Result):
+        tmrt_max_c = utci_max_c = np.zeros((2, 2))
+        t_surface_max_c = np.zeros(4)  # wrong shape: the third map fails
+        strong_heat_hours = np.zeros((2, 2))
+
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="must be 2-D"):
+        write_heat_outputs(out, R(), T1, "EPSG:3007", {"a": 1}, point_ids=["a", "b"])
+    assert list(out.iterdir()) == []
+    R.t_surface_max_c = np.zeros((2, 2))
+    paths = write_heat_outputs(out, R(), T1, "EPSG:3007", {"a": 1}, point_ids=["a", "b"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths.values())
+    assert json.loads((out / "summary.json").read_text())["outputs"]["points"] == str(out / "points.csv")
