@@ -40,6 +40,7 @@ import numpy as np
 
 from citymodel.errors import InputError, MissingDependencyError
 from energy.solar.scene import OccluderScene
+from microclimate import _grid_kernels as _gk
 
 __all__ = [
     "SIDE_NORMALS",
@@ -167,6 +168,7 @@ def view_fractions(
     *,
     n_rays: int = 1024,
     tile_cells: int = 2048,
+    hit_points: bool = True,
     progress=None,
 ) -> ViewFractions:
     """Sky / vegetation / wall view fractions of points (cells at a height above ground).
@@ -181,6 +183,9 @@ def view_fractions(
         Hemisphere rays per point (:func:`hemisphere_directions`).
     tile_cells : int
         Points per ray batch (memory ~ ``tile_cells * n_rays * 40`` bytes).
+    hit_points : bool
+        Find the mean wall points (``wall_point``; ray intersections instead of the faster
+        occlusion tests); False leaves them NaN.
     progress : callable, optional
         Called with ``(done, total)`` points after each tile.
 
@@ -214,44 +219,34 @@ def view_fractions(
         m = b - a
         o = np.repeat(o_all[a:b], nr, axis=0)
         d = np.tile(d32, (m, 1))
-        hit = np.zeros(m * nr, dtype=bool)
+        code = np.ones(m * nr, dtype=np.int8)
         tfar = np.zeros(m * nr, dtype=np.float32)
-        in_tree = np.zeros(m * nr, dtype=bool)
 
-        def cast(lo: int, hi: int, o=o, d=d, hit=hit, tfar=tfar) -> None:
+        def cast(lo: int, hi: int, o=o, d=d, code=code, tfar=tfar) -> None:
             if opaque is None:
                 return
-            r = opaque.run(o[lo:hi], d[lo:hi], output=1)
-            hit[lo:hi] = r["primID"] >= 0
-            tfar[lo:hi] = r["tfar"]
+            if hit_points:
+                r = opaque.run(o[lo:hi], d[lo:hi], output=1)
+                code[lo:hi] = np.where(r["primID"] >= 0, 0, 1)
+                tfar[lo:hi] = r["tfar"]
+            else:
+                code[lo:hi] = np.where(opaque.run(o[lo:hi], d[lo:hi], query="OCCLUDED") >= 0,
+                                       0, 1)
 
         _threaded(cast, m * nr, scene.n_threads)
         if trees is not None:
-            free_idx = np.flatnonzero(~hit)
+            free_idx = np.flatnonzero(code == 1)
 
-            def cast_tree(lo: int, hi: int, free_idx=free_idx, o=o, d=d, in_tree=in_tree) -> None:
+            def cast_tree(lo: int, hi: int, free_idx=free_idx, o=o, d=d, code=code) -> None:
                 sel = free_idx[lo:hi]
-                in_tree[sel] = trees.run(o[sel], d[sel]) >= 0
+                code[sel] = np.where(trees.run(o[sel], d[sel], query="OCCLUDED") >= 0, 2, 1)
 
             _threaded(cast_tree, free_idx.size, scene.n_threads)
-        hit2 = hit.reshape(m, nr).astype(np.float32)
-        tree2 = in_tree.reshape(m, nr).astype(np.float32)
-        free2 = 1.0 - hit2 - tree2
-        sky_band[:, :, a:b] = (w_band.reshape(5 * nb, -1) @ free2.T).reshape(5, nb, m)
-        sky[:, a:b] = sky_band[:, :, a:b].sum(axis=1)
-        veg[:, a:b] = w @ tree2.T
-        wall[:, a:b] = w @ hit2.T
-        # mean wall hit point per side (weights of the side plane, blocked rays only)
-        pts = (o + d * tfar[:, None]).reshape(m, nr, 3)
-        pts = np.where(hit.reshape(m, nr, 1), pts, 0.0)
-        for s in range(4):
-            ws = hit2 * w[1 + s][None, :]
-            tot = ws.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.einsum("mr,mrk->mk", ws, pts) / tot[:, None]
-            wall_point[s, a:b] = np.where(tot[:, None] > 0, mean, np.nan)
+        _gk.accumulate_views(code.reshape(m, nr), tfar.reshape(m, nr), o_all[a:b], d32, w,
+                             band, sky_band, veg, wall, wall_point, a)
         if progress is not None:
             progress(b, n)
+    sky[:] = sky_band.sum(axis=1)
     log.debug("view fractions of %d points x %d rays in %.1f s", n, nr,
               time.perf_counter() - t0)
     return ViewFractions(sky, veg, wall, wall_point, sky_band, band_cos,
