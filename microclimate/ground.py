@@ -7,6 +7,13 @@
   cloud fraction ``c = 1 - s`` from the ratio ``s`` of the measured global irradiance to a
   clear sky's (Haurwitz 1945, ``1098 cos Z exp(-0.057 / cos Z)``) while the sun is above
   10 deg; nights and low sun carry the nearest daytime value (SOLWEIG does the same).
+- :func:`sky_band_factors`: the long-wave sky is not isotropic: a slant path through the
+  atmosphere is longer, so the sky is brighter towards the horizon. An isothermal grey
+  plane-parallel atmosphere at air temperature has the emissivity ``1 - (1 - eps_z)^(1 / cos
+  zenith)`` along a path (Beer's law on the slant path; Unsworth & Monteith 1975, QJRMS
+  101:13, measured the same growth with ``sec zenith``); ``eps_z`` is solved per step so that
+  the hemisphere gives the forcing's (or the formula's) downwelling flux. A street canyon that
+  sees only the zenith sky gets less than ``svf x Ldown``; a vertical plane more than half.
 - :func:`wall_temperatures_c`: hourly surface temperatures of sunlit walls facing N, E, S, W
   and of shaded walls: :func:`microclimate.surface_balance.surface_energy_balance` on a
   0.25 m brick slab (conductivity 0.84 W/mK, 1.36 MJ/m3K: SOLWEIG's ``Brick_wall``
@@ -28,6 +35,7 @@ __all__ = [
     "WALL_EMISSIVITY",
     "land_cover_names",
     "sky_longwave_w_m2",
+    "sky_band_factors",
     "wall_temperatures_c",
 ]
 
@@ -99,6 +107,40 @@ def sky_longwave_w_m2(t_air_c, rh_percent, ghi_w_m2, zenith_deg) -> tuple[np.nda
         c = c[near]
     eps = c + (1.0 - c) * eps_clear
     return eps * _SIGMA * t_k**4, c
+
+
+def sky_band_factors(ldown_w_m2, t_air_c, band_cos_zenith, open_band_weight_up) -> np.ndarray:
+    """Relative long-wave sky radiance per zenith band, ``(h, b)``, weighted mean 1.
+
+    Parameters
+    ----------
+    ldown_w_m2, t_air_c : (h,) float64
+        Hemispheric downwelling long-wave [W/m2] and air temperature [degC].
+    band_cos_zenith : (b,) float64
+        Mean cos(zenith) of each band.
+    open_band_weight_up : (b,) float64
+        Weight of each band for an unobstructed horizontal plane (sums to 1).
+
+    Returns
+    -------
+    (h, b) float64
+        ``g`` with ``sum_b open_band_weight_up[b] g[:, b] = 1``: band radiance over the
+        hemispheric mean; multiply ``ldown_w_m2`` by ``sum_b sky_band[b] g[b]``.
+    """
+    t_k = np.asarray(t_air_c, dtype=np.float64) + 273.15
+    eps_h = np.clip(np.asarray(ldown_w_m2, dtype=np.float64) / (_SIGMA * t_k**4), 0.3, 0.999)
+    mu = np.asarray(band_cos_zenith, dtype=np.float64)[None, :]
+    w = np.asarray(open_band_weight_up, dtype=np.float64)[None, :]
+    lo = np.zeros_like(eps_h)[:, None]
+    hi = np.full_like(lo, 0.999999)
+    for _ in range(60):  # bisection on the zenith emissivity
+        mid = 0.5 * (lo + hi)
+        too_high = ((1.0 - (1.0 - mid) ** (1.0 / mu)) * w).sum(axis=1, keepdims=True) > \
+            eps_h[:, None]
+        hi = np.where(too_high, mid, hi)
+        lo = np.where(too_high, lo, mid)
+    eps = 1.0 - (1.0 - 0.5 * (lo + hi)) ** (1.0 / mu)
+    return eps / (eps * w).sum(axis=1, keepdims=True)
 
 
 def wall_temperatures_c(

@@ -15,7 +15,10 @@ N, E, S, W), are weighted sums over the rays:
   vertical plane sees half sky, half ground: 0.5 each). The lower half of a vertical plane's
   view is taken as ground (walls below eye level are not separated from the ground).
 
-``sky``, ``veg`` and ``wall`` fractions add up to 1 (up) or 0.5 (sides). The shortwave
+``sky``, ``veg`` and ``wall`` fractions add up to 1 (up) or 0.5 (sides). The sky fraction is
+also kept split into ``N_ZENITH_BANDS`` bands of equal ``cos(zenith)`` width (``sky_band``), so
+that a sky whose radiance depends on the zenith angle (the long-wave sky: brighter towards the
+horizon) can be weighted per band. The shortwave
 ("vegetation-adjusted") sky view factor is ``sky + tau veg``. For each side the mean point
 where the blocked rays hit the walls is kept: the grid solver tests those points for sun to
 know whether the walls a cell sees are sunlit.
@@ -37,10 +40,13 @@ import numpy as np
 
 from citymodel.errors import InputError, MissingDependencyError
 from energy.solar.scene import OccluderScene
+from microclimate import _grid_kernels as _gk
 
 __all__ = [
     "SIDE_NORMALS",
+    "N_ZENITH_BANDS",
     "hemisphere_directions",
+    "zenith_band",
     "direction_weights",
     "ViewFractions",
     "view_fractions",
@@ -53,9 +59,11 @@ log = logging.getLogger(__name__)
 
 #: Outward normals of the four vertical receiving planes: N, E, S, W (x east, y north).
 SIDE_NORMALS = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]])
+#: Zenith bands of the sky fractions (equal widths in cos(zenith)).
+N_ZENITH_BANDS = 8
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 #: Per-cell bytes of the stored geometry (two levels) and per-step bytes per cell.
-_BYTES_PER_CELL = 4 * (15 + 12 + 3 + 4) + 8 * 20
+_BYTES_PER_CELL = 4 * (2 * (15 + 5 * N_ZENITH_BANDS) + 12 + 4) + 8 * 20
 _BYTES_PER_CELL_STEP = 4 * 4
 
 
@@ -72,6 +80,13 @@ def hemisphere_directions(n_rays: int = 1024) -> np.ndarray:
     phi = k * _GOLDEN_ANGLE
     s = np.sqrt(1.0 - z * z)
     return np.column_stack([s * np.cos(phi), s * np.sin(phi), z])
+
+
+def zenith_band(directions: np.ndarray) -> np.ndarray:
+    """Band index ``(n,)`` int of each direction: ``floor(N_ZENITH_BANDS cos(zenith))``, band
+    0 at the horizon, the last at the zenith."""
+    z = np.asarray(directions, dtype=np.float64)[:, 2]
+    return np.clip((z * N_ZENITH_BANDS).astype(np.int64), 0, N_ZENITH_BANDS - 1)
 
 
 def direction_weights(directions: np.ndarray) -> np.ndarray:
@@ -101,12 +116,21 @@ class ViewFractions:
     wall_point : (4, n, 3) float32
         Mean hit point of the blocked rays of each side plane, local coordinates of the scene
         [m] (NaN where a side sees no wall).
+    sky_band : (5, N_ZENITH_BANDS, n) float32
+        ``sky`` split by zenith band (:func:`zenith_band`); sums to ``sky`` over axis 1.
+    band_cos_zenith : (N_ZENITH_BANDS,) float64
+        Mean ``cos(zenith)`` of the rays of each band.
+    open_band_weight : (5, N_ZENITH_BANDS) float64
+        The weights of an unobstructed point per band (row 0 sums to 1, rows 1-4 to 0.5).
     """
 
     sky: np.ndarray
     veg: np.ndarray
     wall: np.ndarray
     wall_point: np.ndarray
+    sky_band: np.ndarray
+    band_cos_zenith: np.ndarray
+    open_band_weight: np.ndarray
 
     def svf_shortwave(self, transmissivity: float) -> np.ndarray:
         """``(5, n)`` sky view factors with tree crowns letting ``transmissivity`` through."""
@@ -144,6 +168,7 @@ def view_fractions(
     *,
     n_rays: int = 1024,
     tile_cells: int = 2048,
+    hit_points: bool = True,
     progress=None,
 ) -> ViewFractions:
     """Sky / vegetation / wall view fractions of points (cells at a height above ground).
@@ -158,6 +183,9 @@ def view_fractions(
         Hemisphere rays per point (:func:`hemisphere_directions`).
     tile_cells : int
         Points per ray batch (memory ~ ``tile_cells * n_rays * 40`` bytes).
+    hit_points : bool
+        Find the mean wall points (``wall_point``; ray intersections instead of the faster
+        occlusion tests); False leaves them NaN.
     progress : callable, optional
         Called with ``(done, total)`` points after each tile.
 
@@ -172,6 +200,14 @@ def view_fractions(
     d32 = dirs.astype(np.float32)
     opaque = _embree_scene(scene.opaque_triangles)
     trees = _embree_scene(scene.tree_triangles)
+    band = zenith_band(dirs)
+    onehot = np.zeros((nb := N_ZENITH_BANDS, dirs.shape[0]), np.float32)
+    onehot[band, np.arange(dirs.shape[0])] = 1.0
+    # (5, nb, rays) weights restricted to each band
+    w_band = w[:, None, :] * onehot[None, :, :]
+    band_cos = np.array([dirs[band == b, 2].mean() if np.any(band == b) else (b + 0.5) / nb
+                         for b in range(nb)])
+    sky_band = np.zeros((5, nb, n), np.float32)
     sky = np.zeros((5, n), np.float32)
     veg = np.zeros((5, n), np.float32)
     wall = np.zeros((5, n), np.float32)
@@ -183,46 +219,38 @@ def view_fractions(
         m = b - a
         o = np.repeat(o_all[a:b], nr, axis=0)
         d = np.tile(d32, (m, 1))
-        hit = np.zeros(m * nr, dtype=bool)
+        code = np.ones(m * nr, dtype=np.int8)
         tfar = np.zeros(m * nr, dtype=np.float32)
-        in_tree = np.zeros(m * nr, dtype=bool)
 
-        def cast(lo: int, hi: int, o=o, d=d, hit=hit, tfar=tfar) -> None:
+        def cast(lo: int, hi: int, o=o, d=d, code=code, tfar=tfar) -> None:
             if opaque is None:
                 return
-            r = opaque.run(o[lo:hi], d[lo:hi], output=1)
-            hit[lo:hi] = r["primID"] >= 0
-            tfar[lo:hi] = r["tfar"]
+            if hit_points:
+                r = opaque.run(o[lo:hi], d[lo:hi], output=1)
+                code[lo:hi] = np.where(r["primID"] >= 0, 0, 1)
+                tfar[lo:hi] = r["tfar"]
+            else:
+                code[lo:hi] = np.where(opaque.run(o[lo:hi], d[lo:hi], query="OCCLUDED") >= 0,
+                                       0, 1)
 
         _threaded(cast, m * nr, scene.n_threads)
         if trees is not None:
-            free_idx = np.flatnonzero(~hit)
+            free_idx = np.flatnonzero(code == 1)
 
-            def cast_tree(lo: int, hi: int, free_idx=free_idx, o=o, d=d, in_tree=in_tree) -> None:
+            def cast_tree(lo: int, hi: int, free_idx=free_idx, o=o, d=d, code=code) -> None:
                 sel = free_idx[lo:hi]
-                in_tree[sel] = trees.run(o[sel], d[sel]) >= 0
+                code[sel] = np.where(trees.run(o[sel], d[sel], query="OCCLUDED") >= 0, 2, 1)
 
             _threaded(cast_tree, free_idx.size, scene.n_threads)
-        hit2 = hit.reshape(m, nr).astype(np.float32)
-        tree2 = in_tree.reshape(m, nr).astype(np.float32)
-        free2 = 1.0 - hit2 - tree2
-        sky[:, a:b] = w @ free2.T
-        veg[:, a:b] = w @ tree2.T
-        wall[:, a:b] = w @ hit2.T
-        # mean wall hit point per side (weights of the side plane, blocked rays only)
-        pts = (o + d * tfar[:, None]).reshape(m, nr, 3)
-        pts = np.where(hit.reshape(m, nr, 1), pts, 0.0)
-        for s in range(4):
-            ws = hit2 * w[1 + s][None, :]
-            tot = ws.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.einsum("mr,mrk->mk", ws, pts) / tot[:, None]
-            wall_point[s, a:b] = np.where(tot[:, None] > 0, mean, np.nan)
+        _gk.accumulate_views(code.reshape(m, nr), tfar.reshape(m, nr), o_all[a:b], d32, w,
+                             band, sky_band, veg, wall, wall_point, a)
         if progress is not None:
             progress(b, n)
+    sky[:] = sky_band.sum(axis=1)
     log.debug("view fractions of %d points x %d rays in %.1f s", n, nr,
               time.perf_counter() - t0)
-    return ViewFractions(sky, veg, wall, wall_point)
+    return ViewFractions(sky, veg, wall, wall_point, sky_band, band_cos,
+                         w_band.sum(axis=2).astype(np.float64))
 
 
 def sunlit_fraction(

@@ -10,6 +10,15 @@ hour 7 is 0), so measured hour ``h`` is the met row stamped ``h - 1`` UTC.
 Measured fluxes: in SOLWEIG's naming Kdown / Ldown are what the upward-facing sensors receive
 (from the sky hemisphere) and Kup / Lup what the downward-facing ones receive.
 
+The measured ``Tmrt`` column is ``(Sstr / (0.97 sigma))^0.25 - 273.15`` of the file's ``Sstr``
+column (to 0.05 K; 0.28 K in the two sunlit hours), but ``Sstr`` is not the standing-posture
+sum of the file's twelve hourly fluxes (0.70 / 0.97, factors 0.06 / 0.22): that sum is 14-18
+W/m2 higher in the shaded hours (about 3 K of Tmrt), 40-47 W/m2 higher in the sunlit hours
+and 5-10 W/m2 lower after sunset. Sitting factors, absorptivity 0.95 or a least-squares fit of
+two absorptivities leave residuals of +-10-16 W/m2 with a diurnal trend, so the column was
+probably computed from other (instantaneous or differently corrected) samples. We compare
+with the ``Tmrt`` column, as the target figures do.
+
 Targets (SOLWEIG's Rust port, ``solweig`` 0.1.0b96, on this day): RMSE 6.6 K, |bias| 2.6 K,
 R2 0.52, |Kdown bias| 22 W/m2, |Ldown bias| 32 W/m2.
 """
@@ -64,10 +73,10 @@ def test_kronenhuset_measured_tmrt():
                kdown_bias=bias(p["kdown_w_m2"], meas["Kdown"]),
                ldown_bias=bias(p["ldown_w_m2"], meas["Ldown"]))
     print("Kronenhuset:", {k: round(v, 2) for k, v in fig.items()}, res.attrs["ldown_source"])
-    assert fig["rmse"] < 6.6
+    assert fig["rmse"] < 4.8  # SOLWEIG 1.0's published 7-day figure; the Rust port: 6.6
     assert fig["r2"] > 0.52
     assert abs(fig["kdown_bias"]) < 22.0
-    # Known shortfalls against the targets |bias| < 2.6 K and |Ldown bias| < 32 W/m2: the
-    # isotropic long-wave sky and walls overestimate Ldown in the morning (see the report).
+    assert abs(fig["ldown_bias"]) < 32.0
+    # Known shortfall against the target |bias| < 2.6 K (we get +2.8 K): the measured Tmrt
+    # column is about 3 K below the Tmrt of the measured fluxes themselves (module docstring).
     assert abs(fig["bias"]) < 3.0
-    assert abs(fig["ldown_bias"]) < 35.0

@@ -9,6 +9,7 @@ from affine import Affine
 from citymodel.errors import CRSError, InputError
 from energy.sun import direction_vectors
 from microclimate.grid import HeatRasters, prepare_grid, run_grid
+from microclimate.ground import sky_band_factors
 from microclimate.heightfield import (
     canopy_triangles,
     cell_centres,
@@ -119,6 +120,19 @@ def test_box_shadow_length(elevation_deg):
     assert np.all(lit[shaded.min():] == 0.0) and np.all(lit[:shaded.min()] == 1.0)
 
 
+def test_sky_band_factors_keep_the_hemispheric_flux():
+    dirs = hemisphere_directions(1024)
+    from microclimate.skyview import N_ZENITH_BANDS, zenith_band
+
+    band = zenith_band(dirs)
+    w = direction_weights(dirs)
+    w0 = np.array([w[0, band == b].sum() for b in range(N_ZENITH_BANDS)])
+    mu = np.array([dirs[band == b, 2].mean() for b in range(N_ZENITH_BANDS)])
+    g = sky_band_factors(np.array([300.0, 380.0]), np.array([15.0, 15.0]), mu, w0)
+    assert np.allclose(g @ w0, 1.0)
+    assert np.all(np.diff(g, axis=1) < 0)  # brightest at the horizon (band 0)
+
+
 def test_memory_check_names_the_option():
     with pytest.raises(InputError, match="--grid-m"):
         check_memory(4_000_000, 8760, limit_bytes=1 << 30)
@@ -147,9 +161,13 @@ def test_open_ground_fluxes_match_six_direction_formula():
     p = {k: v[0] for k, v in res.points.items()}
     assert res.attrs["ldown_source"].startswith("forcing")
     assert np.allclose(p["ldown_w_m2"], 340.0)
-    # open ground: each side sees half sky, half ground
-    for d in ("north", "east", "south", "west"):
-        assert np.allclose(p[f"l{d}_w_m2"], 0.5 * 340.0 + 0.5 * p["lup_w_m2"])
+    # open ground: each side sees half sky (brighter towards the horizon), half ground
+    g = sky_band_factors(np.full(24, 340.0), forcing["t_air_c"].to_numpy(),
+                         geom.body.band_cos_zenith, geom.body.open_band_weight[0])
+    for k, d in enumerate(("north", "east", "south", "west")):
+        side_sky = 340.0 * (g @ geom.body.open_band_weight[1 + k])
+        assert np.all(side_sky > 0.5 * 340.0) and np.all(side_sky < 340.0)
+        assert np.allclose(p[f"l{d}_w_m2"], side_sky + 0.5 * p["lup_w_m2"], rtol=1e-6)
     kside_diffuse = 0.5 * forcing["dhi_w_m2"].to_numpy() + 0.5 * p["kup_w_m2"]
     assert np.all(p["ksouth_w_m2"] >= kside_diffuse - 1e-9)
     ghi = p["kdown_w_m2"]
@@ -165,7 +183,9 @@ def test_open_ground_fluxes_match_six_direction_formula():
                        + forcing["dhi_w_m2"], rtol=1e-6)
     expected = tmrt_with_beam_c(ghi, p["kup_w_m2"], np.vstack([kside_diffuse] * 4),
                                 p["ldown_w_m2"], p["lup_w_m2"],
-                                np.vstack([p["lnorth_w_m2"]] * 4), dni, elev)
+                                np.vstack([p[f"l{d}_w_m2"] for d in ("north", "east", "south",
+                                                                     "west")]), dni, elev,
+                                sunlit=(elev > 0).astype(float))
     assert np.allclose(p["tmrt_c"], expected, atol=1e-6)
     # ground emission: Lup between sigma T^4 of the air at night and of a hot surface by day
     t_lup = (p["lup_w_m2"] / STEFAN_BOLTZMANN_W_M2K4) ** 0.25 - 273.15
