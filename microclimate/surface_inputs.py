@@ -26,6 +26,7 @@ Scenarios (:func:`microclimate.surfaces.surface_temperatures` with ``overrides``
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -43,7 +44,8 @@ from energy.demand.simulate import simulate
 from energy.solar import irradiate
 from energy.weather import load_weather
 
-__all__ = ["SurfaceInputs", "prepare_surfaces", "select_period", "sky_longwave_w_m2"]
+__all__ = ["SurfaceInputs", "indoor_air_c", "prepare_surfaces", "select_period",
+           "sky_longwave_w_m2"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ SIGMA_W_M2K4 = 5.670374419e-8
 #: Sky view below which a surface is closed off (a party wall): as the solar solver.
 ENCLOSED_SKY_VIEW = 0.005
 #: Weather columns the surface balance reads.
-REQUIRED_COLUMNS = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "t_air_c", "wind_speed_m_s")
+REQUIRED_COLUMNS = ("ghi_w_m2", "dni_w_m2", "dhi_w_m2", "t_air_c", "wind_speed_m_s",
+                    "pressure_pa")
 
 
 @dataclass
@@ -96,6 +99,9 @@ class SurfaceInputs:
         overriding ``u``/``kappa``, or None.
     attrs : dict
         Sources, fallbacks and timings.
+    indoor, archetypes : as given to :func:`prepare_surfaces`
+    solar_buildings : BuildingIrradiance
+        The solar solver's hourly irradiance per building group (to re-run the energy model).
     """
 
     table: SurfaceTable
@@ -116,6 +122,9 @@ class SurfaceInputs:
     alpha: np.ndarray
     layer_lists: list
     attrs: dict[str, Any] = field(default_factory=dict)
+    indoor: Any = "energy"
+    archetypes: Any = "IT"
+    solar_buildings: Any = None
 
     @property
     def times(self) -> pd.DatetimeIndex:
@@ -299,7 +308,9 @@ def prepare_surfaces(
     ground_albedo : float
         Albedo of what a surface sees that is not sky, for reflected shortwave (0..1).
     progress : bool or callable, optional
-        True shows the solvers' progress bars; a callable is called with a message per stage.
+        True shows the solvers' progress bars; a callable is called as
+        ``progress(stage, done, total)`` (the heat engine's convention) after each stage
+        (``"solar"``, ``"indoor"``; ``total`` 3, the balance being the third).
 
     Returns
     -------
@@ -308,7 +319,7 @@ def prepare_surfaces(
     import time
 
     t0 = time.perf_counter()
-    say = progress if callable(progress) else (lambda msg: None)
+    say = progress if callable(progress) else (lambda stage, done, total: None)
     bars = bool(progress) and not callable(progress)
     src = str(weather) if not isinstance(weather, pd.DataFrame) else (
         (meta or {}).get("source") or "weather")
@@ -317,6 +328,10 @@ def prepare_surfaces(
             raise InputError("surface_temperatures: a weather DataFrame needs its meta dict "
                              "(latitude, longitude, tz_offset_h)")
         df = weather
+        if not isinstance(df.index, pd.DatetimeIndex) or df.index.tz is None:
+            raise WeatherError(f"{src}: the weather needs a timezone-aware DatetimeIndex of "
+                               "hour-ending stamps (local standard time, e.g. UTC+01:00), as "
+                               "energy.weather.read_epw returns; localise it first")
     else:
         df, meta = load_weather(weather, model)
     if int(spinup_days) < 0:
@@ -343,7 +358,6 @@ def prepare_surfaces(
         log.warning(msg)
         fallbacks.append(msg)
 
-    say("solar: shaded irradiance per surface")
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="citymodel_surf_") as tmp:
         hp = Path(tmp) / "hourly.parquet"
@@ -353,6 +367,7 @@ def prepare_surfaces(
         table = sol.table
         irr_all = _hourly_per_surface(hp, len(table), len(frame))
     t_solar = time.perf_counter() - t1
+    say("solar", 1, 3)
     rows = np.flatnonzero(sol.kind >= 0).astype(np.int64)
     kind = sol.kind[rows].astype(np.int8)
     irr = np.ascontiguousarray(irr_all[rows])
@@ -396,29 +411,13 @@ def prepare_surfaces(
 
     # indoor air
     t2 = time.perf_counter()
-    nb = len(bids)
-    if isinstance(indoor, str):
-        if indoor != "energy":
-            raise InputError(f"indoor must be 'energy' or a temperature in degC, got {indoor!r}")
-        say("energy: indoor air temperature per building")
-        res = simulate(model, (frame, meta), archetypes=archetypes, solar=sol.buildings,
-                       hourly=True, free_running_twin=False)
-        t_in = np.full((nb, len(frame)), np.nan, dtype=np.float32)
-        got = np.array([pos[i] for i in res.table.index], dtype=np.int64)
-        t_in[got] = res.hourly[2]
-        missing = np.setdiff1d(np.unique(b_index), got)
-        if missing.size:
-            mean = np.nanmean(res.hourly[2], axis=0)
-            t_in[missing] = mean
-            msg = (f"{missing.size} buildings the energy model skipped get the mean indoor air "
-                   f"temperature of the others (e.g. {bids[int(missing[0])]!r}: "
-                   f"{res.skipped.get(bids[int(missing[0])], 'not simulated')})")
-            log.warning(msg)
-            fallbacks.append(msg)
-        indoor_src = "energy.demand.simulate (hourly indoor air, same weather rows)"
-    else:
-        t_in = np.full((nb, len(frame)), float(indoor), dtype=np.float32)
-        indoor_src = f"constant {float(indoor)} degC (given)"
+    if isinstance(indoor, str) and indoor != "energy":
+        raise InputError(f"indoor must be 'energy' or a temperature in degC, got {indoor!r}")
+    t_in, indoor_src, msgs = indoor_air_c(model, frame, meta, bids, b_index, indoor=indoor,
+                                          archetypes=archetypes, solar=sol.buildings,
+                                          params=params)
+    fallbacks += msgs
+    say("indoor", 2, 3)
     attrs = {
         "weather_source": meta.get("source", src),
         "period": [str(df.index[a]), str(df.index[b - 1])],
@@ -443,4 +442,84 @@ def prepare_surfaces(
         weather=frame, meta=meta, sequence=seq.astype(np.int64), n_spin=n_spin,
         irradiance_w_m2=irr, sky_view=sky_view, ldown_w_m2=ldown, t_indoor_c=t_in,
         u_w_m2k=u, kappa_kj_m2k=kappa, alpha=alpha, layer_lists=layer_lists, attrs=attrs,
+        indoor=indoor, archetypes=archetypes, solar_buildings=sol.buildings,
     )
+
+
+def _with_attributes(model: CityModel, changes: dict[str, dict[str, Any]]) -> CityModel:
+    """A shallow copy of ``model`` whose listed objects get extra attributes."""
+    objs = dict(model.city_objects)
+    for oid, extra in changes.items():
+        o = dict(objs[oid])
+        o["attributes"] = {**(o.get("attributes") or {}), **extra}
+        objs[oid] = o
+    return dataclasses.replace(model, city_objects=objs)
+
+
+def indoor_air_c(
+    model: CityModel,
+    weather: pd.DataFrame,
+    meta: dict[str, Any],
+    building_ids: list[str],
+    building_index: np.ndarray,
+    *,
+    indoor: str | float = "energy",
+    archetypes: Any = "IT",
+    solar: Any = None,
+    params: pd.DataFrame | None = None,
+    alpha_roof: np.ndarray | None = None,
+    alpha_wall: np.ndarray | None = None,
+) -> tuple[np.ndarray, str, list[str]]:
+    """Hourly indoor air temperature per building ``(n_buildings, h)`` float32 [degC].
+
+    ``indoor="energy"`` runs :func:`energy.demand.simulate.simulate` (its conditioned run,
+    archetype setpoints and schedules) on ``weather`` with the shaded irradiance ``solar``;
+    ``alpha_roof`` / ``alpha_wall`` ``(n_buildings,)`` (NaN: unchanged) set the buildings'
+    solar absorptances first (a scenario's albedo). Buildings the energy model skips get the
+    others' hourly mean; if it cannot run at all, each building's cooling setpoint
+    ``t_cool_c``. A number gives a constant. Returns the temperatures, a description of the
+    source and the fallback messages.
+    """
+    nb = len(building_ids)
+    nh = len(weather)
+    if not isinstance(indoor, str):
+        return (np.full((nb, nh), float(indoor), dtype=np.float32),
+                f"constant {float(indoor)} degC (given)", [])
+    changes: dict[str, dict[str, Any]] = {}
+    for name, arr in (("energy_alpha_roof", alpha_roof), ("energy_alpha_wall", alpha_wall)):
+        if arr is not None:
+            for k in np.flatnonzero(np.isfinite(arr)):
+                changes.setdefault(building_ids[k], {})[name] = float(arr[k])
+    run_model = _with_attributes(model, changes) if changes else model
+    msgs: list[str] = []
+    try:
+        res = simulate(run_model, (weather, meta), archetypes=archetypes, solar=solar,
+                       hourly=True, free_running_twin=False)
+    except WeatherError:
+        raise
+    except InputError as exc:  # no building the energy model can take: its setpoints
+        if params is None:
+            params = assign_archetypes(model, building_ids, load_archetypes("IT"))
+        t_cool = params["t_cool_c"].to_numpy(float)
+        msg = (f"the energy model could not run ({exc}); the indoor air is each building's "
+               "cooling setpoint t_cool_c instead")
+        log.warning(msg)
+        return (np.repeat(t_cool[:, None], nh, axis=1).astype(np.float32),
+                "archetype cooling setpoint t_cool_c (energy model failed)", [msg])
+    pos = {b: i for i, b in enumerate(building_ids)}
+    t_in = np.full((nb, nh), np.nan, dtype=np.float32)
+    got = np.array([pos[i] for i in res.table.index], dtype=np.int64)
+    t_in[got] = res.hourly[2]
+    missing = np.setdiff1d(np.unique(building_index), got)
+    if missing.size:
+        t_in[missing] = np.nanmean(res.hourly[2], axis=0)
+        first = building_ids[int(missing[0])]
+        msg = (f"{missing.size} buildings the energy model skipped get the mean indoor air "
+               f"temperature of the others (e.g. {first!r}: "
+               f"{res.skipped.get(first, 'not simulated')})")
+        log.warning(msg)
+        msgs.append(msg)
+    src = "energy.demand.simulate (hourly indoor air, same weather rows)"
+    if changes:
+        src += f", solar absorptance changed on {len(changes)} buildings"
+    return t_in, src, msgs

@@ -14,9 +14,10 @@ construction, with every flux positive towards the surface [W/m2]::
   weather's horizontal long-wave. Approximations, stated: the sky a tilted surface sees
   radiates like the horizontal's hemisphere (a wall sees the warmer horizon sky, so walls
   lose slightly too much); whatever is not sky (ground, other buildings, tree crowns) is a
-  black-ish body (``eps_s = 0.95``) at the **air temperature** (so sunlit ground and facades in
-  view are too cold by day and too warm at night: surfaces in deep canyons are biased towards
-  the air temperature).
+  black-ish body (``eps_s = 0.95``) at the **air temperature** by default (so sunlit ground and
+  facades in view are too cold by day and too warm at night: surfaces in deep canyons are
+  biased towards the air temperature); ``surround="surfaces"`` puts it at the hourly mean of
+  the open walls' own temperatures instead (a second pass).
 - ``q_conv = h_c (T_air - Ts)`` with Watmuff, Charters & Proctor's (1977) ``h_c = 2.8 + 3.0 v``
   (Duffie & Beckman, *Solar Engineering of Thermal Processes*, 4th ed., eq. 3.15.2:
   McAdams' ``5.7 + 3.8 v`` with the radiation and free convection it contains removed; the
@@ -25,10 +26,13 @@ construction, with every flux positive towards the surface [W/m2]::
 - ``q_latent``: zero on building materials; the bulk ``beta`` form on vegetated surfaces
   (green roofs through ``overrides``).
 - ``q_cond``: implicit finite differences through the archetype's two layers (insulation
-  outside, masonry inside, :func:`microclimate.layers.building_layers`, the same construction
-  the energy model uses; ``energy_roof_layers`` / ``energy_wall_layers`` lists when set),
+  outside, masonry inside, :func:`microclimate.layers.building_layers`: the energy model's
+  U-value and heat capacity; ``energy_roof_layers`` / ``energy_wall_layers`` lists when set),
   the inner face coupled to the building's hourly indoor air temperature from the energy model
-  through ISO 6946's inside film ``1 / 0.13`` = 7.7 W/m2K.
+  (its conditioned run, setpoints and schedules of the archetype) through ISO 6946's inside
+  film ``1 / 0.13`` = 7.7 W/m2K. A scenario that changes an albedo runs the energy model
+  again with the new absorptances (``indoor_feedback``); its other overrides (emissivity,
+  layers, evaporation) change the surfaces, not the indoor temperature they see.
 
 Windows are not separated: a wall is its opaque construction over its whole area.
 Surfaces closed off from the sky (party walls, ``sky_view < 0.005``) are computed as well but
@@ -37,6 +41,7 @@ flagged ``enclosed`` and left out of the per-building maxima.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +56,7 @@ from citymodel.surfaces import SurfaceTable
 from microclimate.conduction import Layers, discretise
 from microclimate.layers import LAND_COVER, building_layers
 from microclimate.surface_balance import surface_energy_balance
-from microclimate.surface_inputs import SurfaceInputs, prepare_surfaces
+from microclimate.surface_inputs import SurfaceInputs, indoor_air_c, prepare_surfaces
 
 __all__ = [
     "SurfaceOverride",
@@ -208,6 +213,19 @@ class SurfaceTemperatures:
         """(n,) float64: the period's highest hourly surface temperature [degC]."""
         return self.t_surface_c.max(axis=1).astype(np.float64)
 
+    def sensible_heat_w(self, *, by_building: bool = False) -> np.ndarray:
+        """Sensible heat given to the air, ``-q_conv x area`` summed over surfaces [W].
+
+        Returns ``(n_times,)``, or ``(n_buildings, n_times)`` in ``inputs.building_ids``
+        order with ``by_building`` (the canopy air model's surface source term).
+        """
+        q = -self.q_conv_w_m2.astype(np.float64) * self.area_m2[:, None]
+        if not by_building:
+            return q.sum(axis=0)
+        out = np.zeros((len(self.inputs.building_ids), q.shape[1]))
+        np.add.at(out, self.inputs.building_index, q)
+        return out
+
     def to_frame(self) -> pd.DataFrame:
         """Long table ``building_id, object_id, semantic_index, surface_type, time,
         t_surface_c`` (one row per surface and hour)."""
@@ -300,6 +318,87 @@ def _properties(inp: SurfaceInputs, albedo: Any, emissivity: float,
     return alb, eps, beta, stacks
 
 
+def _balance(inp: SurfaceInputs, alb, eps, beta, stacks, substeps: int, t_surround):
+    """Run every construction group through spin-up and period.
+
+    Returns the period's ``(n, nt)`` float32 outputs, the storage change ``(n,)`` and the
+    surface temperature over spin-up and period ``(n, n_seq)`` float64.
+    """
+    wx = inp.weather
+    seq = inp.sequence
+    ns = inp.n_spin
+    n = inp.rows.size
+    t_air = wx["t_air_c"].to_numpy(float)[seq][:, None]
+    wind = wx["wind_speed_m_s"].to_numpy(float)[seq][:, None]
+    h_conv = convection_w_m2k(wind)
+    rh = (wx["rh_percent"].to_numpy(float) if "rh_percent" in wx else np.full(len(wx), 50.0))
+    rh = np.where(np.isfinite(rh), rh, 50.0)[seq][:, None]
+    p = wx["pressure_pa"].to_numpy(float) if "pressure_pa" in wx else np.array([101325.0])
+    pressure = float(np.nanmean(p)) if np.any(np.isfinite(p)) else 101325.0
+    ldown = inp.ldown_w_m2[seq][:, None]
+    t_sur = t_air if t_surround is None else np.asarray(t_surround, dtype=np.float64)[:, None]
+
+    nt = seq.size - ns
+    out = {k: np.empty((n, nt), dtype=np.float32) for k in (
+        "t_surface_c", "q_sw_w_m2", "q_lw_w_m2", "q_conv_w_m2", "q_latent_w_m2", "q_cond_w_m2",
+        "q_inner_w_m2")}
+    storage = np.empty(n)
+    t_all = np.empty((n, seq.size))
+    n_layers = np.array([s.shape[0] for s in stacks])
+    for nl in np.unique(n_layers):  # surfaces with as many layers share one run
+        g = np.flatnonzero(n_layers == nl)
+        arr = np.stack([stacks[i] for i in g])
+        nodes = discretise(Layers(arr[:, :, 0], arr[:, :, 1], arr[:, :, 2]), MAX_NODE_M)
+        k_abs = ((1.0 - alb[g])[:, None] * inp.irradiance_w_m2[g][:, seq].astype(np.float64)).T
+        t_in = inp.t_indoor_c[inp.building_index[g]][:, seq].astype(np.float64).T
+        kw = dict(emissivity=eps[g], sky_view=inp.sky_view[g], evap_beta=beta[g],
+                  pressure_pa=pressure, h_inner_w_m2k=H_INSIDE_W_M2K, substeps=substeps,
+                  emissivity_surround=EMISSIVITY_SURROUNDINGS, spinup_days=0)
+        t_init = None
+        if ns:
+            sp = slice(None, ns)
+            spin = surface_energy_balance(nodes, k_abs[sp], t_air[sp], wind[sp], ldown[sp],
+                                          rh_percent=rh[sp], t_inner_c=t_in[sp],
+                                          h_conv_w_m2k=h_conv[sp], t_surround_c=t_sur[sp], **kw)
+            t_init = spin.t_nodes_end_c
+            t_all[g, :ns] = spin.t_surface_c.T
+        pe = slice(ns, None)
+        res = surface_energy_balance(nodes, k_abs[pe], t_air[pe], wind[pe], ldown[pe],
+                                     rh_percent=rh[pe], t_inner_c=t_in[pe], t_init_c=t_init,
+                                     h_conv_w_m2k=h_conv[pe], t_surround_c=t_sur[pe], **kw)
+        for k in out:
+            out[k][g] = getattr(res, k).T
+        t_all[g, ns:] = res.t_surface_c.T
+        storage[g] = (nodes.cap_j_m2k * (res.t_nodes_end_c - res.t_nodes_start_c)).sum(axis=1)
+    return out, storage, t_all
+
+
+def _indoor_feedback(model: CityModel, inp: SurfaceInputs, alb: np.ndarray,
+                     area_m2: np.ndarray) -> tuple[SurfaceInputs, str]:
+    """Inputs whose indoor air comes from the energy model run with the albedo ``alb``."""
+    alpha = 1.0 - alb
+    changed = np.abs(alpha - inp.alpha) > 1e-9
+    if not changed.any():
+        return inp, inp.attrs.get("indoor", "")
+    nb = len(inp.building_ids)
+    per = {}
+    for name, code in (("roof", 0), ("wall", 1)):
+        m = (inp.kind == code) & ~inp.enclosed
+        w = np.bincount(inp.building_index[m], weights=area_m2[m], minlength=nb)
+        a = np.bincount(inp.building_index[m], weights=area_m2[m] * alpha[m], minlength=nb)
+        hit = np.bincount(inp.building_index[m & changed], minlength=nb) > 0
+        per[name] = np.where(hit & (w > 0), a / np.where(w > 0, w, 1.0), np.nan)
+    if not (np.isfinite(per["roof"]).any() or np.isfinite(per["wall"]).any()):
+        return inp, inp.attrs.get("indoor", "")
+    t_in, src, msgs = indoor_air_c(
+        model, inp.weather, inp.meta, inp.building_ids, inp.building_index, indoor="energy",
+        archetypes=inp.archetypes, solar=inp.solar_buildings, alpha_roof=per["roof"],
+        alpha_wall=per["wall"])
+    attrs = dict(inp.attrs)
+    attrs["fallbacks"] = list(attrs.get("fallbacks", [])) + msgs
+    return dataclasses.replace(inp, t_indoor_c=t_in, attrs=attrs), src
+
+
 def surface_temperatures(
     model: CityModel,
     weather: Any = "clearsky",
@@ -313,6 +412,8 @@ def surface_temperatures(
     indoor: str | float = "energy",
     emissivity: float = BUILDING_EMISSIVITY,
     sensor_spacing_m: float = 2.0,
+    surround: str = "air",
+    indoor_feedback: bool = True,
     substeps: int = 4,
     progress: Any = None,
 ) -> SurfaceTemperatures:
@@ -349,10 +450,22 @@ def surface_temperatures(
         Long-wave emissivity of roofs and walls before overrides.
     sensor_spacing_m : float
         Spacing of the solar solver's sensors [m].
+    surround : {"air", "surfaces"}
+        Temperature of the non-sky part of each surface's view: the air (one pass), or the
+        hourly mean of the open walls' own temperatures (weighted by area x (1 - sky view))
+        from a first pass with air (a second pass; the ground, which the model does not
+        compute, is assumed to be like the walls).
+    indoor_feedback : bool
+        When the albedo used differs from the archetypes' (``albedo=``, overrides) and the
+        indoor air comes from the energy model, run the energy model again with each
+        building's area-weighted roof and wall absorptance (``energy_alpha_roof`` /
+        ``energy_alpha_wall`` on a copy), so a cool roof also cools the room under it. Other
+        overrides (emissivity, layers, evaporation) do not reach the energy model.
     substeps : int
         Implicit steps per hour.
     progress : bool or callable, optional
-        True shows progress bars; a callable gets one message per stage.
+        True shows progress bars; a callable is called as ``progress(stage, done, total)``
+        after each stage (``"solar"``, ``"indoor"``, ``"balance"``; total 3).
 
     Returns
     -------
@@ -371,6 +484,9 @@ def surface_temperatures(
     inp = prepared if prepared is not None else prepare_surfaces(
         model, weather, meta, period=period, spinup_days=spinup_days, indoor=indoor,
         sensor_spacing_m=sensor_spacing_m, progress=progress)
+    if prepared is not None and list(prepared.building_ids) != model.building_ids():
+        raise InputError(f"{model.source or 'model'}: prepared= inputs were computed on "
+                         "another model (its buildings differ); prepare them on this model")
     if isinstance(overrides, SurfaceOverride):
         overrides = [overrides]
     overrides = list(overrides or [])
@@ -380,58 +496,38 @@ def surface_temperatures(
     tilt = table.tilt_deg[rows]
     alb, eps, beta, stacks = _properties(inp, albedo, emissivity, overrides, tilt)
 
-    wx = inp.weather
-    seq = inp.sequence
-    ns = inp.n_spin
-    t_air = wx["t_air_c"].to_numpy(float)[seq][:, None]
-    wind = wx["wind_speed_m_s"].to_numpy(float)[seq][:, None]
-    h_conv = convection_w_m2k(wind)
-    rh = (wx["rh_percent"].to_numpy(float) if "rh_percent" in wx else np.full(len(wx), 50.0))
-    rh = np.where(np.isfinite(rh), rh, 50.0)[seq][:, None]
-    p = wx["pressure_pa"].to_numpy(float) if "pressure_pa" in wx else np.array([101325.0])
-    pressure = float(np.nanmean(p)) if np.any(np.isfinite(p)) else 101325.0
-    ldown = inp.ldown_w_m2[seq][:, None]
-
-    nt = seq.size - ns
-    out = {k: np.empty((n, nt), dtype=np.float32) for k in (
-        "t_surface_c", "q_sw_w_m2", "q_lw_w_m2", "q_conv_w_m2", "q_latent_w_m2", "q_cond_w_m2",
-        "q_inner_w_m2")}
-    storage = np.empty(n)
-    n_layers = np.array([s.shape[0] for s in stacks])
+    if surround not in ("air", "surfaces"):
+        raise InputError(f"surround must be 'air' or 'surfaces', got {surround!r}")
+    run_inp, indoor_src = inp, inp.attrs.get("indoor", "")
+    if indoor_feedback and inp.indoor == "energy":
+        run_inp, indoor_src = _indoor_feedback(model, inp, alb, table.area_m2[rows])
     t1 = time.perf_counter()
-    for nl in np.unique(n_layers):  # surfaces with as many layers share one run
-        g = np.flatnonzero(n_layers == nl)
-        arr = np.stack([stacks[i] for i in g])
-        nodes = discretise(Layers(arr[:, :, 0], arr[:, :, 1], arr[:, :, 2]), MAX_NODE_M)
-        k_abs = ((1.0 - alb[g])[:, None] * inp.irradiance_w_m2[g][:, seq].astype(np.float64)).T
-        t_in = inp.t_indoor_c[inp.building_index[g]][:, seq].astype(np.float64).T
-        kw = dict(emissivity=eps[g], sky_view=inp.sky_view[g], evap_beta=beta[g],
-                  pressure_pa=pressure, h_inner_w_m2k=H_INSIDE_W_M2K, substeps=int(substeps),
-                  emissivity_surround=EMISSIVITY_SURROUNDINGS,
-                  spinup_days=0)
-        t_init = None
-        if ns:
-            spin = surface_energy_balance(nodes, k_abs[:ns], t_air[:ns], wind[:ns], ldown[:ns],
-                                          rh_percent=rh[:ns], t_inner_c=t_in[:ns],
-                                          h_conv_w_m2k=h_conv[:ns], **kw)
-            t_init = spin.t_nodes_end_c
-        res = surface_energy_balance(nodes, k_abs[ns:], t_air[ns:], wind[ns:], ldown[ns:],
-                                     rh_percent=rh[ns:], t_inner_c=t_in[ns:], t_init_c=t_init,
-                                     h_conv_w_m2k=h_conv[ns:], **kw)
-        for k in out:
-            out[k][g] = getattr(res, k).T
-        storage[g] = (nodes.cap_j_m2k * (res.t_nodes_end_c - res.t_nodes_start_c)).sum(axis=1)
+    out, storage, t_all = _balance(run_inp, alb, eps, beta, stacks, int(substeps), None)
+    if surround == "surfaces":
+        # second pass: what is not sky radiates at the hourly mean of the open walls
+        walls = (inp.kind == 1) & ~inp.enclosed
+        if walls.any():
+            w = table.area_m2[rows][walls] * (1.0 - inp.sky_view[walls])
+            t_sur = (w[:, None] * t_all[walls]).sum(axis=0) / max(float(w.sum()), 1e-12)
+            out, storage, _ = _balance(run_inp, alb, eps, beta, stacks, int(substeps), t_sur)
     t_bal = time.perf_counter() - t1
+    if callable(progress):
+        progress("balance", 3, 3)
 
+    log.info("surface temperatures: %d surfaces x %d h (+%d spin-up) in %.1f s", n,
+             inp.sequence.size - inp.n_spin, inp.n_spin, time.perf_counter() - t0)
     obj_ids = np.asarray(table.object_ids, dtype=object)[table.object_index[rows]]
-    attrs = dict(inp.attrs)
+    attrs = dict(run_inp.attrs)
     attrs.update({
         "albedo": "archetype 1 - alpha" if albedo is None else f"given: {albedo}",
         "emissivity": float(emissivity),
-        "surroundings": "non-sky part of the view at the air temperature, emissivity 0.95",
+        "surroundings": ("non-sky part of the view at the air temperature" if surround == "air"
+                         else "non-sky part of the view at the hourly mean temperature of the "
+                         "open walls (second pass)") + f", emissivity {EMISSIVITY_SURROUNDINGS}",
         "sky_longwave": "horizontal L_down weighted by the surface's sky view",
         "convection": "Watmuff et al. (1977) 2.8 + 3.0 v, v = weather wind speed",
         "inside_film_w_m2k": H_INSIDE_W_M2K,
+        "indoor": indoor_src,
         "overrides": [repr(o) for o in overrides],
         "n_surfaces": int(n),
         "n_enclosed": int(inp.enclosed.sum()),
