@@ -30,6 +30,7 @@ from microclimate.grid import (
     HeatRasters,
     HeatResult,
     prepare_grid,
+    radiation_time_offset_h,
     raster_site,
     run_grid,
 )
@@ -137,6 +138,37 @@ def _engine_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] 
         yield cb
 
 
+def _check_time_base(forcing: Forcing, *, met, weather, utc_offset_h, lat, lon, model, period,
+                     spinup_steps) -> Forcing:
+    """Compare the forcing's clock with its own radiation (before the long work).
+
+    :func:`microclimate.grid.radiation_time_offset_h` finds the shift of the sun clock that
+    explains the rows' ``(GHI - DHI) / DNI``. When a met file's UTC offset was not given and the
+    radiation fits another whole-hour offset, that offset is used (recorded); when it was given
+    (or the weather file states it), a mismatch is recorded with the offset that would fit.
+    """
+    shift = radiation_time_offset_h(forcing.period_data, forcing.site)
+    if not np.isfinite(shift) or abs(shift) < 0.5:
+        return forcing
+    tz = forcing.site["tz_offset_h"]
+    fit = tz - round(shift)
+    if met is not None and utc_offset_h is None:
+        msg = (f"{met}: UTC offset not given (--utc-offset); the file's radiation ((GHI - DHI) / DNI) fits "
+               f"the sun at UTC{fit:+g}, not at UTC{tz:+g} = round(longitude / 15): UTC{fit:+g} used")
+        f2 = load_forcing(met=met, lat_deg=lat, lon_deg=lon, utc_offset_h=fit, model=model, period=period,
+                          spinup_steps=spinup_steps)
+        log.warning(msg)
+        f2.fallbacks.insert(0, msg)
+        return f2
+    advice = (f"if the file is in UTC{fit:+g}, say so with --utc-offset {fit:g}" if met is not None
+              else "check the weather file's time zone and interval convention")
+    msg = (f"{forcing.source}: the radiation ((GHI - DHI) / DNI) fits the sun {shift:+g} h later than the "
+           f"time stamps read at UTC{tz:+g}; {advice}")
+    log.warning(msg)
+    forcing.fallbacks.append(msg)
+    return forcing
+
+
 def run_heat(
     *,
     out_dir: str | os.PathLike,
@@ -240,6 +272,8 @@ def run_heat(
 
     forcing = load_forcing(met=met, weather=weather, lat_deg=lat, lon_deg=lon, utc_offset_h=utc_offset_h,
                            model=model, period=period, spinup_steps=spinup_steps)
+    forcing = _check_time_base(forcing, met=met, weather=weather, utc_offset_h=utc_offset_h, lat=lat,
+                               lon=lon, model=model, period=period, spinup_steps=spinup_steps)
     fallbacks += forcing.fallbacks
     inputs["forcing"] = forcing.source
     period_rows = forcing.period_data

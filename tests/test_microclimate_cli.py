@@ -153,7 +153,7 @@ def test_raster_route_kronenhuset(cli, shared_data, tmp_path):
     lc = _crop(kr / "landcover_KR.tif", tmp_path / "lc.tif", win)
     out = tmp_path / "out"
     args = ["--dsm", dsm, "--dem", dem, "--cdsm", cdsm, "--landcover", lc, "--met", kr / "MetFile_Prepared.txt",
-            "--utc-offset", 1, "--points", kr / "poi.geojson", "--out", out]
+            "--points", kr / "poi.geojson", "--out", out]
     res = cli(*args)
     assert res.exit_code == 1
     assert "cdsm.tif: the raster has no CRS; give it with --crs" in res.output
@@ -161,9 +161,14 @@ def test_raster_route_kronenhuset(cli, shared_data, tmp_path):
     res = cli(*args, "--crs", "EPSG:3007")
     assert res.exit_code == 0, res.output
     df = pd.read_csv(out / "points.csv")
-    # the met file's own stamps (it + imin, local standard time UTC+1), read here independently
+    # no --utc-offset: round(11.96 / 15) = UTC+1 would be the guess, but the file's own radiation
+    # ((GHI - DHI) / DNI = sin(elevation)) fits the sun in UTC (tests/test_microclimate_gothenburg.py)
+    s = json.loads((out / "summary.json").read_text())
+    assert s["forcing"]["site"]["tz_offset_h"] == 0.0
+    assert "fits the sun at UTC+0, not at UTC+1 = round(longitude / 15): UTC+0 used" in s["fallbacks"][1]
+    # the met file's own stamps (it + imin), read here independently
     met = np.loadtxt(kr / "MetFile_Prepared.txt", skiprows=1)
-    stamps = [f"2005-10-07T{int(it):02d}:{int(mi):02d}:00+01:00" for it, mi in met[:, 2:4]]
+    stamps = [f"2005-10-07T{int(it):02d}:{int(mi):02d}:00+00:00" for it, mi in met[:, 2:4]]
     assert df.time.tolist() == stamps
     # no sun, no shortwave: Kdn = 0 rows give kdown = 0 at the point
     night = met[:, 14] == 0
@@ -173,10 +178,14 @@ def test_raster_route_kronenhuset(cli, shared_data, tmp_path):
         tmrt = src.read(1)
         assert src.crs.to_epsg() == 3007 and tmrt.shape == (60, 60)
     assert tmrt[30, 30] == pytest.approx(df.tmrt_c.max(), abs=2e-3)  # the point is the window's centre
+    assert s["route"] == "rasters" and s["points"]["rows_cols"] == [[30, 30]]
+    assert any("--crs" in f for f in s["fallbacks"])
+    # given explicitly, a clock the radiation contradicts is kept and the mismatch recorded
+    res = cli(*args, "--crs", "EPSG:3007", "--utc-offset", 1, "--overwrite")
+    assert res.exit_code == 0, res.output
     s = json.loads((out / "summary.json").read_text())
-    assert s["route"] == "rasters" and s["forcing"]["site"]["tz_offset_h"] == 1.0
-    assert s["points"]["rows_cols"] == [[30, 30]]
-    assert any("--crs" in f for f in s["fallbacks"]) and not any("--utc-offset" in f for f in s["fallbacks"])
+    assert s["forcing"]["site"]["tz_offset_h"] == 1.0
+    assert any("fits the sun +1 h later" in f and "--utc-offset 0" in f for f in s["fallbacks"])
     assert 56.0 < s["forcing"]["site"]["lat_deg"] < 58.5
 
 
