@@ -63,6 +63,8 @@ class Forcing:
         The met/EPW path or ``"clearsky"``.
     fallbacks : list of str
         Defaults taken because the input did not say (each also logged at WARNING).
+    weather_distance_km : float or None
+        Distance between the weather file's site and the grid's centre [km] (EPW only).
     raw : tuple (DataFrame, dict) or None
         The whole weather as :func:`energy.weather.load_weather` returned it (EPW, clear sky),
         for solvers that select their own rows (the roof and wall temperatures); None for a
@@ -76,6 +78,7 @@ class Forcing:
     source: str
     fallbacks: list[str] = field(default_factory=list)
     raw: tuple[pd.DataFrame, dict[str, Any]] | None = None
+    weather_distance_km: float | None = None
 
     @property
     def period_data(self) -> pd.DataFrame:
@@ -284,6 +287,7 @@ def load_forcing(
     fallbacks: list[str] = []
     line_of = None
     raw = None
+    km = None
     if met is not None:
         if lat_deg is None or lon_deg is None:
             raise InputError(f"{met}: a met file has no site; the raster's centre is needed (lat_deg, lon_deg)")
@@ -318,7 +322,7 @@ def load_forcing(
         tz = float(meta["tz_offset_h"])
         if lat_deg is None or lon_deg is None:
             lat_deg, lon_deg = float(meta["latitude"]), float(meta["longitude"])
-        else:
+        elif meta.get("source") != "clearsky":
             km = _distance_km(lat_deg, lon_deg, float(meta["latitude"]), float(meta["longitude"]))
             if km > FAR_WEATHER_KM:
                 _fallback(fallbacks, f"{source}: the weather's site ({meta['latitude']:.2f}, {meta['longitude']:.2f}) "
@@ -353,4 +357,4 @@ def load_forcing(
     frame["time_mid"] = pd.DatetimeIndex(frame["time_mid"]).as_unit("ns")
     site = {"lat_deg": float(lat_deg), "lon_deg": float(lon_deg), "tz_offset_h": float(tz)}
     log.info("forcing %s: %d rows (%d spin-up), %s to %s", source, len(frame), n_spin, start.date(), end.date())
-    return Forcing(frame, site, n_spin, (str(start.date()), str(end.date())), source, fallbacks, raw)
+    return Forcing(frame, site, n_spin, (str(start.date()), str(end.date())), source, fallbacks, raw, km)

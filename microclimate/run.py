@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from citymodel.errors import InputError
+from citymodel.errors import InputError, WeatherError
 from citymodel.io import read
 from energy.weather import site_of_model
 from microclimate.forcing import Forcing, load_forcing
@@ -43,6 +43,9 @@ from microclimate.surfaces import surface_temperatures, write_surface_attributes
 __all__ = ["HeatRun", "run_heat", "heat_figures", "building_mask_of", "MODEL_OUTPUT"]
 
 log = logging.getLogger(__name__)
+
+#: Farthest weather site [km] the roof and wall solver takes (the energy model's own limit).
+MAX_SURFACE_WEATHER_KM = 200.0
 
 #: File name of the city model with surface temperatures (city-model route).
 MODEL_OUTPUT = "heat.city.json"
@@ -274,6 +277,13 @@ def run_heat(
                            model=model, period=period, spinup_steps=spinup_steps)
     forcing = _check_time_base(forcing, met=met, weather=weather, utc_offset_h=utc_offset_h, lat=lat,
                                lon=lon, model=model, period=period, spinup_steps=spinup_steps)
+    km = forcing.weather_distance_km
+    if is_model and surfaces and km is not None and km > MAX_SURFACE_WEATHER_KM:
+        raise WeatherError(
+            f"--weather {forcing.source}: the weather's site is {km:.0f} km from the model {what}; the roof and "
+            f"wall temperatures run the energy model, which takes weather within {MAX_SURFACE_WEATHER_KM:.0f} km: "
+            "give the weather of the site, or --no-surfaces to compute the street grid only"
+        )
     fallbacks += forcing.fallbacks
     inputs["forcing"] = forcing.source
     period_rows = forcing.period_data

@@ -281,6 +281,19 @@ def test_bad_input(cli, small, case, expect, monkeypatch):
     assert not s["out"].exists() or not any(s["out"].iterdir())
 
 
+@pytest.mark.shared_data
+def test_far_weather_refused_before_work(cli, shared_data, tmp_path):
+    """Torino's TMYx for a district in Bologna (about 300 km): refused before the grid runs."""
+    d = write(district_to_citymodel(make_district(seed=3, size_m=60.0)), tmp_path / "m.city.json")
+    epw = shared_data / "weather" / "ITA_PM_Torino.AF.160595_TMYx.epw"
+    res = cli(d, "--weather", epw, "--out", tmp_path / "out")
+    assert res.exit_code == 1
+    line = " ".join(res.output.split())
+    assert "TMYx.epw: the weather's site is 3" in line and "km from the model" in line
+    assert "give the weather of the site, or --no-surfaces to compute the street grid only" in line
+    assert not (tmp_path / "out").exists()
+
+
 # -- demo stage ------------------------------------------------------------------------------------------
 
 def test_demo_stage(tmp_path):
