@@ -118,11 +118,16 @@ def _cell_centres(transform: Any, shape: tuple[int, int]) -> tuple[np.ndarray, n
     return x, y
 
 
-def _dem_from_raster(path: str | os.PathLike, transform: Any, shape: tuple[int, int], crs: str) -> np.ndarray:
+def _dem_from_raster(path: str | os.PathLike, transform: Any, shape: tuple[int, int], crs: str,
+                     fallbacks: list[str]) -> np.ndarray:
     import rasterio
     from rasterio.warp import Resampling, reproject
 
-    src, meta = read_raster(path, crs=None, role="--dem")
+    try:
+        src, meta = read_raster(path, crs=None, role="--dem")
+    except CRSError:  # no CRS in the file (or not north-up: raised again below)
+        src, meta = read_raster(path, crs=crs, role="--dem")
+        _fallback(fallbacks, f"--dem {path}: the raster has no CRS; taken in the model's {crs}")
     dst = np.full(shape, np.nan)
     reproject(src, dst, src_transform=meta["transform"], src_crs=meta["crs"], src_nodata=np.nan,
               dst_transform=transform, dst_crs=rasterio.crs.CRS.from_user_input(crs), dst_nodata=np.nan,
@@ -193,7 +198,7 @@ def model_to_rasters(
 
     # ground
     if dem is not None:
-        dem_m = _dem_from_raster(dem, transform, shape, crs)
+        dem_m = _dem_from_raster(dem, transform, shape, crs, fallbacks)
         terrain = str(dem)
     elif tin is not None:
         dem_m, _ = rasterise_triangles_max_z(tin.vertices[tin.triangles], transform, shape)

@@ -450,3 +450,21 @@ def test_outputs_all_or_nothing(tmp_path):
     paths = write_heat_outputs(out, R(), T1, "EPSG:3007", {"a": 1}, point_ids=["a", "b"])
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths.values())
     assert json.loads((out / "summary.json").read_text())["outputs"]["points"] == str(out / "points.csv")
+
+
+def test_model_with_dem_raster(district, tmp_path):
+    """--dem replaces the TIN: a flat DEM 2 m below the terrain, without a CRS, bilinearly resampled."""
+    from microclimate.model_rasters import model_to_rasters
+
+    d, model = district
+    x0, y0 = d.origin_xy - 60.0
+    t = Affine(0.5, 0, x0, 0, -0.5, y0 + 120.0)
+    dem = write_tif(tmp_path / "dem.tif", np.full((240, 240), 40.0), transform=t, crs=None)
+    r, meta = model_to_rasters(model, 2.0, dem=dem)
+    assert np.allclose(r.dem_m, 40.0) and meta["terrain"] == str(dem)
+    assert any("no CRS; taken in the model's EPSG:32632" in f for f in meta["fallbacks"])
+    # buildings stand on their own roofs: DSM above the (lower) DEM by more than the storeys
+    assert (r.dsm_m[r.building_mask] > 45.0).all()
+    small = write_tif(tmp_path / "small.tif", np.full((10, 10), 40.0), transform=t, crs="EPSG:32632")
+    with pytest.raises(InputError, match=r"--dem .*small.tif: \d+ of \d+ grid cells are outside the raster"):
+        model_to_rasters(model, 2.0, dem=small)
