@@ -169,7 +169,7 @@ def _check_rasters(r: HeatRasters) -> np.ndarray:
     return mask
 
 
-def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: int = 1024,
+def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: int = 512,
                  progress=None) -> GridGeometry:
     """Scene and per-cell view fractions of the ground cells of ``rasters``.
 
@@ -179,7 +179,8 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     body_height_m : float
         Height of the body centre above the surface [m] (SOLWEIG standing: 1.1).
     n_rays : int
-        Hemisphere rays per cell and level.
+        Hemisphere rays per cell at body height (half as many at the ground, which only needs
+        its sky view). Kronenhuset's Tmrt RMSE is 3.70 / 3.73 / 3.72 K with 256 / 512 / 1024.
     progress : callable, optional
         ``progress(stage: str, done: int, total: int)``.
 
@@ -194,7 +195,7 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     cells = np.flatnonzero(ground.ravel())
     if cells.size == 0:
         raise InputError("every cell of the rasters is a building: no ground to compute on")
-    check_memory(cells.size, 48, n_rays=n_rays)
+    check_memory(cells.size, CHUNK_STEPS, n_rays=n_rays)
     cdsm = None if rasters.cdsm_m is None else np.nan_to_num(np.asarray(rasters.cdsm_m, float))
     scene = raster_scene(dsm, rasters.transform, dem_m=np.asarray(rasters.dem_m, float),
                          cdsm_m=cdsm, trunk_ratio=TRUNK_RATIO)
@@ -209,7 +210,7 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
         return None if progress is None else (lambda d, t: progress(stage, d, t))
 
     body = view_fractions(scene, body_o, n_rays=n_rays, progress=cb("body view"))
-    gnd = view_fractions(scene, ground_o, n_rays=n_rays, hit_points=False,
+    gnd = view_fractions(scene, ground_o, n_rays=max(64, n_rays // 2), hit_points=False,
                          progress=cb("ground view"))
     if rasters.landcover is None:
         lc = np.full(cells.size, "asphalt", dtype=object)
