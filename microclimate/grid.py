@@ -1,0 +1,539 @@
+"""Hourly mean radiant temperature and UTCI on a raster grid (SOLWEIG-style inputs).
+
+Physics per step and ground cell (SOLWEIG's six-direction scheme, Lindberg et al. 2008, with
+our own ground surface balance):
+
+- Geometry (:func:`prepare_grid`, once): a block height-field scene of the DSM and a
+  semi-transparent canopy scene (:mod:`microclimate.heightfield`); per cell, at the body
+  centre (``body_height_m`` above the surface) and at the ground, the sky / tree / wall view
+  fractions of the planes up, N, E, S, W (:mod:`microclimate.skyview`).
+- Shortwave: direct beam through the cast shadow (DNI, crowns transmit 3 %); diffuse from an
+  **isotropic** sky through the vegetation-adjusted sky view factors; reflected from walls
+  (albedo 0.2, SOLWEIG's ``GHI (1 - F_sh) + DHI F_sh`` with ``F_sh`` the shaded share of the
+  walls the cell sees, found by casting sun rays from the mean wall point seen in each
+  direction) and from the ground (albedo per land-cover class, averaged over the ground a body
+  sees below it with the view-factor kernel ``h^2 / (pi (r^2 + h^2)^2)``). The beam on the
+  body is SOLWEIG's cylinder term (``Fcyl = 0.28``, :func:`microclimate.tmrt.tmrt_with_beam_c`);
+  the side fluxes in the outputs include the beam on a vertical plane facing that way.
+- Long-wave: sky from the forcing's ``ir_horizontal_w_m2`` when every needed value is present,
+  else Prata + Crawford & Duchon (:func:`microclimate.ground.sky_longwave_w_m2`; which one is
+  in ``HeatResult.attrs["ldown_source"]``), distributed over zenith angle (brighter towards
+  the horizon, :func:`microclimate.ground.sky_band_factors`) and weighted by the sky each
+  plane sees per zenith band; tree crowns at air temperature (emissivity 1);
+  walls at their own balance temperature (:func:`microclimate.ground.wall_temperatures_c`,
+  sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_energy_balance`
+  with the land-cover layers (shadows included, 2 m deep, spin-up).
+- Tmrt: :func:`microclimate.tmrt.tmrt_with_beam_c` (standing, absorptivities 0.70 / 0.97);
+  UTCI: :func:`microclimate.utci.utci_c` with the forcing's wind taken as the 10 m wind (no
+  conversion; SOLWEIG does the same with its default sensor height of 10 m).
+
+Time: the forcing's index holds the ends of the averaging intervals; the sun is computed at
+``time_mid``. Building cells are NaN in every output raster.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from citymodel.errors import CRSError, InputError, WeatherError
+from energy.solar.scene import OccluderScene
+from energy.sun import direction_vectors, sun_positions
+from microclimate.conduction import discretise
+from microclimate.ground import (
+    WALL_ALBEDO,
+    WALL_EMISSIVITY,
+    land_cover_names,
+    sky_band_factors,
+    sky_longwave_w_m2,
+    wall_temperatures_c,
+)
+from microclimate.heightfield import TREE_TRANSMISSIVITY, TRUNK_RATIO, cell_centres, raster_scene
+from microclimate.layers import land_cover_layers
+from microclimate.skyview import (
+    SIDE_NORMALS,
+    ViewFractions,
+    check_memory,
+    sunlit_fraction,
+    view_fractions,
+)
+from microclimate.surface_balance import surface_energy_balance
+from microclimate.tmrt import STEFAN_BOLTZMANN_W_M2K4 as SIGMA
+from microclimate.tmrt import tmrt_with_beam_c
+from microclimate.utci import utci_c
+
+__all__ = ["HeatRasters", "GridGeometry", "HeatResult", "prepare_grid", "run_grid",
+           "raster_site", "radiation_time_offset_h", "STRONG_HEAT_UTCI_C", "POINT_KEYS"]
+
+log = logging.getLogger(__name__)
+
+#: UTCI above which a step counts as strong heat stress [degC].
+STRONG_HEAT_UTCI_C = 32.0
+#: Keys of ``HeatResult.points``.
+POINT_KEYS = ("tmrt_c", "utci_c", "kdown_w_m2", "kup_w_m2", "ldown_w_m2", "lup_w_m2",
+              "knorth_w_m2", "keast_w_m2", "ksouth_w_m2", "kwest_w_m2",
+              "lnorth_w_m2", "least_w_m2", "lsouth_w_m2", "lwest_w_m2")
+_FORCING = ("ghi_w_m2", "dhi_w_m2", "dni_w_m2", "t_air_c", "rh_percent", "wind_speed_m_s")
+_GROUND_OFFSET_M = 0.1
+_WALL_POINT_OFFSET_M = 0.3
+#: Implicit sub-steps per forcing step of the ground balance (2 = 30 min: Kronenhuset's
+#: Tmrt RMSE moves by 0.01 K against 4 sub-steps, at half the cost).
+GROUND_SUBSTEPS = 2
+#: Forcing steps processed together (shadows and ground balance); bounds the memory.
+CHUNK_STEPS = 24
+
+
+@dataclass
+class HeatRasters:
+    """SOLWEIG-style input rasters on one north-up grid (see the module docstring)."""
+
+    dsm_m: np.ndarray
+    dem_m: np.ndarray
+    cdsm_m: np.ndarray | None
+    landcover: np.ndarray | None
+    transform: object
+    crs: str | None
+    building_mask: np.ndarray | None = None
+
+
+@dataclass
+class GridGeometry:
+    """Per-cell geometry of :func:`prepare_grid` (``n`` ground cells, row-major order)."""
+
+    shape: tuple[int, int]
+    transform: object
+    crs: str | None
+    cells: np.ndarray                     # (n,) flat indices of the ground cells
+    ground_mask: np.ndarray               # (ny, nx) bool
+    scene: OccluderScene
+    body_origins: np.ndarray              # (n, 3) float32, scene-local
+    ground_origins: np.ndarray            # (n, 3) float32
+    body: ViewFractions
+    ground: ViewFractions
+    land_cover: np.ndarray                # (n,) object, LAND_COVER names
+    body_height_m: float
+    transmissivity: float = TREE_TRANSMISSIVITY
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.cells.size)
+
+
+@dataclass
+class HeatResult:
+    """Outputs of :func:`run_grid` (rasters (ny, nx) float32, NaN on buildings)."""
+
+    times: pd.DatetimeIndex
+    tmrt_max_c: np.ndarray
+    utci_max_c: np.ndarray
+    t_surface_max_c: np.ndarray
+    strong_heat_hours: np.ndarray
+    points: dict[str, np.ndarray]
+    attrs: dict
+
+
+def raster_site(transform, crs, shape) -> tuple[float, float]:
+    """Latitude and longitude [deg] of the raster's centre."""
+    if crs is None:
+        raise CRSError("the rasters have no CRS: the sun position needs one; set it "
+                       "(gdal_edit.py -a_srs EPSG:...) or pass the site")
+    from pyproj import Transformer
+
+    x, y = cell_centres(transform, shape)
+    tr = Transformer.from_crs(str(crs), "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(0.5 * (x[0] + x[-1]), 0.5 * (y[0] + y[-1]))
+    return float(lat), float(lon)
+
+
+def _check_rasters(r: HeatRasters) -> np.ndarray:
+    dsm = np.asarray(r.dsm_m, dtype=np.float64)
+    shape = dsm.shape
+    for name, a in (("dem_m", r.dem_m), ("cdsm_m", r.cdsm_m), ("landcover", r.landcover),
+                    ("building_mask", r.building_mask)):
+        if a is not None and np.shape(a) != shape:
+            raise InputError(f"raster {name} has shape {np.shape(a)}, the DSM {shape}: the "
+                             "rasters must be aligned on one grid (gdalwarp -tap -te ...)")
+    if not (np.all(np.isfinite(dsm)) and np.all(np.isfinite(r.dem_m))):
+        raise InputError("the DSM or DEM has nodata / NaN cells: fill them (gdal_fillnodata)")
+    if r.building_mask is not None:
+        return np.asarray(r.building_mask, dtype=bool)
+    mask = dsm - np.asarray(r.dem_m, dtype=np.float64) > 2.0
+    if r.landcover is not None:
+        mask |= np.asarray(r.landcover) == 2
+    return mask
+
+
+def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: int = 512,
+                 progress=None) -> GridGeometry:
+    """Scene and per-cell view fractions of the ground cells of ``rasters``.
+
+    Parameters
+    ----------
+    rasters : HeatRasters
+    body_height_m : float
+        Height of the body centre above the surface [m] (SOLWEIG standing: 1.1).
+    n_rays : int
+        Hemisphere rays per cell at body height (half as many at the ground, which only needs
+        its sky view). Kronenhuset's Tmrt RMSE is 3.70 / 3.73 / 3.72 K with 256 / 512 / 1024.
+    progress : callable, optional
+        ``progress(stage: str, done: int, total: int)``.
+
+    Returns
+    -------
+    GridGeometry
+    """
+    buildings = _check_rasters(rasters)
+    dsm = np.asarray(rasters.dsm_m, dtype=np.float64)
+    shape = dsm.shape
+    ground = ~buildings
+    cells = np.flatnonzero(ground.ravel())
+    if cells.size == 0:
+        raise InputError("every cell of the rasters is a building: no ground to compute on")
+    check_memory(cells.size, CHUNK_STEPS, n_rays=n_rays)
+    cdsm = None if rasters.cdsm_m is None else np.nan_to_num(np.asarray(rasters.cdsm_m, float))
+    scene = raster_scene(dsm, rasters.transform, dem_m=np.asarray(rasters.dem_m, float),
+                         cdsm_m=cdsm, trunk_ratio=TRUNK_RATIO)
+    x, y = cell_centres(rasters.transform, shape)
+    rr, cc = np.divmod(cells, shape[1])
+    z = dsm.ravel()[cells]
+    base = np.column_stack([x[cc] - scene.origin[0], y[rr] - scene.origin[1], z])
+    ground_o = (base + [0.0, 0.0, _GROUND_OFFSET_M]).astype(np.float32)
+    body_o = (base + [0.0, 0.0, body_height_m]).astype(np.float32)
+
+    def cb(stage):
+        return None if progress is None else (lambda d, t: progress(stage, d, t))
+
+    body = view_fractions(scene, body_o, n_rays=n_rays, progress=cb("body view"))
+    gnd = view_fractions(scene, ground_o, n_rays=max(64, n_rays // 2), hit_points=False,
+                         progress=cb("ground view"))
+    if rasters.landcover is None:
+        lc = np.full(cells.size, "asphalt", dtype=object)
+        note = "no land-cover raster: every ground cell treated as asphalt"
+        log.warning(note)
+    else:
+        lc = land_cover_names(np.asarray(rasters.landcover).ravel()[cells])
+        note = "UMEP land-cover codes mapped by microclimate.ground.UMEP_LAND_COVER"
+    return GridGeometry(shape, rasters.transform, rasters.crs, cells, ground, scene, body_o,
+                        ground_o, body, gnd, lc, float(body_height_m),
+                        attrs={"land_cover": note, "n_rays": int(n_rays),
+                               "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
+
+
+def _ground_kernel(cell_m: float, height_m: float) -> np.ndarray:
+    """View-factor weights of ground cells seen by a downward plane at ``height_m``."""
+    r = max(1, int(math.ceil(3.0 * height_m / cell_m)))
+    off = np.arange(-r, r + 1) * cell_m
+    xx, yy = np.meshgrid(off, off)
+    w = height_m**2 / (np.pi * (xx**2 + yy**2 + height_m**2) ** 2)
+    return w / w.sum()
+
+
+def _seen_ground(values: np.ndarray, geom: GridGeometry, kernel: np.ndarray,
+                 den: np.ndarray) -> np.ndarray:
+    """Kernel average over ground cells (buildings excluded) of per-cell ``values`` (n,);
+    ``den`` is the kernel sum over ground cells at each ground cell (:func:`_ground_weight`)."""
+    full = np.zeros(geom.shape, dtype=np.float32)
+    full.ravel()[geom.cells] = values
+    num = ndimage.convolve(full, kernel.astype(np.float32), mode="nearest")
+    return num.ravel()[geom.cells] / den
+
+
+def _ground_weight(geom: GridGeometry, kernel: np.ndarray) -> np.ndarray:
+    m = geom.ground_mask.astype(np.float32)
+    den = ndimage.convolve(m, kernel.astype(np.float32), mode="nearest").ravel()[geom.cells]
+    return np.maximum(den, 1e-9).astype(np.float64)
+
+
+def _sun_at(times: pd.DatetimeIndex, site: dict) -> pd.DataFrame:
+    if times.tz is None:
+        import datetime as _dt
+        tz = float(site.get("tz_offset_h", 0.0))
+        times = times.tz_localize(_dt.timezone(_dt.timedelta(hours=tz)))
+    return sun_positions(times, float(site["lat_deg"]), float(site["lon_deg"]),
+                         hour_ending=False)
+
+
+def radiation_time_offset_h(forcing: pd.DataFrame, site: dict, max_h: float = 3.0) -> float:
+    """Shift of the sun clock that best explains the forcing's own radiation components.
+
+    On rows with ``dni_w_m2 > 100``, ``(ghi - dhi) / dni`` is the sine of the sun elevation
+    the data were measured under; this returns the shift ``dt`` (multiples of 15 min within
+    +-``max_h``) for which the sun at ``time_mid + dt`` matches it best (RMS). About 0 for a
+    consistent file; a whole hour points at a wrong time zone or interval convention.
+    NaN without such rows.
+    """
+    d = forcing[(forcing["dni_w_m2"] > 100) & forcing["ghi_w_m2"].notna()]
+    if len(d) < 3:
+        return float("nan")
+    target = ((d["ghi_w_m2"] - d["dhi_w_m2"]) / d["dni_w_m2"]).to_numpy()
+    shifts = np.arange(-max_h, max_h + 1e-9, 0.25)
+    tm = pd.DatetimeIndex(d["time_mid"])
+    err = []
+    for sh in shifts:
+        el = _sun_at(tm + pd.Timedelta(hours=float(sh)), site)["elevation_deg"].to_numpy()
+        err.append(np.sqrt(np.mean((np.sin(np.radians(el)) - target) ** 2)))
+    return float(shifts[int(np.argmin(err))])
+
+
+def _forcing_arrays(forcing: pd.DataFrame, site: dict, sun_samples: int = 1):
+    missing = [c for c in (*_FORCING, "time_mid") if c not in forcing.columns]
+    if missing:
+        raise WeatherError(f"the forcing lacks the column(s) {missing}: read it with "
+                           "microclimate.metfile.read_umep_met or energy.weather")
+    bad = [c for c in _FORCING if forcing[c].isna().any()]
+    if bad:
+        raise WeatherError(f"the forcing has missing (-999) values in {bad}: fill or cut "
+                           "the --period to complete rows")
+    if len(forcing) == 0:
+        raise WeatherError("the forcing has no rows")
+    sp = _sun_at(pd.DatetimeIndex(forcing["time_mid"]), site)
+    f = {c: forcing[c].to_numpy(np.float64) for c in _FORCING}
+    f["zenith_deg"] = sp["zenith_deg"].to_numpy()
+    f["elevation_deg"] = sp["elevation_deg"].to_numpy()
+    f["sun"] = direction_vectors(f["zenith_deg"], sp["azimuth_deg"].to_numpy())
+    # sun directions at sun_samples instants spread evenly over each averaging interval
+    step = pd.to_timedelta(_step_hours(forcing), unit="h")
+    tm = pd.DatetimeIndex(forcing["time_mid"])
+    sub = []
+    for k in range(sun_samples):
+        frac = (k + 0.5) / sun_samples - 0.5
+        spk = _sun_at(tm + step * frac, site)
+        sub.append(direction_vectors(spk["zenith_deg"].to_numpy(), spk["azimuth_deg"].to_numpy()))
+    f["sun_sub"] = np.stack(sub, axis=1)  # (nt, samples, 3)
+    up = f["elevation_deg"] > 0
+    f["dni_w_m2"] = np.where(up, f["dni_w_m2"], 0.0)
+    ir = forcing["ir_horizontal_w_m2"].to_numpy(np.float64) if "ir_horizontal_w_m2" in \
+        forcing.columns else np.full(len(forcing), np.nan)
+    if np.all(np.isfinite(ir)):
+        f["ldown_sky_w_m2"], source = ir, "forcing ir_horizontal_w_m2"
+    else:
+        f["ldown_sky_w_m2"], cloud = sky_longwave_w_m2(f["t_air_c"], f["rh_percent"],
+                                                     f["ghi_w_m2"], f["zenith_deg"])
+        source = ("Prata (1996) clear sky x Crawford & Duchon (1999) cloud from GHI / Haurwitz "
+                  "clear-sky GHI (forcing ir_horizontal_w_m2 missing)")
+        log.info("sky long-wave: %s", source)
+    return f, source
+
+
+def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
+             points_rc: np.ndarray | None = None, spinup_steps: int = 24,
+             sun_samples: int = 3, progress=None) -> HeatResult:
+    """Hourly Tmrt and UTCI on the grid; maxima rasters and series at points.
+
+    Parameters
+    ----------
+    rasters_or_geometry : HeatRasters or GridGeometry
+    forcing : DataFrame
+        Met forcing (columns of :func:`microclimate.metfile.read_umep_met`, ``time_mid``);
+        index: ends of the averaging intervals.
+    site : dict
+        ``lat_deg``, ``lon_deg``, ``tz_offset_h`` (hours east of UTC of the local standard
+        time of naive ``time_mid`` stamps).
+    points_rc : (p, 2) int, optional
+        Row, column of points whose hourly fluxes are kept.
+    spinup_steps : int
+        Steps of spin-up of the ground and wall temperatures (the first day repeated,
+        rounded up to whole days).
+    sun_samples : int
+        Instants per averaging interval at which the body's sun or shade is cast (evenly
+        spread; the forcing is an interval mean, so a point in sun for half the hour gets
+        half the beam). Ground and walls use the interval's midpoint.
+    progress : callable, optional
+        ``progress(stage, done, total)``.
+
+    Returns
+    -------
+    HeatResult
+    """
+    geom = (rasters_or_geometry if isinstance(rasters_or_geometry, GridGeometry)
+            else prepare_grid(rasters_or_geometry, progress=progress))
+    if int(sun_samples) < 1:
+        raise InputError(f"sun_samples must be >= 1, got {sun_samples}")
+    f, ldown_source = _forcing_arrays(forcing, site, int(sun_samples))
+    nt = len(forcing)
+    ny, nx = geom.shape
+    check_memory(geom.n, min(nt, CHUNK_STEPS))
+    pts = _point_cells(geom, points_rc)
+    steps_per_day = min(24, nt)
+    spinup_days = int(math.ceil(max(0, spinup_steps) / steps_per_day))
+    tau = geom.transmissivity
+    b, g = geom.body, geom.ground
+    l_hemi = f["ldown_sky_w_m2"]
+    band_g = sky_band_factors(l_hemi, f["t_air_c"], b.band_cos_zenith, b.open_band_weight[0])
+    l_wall_sky = l_hemi * (band_g @ b.open_band_weight[1]) / 0.5  # sky on an open wall
+    t_wall = wall_temperatures_c(f["t_air_c"], f["wind_speed_m_s"], f["rh_percent"],
+                                 l_wall_sky, f["dni_w_m2"], f["dhi_w_m2"],
+                                 f["ghi_w_m2"], f["sun"], spinup_days=spinup_days,
+                                 steps_per_day=steps_per_day)
+    layers, props = land_cover_layers(list(geom.land_cover))
+    nodes = discretise(layers, max_node_m=0.02, growth=1.3)
+    cell_m = abs(float(tuple(geom.transform)[0]))
+    kernel = _ground_kernel(cell_m, geom.body_height_m)
+    den = _ground_weight(geom, kernel)
+    svf_b = b.svf_shortwave(tau).astype(np.float64)
+    wall_pts = geom.body.wall_point - _WALL_POINT_OFFSET_M * SIDE_NORMALS[:, None, :].astype(
+        np.float32)
+    has_wall = np.isfinite(wall_pts[..., 0])
+    wall_pts = np.nan_to_num(wall_pts)
+    wsum = np.maximum(b.wall[1:].sum(axis=0), 1e-9)
+    sky_g = np.clip(g.sky[0], 0.0, 1.0)
+    t_deep = float(np.mean(f["t_air_c"][:steps_per_day]))
+    tmrt_max = np.full(geom.n, -np.inf)
+    utci_max = np.full(geom.n, -np.inf)
+    t_surf_max = np.full(geom.n, -np.inf)
+    strong = np.zeros(geom.n)
+    dt_h = _step_hours(forcing)
+    out_pts = {k: np.full((pts.size, nt), np.nan) for k in POINT_KEYS}
+    state = None
+    for c0 in range(0, nt, CHUNK_STEPS):  # memory bounded by one chunk of steps
+        steps = np.arange(c0, min(nt, c0 + CHUNK_STEPS))
+        sun_g, sun_b, wall_sun = _shadows(geom, f, steps, wall_pts, has_wall, progress, nt)
+        f_sunlit_walls = np.einsum("tkn,kn->tn", wall_sun, b.wall[1:]) / wsum  # (steps, n)
+        ghi, dhi, dni = (f[c][steps] for c in ("ghi_w_m2", "dhi_w_m2", "dni_w_m2"))
+        cosz = np.clip(f["sun"][steps, 2], 0.0, None)
+        wall_refl = WALL_ALBEDO * (ghi[:, None] * f_sunlit_walls + dhi[:, None] *
+                                   (1.0 - f_sunlit_walls))
+        k_ground = (dni[:, None] * cosz[:, None] * sun_g + dhi[:, None] *
+                    g.svf_shortwave(tau)[0][None, :] + g.wall[0][None, :] * wall_refl)
+        # ground surface temperatures; the sky long-wave per cell from the zenith bands it sees
+        l_sky_g = (l_hemi[steps, None] * (band_g[steps] @ g.sky_band[0])
+                   / np.maximum(sky_g, 1e-6)[None, :])
+        res = surface_energy_balance(
+            nodes, (1.0 - props.albedo)[None, :] * k_ground, f["t_air_c"][steps, None],
+            f["wind_speed_m_s"][steps, None], l_sky_g, emissivity=props.emissivity,
+            sky_view=sky_g, evap_beta=props.evap_beta, rh_percent=f["rh_percent"][steps, None],
+            t_inner_c=t_deep, t_init_c=state if state is not None else t_deep,
+            substeps=GROUND_SUBSTEPS, spinup_days=spinup_days if state is None else 0,
+            steps_per_day=steps_per_day)
+        state = res.t_nodes_end_c
+        t_surf_max = np.fmax(t_surf_max, res.t_surface_c.max(axis=0))
+        for i, t in enumerate(steps):  # body fluxes
+            ta = f["t_air_c"][t]
+            l_sky = l_hemi[t] * np.einsum("pbn,b->pn", b.sky_band, band_g[t])  # (5, n)
+            l_veg = SIGMA * (ta + 273.15) ** 4
+            ts_k = res.t_surface_c[i] + 273.15
+            l_in_g = sky_g * l_sky_g[i] + (1.0 - sky_g) * l_veg
+            lup = _seen_ground(props.emissivity * SIGMA * ts_k**4
+                               + (1.0 - props.emissivity) * l_in_g, geom, kernel, den)
+            kup = _seen_ground(props.albedo * k_ground[i], geom, kernel, den)
+            # walls seen looking N, E, S, W face S, W, N, E: t_wall rows are N, E, S, W facing
+            l_wall = np.empty((4, geom.n))
+            k_wall = np.empty((4, geom.n))
+            for k, facing in enumerate((2, 3, 0, 1)):
+                fs = wall_sun[i, k]
+                tw = fs * t_wall[facing, t] + (1.0 - fs) * t_wall[4, t]
+                l_wall[k] = (WALL_EMISSIVITY * SIGMA * (tw + 273.15) ** 4
+                             + (1 - WALL_EMISSIVITY) * l_veg)
+                cos_i = max(0.0, -float(SIDE_NORMALS[k] @ f["sun"][t])) if cosz[i] > 0 else 0.0
+                k_wall[k] = WALL_ALBEDO * (fs * dni[i] * cos_i + 0.5 * dhi[i]
+                                           + 0.5 * 0.15 * ghi[i])
+            l_wall_mean = (l_wall * b.wall[1:]).sum(0) / wsum
+            kdown = dni[i] * cosz[i] * sun_b[i] + dhi[i] * svf_b[0] + b.wall[0] * wall_refl[i]
+            ldown = l_sky[0] + b.veg[0] * l_veg + b.wall[0] * l_wall_mean
+            k_side = dhi[i] * svf_b[1:] + b.wall[1:] * k_wall + 0.5 * kup[None, :]
+            l_side = l_sky[1:] + b.veg[1:] * l_veg + b.wall[1:] * l_wall + 0.5 * lup[None, :]
+            tmrt = tmrt_with_beam_c(kdown, kup, k_side, ldown, lup, l_side, dni[i],
+                                    f["elevation_deg"][t], sunlit=sun_b[i])
+            utci = utci_c(ta, tmrt, f["wind_speed_m_s"][t], f["rh_percent"][t])
+            tmrt_max = np.fmax(tmrt_max, tmrt)
+            utci_max = np.fmax(utci_max, utci)
+            strong += np.where(utci > STRONG_HEAT_UTCI_C, dt_h[t], 0.0)
+            if pts.size:
+                beam_side = (dni[i] * np.clip(SIDE_NORMALS @ f["sun"][t], 0, None)[:, None]
+                             * sun_b[i])
+                vals = dict(tmrt_c=tmrt, utci_c=utci, kdown_w_m2=kdown, kup_w_m2=kup,
+                            ldown_w_m2=ldown, lup_w_m2=lup)
+                for k, name in enumerate(("north", "east", "south", "west")):
+                    vals[f"k{name}_w_m2"] = k_side[k] + beam_side[k]
+                    vals[f"l{name}_w_m2"] = l_side[k]
+                for key in POINT_KEYS:
+                    out_pts[key][:, t] = np.asarray(vals[key])[pts]
+            if progress is not None:
+                progress("tmrt", t + 1, nt)
+
+    def raster(v):
+        r = np.full(ny * nx, np.nan, np.float32)
+        r[geom.cells] = v
+        return r.reshape(ny, nx)
+
+    attrs = dict(geom.attrs)
+    shift = radiation_time_offset_h(forcing, site)
+    if abs(shift) >= 0.5:
+        log.warning("the forcing's radiation fits the sun %+.2f h later than its time stamps: "
+                    "check tz_offset_h and the interval convention", shift)
+    attrs.update(
+        radiation_time_offset_h=shift,
+        ldown_source=ldown_source,
+        longwave_sky="anisotropic: isothermal grey atmosphere, emissivity 1 - (1 - eps_z)^sec(z)"
+                     " per zenith band, scaled to the hemispheric Ldown",
+        diffuse_sky="isotropic (vegetation-adjusted sky view factors)",
+        body="standing, absorptivity 0.70 short / 0.97 long, cylinder beam term Fcyl 0.28",
+        tree_transmissivity=tau, trunk_ratio=TRUNK_RATIO,
+        wind="forcing wind_speed_m_s used as the 10 m wind for UTCI, unconverted",
+        ground_temperature="surface_energy_balance per cell, land-cover layers, "
+                           f"{spinup_days} spin-up day(s)",
+        wall_temperature="surface_energy_balance of 0.25 m brick walls, sunlit per facing or "
+                         "shaded",
+        strong_heat="UTCI > 32 degC, hours")
+    return HeatResult(pd.DatetimeIndex(forcing.index), raster(np.where(
+        np.isfinite(tmrt_max), tmrt_max, np.nan)), raster(np.where(np.isfinite(utci_max),
+                                                                    utci_max, np.nan)),
+        raster(t_surf_max), raster(strong), out_pts, attrs)
+
+
+def _shadows(geom: GridGeometry, f: dict, steps: np.ndarray, wall_pts: np.ndarray,
+             has_wall: np.ndarray, progress, nt: int):
+    """Sunlit fractions of the ground, the body (mean of the interval's sun samples) and the
+    wall points seen per side, ``(len(steps), n)``, ``(len(steps), n)``, ``(len(steps), 4, n)``."""
+    tau = geom.transmissivity
+    sun_g = np.zeros((steps.size, geom.n), np.float32)
+    sun_b = np.zeros((steps.size, geom.n), np.float32)
+    wall_sun = np.zeros((steps.size, 4, geom.n), np.float32)
+    for i, t in enumerate(steps):
+        s = f["sun"][t]
+        if s[2] > 0 and f["dni_w_m2"][t] > 0:
+            sun_g[i] = sunlit_fraction(geom.scene, geom.ground_origins, s, tau)
+            for sk in f["sun_sub"][t]:
+                if sk[2] > 0:
+                    sun_b[i] += sunlit_fraction(geom.scene, geom.body_origins, sk, tau)
+            sun_b[i] /= len(f["sun_sub"][t])
+            for k in range(4):
+                if SIDE_NORMALS[k] @ s < 0:  # walls seen looking this way face the sun
+                    sel = np.flatnonzero(has_wall[k])
+                    wall_sun[i, k, sel] = sunlit_fraction(geom.scene, wall_pts[k, sel], s, tau)
+        if progress is not None:
+            progress("sun", t + 1, nt)
+    return sun_g, sun_b, wall_sun
+
+
+def _step_hours(forcing: pd.DataFrame) -> np.ndarray:
+    idx = pd.DatetimeIndex(forcing.index)
+    if len(idx) < 2:
+        return np.ones(len(idx))
+    d = np.asarray((idx[1:] - idx[:-1]) / pd.Timedelta(hours=1), dtype=np.float64)
+    return np.concatenate([[d[0]], d])
+
+
+def _point_cells(geom: GridGeometry, points_rc) -> np.ndarray:
+    if points_rc is None:
+        return np.zeros(0, dtype=np.int64)
+    p = np.asarray(points_rc, dtype=np.int64).reshape(-1, 2)
+    ny, nx = geom.shape
+    out = (p[:, 0] < 0) | (p[:, 0] >= ny) | (p[:, 1] < 0) | (p[:, 1] >= nx)
+    if out.any():
+        raise InputError(f"--points: point(s) {np.flatnonzero(out).tolist()} lie outside the "
+                         f"{ny} x {nx} grid: give points inside the rasters")
+    flat = p[:, 0] * nx + p[:, 1]
+    pos = np.searchsorted(geom.cells, flat)
+    pos = np.clip(pos, 0, geom.n - 1)
+    on_building = geom.cells[pos] != flat
+    if on_building.any():
+        raise InputError(f"--points: point(s) {np.flatnonzero(on_building).tolist()} lie on "
+                         "building cells (roofs): move them to the ground")
+    return pos
