@@ -59,7 +59,7 @@ from microclimate.scenarios import (
 )
 from microclimate.surfaces import surface_temperatures
 
-__all__ = ["run_heat_study", "StudyResult", "DELTA_MAPS"]
+__all__ = ["run_heat_study", "StudyResult", "DELTA_MAPS", "energy_waste_heat"]
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def _write_csv(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _energy(model: CityModel, inp, alpha_roof=None) -> tuple[np.ndarray, np.ndarray, list]:
+def energy_waste_heat(model: CityModel, inp, alpha_roof=None) -> tuple[np.ndarray, np.ndarray, list]:
     """Waste heat (n_buildings, h) [W] and overheating hours (n_buildings,) of the period rows."""
     run = model
     if alpha_roof is not None:
@@ -294,7 +294,7 @@ def run_heat_study(
     z = len(nbhd)
     inp = st.inputs
     wx = inp.weather.iloc[inp.sequence]
-    waste_b, oh_b, msgs = _energy(model, inp)
+    waste_b, oh_b, msgs = energy_waste_heat(model, inp)
     q_anthro = np.zeros((z, waste_b.shape[1]))
     np.add.at(q_anthro, bz[bz >= 0], waste_b[bz >= 0])
 
@@ -355,7 +355,7 @@ def run_heat_study(
         if np.array_equal(alpha, base_alpha, equal_nan=True):
             s_anthro, s_oh = q_anthro, oh_b
         else:
-            w, s_oh, m2 = _energy(model, inp, alpha_roof=np.where(alpha != base_alpha, alpha,
+            w, s_oh, m2 = energy_waste_heat(model, inp, alpha_roof=np.where(alpha != base_alpha, alpha,
                                                                    np.nan))
             msgs += m2
             s_anthro = np.zeros_like(q_anthro)
