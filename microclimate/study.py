@@ -16,6 +16,11 @@ changes only albedo (cool and green roofs leave the street grid as it is; light 
 paved cells' land cover on the same geometry); the roofs' and walls' solar solve and energy
 model (``prepared=``); trees need a new ray scene (their crowns shade). A scenario that changes
 nothing gives zero deltas exactly (same arrays, not a re-run).
+
+Limitations, stated: the roofs' and walls' solar solve is not redone for planted trees (their
+shade on facades is left out: the walls' change is conservative); green roofs reach the energy
+model through their albedo only (not their substrate or evaporation); the energy model's
+overheating hours count the run's rows (spin-up included), in its free-running twin.
 """
 
 from __future__ import annotations
@@ -171,6 +176,16 @@ def _add_crowns(rasters, xy: np.ndarray, height_m: float, crown_m: float):
         inside = ((x[cc] - px) ** 2 + (y[rr] - py) ** 2 <= r * r) & ~bmask[rr, cc]
         cdsm[rr[inside], cc[inside]] = np.maximum(cdsm[rr[inside], cc[inside]], height_m)
     return dataclasses.replace(rasters, cdsm_m=cdsm)
+
+
+def _ground_z(rasters, xy: np.ndarray) -> np.ndarray:
+    """DEM height [m] at each position (nearest cell, clamped to the grid)."""
+    inv = ~rasters.transform
+    col, row = inv * (np.asarray(xy[:, 0]), np.asarray(xy[:, 1])) if len(xy) else ([], [])
+    ny, nx = rasters.dem_m.shape
+    r = np.clip(np.floor(np.asarray(row, float)).astype(int), 0, ny - 1)
+    c = np.clip(np.floor(np.asarray(col, float)).astype(int), 0, nx - 1)
+    return np.asarray(rasters.dem_m, float)[r, c]
 
 
 def _zone_figures(run: _Run, zones: Zones, zidx, bz, z: int) -> pd.DataFrame:
@@ -337,7 +352,8 @@ def run_heat_study(
             trees_xy = (np.asarray(tp.positions_xy, float) if tp.positions_xy is not None
                         else street_tree_positions(_footprints(st), spacing_m=tp.spacing_m))
             s_model = add_trees(model, trees_xy, height_m=tp.height_m,
-                                crown_diameter_m=tp.crown_diameter_m)
+                                crown_diameter_m=tp.crown_diameter_m,
+                                ground_z_m=_ground_z(rasters, trees_xy))
             s_nbhd, _ = neighbourhoods(s_model, s_st, zones=zones, block_m=block_m)
             s_geom = prepare_grid(_add_crowns(rasters, trees_xy, tp.height_m,
                                               tp.crown_diameter_m))

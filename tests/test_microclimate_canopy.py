@@ -9,7 +9,7 @@ from citymodel.errors import InputError
 from citymodel.synth import district_to_citymodel, make_district
 from energy.weather import clearsky_weather
 from microclimate.canopy import Neighbourhoods, canopy_air_temperature, waste_heat_w
-from microclimate.neighbourhoods import neighbourhoods, surface_heat_by_zone
+from microclimate.neighbourhoods import grid_blocks, neighbourhoods, surface_heat_by_zone
 from microclimate.surfaces import cool_roofs, surface_temperatures
 
 #: No buildings and the station's own grass: the canopy is the station [K].
@@ -72,6 +72,29 @@ def test_night_heat_island_of_a_dense_district(week):
     # and by day the canopy is within a kelvin or two of the station
     noon = r.times.hour == 13
     assert abs(float(r.uhi_k[0, noon].mean())) < 2.0
+
+
+def test_night_heat_island_of_a_dense_box_district():
+    """The whole chain: 5 x 5 blocks of 20 x 20 x 15 m, streets 8.3 m (density 0.5, H/W 1.8),
+    roofs and walls from the surface model, clear summer week at Torino."""
+    from tests.solids import model_with_boxes
+
+    p = 28.28
+    x0, y0 = 395000.0, 4990000.0
+    m = model_with_boxes(*[(x0 + i * p, y0 + j * p, 20.0, 20.0, 15.0)
+                           for i in range(5) for j in range(5)])
+    st = surface_temperatures(m, "clearsky", period="2025-07-10:2025-07-16", spinup_days=2)
+    zones = grid_blocks([x0 - 4.14, y0 - 4.14, x0 - 4.14 + 5 * p, y0 - 4.14 + 5 * p], 5 * p)
+    nb, bz = neighbourhoods(m, st, zones=zones)
+    assert nb.building_fraction[0] == pytest.approx(0.5, abs=0.01)
+    assert nb.height_m[0] == pytest.approx(15.0, abs=0.1)
+    inp = st.inputs
+    qw, qr = surface_heat_by_zone(st, bz, 1)
+    r = canopy_air_temperature(nb, inp.weather.iloc[inp.sequence], inp.meta,
+                               n_spin=inp.n_spin, q_walls_w=qw, q_roofs_w=qr)
+    night = np.isin(r.times.hour, [23, 0, 1, 2, 3, 4, 5])
+    uhi = float(r.uhi_k[0, night].mean())
+    assert NIGHT_UHI_K[0] <= uhi <= NIGHT_UHI_K[1], uhi
 
 
 def test_greener_and_lighter_ground_is_cooler_by_day(week):

@@ -132,6 +132,21 @@ def test_scenario_file_errors(tmp_path):
         read_scenario_file(_toml(tmp_path, '[[scenario]]\nname = \n'))
 
 
+def test_trees_at_positions_from_a_geopackage(tmp_path):
+    import pyogrio
+
+    pts = shapely.points([[X0, Y0], [X0 + 10, Y0 + 5]])
+    pyogrio.raw.write(str(tmp_path / "t.gpkg"), shapely.to_wkb(pts), [np.array([1, 2])],
+                      ["id"], driver="GPKG", geometry_type="Point", crs="EPSG:32632")
+    sc = builtin_scenario("trees", tree_positions=tmp_path / "t.gpkg")
+    assert np.allclose(sc.trees.positions_xy, [[X0, Y0], [X0 + 10, Y0 + 5]])
+    line = np.array([shapely.box(0, 0, 1, 1).boundary], dtype=object)
+    pyogrio.raw.write(str(tmp_path / "l.gpkg"), shapely.to_wkb(line), [np.array([1])], ["id"],
+                      driver="GPKG", geometry_type="LineString")
+    with pytest.raises(InputError, match="Point features"):
+        builtin_scenario("trees", tree_positions=tmp_path / "l.gpkg")
+
+
 def test_street_trees_and_added_trees():
     fp = [shapely.box(0, 0, 20, 20), shapely.box(40, 0, 60, 20)]
     xy = street_tree_positions(fp, spacing_m=5.0, setback_m=4.0)
