@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/heat_island.py [--uwg-days 14] [--size-m 400] [--grid-m 2]
-        [--no-uwg] [--no-study] [--append-docs]
+        [--no-uwg] [--no-study] [--append-docs]     (--grid-m takes several sizes)
 
 1. **UWG comparison.** A regular district (5 x 5 blocks of 20 x 20 x 15 m, streets 8.3 m:
    building density 0.5, height 15 m, vertical-to-horizontal ratio 1.5, H/W 1.8; grass 10 %
@@ -151,6 +151,9 @@ def uwg_comparison(days: int) -> list[str]:
                  f"{o_cool[1] - on:+.3f} |")
     lines.append(f"| afternoon change, roofs albedo 0.2 -> 0.7 | {u_cool[2] - u_cool02[2]:+.3f}"
                  f" | {o_cool[2] - oa:+.3f} |")
+    lines.append(f"| largest hourly drop, roofs albedo 0.2 -> 0.7 | "
+                 f"{peak(run_uwg(days, albroof=0.2), run_uwg(days, albroof=0.7)):.3f} | "
+                 f"{peak(o, run_ours(days, roof_albedo=0.7)[0]):.3f} |")
     lines.append(f"| night change, tree cover 10 -> 20 % | {u_tree[1] - un:+.3f} | "
                  f"{o_tree[1] - on:+.3f} |")
     lines.append(f"| afternoon change, tree cover 10 -> 20 % | {u_tree[2] - ua:+.3f} | "
@@ -205,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--uwg-days", type=int, default=14)
     ap.add_argument("--size-m", type=float, default=400.0)
-    ap.add_argument("--grid-m", type=float, default=2.0)
+    ap.add_argument("--grid-m", type=float, nargs="+", default=[2.0])
     ap.add_argument("--no-uwg", action="store_true")
     ap.add_argument("--no-study", action="store_true")
     ap.add_argument("--append-docs", action="store_true",
@@ -218,7 +221,9 @@ def main(argv: list[str] | None = None) -> None:
         out += ["", "Heat study, end to end (clear sky, hottest 3 days, baseline + 4 scenarios):",
                 "", "| district | total | surfaces | grid geometry | cool / green / trees / paving"
                 " | peak RSS |", "|---|---|---|---|---|---|"]
-        out += study_timing(a.size_m, a.grid_m)
+        for i, g in enumerate(a.grid_m):
+            rows = study_timing(a.size_m, g)
+            out += rows if i == 0 else rows[:1]
     text = "\n".join(out)
     print(text)
     if a.append_docs:

@@ -11,15 +11,16 @@ sees the albedo, emissivity, layers and evaporation of every roof, wall and piec
    view 1) runs :func:`microclimate.surface_balance.surface_energy_balance` on the weather; its
    sensible heat ``H_r = -q_conv`` [W/m2] (positive upwards).
 2. **Blending height.** The air at ``z_b`` (default 50 m) above the station, from the surface
-   layer's bulk resistance ``r = ln(z_b / z_2) / (kappa u*) x phi`` [s/m]::
+   layer's bulk resistance ``r = [ln(z_b / z_2) - psi(z_b / L) + psi(z_2 / L)] / (kappa u*)``
+   [s/m]::
 
        T_b = T_rural - H_r r_r / (rho c_p)
 
    ``u* = kappa u_ref / ln(z_ref / z0)`` with the weather's wind at ``z_ref`` = 10 m and a
-   rural roughness ``z0 = 0.1`` m (UWG's default); ``phi`` is the log-linear stability
-   correction ``1 + 5 (z_b - z_2) / L`` for a stable layer (Monin-Obukhov length ``L`` from the
-   flux), capped at :data:`PHI_MAX`, and Businger-Dyer's ``(1 - 16 (z_b - z_2) / L)^-1/2`` for
-   an unstable one (bulk forms evaluated over the layer, not integrated). At night ``H_r < 0``: the
+   rural roughness ``z0 = 0.1`` m (UWG's default), not corrected for stability; ``psi`` the
+   integrated stability function of heat (Monin-Obukhov length ``L`` from the flux): stable
+   ``-5 z / L`` with ``z / L`` capped at :data:`ZETA_MAX`, unstable Paulson's (1970) form
+   (:func:`_profile_term`). At night ``H_r < 0``: the
    blending-height air is warmer than the 2 m air (the rural inversion), the main source of the
    night heat island in UWG as here.
 3. **Canopy air.** Per neighbourhood, the canyon's sources per m2 of site ``Q_c`` (walls'
@@ -30,7 +31,7 @@ sees the albedo, emissivity, layers and evaporation of every roof, wall and piec
 
        T_canopy = T_b + (Q_c + Q_r) r_u / (rho c_p) + Q_c r_can / (rho c_p)
 
-   ``r_u = ln(z_b / max(z_2, H)) / (kappa u*_u) x phi_u`` with ``z0_u = max(z0, 0.1 H)`` and
+   ``r_u`` the same integral from ``max(z_2, H)`` to ``z_b`` with ``z0_u = max(z0, 0.1 H)`` and
    ``r_can = (H/W) / (1 + H/W) / w_top``, ``w_top = 0.1 u_top + 0.02`` m/s (canyon-top
    exchange of a skimming flow, Harman et al. 2004; ``u_top`` the log-profile wind at roof
    height, floor of 0.02 m/s for traffic and thermal turbulence). The canopy air stores no
@@ -69,7 +70,7 @@ from microclimate.surface_balance import surface_energy_balance
 from microclimate.surface_inputs import sky_longwave_w_m2
 
 __all__ = ["Neighbourhoods", "CanopyResult", "canopy_air_temperature", "waste_heat_w",
-           "RHO_CP_J_M3K", "PHI_MAX", "TREE_TRANSMISSIVITY", "TREE_LATENT_SHARE"]
+           "RHO_CP_J_M3K", "ZETA_MAX", "TREE_TRANSMISSIVITY", "TREE_LATENT_SHARE"]
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,10 @@ G_M_S2 = 9.81
 Z_AIR_M, Z_WIND_M = 2.0, 10.0
 #: Rural roughness length [m] (UWG's default rural z0).
 Z0_RURAL_M = 0.1
-#: Largest stable-profile correction factor (a very stable night stops mixing, not heating).
-PHI_MAX = 3.0
+#: Largest stability parameter z/L of the stable log-linear profile.
+ZETA_MAX = 1.0
+#: Smallest unstable profile term, as a share of the neutral one (free-convection floor).
+FREE_CONVECTION = 0.2
 #: Lowest wind speed used in the resistances [m/s].
 WIND_MIN_M_S = 0.5
 #: Canyon-top exchange ``w_top = a u_top + b`` [-], [m/s].
@@ -239,15 +242,29 @@ def waste_heat_w(heating_w, cooling_w, *, cop: float = COOLING_COP,
     return c * (1.0 + 1.0 / cop) + h * (1.0 / heating_efficiency - 1.0)
 
 
-def _stability_phi(h_w_m2, ustar, t_k, dz_m):
-    """Profile correction: log-linear ``1 + 5 dz / L`` when stable (capped at
-    :data:`PHI_MAX`), Businger-Dyer ``(1 - 16 dz / L)^-1/2`` when unstable."""
+def _profile_term(h_w_m2, ustar, t_k, z_top_m, z_bottom_m):
+    """Stability-corrected ``ln(z_t / z_b) - psi(z_t / L) + psi(z_b / L)`` of heat.
+
+    Stable: ``psi = -5 zeta`` with ``zeta`` capped at :data:`ZETA_MAX` (the log-linear profile
+    holds up to about ``zeta = 1``; beyond, turbulence collapses and the layer decouples).
+    Unstable: Paulson's (1970) integral of Businger-Dyer, ``psi = 2 ln((1 + x^2) / 2)``,
+    ``x = (1 - 16 zeta)^(1/4)``, floored at :data:`FREE_CONVECTION` of the neutral term
+    (the integral tends to 0 in free convection, where plumes, not the mean wind, carry the
+    heat). ``L`` from the flux ``h_w_m2`` (upwards) and ``ustar``.
+    """
     theta_star = -np.asarray(h_w_m2) / (RHO_CP_J_M3K * ustar)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_l = KARMAN * G_M_S2 * theta_star / (t_k * ustar ** 2)
-    zeta = dz_m * np.where(np.isfinite(inv_l), inv_l, 0.0)
-    stable = np.minimum(1.0 + 5.0 * np.maximum(zeta, 0.0), PHI_MAX)
-    return np.where(zeta > 0, stable, 1.0 / np.sqrt(1.0 - 16.0 * np.minimum(zeta, 0.0)))
+    inv_l = np.where(np.isfinite(inv_l), inv_l, 0.0)
+
+    def psi(z):
+        zeta = z * inv_l
+        x = (1.0 - 16.0 * np.minimum(zeta, 0.0)) ** 0.25
+        return np.where(zeta > 0, -5.0 * np.minimum(zeta, ZETA_MAX),
+                        2.0 * np.log((1.0 + x * x) / 2.0))
+
+    neutral = np.log(z_top_m / z_bottom_m)
+    return np.maximum(neutral - psi(z_top_m) + psi(z_bottom_m), FREE_CONVECTION * neutral)
 
 
 def _period_series(name: str, value, z: int, nt: int) -> np.ndarray:
@@ -369,8 +386,7 @@ def canopy_air_temperature(
     pe = slice(n_spin, None)
     u, tk = u_ref[pe], t_air[pe] + 273.15
     ustar_r = KARMAN * u / np.log(Z_WIND_M / Z0_RURAL_M)
-    phi_r = _stability_phi(h_rural, ustar_r, tk, blending_height_m - Z_AIR_M)
-    r_r = np.log(blending_height_m / Z_AIR_M) / (KARMAN * ustar_r) * phi_r
+    r_r = _profile_term(h_rural, ustar_r, tk, blending_height_m, Z_AIR_M) / (KARMAN * ustar_r)
     t_blend = t_air[pe] - h_rural * r_r / RHO_CP_J_M3K
 
     lam = nbhd.building_fraction
@@ -388,8 +404,8 @@ def canopy_air_temperature(
     z0_u = np.minimum(np.maximum(Z0_RURAL_M, 0.1 * h_b), 0.5 * Z_WIND_M)
     ustar_u = KARMAN * u[None, :] / np.log(Z_WIND_M / z0_u)
     z_c = np.maximum(Z_AIR_M, h_b)
-    phi_u = _stability_phi(q_canyon + q_roof, ustar_u, tk[None, :], blending_height_m - z_c)
-    r_u = np.log(blending_height_m / z_c) / (KARMAN * ustar_u) * phi_u
+    r_u = _profile_term(q_canyon + q_roof, ustar_u, tk[None, :], blending_height_m,
+                        z_c) / (KARMAN * ustar_u)
     u_top = u[None, :] * np.log(np.maximum(h_b, 2 * z0_u) / z0_u) / np.log(Z_WIND_M / Z0_RURAL_M)
     w_top = W_TOP_A * u_top + W_TOP_B_M_S
     r_can = (hw / (1.0 + hw))[:, None] / w_top
