@@ -187,21 +187,21 @@ def study_timing(size_m: float, grid_m: float) -> list[str]:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = res.timings
     by = res.scenarios.groupby("scenario").mean(numeric_only=True)
-    lines = [f"| {size_m:g} m, {len(model.building_ids())} buildings, grid {grid_m:g} m | "
+    row = [f"| {size_m:g} m, {len(model.building_ids())} buildings, grid {grid_m:g} m | "
              f"{total:.0f} s | {t.get('surfaces_s', 0):.0f} s | {t.get('grid_prepare_s', 0):.0f} s"
              f" | " + " / ".join(f"{t.get(f'scenario_{n}_s', 0):.0f}" for n in BUILTIN_SCENARIOS)
-             + f" s | {rss:.0f} MiB |", "",
-             "Per-zone means of the changes (scenario - baseline):", "",
-             "| scenario | Tmrt mean [K] | strong-heat hours | ground max [K] | roofs/walls max "
-             "[K] | canopy max [K] | night UHI [K] | overheating h | m2 treated | trees |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             + f" s | {rss:.0f} MiB |"]
+    changes = [f"Per-zone means (grid {grid_m:g} m) of the changes (scenario - baseline):", "",
+               "| scenario | Tmrt mean [K] | strong-heat hours | ground max [K] | roofs/walls max "
+               "[K] | canopy max [K] | night UHI [K] | overheating h | m2 treated | trees |",
+               "|---|---|---|---|---|---|---|---|---|---|"]
     for n, r in by.iterrows():
-        lines.append(f"| {n} | {r.d_tmrt_mean_c:+.2f} | {r.d_strong_heat_hours:+.2f} | "
+        changes.append(f"| {n} | {r.d_tmrt_mean_c:+.2f} | {r.d_strong_heat_hours:+.2f} | "
                      f"{r.d_t_ground_max_c:+.2f} | {r.d_t_surface_max_c:+.2f} | "
                      f"{r.d_t_canopy_max_c:+.3f} | {r.d_uhi_night_k:+.3f} | "
                      f"{r.d_overheating_hours:+.1f} | {r.m2_treated:.0f} | "
                      f"{r.trees_planted:.0f} |")
-    return lines
+    return row[0], changes
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -221,9 +221,12 @@ def main(argv: list[str] | None = None) -> None:
         out += ["", "Heat study, end to end (clear sky, hottest 3 days, baseline + 4 scenarios):",
                 "", "| district | total | surfaces | grid geometry | cool / green / trees / paving"
                 " | peak RSS |", "|---|---|---|---|---|---|"]
-        for i, g in enumerate(a.grid_m):
-            rows = study_timing(a.size_m, g)
-            out += rows if i == 0 else rows[:1]
+        changes = None
+        for g in a.grid_m:
+            row, c = study_timing(a.size_m, g)
+            out.append(row)
+            changes = changes or c
+        out += [""] + changes
     text = "\n".join(out)
     print(text)
     if a.append_docs:

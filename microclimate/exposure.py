@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from citymodel.civic.equity import concentration_index
 from citymodel.civic.zones import Zones
 from citymodel.errors import InputError
-from microclimate.heightfield import cell_centres
 
 __all__ = ["check_zone_fields", "zone_index_raster", "zone_means", "zone_exposure",
            "exposure_concentration"]
@@ -37,14 +35,19 @@ def check_zone_fields(zones: Zones, *, fragility: str | None = None,
 
 
 def zone_index_raster(zones: Zones, transform, shape: tuple[int, int]) -> np.ndarray:
-    """(ny, nx) int64: the zone holding each cell centre, -1 outside every zone."""
-    x, y = cell_centres(transform, shape)
-    xx, yy = np.meshgrid(x, y)
-    out = np.full(shape, -1, dtype=np.int64)
-    for k, g in enumerate(zones.geometry):
-        hit = (out < 0) & shapely.contains_xy(g, xx, yy)
-        out[hit] = k
-    return out
+    """(ny, nx) int64: the zone holding each cell centre, -1 outside every zone.
+
+    Where zones overlap, the first one listed wins.
+    """
+    from rasterio import features
+
+    if len(zones) == 0:
+        return np.full(shape, -1, dtype=np.int64)
+    # burn in reverse order so that the first zone wins an overlap
+    shapes = [(g, k + 1) for k, g in reversed(list(enumerate(zones.geometry)))]
+    burnt = features.rasterize(shapes, out_shape=shape, transform=transform, fill=0,
+                               dtype="int32")
+    return burnt.astype(np.int64) - 1
 
 
 def zone_means(raster: np.ndarray, zone_idx: np.ndarray, n_zones: int, *,

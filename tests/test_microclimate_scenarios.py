@@ -251,3 +251,22 @@ def test_study_bad_zones(study, tmp_path):
                       tmp_path / "far.gpkg")
     with pytest.raises(InputError, match="no building of the model lies in any zone"):
         run_heat_study(m, "clearsky", out_dir=tmp_path / "o", period=DAY, zones=far)
+
+
+def test_zone_rasters_and_exposure_by_hand():
+    from microclimate.exposure import exposure_concentration, zone_exposure, zone_index_raster
+
+    tr = Affine(1.0, 0, 0.0, 0, -1.0, 10.0)                     # 10 x 10 cells of 1 m
+    zones = Zones(np.array([shapely.box(0, 0, 5, 10), shapely.box(5, 0, 10, 10)], dtype=object),
+                  pd.DataFrame({"zone_id": ["a", "b"], "pop": [50.0, 150.0],
+                                "frag": [0.9, 0.1]}))
+    zi = zone_index_raster(zones, tr, (10, 10))
+    assert (zi[:, :5] == 0).all() and (zi[:, 5:] == 1).all()
+    hours = np.where(np.arange(10)[None, :] < 5, 10.0, 0.0) * np.ones((10, 1))
+    hours[0, 0] = np.nan                                         # a building cell
+    ex = zone_exposure(hours, zi, zones, population="pop", fragility="frag")
+    assert ex["person_hours_strong_heat"].tolist() == [500.0, 0.0]
+    # all the exposure in the fragile zone, which holds a quarter of the people: CI = 0.75
+    assert exposure_concentration(ex) == pytest.approx(0.75)
+    with pytest.raises(InputError, match="fields are zone_id, pop, frag"):
+        zone_exposure(hours, zi, zones, population="residents")
