@@ -40,6 +40,7 @@ from citymodel._fileutil import atomic_path
 from citymodel.civic.zones import Zones, read_zones, reproject_zones
 from citymodel.errors import InputError
 from citymodel.model import CityModel
+from citymodel.vegetation import tree_table
 from energy.demand.simulate import simulate
 from microclimate.canopy import CanopyResult, canopy_air_temperature, waste_heat_w
 from microclimate.exposure import (
@@ -176,6 +177,11 @@ def _add_crowns(rasters, xy: np.ndarray, height_m: float, crown_m: float):
         inside = ((x[cc] - px) ** 2 + (y[rr] - py) ** 2 <= r * r) & ~bmask[rr, cc]
         cdsm[rr[inside], cc[inside]] = np.maximum(cdsm[rr[inside], cc[inside]], height_m)
     return dataclasses.replace(rasters, cdsm_m=cdsm)
+
+
+def _existing_trees(model: CityModel) -> np.ndarray:
+    t = tree_table(model)
+    return t[["x_m", "y_m"]].to_numpy(float) if len(t) else np.zeros((0, 2))
 
 
 def _ground_z(rasters, xy: np.ndarray) -> np.ndarray:
@@ -350,7 +356,8 @@ def run_heat_study(
         if sc.trees is not None:
             tp = sc.trees
             trees_xy = (np.asarray(tp.positions_xy, float) if tp.positions_xy is not None
-                        else street_tree_positions(_footprints(st), spacing_m=tp.spacing_m))
+                        else street_tree_positions(_footprints(st), spacing_m=tp.spacing_m,
+                                                   existing_xy=_existing_trees(model)))
             s_model = add_trees(model, trees_xy, height_m=tp.height_m,
                                 crown_diameter_m=tp.crown_diameter_m,
                                 ground_z_m=_ground_z(rasters, trees_xy))
