@@ -49,7 +49,8 @@ Limitations, stated: one-way coupling (the surfaces run with the rural air tempe
 warmer canopy does not reduce their release); no advection between neighbourhoods and no
 mixed-layer growth (UWG's boundary-layer box adds some tenths of a kelvin over a city, not
 over one 200 m block); the urban stability uses the neighbourhood's own total flux; reflected
-shortwave from the street to the walls is not returned to them. With no buildings and a
+shortwave from the street to the walls is not returned to them; crowns' long-wave balance is
+left out (their sensible heat is a share of the shortwave they absorb). With no buildings and a
 vegetated ground the canopy air equals the rural air (same surface, same resistance).
 """
 
