@@ -11,6 +11,13 @@
     DIR/exposure.csv            per zone and run: strong-heat hours, person-hours, fragility
     DIR/equity.csv              per run: concentration index of exposure across fragility
 
+Options of ``citymodel heat`` and the arguments they map to: ``MODEL.city.json`` -> ``model``
+(read with :func:`citymodel.io.read`), ``--weather`` -> ``weather``, ``--period`` ->
+``period``, ``--out`` -> ``out_dir``, ``--zones`` -> ``zones``, ``--fragility`` ->
+``fragility``, ``--population-field`` -> ``population_field``, ``--scenario`` (repeatable) ->
+``scenarios``, ``--scenario-file`` -> ``scenario_file``, ``--tree-positions`` ->
+``tree_positions``, ``--grid-m`` -> ``grid_m``, ``--grid-block`` -> ``block_m``.
+
 Work done once and reused: the grid geometry (sky views, ray scene) for every scenario that
 changes only albedo (cool and green roofs leave the street grid as it is; light paving swaps the
 paved cells' land cover on the same geometry); the roofs' and walls' solar solve and energy

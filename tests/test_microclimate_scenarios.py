@@ -270,3 +270,16 @@ def test_zone_rasters_and_exposure_by_hand():
     assert exposure_concentration(ex) == pytest.approx(0.75)
     with pytest.raises(InputError, match="fields are zone_id, pop, frag"):
         zone_exposure(hours, zi, zones, population="residents")
+
+
+def test_scenario_names_and_options(tmp_path):
+    from microclimate.scenarios import resolve_scenarios
+
+    with pytest.raises(InputError, match="given twice: cool-roofs"):
+        resolve_scenarios(["cool-roofs", "cool-roofs"])
+    p = _toml(tmp_path, '[[scenario]]\nname = "cool-roofs"\n')
+    with pytest.raises(InputError, match=r"line 2, key 'name'.*already used"):
+        read_scenario_file(p)
+    m = model_with_boxes((X0, Y0, 10.0, 10.0, 6.0))
+    with pytest.raises(InputError, match="--fragility and --population-field need --zones"):
+        run_heat_study(m, "clearsky", out_dir=tmp_path / "o", period=DAY, fragility="f")
