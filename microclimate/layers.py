@@ -62,6 +62,9 @@ LAND_COVER: dict[str, dict] = {
     "water": dict(albedo=0.08, emissivity=0.97, evap_beta=1.0,
                   layers=[(1.0, *_WATER), (1.0, *_SOIL_MOIST)]),
 }
+# light paving (issue 13's light-paving scenario): concrete with a light finish, albedo 0.40
+# (light concrete 0.35-0.45 new, [O87-T1.1] 0.10-0.35 weathered)
+LAND_COVER["light_paving"] = dict(LAND_COVER["concrete"], albedo=0.40)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ N_ZENITH_BANDS = 8
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 #: Per-cell bytes of the stored geometry (two levels) and per-step bytes per cell.
 _BYTES_PER_CELL = 4 * (2 * (15 + 5 * N_ZENITH_BANDS) + 12 + 4) + 8 * 20
-_BYTES_PER_CELL_STEP = 4 * 4
+_BYTES_PER_CELL_STEP = 200  # shadows, ground balance inputs and outputs (float64)
 
 
 def hemisphere_directions(n_rays: int = 1024) -> np.ndarray:

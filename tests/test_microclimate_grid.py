@@ -203,3 +203,22 @@ def test_points_outside_and_on_buildings_are_refused():
         run_grid(geom, _forcing(), dict(lat_deg=45, lon_deg=10), points_rc=np.array([[11, 0]]))
     with pytest.raises(InputError, match="building"):
         run_grid(geom, _forcing(), dict(lat_deg=45, lon_deg=10), points_rc=np.array([[2, 2]]))
+
+
+def test_chunked_run_equals_one_chunk(monkeypatch):
+    import microclimate.grid as grid_mod
+
+    dsm = np.zeros((12, 12))
+    dsm[4:7, 4:7] = 8.0
+    r = HeatRasters(dsm, np.zeros((12, 12)), None, np.full((12, 12), 1), TR, None)
+    geom = prepare_grid(r, n_rays=64)
+    forcing = _forcing(48)
+    site = dict(lat_deg=45.0, lon_deg=10.0, tz_offset_h=1.0)
+    pts = np.array([[8, 5], [2, 2]])
+    monkeypatch.setattr(grid_mod, "CHUNK_STEPS", 48)
+    one = run_grid(geom, forcing, site, points_rc=pts)
+    monkeypatch.setattr(grid_mod, "CHUNK_STEPS", 24)
+    two = run_grid(geom, forcing, site, points_rc=pts)
+    for key in ("tmrt_max_c", "t_surface_max_c", "utci_max_c", "strong_heat_hours"):
+        assert np.allclose(getattr(one, key), getattr(two, key), equal_nan=True, atol=1e-6)
+    assert np.allclose(one.points["tmrt_c"], two.points["tmrt_c"], atol=1e-6)
