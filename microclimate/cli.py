@@ -40,25 +40,44 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
               help="Spin-up of ground and wall temperatures before the period [h].")
 @click.option("--no-surfaces", is_flag=True, default=False,
               help="City-model route: skip the roof and wall temperatures (DIR/heat.city.json).")
+@click.option("--zones", "zones_path", default=None, type=click.Path(exists=True, dir_okay=False), metavar="Z.gpkg",
+              help="City-model route: neighbourhoods for the canopy air temperature, exposure and scenario "
+                   "tables (default: 200 m grid blocks).")
+@click.option("--fragility", default=None, metavar="FIELD",
+              help="Zone field of fragility: concentration index of exposure before/after each scenario.")
+@click.option("--population-field", default=None, metavar="FIELD",
+              help="Zone field with the residents: person-hours of strong heat stress.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+              help="Mitigation scenario (repeatable): cool-roofs, green-roofs, trees, light-paving.")
+@click.option("--scenario-file", default=None, type=click.Path(exists=True, dir_okay=False), metavar="S.toml",
+              help="Custom scenarios (TOML: which objects, which property, which value).")
+@click.option("--tree-positions", default=None, type=click.Path(exists=True, dir_okay=False), metavar="T.gpkg",
+              help="Points where the trees scenario plants (default: along streets).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
               help="Output folder: tmrt_max_c.tif, utci_max_c.tif, t_surface_max_c.tif, "
                    "strong_heat_hours.tif, summary.json (+ points.csv, heat.city.json).")
 @crs_opt
 @overwrite_opt
 def heat_cmd(model_path, dsm, dem, cdsm, landcover, met, weather, utc_offset_h, period, grid_m,
-             points_path, spinup_hours, no_surfaces, out_dir, crs, overwrite) -> None:
+             points_path, spinup_hours, no_surfaces, zones_path, fragility, population_field, scenarios,
+             scenario_file, tree_positions, out_dir, crs, overwrite) -> None:
     """Mean radiant temperature and UTCI at 1.1 m on a pedestrian grid, hour by hour.
 
     On a city model (rasterised on a --grid-m grid, with roof and wall temperatures written
     back as t_surface_max_c), or on SOLWEIG-style rasters with a UMEP met file or an EPW.
     Writes the maxima over the period as GeoTIFFs, the hours of strong heat stress
     (UTCI > 32 C), hourly values at --points and a summary.json with every assumption made.
+    With --zones or --scenario (city model only): the heat study, i.e. canopy air temperature
+    per neighbourhood (canopy.csv), each scenario under DIR/<scenario>/ with delta_*.tif maps,
+    scenarios.csv, exposure.csv and equity.csv (who is exposed, before and after).
 
     \b
     Examples:
       citymodel heat city.city.json --weather clearsky --period hottest-3d --grid-m 2 --out heat/
       citymodel heat city.city.json --weather roma.epw --period 2025-07-14:2025-07-16 \\
           --points sites.gpkg --out heat/
+      citymodel heat city.city.json --weather torino.epw --zones zones.gpkg --fragility fragility_index \\
+          --population-field population --scenario cool-roofs --scenario trees --out study/
       citymodel heat --dsm DSM.tif --dem DEM.tif --cdsm CDSM.asc --landcover LC.tif \\
           --met MetFile.txt --utc-offset 1 --crs EPSG:3007 --points poi.geojson --out heat/
     """
@@ -70,6 +89,10 @@ def heat_cmd(model_path, dsm, dem, cdsm, landcover, met, weather, utc_offset_h, 
     if met is None and weather is None:
         raise click.UsageError("give the forcing: --weather W.epw|clearsky (or --met MET.txt with --dsm)")
     quiet = is_quiet()
+    if zones_path or scenarios or scenario_file or fragility or population_field or tree_positions:
+        _study(model_path, dsm, weather, met, period, grid_m, zones_path, fragility, population_field,
+               scenarios, scenario_file, tree_positions, spinup_hours, out_dir, crs, overwrite, quiet)
+        return
     run = run_heat(out_dir=out_dir, model_path=model_path, dsm=dsm, dem=dem, cdsm=cdsm, landcover=landcover,
                    met=met, weather=weather, utc_offset_h=utc_offset_h, period=period, grid_m=grid_m,
                    points=points_path, crs=crs, spinup_steps=spinup_hours, surfaces=not no_surfaces,
@@ -85,3 +108,34 @@ def heat_cmd(model_path, dsm, dem, cdsm, landcover, met, weather, utc_offset_h, 
             f"{1000 * t['per_step_s']:.0f} ms/step; {len(run.summary['fallbacks'])} assumption(s) in "
             f"summary.json -> {out_dir}"
         )
+
+
+def _study(model_path, dsm, weather, met, period, grid_m, zones_path, fragility, population_field, scenarios,
+           scenario_file, tree_positions, spinup_hours, out_dir, crs, overwrite, quiet) -> None:
+    """The heat study (canopy air, scenarios, exposure) on a city model."""
+    from pathlib import Path
+
+    from citymodel.errors import OutputExistsError
+    from citymodel.io import read
+    from citymodel.progress import console
+    from microclimate.study import run_heat_study
+
+    if model_path is None or dsm is not None or met is not None:
+        raise click.UsageError("--zones, --fragility, --population-field, --scenario and --scenario-file need a "
+                               "city model (MODEL.city.json) and --weather W.epw|clearsky")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(f"{out}: the output folder is not empty; give --overwrite to replace its files")
+    model = read(model_path, crs=crs)
+    res = run_heat_study(model, weather, out_dir=out, period=period or "hottest-3d", zones=zones_path,
+                         fragility=fragility, population_field=population_field, scenarios=tuple(scenarios),
+                         scenario_file=scenario_file, tree_positions=tree_positions, grid_m=grid_m,
+                         spinup_steps=spinup_hours)
+    if not quiet:
+        uhi = res.canopy.to_frame()["uhi_k"] if hasattr(res.canopy, "to_frame") else None
+        line = f"heat study: {len(res.zones)} neighbourhoods"
+        if uhi is not None and len(uhi):
+            line += f", canopy heat island up to {float(uhi.max()):.1f} K"
+        if len(res.scenarios):
+            line += f", {res.scenarios['scenario'].nunique() if 'scenario' in res.scenarios else len(res.scenarios)} scenario(s)"
+        console.print(f"{line} -> {out_dir} (canopy.csv, scenarios.csv, exposure.csv, equity.csv)")
