@@ -314,3 +314,23 @@ def test_demo_stage(tmp_path):
     assert ctx.summary[-1].startswith("heat: Tmrt max")
     md = ctx.report.to_markdown(tmp_path)
     assert "Street-level heat" in md and "heat_tmrt.png" in md
+
+
+def test_heat_study_route(cli, district_file, tmp_path):
+    """--scenario runs the study: canopy per block, a cool-roof scenario that cools roofs and
+    leaves street-level Tmrt unchanged exactly (roofs are not seen from the street grid here)."""
+    out = tmp_path / "study"
+    res = cli(district_file, "--weather", "clearsky", "--grid-m", "4", "--scenario", "cool-roofs", "--out", out)
+    assert res.exit_code == 0, res.output
+    canopy = pd.read_csv(out / "canopy.csv")
+    assert list(canopy.columns) == ["zone_id", "time", "t_canopy_c", "t_rural_c", "uhi_k"]
+    np.testing.assert_allclose(canopy.uhi_k, canopy.t_canopy_c - canopy.t_rural_c, atol=1e-9)
+    sc = pd.read_csv(out / "scenarios.csv")
+    cool = sc[sc.scenario == "cool-roofs"]
+    assert len(cool) and (cool.d_t_surface_max_c <= 0).all() and (cool.d_t_surface_max_c < -1).any()
+    assert (cool.m2_treated > 0).any() and (cool.trees_planted == 0).all()
+    assert (out / "cool-roofs" / "tmrt_max_c.tif").exists()
+    again = cli(district_file, "--weather", "clearsky", "--scenario", "cool-roofs", "--out", out)
+    assert again.exit_code != 0 and "--overwrite" in again.output
+    bad = cli(district_file, "--weather", "clearsky", "--scenario", "paint-it-black", "--out", tmp_path / "b")
+    assert bad.exit_code != 0 and "cool-roofs" in bad.output  # the valid names are listed
