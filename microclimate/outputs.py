@@ -3,16 +3,16 @@
 Every file is written to a temporary file in the output folder and renamed when complete
 (:func:`citymodel._fileutil.atomic_path`), so an interrupted run leaves no half-written file.
 
-=======================  =====  =============================================================
-file                     unit   content
-=======================  =====  =============================================================
-``tmrt_max_c.tif``       degC   maximum mean radiant temperature at 1.1 m over the period
-``utci_max_c.tif``       degC   maximum UTCI over the period
-``t_surface_max_c.tif``  degC   maximum ground surface temperature over the period
-``strong_heat_hours.tif``  h    hours with UTCI above 32 degC (strong heat stress or worse)
-``points.csv``           -      hourly values at ``--points`` (:data:`POINT_COLUMNS`)
-``summary.json``         -      inputs, fallbacks, period and figures of the run
-=======================  =====  =============================================================
+=========================  ====  ===========================================================
+file                       unit  content
+=========================  ====  ===========================================================
+``tmrt_max_c.tif``         degC  maximum mean radiant temperature at 1.1 m over the period
+``utci_max_c.tif``         degC  maximum UTCI over the period
+``t_surface_max_c.tif``    degC  maximum ground surface temperature over the period
+``strong_heat_hours.tif``  h     hours with UTCI above 32 degC (strong heat stress or worse)
+``points.csv``             -     hourly values at ``--points`` (:data:`POINT_COLUMNS`)
+``summary.json``           -     inputs, fallbacks, period and figures of the run
+=========================  ====  ===========================================================
 
 The GeoTIFFs are float32, NaN nodata (buildings), one band whose description names the
 quantity and its unit, in the grid's CRS.

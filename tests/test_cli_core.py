@@ -143,7 +143,7 @@ def test_help_lists_core_and_plugin_commands_in_order():
     assert res.exit_code == 0
     listed = [line.split()[0] for line in res.output.split("Commands:")[1].splitlines() if line.strip()]
     expected = ["info", "validate", "convert", "synth", "build", "solar", "energy", "zones",
-                "render", "view", "demo"]
+                "render", "view", "heat", "demo"]
     assert listed == expected
 
 
@@ -201,7 +201,7 @@ def test_demo_stages_registered_in_order():
     from citymodel.demo import demo_stages
 
     names = [s.name for s in demo_stages()]
-    assert names == ["synth", "validate", "build", "solar", "energy", "view"]
+    assert names == ["synth", "validate", "build", "solar", "energy", "heat", "view"]
 
 
 def test_broken_demo_stage_is_a_failed_stage(monkeypatch, tmp_path):

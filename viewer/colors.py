@@ -63,7 +63,8 @@ def units_for(name: str) -> str:
     base = _base(name)
     g = _glossary_units()
     if base in g:
-        return g[base].replace("m2", "m²").replace("m3", "m³")
+        return (g[base].replace("m2", "m²").replace("m3", "m³").replace("degC", "°C")
+                .replace("deg C", "°C"))
     for suf, unit in _SUFFIX_UNITS:
         if base.endswith(suf):
             return unit
