@@ -54,7 +54,7 @@ def add_bar_title(plotter, title: str, x: float, y: float):
     prop.SetJustificationToCentered()
     prop.SetVerticalJustificationToBottom()
     t.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-    t.SetPosition(x + BAR_WIDTH / 2, y + BAR_HEIGHT + 0.004)
+    t.SetPosition(x + BAR_WIDTH / 2, y + BAR_HEIGHT + 0.012)
     plotter.add_actor(t, name=f"bar_title:{title}", reset_camera=False, pickable=False)
     return t
 
