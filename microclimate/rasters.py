@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from citymodel.errors import CRSError, InputError
+from citymodel.landcover import is_landcover_raster, to_umep
 from microclimate.grid import HeatRasters
 from microclimate.skyview import estimate_memory_bytes
 
@@ -235,6 +236,13 @@ def read_heat_rasters(
     if landcover is not None:
         lca, lm = read_raster(landcover, crs=crs, role="--landcover")
         _check_aligned(ref, lm, "--dsm", "--landcover")
+        if is_landcover_raster(landcover):  # ours (citymodel build --landcover-out): to UMEP codes
+            valid = np.isfinite(lca)
+            lca = np.where(valid, to_umep(np.where(valid, lca, 0)).astype(np.float64), np.nan)
+            msg = (f"--landcover {lm['path']}: citymodel land-cover classes converted to UMEP classes "
+                   "(shrubs as grass)")
+            log.info(msg)
+            fallbacks.append(msg)
         lc = check_land_cover(lca, lm["path"])
         if lm["n_nodata"]:
             msg = f"--landcover {lm['path']}: {lm['n_nodata']} nodata cells taken as paved (class 1)"

@@ -334,3 +334,25 @@ def test_heat_study_route(cli, district_file, tmp_path):
     assert again.exit_code != 0 and "--overwrite" in again.output
     bad = cli(district_file, "--weather", "clearsky", "--scenario", "paint-it-black", "--out", tmp_path / "b")
     assert bad.exit_code != 0 and "cool-roofs" in bad.output  # the valid names are listed
+
+
+def test_our_landcover_raster_is_read_as_umep_classes(tmp_path):
+    """A land-cover GeoTIFF of `citymodel build --landcover-out` (our codes) is converted to
+    UMEP classes (tree canopy 3 -> 4, shrubs 4 -> 5) and the conversion is recorded."""
+    from citymodel.landcover import write_landcover
+    from microclimate.rasters import read_heat_rasters
+
+    dem = np.zeros((6, 8))
+    dsm = dem.copy()
+    dsm[2:4, 2:4] = 10.0
+    codes = np.full((6, 8), 1, np.uint8)
+    codes[2:4, 2:4] = 2
+    codes[0, :] = 3
+    codes[5, :] = 4
+    codes[:, 7] = 7
+    lc = tmp_path / "lc.tif"
+    write_landcover(lc, codes, T, 3007)
+    rasters, info = read_heat_rasters(_tif(tmp_path / "dsm.tif", dsm), _tif(tmp_path / "dem.tif", dem), landcover=lc)
+    got = np.asarray(rasters.landcover)
+    assert got[0, 0] == 4 and got[5, 0] == 5 and got[1, 0] == 1 and got[2, 2] == 2 and got[1, 7] == 7
+    assert any("converted to UMEP" in f for f in info["fallbacks"])
