@@ -164,6 +164,10 @@ _ENTRIES = [
     _a("crown_diameter_m", "intensive", "m", "Crown diameter"),
     _a("crown_base_m", "height", "m", "Crown base height above ground"),
     _a("area_m2", "extensive", "m²", "Area"),
+    _a("canopy_share_10m", "intensive", "", "Tree canopy within 10 m of the building (share)"),
+    _a("green_share_10m", "intensive", "", "Green within 10 m of the building (share)"),
+    _a("plant_cover_class", "category", "", "Green area class"),
+    _a("ndvi", "intensive", "", "Vegetation index (NDVI)"),
 ]
 
 #: Every attribute the toolkit knows, by name.

@@ -276,7 +276,9 @@ def build_model(
     model = assemble_model(fps, ran.results, source.epsg, lods)
     if ran.tin is not None:
         add_terrain(model, *ran.tin)
-    veg = add_vegetation(model, points, options=vegetation, footprints=[f.geometry for f in fps if f.usable],
+    usable = [f for f in fps if f.usable]
+    veg = add_vegetation(model, points, options=vegetation, footprints=[f.geometry for f in usable],
+                         footprint_ids=[f.id for f in usable],
                          ortho=ortho, crs=crs, bounds=source.extents, notes=veg_notes, overwrite=overwrite,
                          progress=progress)
     if stats is not None:

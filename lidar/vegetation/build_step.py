@@ -25,6 +25,7 @@ from lidar.vegetation.greenareas import add_plant_covers, green_areas
 from lidar.vegetation.greenness import read_greenness
 from lidar.vegetation.landcover import classify_landcover, grid_for
 from lidar.vegetation.reference import read_green_polygons
+from lidar.vegetation.surroundings import RING_M, surroundings_shares
 
 __all__ = ["VegetationOptions", "check_ortho", "add_vegetation"]
 
@@ -136,6 +137,7 @@ def add_vegetation(
     *,
     options: VegetationOptions | None,
     footprints: list[shapely.Geometry] | None = None,
+    footprint_ids: list[str] | None = None,
     ortho: str | os.PathLike | None = None,
     crs: object = None,
     bounds: tuple[float, float, float, float] | None = None,
@@ -155,6 +157,10 @@ def add_vegetation(
         None: nothing is done (returns None).
     footprints : list of shapely geometries, optional
         The run's footprints.
+    footprint_ids : list of str, optional
+        The building id of each footprint: each building then gets ``canopy_share_10m`` and
+        ``green_share_10m``, the tree-canopy and green share of a 10 m ring around it
+        (:func:`lidar.vegetation.surroundings.surroundings_shares`).
     ortho : path, optional
         Orthophoto checked by :func:`check_ortho`.
     crs : str or int, optional
@@ -193,6 +199,14 @@ def add_vegetation(
                             ortho=ortho, bands=options.bands)
     notes.extend(lc.notes)
     del pc
+    if footprints and footprint_ids is not None:
+        shares = surroundings_shares(lc.codes, lc.transform, footprints, ring_m=RING_M)
+        for bid, (canopy_share, green_share) in zip(footprint_ids, shares, strict=True):
+            obj = model.city_objects.get(bid)
+            if obj is not None and np.isfinite(canopy_share):
+                attrs = obj.setdefault("attributes", {})
+                attrs["canopy_share_10m"] = round(float(canopy_share), 4)
+                attrs["green_share_10m"] = round(float(green_share), 4)
     areas = None
     if options.green_areas is not None:
         areas, more = _given_areas(options.green_areas, lc, model.epsg, tuple(
