@@ -44,7 +44,7 @@ from scipy import ndimage
 from citymodel.errors import CRSError, InputError, WeatherError
 from energy.solar.scene import OccluderScene
 from energy.sun import direction_vectors, sun_positions
-from microclimate.conduction import discretise
+from microclimate.conduction import Layers, discretise
 from microclimate.ground import (
     WALL_ALBEDO,
     WALL_EMISSIVITY,
@@ -54,7 +54,7 @@ from microclimate.ground import (
     wall_temperatures_c,
 )
 from microclimate.heightfield import TREE_TRANSMISSIVITY, TRUNK_RATIO, cell_centres, raster_scene
-from microclimate.layers import land_cover_layers
+from microclimate.layers import SurfaceProperties, land_cover_layers
 from microclimate.skyview import (
     SIDE_NORMALS,
     ViewFractions,
@@ -225,6 +225,16 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
                                "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
 
 
+def _cell_layers(land_cover: np.ndarray) -> tuple[Layers, SurfaceProperties]:
+    """:func:`land_cover_layers` of each class once, spread to the cells."""
+    names, inverse = np.unique(np.asarray(land_cover, dtype=str), return_inverse=True)
+    lay, props = land_cover_layers(list(names))
+    return (Layers(lay.thickness_m[inverse], lay.conductivity_w_mk[inverse],
+                   lay.heat_capacity_j_m3k[inverse]),
+            SurfaceProperties(props.albedo[inverse], props.emissivity[inverse],
+                              props.evap_beta[inverse]))
+
+
 def _ground_kernel(cell_m: float, height_m: float) -> np.ndarray:
     """View-factor weights of ground cells seen by a downward plane at ``height_m``."""
     r = max(1, int(math.ceil(3.0 * height_m / cell_m)))
@@ -371,7 +381,7 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
                                  l_wall_sky, f["dni_w_m2"], f["dhi_w_m2"],
                                  f["ghi_w_m2"], f["sun"], spinup_days=spinup_days,
                                  steps_per_day=steps_per_day)
-    layers, props = land_cover_layers(list(geom.land_cover))
+    layers, props = _cell_layers(geom.land_cover)
     nodes = discretise(layers, max_node_m=0.02, growth=1.3)
     cell_m = abs(float(tuple(geom.transform)[0]))
     kernel = _ground_kernel(cell_m, geom.body_height_m)
