@@ -44,7 +44,7 @@ from scipy import ndimage
 from citymodel.errors import CRSError, InputError, WeatherError
 from energy.solar.scene import OccluderScene
 from energy.sun import direction_vectors, sun_positions
-from microclimate.conduction import discretise
+from microclimate.conduction import Layers, discretise
 from microclimate.ground import (
     WALL_ALBEDO,
     WALL_EMISSIVITY,
@@ -54,7 +54,7 @@ from microclimate.ground import (
     wall_temperatures_c,
 )
 from microclimate.heightfield import TREE_TRANSMISSIVITY, TRUNK_RATIO, cell_centres, raster_scene
-from microclimate.layers import land_cover_layers
+from microclimate.layers import SurfaceProperties, land_cover_layers
 from microclimate.skyview import (
     SIDE_NORMALS,
     ViewFractions,
@@ -159,8 +159,11 @@ def _check_rasters(r: HeatRasters) -> np.ndarray:
         if a is not None and np.shape(a) != shape:
             raise InputError(f"raster {name} has shape {np.shape(a)}, the DSM {shape}: the "
                              "rasters must be aligned on one grid (gdalwarp -tap -te ...)")
-    if not (np.all(np.isfinite(dsm)) and np.all(np.isfinite(r.dem_m))):
-        raise InputError("the DSM or DEM has nodata / NaN cells: fill them (gdal_fillnodata)")
+    for name, a in (("DSM", dsm), ("DEM", np.asarray(r.dem_m, dtype=np.float64))):
+        if not np.all(np.isfinite(a)) or a.min() < -1000.0 or a.max() > 9000.0:
+            raise InputError(f"the {name} has nodata / NaN or impossible elevations (outside "
+                             "-1000..9000 m): mask its nodata value and fill the cells "
+                             "(gdal_fillnodata)")
     if r.building_mask is not None:
         return np.asarray(r.building_mask, dtype=bool)
     mask = dsm - np.asarray(r.dem_m, dtype=np.float64) > 2.0
@@ -196,6 +199,13 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     if cells.size == 0:
         raise InputError("every cell of the rasters is a building: no ground to compute on")
     check_memory(cells.size, CHUNK_STEPS, n_rays=n_rays)
+    if rasters.landcover is None:
+        lc = np.full(cells.size, "asphalt", dtype=object)
+        note = "no land-cover raster: every ground cell treated as asphalt"
+        log.warning(note)
+    else:
+        lc = land_cover_names(np.asarray(rasters.landcover).ravel()[cells])
+        note = "UMEP land-cover codes mapped by microclimate.ground.UMEP_LAND_COVER"
     cdsm = None if rasters.cdsm_m is None else np.nan_to_num(np.asarray(rasters.cdsm_m, float))
     scene = raster_scene(dsm, rasters.transform, dem_m=np.asarray(rasters.dem_m, float),
                          cdsm_m=cdsm, trunk_ratio=TRUNK_RATIO)
@@ -212,17 +222,20 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     body = view_fractions(scene, body_o, n_rays=n_rays, progress=cb("body view"))
     gnd = view_fractions(scene, ground_o, n_rays=max(64, n_rays // 2), hit_points=False,
                          progress=cb("ground view"))
-    if rasters.landcover is None:
-        lc = np.full(cells.size, "asphalt", dtype=object)
-        note = "no land-cover raster: every ground cell treated as asphalt"
-        log.warning(note)
-    else:
-        lc = land_cover_names(np.asarray(rasters.landcover).ravel()[cells])
-        note = "UMEP land-cover codes mapped by microclimate.ground.UMEP_LAND_COVER"
     return GridGeometry(shape, rasters.transform, rasters.crs, cells, ground, scene, body_o,
                         ground_o, body, gnd, lc, float(body_height_m),
                         attrs={"land_cover": note, "n_rays": int(n_rays),
                                "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
+
+
+def _cell_layers(land_cover: np.ndarray) -> tuple[Layers, SurfaceProperties]:
+    """:func:`land_cover_layers` of each class once, spread to the cells."""
+    names, inverse = np.unique(np.asarray(land_cover, dtype=str), return_inverse=True)
+    lay, props = land_cover_layers(list(names))
+    return (Layers(lay.thickness_m[inverse], lay.conductivity_w_mk[inverse],
+                   lay.heat_capacity_j_m3k[inverse]),
+            SurfaceProperties(props.albedo[inverse], props.emissivity[inverse],
+                              props.evap_beta[inverse]))
 
 
 def _ground_kernel(cell_m: float, height_m: float) -> np.ndarray:
@@ -371,7 +384,7 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
                                  l_wall_sky, f["dni_w_m2"], f["dhi_w_m2"],
                                  f["ghi_w_m2"], f["sun"], spinup_days=spinup_days,
                                  steps_per_day=steps_per_day)
-    layers, props = land_cover_layers(list(geom.land_cover))
+    layers, props = _cell_layers(geom.land_cover)
     nodes = discretise(layers, max_node_m=0.02, growth=1.3)
     cell_m = abs(float(tuple(geom.transform)[0]))
     kernel = _ground_kernel(cell_m, geom.body_height_m)

@@ -222,3 +222,15 @@ def test_chunked_run_equals_one_chunk(monkeypatch):
     for key in ("tmrt_max_c", "t_surface_max_c", "utci_max_c", "strong_heat_hours"):
         assert np.allclose(getattr(one, key), getattr(two, key), equal_nan=True, atol=1e-6)
     assert np.allclose(one.points["tmrt_c"], two.points["tmrt_c"], atol=1e-6)
+
+
+def test_bad_rasters_are_refused():
+    dsm = np.zeros((5, 5))
+    dsm[0, 0] = -3.4e38  # an unmasked GeoTIFF nodata value
+    with pytest.raises(InputError, match="nodata"):
+        prepare_grid(HeatRasters(dsm, np.zeros((5, 5)), None, None, TR, None))
+    with pytest.raises(InputError, match="aligned"):
+        prepare_grid(HeatRasters(np.zeros((5, 5)), np.zeros((5, 6)), None, None, TR, None))
+    with pytest.raises(InputError, match="land-cover code"):
+        prepare_grid(HeatRasters(np.zeros((5, 5)), np.zeros((5, 5)), None,
+                                 np.full((5, 5), 9), TR, None), n_rays=64)
