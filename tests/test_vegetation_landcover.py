@@ -49,6 +49,10 @@ def test_class_table_and_umep_mapping():
         lcm.from_umep(np.array([1, 9]))
     assert lcm.property_raster(np.array([[2, 5]]), "runoff_coefficient").tolist() == [[0.90, 0.15]]
     assert lcm.albedo_table()[lcm.GRASS] == 0.20
+    # every ground surface named is one of the heat solver's layer stacks
+    from microclimate.layers import LAND_COVER
+
+    assert {c.ground for c in lcm.LANDCOVER_CLASSES} - {None} <= set(LAND_COVER)
 
 
 def test_landcover_geotiff_roundtrip(tmp_path):
