@@ -23,7 +23,9 @@ With an orthophoto, greenness also corrects the points: raised non-green "vegeta
 (walls, cars, roof edges) lower than the tree height become impervious (or building inside a
 footprint), and raised non-building cells that are green (hedges in files without vegetation
 classes) become shrubs. Bare soil is not separated from paving by these inputs (it comes from
-given polygons or UMEP rasters only). Cells without any point take their nearest neighbour's class.
+given polygons or UMEP rasters only). Regions without any point that touch water points are water
+(water returns few echoes); other cells without points take their nearest non-building cell's
+class (with footprints: the LiDAR shadow beside a wall is ground).
 """
 
 from __future__ import annotations
@@ -282,7 +284,7 @@ def classify_landcover(
     # vegetation below SHRUB_MIN_HEIGHT_M seen from above
     low_veg = np.isfinite(veg_h) & (veg_h <= SHRUB_MIN_HEIGHT_M) & (2 * veg_first >= n_first) & ~tree & ~building
     codes[grass | low_veg] = GRASS
-    codes[(wat_n > 0) & (wat_n * 2 >= cnt)] = WATER
+    codes[(wat_n > 0) & (wat_n * 2 >= cnt)] = WATER  # (and empty regions touching them, below)
     codes[shrub] = SHRUBS
     codes[tree] = TREE_CANOPY
     codes[building] = BUILDING
@@ -291,6 +293,16 @@ def classify_landcover(
     # cells without any point (and not inside a footprint): nearest cell's class
     # (with footprints, from a non-building cell: empty cells beside a building are its LiDAR shadow)
     empty = (cnt == 0) & ~building
+    water_cells = (wat_n > 0) & (wat_n * 2 >= cnt)
+    if water_cells.any() and empty.any():
+        # water returns few echoes: a region without points that touches water-class points is water
+        lab, nlab = ndimage.label(empty, structure=np.ones((3, 3)))
+        touch = np.unique(lab[ndimage.binary_dilation(water_cells, np.ones((3, 3), bool)) & empty])
+        wet = np.isin(lab, touch[touch > 0])
+        codes[wet] = WATER
+        empty &= ~wet
+        if wet.any():
+            notes.append(f"{100 * wet.mean():.1f} % of the cells had no point but touch water points: water")
     source = ~empty & ~(building if fp_mask.any() else False)
     if empty.any() and source.any():
         idx = ndimage.distance_transform_edt(~source, return_distances=False, return_indices=True)
