@@ -396,3 +396,11 @@ def test_build_cli_landcover_and_ortho_optional(tmp_path, cli_runner):
     m = read(tmp_path / "m2.city.json")
     kinds = sorted(o["attributes"]["plant_cover_class"] for o in m.city_objects.values() if o["type"] == "PlantCover")
     assert kinds == ["grass_low_vegetation", "shrubs"] and validate(m).valid
+
+
+def test_partial_orthophoto_falls_back_to_intensity_outside(tmp_path):
+    pc = _scene()
+    r = classify_landcover(pc, ortho=_write_ortho(tmp_path / "half.tif", dx=10.0))  # covers x >= 10 m only
+    assert any("outside the orthophoto" in n and "not bimodal" in n for n in r.notes)
+    assert (_cells(r, 11, 19, 14, 28) == lcm.GRASS).mean() >= 0.98  # lawn the ortho sees (its x 1..9 m)
+    assert (_cells(r, 1, 9, 14, 28) == lcm.GRASS).mean() == 0.0  # lawn it does not: no intensity contrast

@@ -9,15 +9,17 @@ points (unclassified, single return: walls, hedges in unclassified files, cars),
 1. **building**: building points (or no points at all inside a footprint, dark roofs), unless
    vegetation stands higher there (a crown over a roof is tree canopy from above);
 2. **tree canopy**: vegetation at least :data:`TREE_MIN_HEIGHT_M` high (the 3 x 3 maximum, so
-   crown rims stay canopy), closed by one cell;
-3. **shrubs**: vegetation from :data:`SHRUB_MIN_HEIGHT_M` up;
+   crown rims stay canopy) where at least half the cell's first returns are vegetation (a crown
+   rim that only grazes a cell does not make it canopy);
+3. **shrubs**: vegetation from :data:`SHRUB_MIN_HEIGHT_M` up (the same first-return rule);
 4. **water**: water points;
-5. the rest is ground: **grass/low vegetation** when the orthophoto's greenness says green (the
-   3 x 3 mean), else **impervious**. Without an orthophoto, grass is told from paving by the
-   LiDAR intensity of ground points (near infrared, 1064 nm: grass reflects about twice as much
-   as asphalt or pavers): a two-class Otsu threshold on the log of the cells' mean intensity,
-   used only when the histogram is clearly bimodal (the recorded ``intensity_separation``);
-   otherwise all ground is impervious, recorded as a fallback.
+5. the rest is ground: **grass/low vegetation** when the orthophoto's greenness (averaged over
+   the cell) says green, else **impervious**. Without an orthophoto (and in cells it does not
+   cover), grass is told from paving by the LiDAR intensity of ground points (near infrared,
+   1064 nm: grass reflects about twice as much as asphalt or pavers): Otsu thresholds on the log
+   of the cells' mean intensity, the bright side split again while it is bimodal (asphalt |
+   pavers | grass), used only when the last split is clear (the recorded
+   ``intensity_separation``); otherwise all ground is impervious, recorded as a fallback.
 
 With an orthophoto, greenness also corrects the points: raised non-green "vegetation" cells
 (walls, cars, roof edges) lower than the tree height become impervious (or building inside a
@@ -122,6 +124,40 @@ def _otsu(v: np.ndarray) -> tuple[float, float]:
     return thr, float((hi.mean() - lo.mean()) / pooled) if pooled > 0 else np.inf
 
 
+def _intensity_grass(g_n: np.ndarray, g_i: np.ndarray) -> tuple[np.ndarray, str]:
+    """Grass cells from the mean intensity of single-return ground points, and the note to record.
+
+    Parameters
+    ----------
+    g_n, g_i : (ny, nx)
+        Count and intensity sum of single-return ground points per cell.
+    """
+    have = (g_n > 0) & (g_i > 0)
+    if have.sum() <= 100:
+        return np.zeros(g_n.shape, bool), ("fallback: no orthophoto and too few ground returns with an intensity: "
+                                           "open ground is impervious")
+    li = np.full(g_n.shape, np.nan)
+    li[have] = np.log(g_i[have] / g_n[have])
+    logi = li[have]
+    thr, sep = _otsu(logi)
+    # grass is the brightest mode: split the bright side again while it is bimodal (asphalt | pavers | grass)
+    for _ in range(3):
+        t2, s2 = _otsu(logi[logi > thr])
+        if s2 < MIN_INTENSITY_SEPARATION or (logi > t2).sum() < 100:
+            break
+        thr, sep = t2, s2
+    if sep < MIN_INTENSITY_SEPARATION:
+        return np.zeros(g_n.shape, bool), (
+            f"fallback: no orthophoto and the ground intensity is not bimodal (separation {sep:.2f} < "
+            f"{MIN_INTENSITY_SEPARATION}): open ground is impervious, no grass")
+    # the 3 x 3 mean of the known cells damps the per-point noise
+    w = np.isfinite(li)
+    cover = ndimage.uniform_filter(w * 1.0, 3)
+    sm = ndimage.uniform_filter(np.where(w, li, 0.0), 3) / np.maximum(cover, 1e-9)
+    return (cover > 0) & (sm > thr), (f"no orthophoto: grass from LiDAR intensity of ground points (Otsu threshold "
+                                      f"{np.exp(thr):.0f}, intensity_separation {sep:.2f})")
+
+
 def _cell_max(flat: np.ndarray, vals: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, -np.inf)
     np.maximum.at(out, flat, vals)
@@ -224,14 +260,13 @@ def classify_landcover(
             fp_mask = rasterize([(g, 1) for g in geoms], out_shape=(ny, nx), transform=tr, fill=0).astype(bool)
 
     codes = np.zeros((ny, nx), np.uint8)
-    height = np.zeros((ny, nx))
     veg_h3 = ndimage.maximum_filter(veg_h, size=3)
     # seen from above: most first returns of the cell are vegetation (a crown rim only grazes a cell)
     first = (np.asarray(pc.return_number) <= 1) & inside
     n_first = np.bincount(flat_all[first], minlength=n).reshape(ny, nx)
     veg_first = np.bincount(flat_all[first & veg], minlength=n).reshape(ny, nx)
     has_veg = np.isfinite(veg_h) & (veg_h > SHRUB_MIN_HEIGHT_M) & (2 * veg_first >= n_first)
-    # trees: tall vegetation (the 3 x 3 maximum keeps crown rims), closed by one cell
+    # trees: tall vegetation (the 3 x 3 maximum keeps crown rims)
     tree = has_veg & (veg_h3 >= TREE_MIN_HEIGHT_M)
     bld_cells = np.isfinite(bld_h)
     if fp_mask.any():  # footprints given: they bound the buildings; wall echoes beside them are not roof
@@ -250,37 +285,14 @@ def classify_landcover(
     tree = tree & ~building
     shrub = has_veg & ~tree & ~building
     codes[:] = IMPERVIOUS
-    # ground: grass or impervious
-    if greenness is not None:
-        grass = greenness.green
-    else:
-        grass = np.zeros((ny, nx), bool)
-        have = g_n > 0
-        if have.sum() > 100:
-            mean_i = np.where(have, g_i / np.maximum(g_n, 1), np.nan)
-            okk = have & (mean_i > 0)
-            logi = np.log(mean_i[okk])
-            thr, sep = _otsu(logi)
-            # grass is the brightest mode: split the bright side again while it is bimodal
-            # (asphalt | pavers | grass)
-            for _ in range(3):
-                t2, s2 = _otsu(logi[logi > thr])
-                if s2 < MIN_INTENSITY_SEPARATION or (logi > t2).sum() < 100:
-                    break
-                thr, sep = t2, s2
-            if sep >= MIN_INTENSITY_SEPARATION:
-                li = np.full((ny, nx), np.nan)
-                li[okk] = np.log(mean_i[okk])
-                w = np.isfinite(li)
-                sm = ndimage.uniform_filter(np.where(w, li, 0.0), 3) / np.maximum(ndimage.uniform_filter(w * 1.0, 3), 1e-9)
-                grass = (ndimage.uniform_filter(w * 1.0, 3) > 0) & (sm > thr)
-                notes.append(f"no orthophoto: grass from LiDAR intensity of ground points (Otsu threshold "
-                             f"{np.exp(thr):.0f}, intensity_separation {sep:.2f})")
-            else:
-                notes.append(f"fallback: no orthophoto and the ground intensity is not bimodal (separation "
-                             f"{sep:.2f} < {MIN_INTENSITY_SEPARATION}): all open ground is impervious, no grass")
-        else:
-            notes.append("fallback: no orthophoto and too few ground returns: all open ground is impervious")
+    # ground: grass or impervious, by greenness; where there is none, by LiDAR intensity
+    grass = np.zeros((ny, nx), bool) if greenness is None else greenness.green
+    no_green = np.ones((ny, nx), bool) if greenness is None else ~np.isfinite(greenness.values)
+    if no_green.any():
+        by_intensity, note = _intensity_grass(g_n, g_i)
+        grass |= by_intensity & no_green
+        notes.append(note if greenness is None else
+                     f"{100 * no_green.mean():.1f} % of the cells outside the orthophoto: {note}")
     # vegetation below SHRUB_MIN_HEIGHT_M seen from above
     low_veg = np.isfinite(veg_h) & (veg_h <= SHRUB_MIN_HEIGHT_M) & (2 * veg_first >= n_first) & ~tree & ~building
     codes[grass | low_veg] = GRASS
