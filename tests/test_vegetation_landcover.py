@@ -404,3 +404,24 @@ def test_partial_orthophoto_falls_back_to_intensity_outside(tmp_path):
     assert any("outside the orthophoto" in n and "not bimodal" in n for n in r.notes)
     assert (_cells(r, 11, 19, 14, 28) == lcm.GRASS).mean() >= 0.98  # lawn the ortho sees (its x 1..9 m)
     assert (_cells(r, 1, 9, 14, 28) == lcm.GRASS).mean() == 0.0  # lawn it does not: no intensity contrast
+
+
+def test_orthophoto_in_another_crs_is_reprojected(tmp_path):
+    """An orthophoto with a CRS definition other than the points' is warped onto the grid."""
+    import rasterio
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    src_path = _write_ortho(tmp_path / "utm32.tif")
+    dst_path = tmp_path / "utm33.tif"
+    with rasterio.open(src_path) as src:
+        tr, w, h = calculate_default_transform(src.crs, "EPSG:32633", src.width, src.height, *src.bounds)
+        prof = src.profile | {"crs": "EPSG:32633", "transform": tr, "width": w, "height": h}
+        with rasterio.open(dst_path, "w", **prof) as dst:
+            for b in range(1, 5):
+                reproject(rasterio.band(src, b), rasterio.band(dst, b), resampling=Resampling.nearest)
+            dst.colorinterp = src.colorinterp
+            dst.set_band_description(4, "nir")
+    r = classify_landcover(_scene(), ortho=dst_path)
+    assert r.greenness_index == "ndvi"
+    assert (_cells(r, 1, 19, 14, 28) == lcm.GRASS).mean() >= 0.95
+    assert (_cells(r, 21, 29, 1, 28) == lcm.IMPERVIOUS).mean() >= 0.95
