@@ -26,6 +26,7 @@ from lidar.vegetation.build_step import VegetationOptions, add_vegetation, check
 from lidar.vegetation.greenareas import green_areas  # noqa: E402
 from lidar.vegetation.greenness import parse_bands, read_greenness  # noqa: E402
 from lidar.vegetation.landcover import classify_landcover, grid_for  # noqa: E402
+from lidar.vegetation.tiles import run_landcover  # noqa: E402
 
 SIZE_M = 200.0
 #: Issue 14's floors.
@@ -112,7 +113,7 @@ def district(request, tmp_path_factory):
     o = synth.generate(tmp_path_factory.mktemp(f"veg{seed}"), seed=seed, size_m=SIZE_M)
     dist = synth.make_district(seed=seed, size_m=SIZE_M)
     truth, _ = truth_landcover(dist, 0.5)
-    return {"seed": seed, "dist": dist, "pc": read_points([o.laz]), "ortho": o.ortho, "truth": truth,
+    return {"seed": seed, "dist": dist, "pc": read_points([o.laz]), "laz": o.laz, "ortho": o.ortho, "truth": truth,
             "fps": [f.geometry for f in read_footprints(o.footprints)], "tg": truth_green_polygons(dist)}
 
 
@@ -179,6 +180,24 @@ def test_ortho_adds_on_unclassified_points(district):
     a, b = runs["lidar"]["recall"], runs["lidar+ortho"]["recall"]
     assert b["shrubs"] >= a["shrubs"] + 0.3
     assert b["tree_canopy"] >= a["tree_canopy"]
+
+
+def test_tiled_run_matches_one_read(district):
+    """Big inputs go tile by tile (spilled once): 16 tiles of 60 m give the same land cover."""
+    if district["seed"] != 23:
+        pytest.skip("one seed is enough for the tiling comparison")
+    d = district
+    for ortho in (None, d["ortho"]):
+        one, _ = run_landcover(d["laz"], bounds=d["dist"].bounds, footprints=d["fps"], ortho=ortho)
+        tiled, has_veg = run_landcover(d["laz"], bounds=d["dist"].bounds, footprints=d["fps"], ortho=ortho,
+                                       max_points=0, tile_m=60.0)
+        agree = float((one.codes == tiled.codes).mean())
+        acc = float((tiled.codes == d["truth"]).mean())
+        print(f"\ntiled ({'with' if ortho else 'without'} ortho): accuracy {acc:.4f}, agreement with one read "
+              f"{agree:.4f}; {tiled.notes[:2]}")
+        assert has_veg and tiled.codes.shape == one.codes.shape and tiled.notes[0].startswith("classified in 16 tiles")
+        assert agree >= 0.98 and acc >= MIN_ACCURACY
+        assert np.abs(tiled.dtm[0] - np.median(tiled.dtm[0])).max() < 50  # one gap-free terrain grid
 
 
 # ----------------------------------------------------------------------------- a hand-made scene

@@ -19,12 +19,11 @@ import shapely
 from citymodel.errors import InputError
 from citymodel.landcover import GRASS, IMPERVIOUS, LANDCOVER_CLASSES, SHRUBS, write_landcover
 from citymodel.model import CityModel
-from lidar.ground import has_usable_classes
-from lidar.pointcloud import PointCloud, read_points
 from lidar.vegetation.greenareas import add_plant_covers, green_areas
 from lidar.vegetation.greenness import read_greenness
-from lidar.vegetation.landcover import classify_landcover, grid_for
+from lidar.vegetation.landcover import grid_for
 from lidar.vegetation.reference import read_green_polygons
+from lidar.vegetation.tiles import run_landcover
 
 __all__ = ["VegetationOptions", "check_ortho", "add_vegetation"]
 
@@ -150,7 +149,8 @@ def add_vegetation(
     model : CityModel
         The assembled model (extended in place).
     points : PointCloud or paths
-        The run's points (files are read again, all classes).
+        The run's points (files are read again, all classes; tile by tile when they are many,
+        :func:`lidar.vegetation.tiles.run_landcover`).
     options : VegetationOptions or None
         None: nothing is done (returns None).
     footprints : list of shapely geometries, optional
@@ -178,21 +178,10 @@ def add_vegetation(
     if options is None:
         return None
     notes = list(notes or [])
-    bounds = None if bounds is None else _box(bounds)
-    pc = points if isinstance(points, PointCloud) else read_points(points, crs=crs, progress=progress)
-    if not has_usable_classes(pc):
-        from lidar.classify import classify_points
-
-        cls = classify_points(pc, ortho=ortho)
-        pc = PointCloud(pc.xyz, np.asarray(cls, np.uint8), pc.return_number, pc.number_of_returns, pc.intensity,
-                        pc.epsg, list(pc.sources))
-        notes.append("points classified here (lidar.classify): the files have no usable classes")
-    cls = pc.classification
-    has_veg = bool(np.isin(cls, (3, 4, 5)).any() or ((cls == 1) & (pc.number_of_returns > 1)).any())
-    lc = classify_landcover(pc, resolution_m=options.landcover_res_m, bounds=bounds, footprints=footprints,
-                            ortho=ortho, bands=options.bands)
+    lc, has_veg = run_landcover(points, resolution_m=options.landcover_res_m, bounds=None if bounds is None else
+                                _box(bounds), footprints=footprints, ortho=ortho, bands=options.bands, crs=crs,
+                                progress=progress)
     notes.extend(lc.notes)
-    del pc
     areas = None
     if options.green_areas is not None:
         areas, more = _given_areas(options.green_areas, lc, model.epsg, tuple(

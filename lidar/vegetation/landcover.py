@@ -81,6 +81,12 @@ class LandCoverResult:
         The terrain model used for heights above ground.
     notes : list of str
         Inputs used and fallbacks taken (for the build summary).
+    ground_log_intensity : (ny, nx) float64 or None
+        Log mean intensity of single-return ground points per cell (:func:`intensity_field`);
+        None when the orthophoto decided every cell.
+    open_ground : (ny, nx) bool or None
+        The cells whose grass/impervious decision rests on that intensity (a tiled run decides
+        them again with one threshold for all tiles).
     """
 
     codes: np.ndarray
@@ -91,6 +97,8 @@ class LandCoverResult:
     greenness_index: str | None = None
     dtm: tuple[np.ndarray, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    ground_log_intensity: np.ndarray | None = None
+    open_ground: np.ndarray | None = None
 
 
 def grid_for(bounds: tuple[float, float, float, float], resolution_m: float) -> tuple[tuple[int, int], Any]:
@@ -98,7 +106,9 @@ def grid_for(bounds: tuple[float, float, float, float], resolution_m: float) -> 
     r = float(resolution_m)
     if not (np.isfinite(r) and 0.05 <= r <= 50):
         raise InputError(f"--landcover-res-m {resolution_m}: use 0.05 to 50 m")
-    b = (np.floor(bounds[0] / r) * r, np.floor(bounds[1] / r) * r, np.ceil(bounds[2] / r) * r, np.ceil(bounds[3] / r) * r)
+    eps = 1e-6  # bounds already on the grid (tiles) stay there despite rounding
+    b = (np.floor(bounds[0] / r + eps) * r, np.floor(bounds[1] / r + eps) * r, np.ceil(bounds[2] / r - eps) * r,
+         np.ceil(bounds[3] / r - eps) * r)
     ny, nx, tr = grid_geometry((b[0], b[1], b[2] - 1e-6, b[3] - 1e-6), r)
     return (ny, nx), tr
 
@@ -106,6 +116,8 @@ def grid_for(bounds: tuple[float, float, float, float], resolution_m: float) -> 
 def _otsu(v: np.ndarray) -> tuple[float, float]:
     """Otsu threshold of ``v`` and the separation of the two classes: the difference of their
     means over their pooled standard deviation (about 2.7 for one normal mode cut in two)."""
+    if v.size < 2 or np.ptp(v) <= 1e-9 * max(1.0, float(np.abs(v).max())):
+        return (float(v[0]) if v.size else 0.0), 0.0  # one value: no contrast
     hist, edges = np.histogram(v, bins=128)
     p = hist / max(hist.sum(), 1)
     mids = 0.5 * (edges[1:] + edges[:-1])
@@ -124,8 +136,8 @@ def _otsu(v: np.ndarray) -> tuple[float, float]:
     return thr, float((hi.mean() - lo.mean()) / pooled) if pooled > 0 else np.inf
 
 
-def _intensity_grass(g_n: np.ndarray, g_i: np.ndarray) -> tuple[np.ndarray, str]:
-    """Grass cells from the mean intensity of single-return ground points, and the note to record.
+def intensity_field(g_n: np.ndarray, g_i: np.ndarray) -> np.ndarray:
+    """Log of the mean intensity of single-return ground points per cell; NaN where none.
 
     Parameters
     ----------
@@ -133,29 +145,43 @@ def _intensity_grass(g_n: np.ndarray, g_i: np.ndarray) -> tuple[np.ndarray, str]
         Count and intensity sum of single-return ground points per cell.
     """
     have = (g_n > 0) & (g_i > 0)
-    if have.sum() <= 100:
-        return np.zeros(g_n.shape, bool), ("fallback: no orthophoto and too few ground returns with an intensity: "
-                                           "open ground is impervious")
     li = np.full(g_n.shape, np.nan)
     li[have] = np.log(g_i[have] / g_n[have])
-    logi = li[have]
+    return li
+
+
+def smooth_field(li: np.ndarray) -> np.ndarray:
+    """The mean of the known cells of each 3 x 3 window (damps the per-point noise); NaN where
+    the window knows none."""
+    have = np.isfinite(li)
+    cover = ndimage.uniform_filter(have * 1.0, 3)
+    sm = ndimage.uniform_filter(np.where(have, li, 0.0), 3) / np.maximum(cover, 1e-9)
+    return np.where(cover > 1e-9, sm, np.nan)
+
+
+def intensity_threshold(log_intensity: np.ndarray) -> tuple[float | None, str]:
+    """Threshold on log intensity above which open ground is grass (None: no clear contrast),
+    and the note to record. Give the cells' own values (:func:`intensity_field`), not smoothed
+    ones: smoothing shrinks the spread and would make one mode look like two.
+
+    Otsu's threshold, the bright side split again while it is bimodal (asphalt | pavers | grass);
+    kept when the last split's ``intensity_separation`` reaches :data:`MIN_INTENSITY_SEPARATION`.
+    """
+    logi = np.asarray(log_intensity, dtype=np.float64)
+    logi = logi[np.isfinite(logi)]
+    if logi.size <= 100:
+        return None, "fallback: no orthophoto and too few ground returns with an intensity: open ground is impervious"
     thr, sep = _otsu(logi)
-    # grass is the brightest mode: split the bright side again while it is bimodal (asphalt | pavers | grass)
     for _ in range(3):
         t2, s2 = _otsu(logi[logi > thr])
         if s2 < MIN_INTENSITY_SEPARATION or (logi > t2).sum() < 100:
             break
         thr, sep = t2, s2
     if sep < MIN_INTENSITY_SEPARATION:
-        return np.zeros(g_n.shape, bool), (
-            f"fallback: no orthophoto and the ground intensity is not bimodal (separation {sep:.2f} < "
-            f"{MIN_INTENSITY_SEPARATION}): open ground is impervious, no grass")
-    # the 3 x 3 mean of the known cells damps the per-point noise
-    w = np.isfinite(li)
-    cover = ndimage.uniform_filter(w * 1.0, 3)
-    sm = ndimage.uniform_filter(np.where(w, li, 0.0), 3) / np.maximum(cover, 1e-9)
-    return (cover > 0) & (sm > thr), (f"no orthophoto: grass from LiDAR intensity of ground points (Otsu threshold "
-                                      f"{np.exp(thr):.0f}, intensity_separation {sep:.2f})")
+        return None, (f"fallback: no orthophoto and the ground intensity is not bimodal (separation {sep:.2f} < "
+                      f"{MIN_INTENSITY_SEPARATION}): open ground is impervious, no grass")
+    return thr, (f"no orthophoto: grass from LiDAR intensity of ground points (Otsu threshold {np.exp(thr):.0f}, "
+                 f"intensity_separation {sep:.2f})")
 
 
 def _cell_max(flat: np.ndarray, vals: np.ndarray, n: int) -> np.ndarray:
@@ -289,12 +315,16 @@ def classify_landcover(
     grass = np.zeros((ny, nx), bool) if greenness is None else greenness.green
     no_green = np.ones((ny, nx), bool) if greenness is None else ~np.isfinite(greenness.values)
     if no_green.any():
-        by_intensity, note = _intensity_grass(g_n, g_i)
-        grass |= by_intensity & no_green
+        field_i = intensity_field(g_n, g_i)
+        thr, note = intensity_threshold(field_i[no_green])
+        if thr is not None:
+            grass |= no_green & (np.nan_to_num(smooth_field(field_i), nan=-np.inf) > thr)
         notes.append(note if greenness is None else
                      f"{100 * no_green.mean():.1f} % of the cells outside the orthophoto: {note}")
     # vegetation below SHRUB_MIN_HEIGHT_M seen from above
     low_veg = np.isfinite(veg_h) & (veg_h <= SHRUB_MIN_HEIGHT_M) & (2 * veg_first >= n_first) & ~tree & ~building
+    # open ground decided by intensity (a tiled run re-decides it with one threshold for all tiles)
+    open_ground = no_green & ~(low_veg | shrub | tree | building) & (cnt > 0)
     codes[grass | low_veg] = GRASS
     codes[(wat_n > 0) & (wat_n * 2 >= cnt)] = WATER  # (and empty regions touching them, below)
     codes[shrub] = SHRUBS
@@ -326,5 +356,7 @@ def classify_landcover(
             notes.append(f"{100 * frac:.1f} % of the cells had no point and took their nearest cell's class")
     for s in notes:
         log.info(s)
+    open_ground &= codes != WATER
     return LandCoverResult(codes, tr, pc.epsg, height, None if greenness is None else greenness.values,
-                           None if greenness is None else greenness.index, dtm, notes)
+                           None if greenness is None else greenness.index, dtm, notes,
+                           field_i if no_green.any() else None, open_ground if no_green.any() else None)
