@@ -88,7 +88,7 @@ def run_landcover(
     bands: str | None = None,
     crs: object = None,
     progress: bool = False,
-    max_points: int = MAX_POINTS_AT_ONCE,
+    max_points: int | None = None,
     tile_m: float = TILE_M,
     buffer_m: float = BUFFER_M,
 ) -> tuple[LandCoverResult, bool]:
@@ -107,8 +107,9 @@ def run_landcover(
         CRS of files without one.
     progress : bool
         Progress bar while reading all points at once.
-    max_points : int
-        Files with more points in all are classified tile by tile.
+    max_points : int, optional
+        Files with more points in all are classified tile by tile (default
+        :data:`MAX_POINTS_AT_ONCE`).
     tile_m, buffer_m : float
         Tile side and the buffer read around each tile [m].
 
@@ -131,7 +132,7 @@ def run_landcover(
     if bounds is None:
         b = np.array([i.bounds for i in infos], dtype=np.float64)
         bounds = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
-    if sum(i.n_points for i in infos) <= max_points:
+    if sum(i.n_points for i in infos) <= (MAX_POINTS_AT_ONCE if max_points is None else max_points):
         return run_landcover(read_points(paths, crs=crs, progress=progress), resolution_m=resolution_m,
                              bounds=bounds, footprints=footprints, ortho=ortho, bands=bands)
     if not (tile_m > 0 and buffer_m >= 0):
