@@ -338,6 +338,8 @@ def test_parse_bands():
         parse_bands("R,G,Q")
     with pytest.raises(InputError, match="given twice"):
         parse_bands("R,R,B")
+    with pytest.raises(InputError, match="--bands R,G,B,NIR: band roles need an orthophoto"):
+        check_ortho(None, VegetationOptions(bands="R,G,B,NIR"), EPSG, (X0, Y0, X0 + 40, Y0 + 40))
 
 
 def test_add_vegetation_records_fallback(tmp_path, caplog):

@@ -89,6 +89,8 @@ def check_ortho(ortho: str | os.PathLike | None, options: VegetationOptions | No
     InputError, CRSError
         An unusable orthophoto without ``ortho_optional``.
     """
+    if options is not None and ortho is None and options.bands is not None:
+        raise InputError(f"--bands {options.bands}: band roles need an orthophoto; give --ortho or drop --bands")
     if ortho is None or options is None:
         return ortho, []
     bounds = _box(bounds)
@@ -113,16 +115,23 @@ def _given_areas(path, lc, epsg, bounds) -> tuple[Any, list[str]]:
 
     areas, meta = read_green_polygons(path, epsg=epsg, bounds=bounds)
     shape = lc.codes.shape
-    inside = rasterize([(g, 1) for g in areas.geometry], out_shape=shape, transform=lc.transform, fill=0).astype(bool)
+    # one raster of polygon numbers (1-based; where polygons overlap, the later one), then bincounts
+    lab = rasterize([(g, i + 1) for i, g in enumerate(areas.geometry)], out_shape=shape, transform=lc.transform,
+                    fill=0, dtype="int32")
+    inside = lab > 0
     codes = lc.codes
     codes[(codes == GRASS) & ~inside] = IMPERVIOUS
     codes[(codes == IMPERVIOUS) & inside] = GRASS
-    hs, gs = [], []
-    for g in areas.geometry:  # a loop over polygons
-        m = rasterize([(g, 1)], out_shape=shape, transform=lc.transform, fill=0).astype(bool)
-        hs.append(float(lc.height_m[m].mean()) if m.any() else 0.0)
-        gv = lc.greenness[m] if lc.greenness is not None and m.any() else np.array([np.nan])
-        gs.append(float(np.nanmean(gv)) if np.isfinite(gv).any() else float("nan"))
+    n = len(areas) + 1
+    cnt = np.bincount(lab.ravel(), minlength=n)
+    hs = np.bincount(lab.ravel(), weights=lc.height_m.ravel(), minlength=n) / np.maximum(cnt, 1)
+    gs = np.full(n, np.nan)
+    if lc.greenness is not None:
+        g = lc.greenness.ravel()
+        ok = np.isfinite(g)
+        gc = np.bincount(lab.ravel()[ok], minlength=n)
+        gs = np.where(gc > 0, np.bincount(lab.ravel()[ok], weights=g[ok], minlength=n) / np.maximum(gc, 1), np.nan)
+    hs, gs = hs[1:], gs[1:]
     areas["height_m"] = hs
     areas["greenness"] = gs
     areas["greenness_index"] = lc.greenness_index or ""

@@ -26,6 +26,7 @@ from lidar.dtm import fill_nodata_laplace, grid_geometry, sample_grid
 from lidar.ground import has_usable_classes
 from lidar.pointcloud import PointCloud, read_points, scan_las
 from lidar.spill import load_block, spill_blocks
+from lidar.vegetation.greenness import ndvi_bands
 from lidar.vegetation.landcover import (
     LandCoverResult,
     classify_landcover,
@@ -50,14 +51,16 @@ DTM_M = 1.0
 _INTENSITY_NOTES = ("LiDAR intensity", "ground intensity", "ground returns with an intensity")
 
 
-def with_classes(pc: PointCloud, ortho: Any, notes: list[str]) -> PointCloud:
-    """The points with usable ASPRS classes: the file's, or classified here (:mod:`lidar.classify`)."""
+def with_classes(pc: PointCloud, ortho: Any, notes: list[str], bands: str | None = None) -> PointCloud:
+    """The points with usable ASPRS classes: the file's, or classified here (:mod:`lidar.classify`,
+    with the orthophoto's NDVI when it has a near-infrared band)."""
     if has_usable_classes(pc):
         return pc
     from lidar.classify import classify_points
 
-    cls = classify_points(pc, ortho=ortho)
-    note = "points classified here (lidar.classify): the files have no usable classes"
+    rn = ndvi_bands(ortho, bands) if ortho is not None else None
+    cls = classify_points(pc, ortho=ortho if rn else None, ortho_bands=rn or (1, 4))
+    note = "points classified here (lidar.classify" + (", with NDVI" if rn else "") + "): the files have no usable classes"
     if note not in notes:
         notes.append(note)
     return PointCloud(pc.xyz, np.asarray(cls, np.uint8), pc.return_number, pc.number_of_returns, pc.intensity,
@@ -122,7 +125,7 @@ def run_landcover(
     """
     notes: list[str] = []
     if isinstance(points, PointCloud):
-        pc = with_classes(points, ortho, notes)
+        pc = with_classes(points, ortho, notes, bands)
         r = classify_landcover(pc, resolution_m=resolution_m, bounds=bounds, footprints=footprints, ortho=ortho,
                                bands=bands)
         r.notes[:0] = notes
@@ -163,7 +166,7 @@ def run_landcover(
             if len(pc) == 0:
                 continue
             tile_notes: list[str] = []
-            pc = with_classes(pc, ortho, tile_notes)
+            pc = with_classes(pc, ortho, tile_notes, bands)
             has_veg |= _has_vegetation(pc)
             try:
                 r = classify_landcover(pc, resolution_m=res, bounds=tuple(box), footprints=footprints, ortho=ortho,
