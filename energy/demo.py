@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from citymodel.demo import DemoContext, DemoStage
+from citymodel.mapfig import decorate_map
 
 __all__ = ["SOLAR_STAGE", "ENERGY_STAGE", "run_solar", "run_energy", "roof_map_figure"]
 
@@ -19,7 +20,7 @@ __all__ = ["SOLAR_STAGE", "ENERGY_STAGE", "run_solar", "run_energy", "roof_map_f
 DEMO_SPACING_M = 2.5
 
 
-def roof_map_figure(result: Any, path: Any, title: str = "") -> None:
+def roof_map_figure(result: Any, path: Any, title: str = "", epsg: int | None = None) -> None:
     """Top view of the roof polygons coloured by annual irradiation [kWh/m2/a], as a PNG."""
     import matplotlib
 
@@ -45,10 +46,9 @@ def roof_map_figure(result: Any, path: Any, title: str = "") -> None:
     ax.add_collection(pc)
     ax.autoscale_view()
     ax.set_aspect("equal")
-    ax.set_xlabel("x [m]")
-    ax.set_ylabel("y [m]")
+    decorate_map(ax, epsg=epsg)
     ax.set_title(title or "Annual roof irradiation")
-    fig.colorbar(pc, ax=ax, label="irradiation [kWh/m2/a]", shrink=0.8)
+    fig.colorbar(pc, ax=ax, label="Solar irradiation on the roof [kWh/m² per year]", shrink=0.8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -96,7 +96,8 @@ def run_solar(ctx: DemoContext) -> None:
     fig = ctx.figures_dir / "solar_roof_irradiation.png"
     meta = res.weather_meta
     roof_map_figure(
-        res, fig, f"Annual roof irradiation, {meta['source']} weather ({meta['latitude']:.2f} N)"
+        res, fig, f"Annual roof irradiation, {meta['source']} weather ({meta['latitude']:.2f} N)",
+        epsg=model.epsg,
     )
     t = res.table
     roof, wall = res.kind == 0, res.kind == 1
@@ -122,7 +123,10 @@ def run_solar(ctx: DemoContext) -> None:
         f"{st['n_surfaces']:,} roof and wall surfaces, {st['n_rays']:,} rays, {st['total_s']:.1f} s. "
         f"Mean irradiation: roofs {wmean(roof):.0f}, walls {wmean(wall):.0f} kWh/m2/a."
     )
-    ctx.report.image(fig, "Annual irradiation of every roof polygon (top view), shading included.")
+    synthetic = meta.get("source") == "clearsky"
+    ctx.report.image(fig, "Yearly solar energy on every roof polygon seen from above, shading by "
+                          "buildings and trees included: brighter roofs receive more sun and suit "
+                          "PV best; dark patches are shaded.", synthetic_weather=synthetic)
     groups = pd.DataFrame(
         {
             "group": list(res.buildings.groups),
@@ -138,7 +142,8 @@ def run_solar(ctx: DemoContext) -> None:
         }
     )
     ctx.report.table(
-        groups, caption="Irradiation by surface group (roofs, walls by orientation), all buildings."
+        groups, caption="Irradiation by surface group (roofs, walls by orientation), all buildings.",
+        synthetic_weather=synthetic,
     )
     top = b.head(10)[
         [
@@ -170,6 +175,7 @@ def run_solar(ctx: DemoContext) -> None:
             f"roof areas over {pv.params['min_irradiation_kwh_m2']:.0f} kWh/m2/a, {pv.params['setback_m']} m "
             "edge setback)."
         ),
+        synthetic_weather=synthetic,
     )
     ctx.summary.append(
         f"solar: {st['n_sensors']:,} sensors, roofs {wmean(roof):.0f} / walls {wmean(wall):.0f} kWh/m2/a; "
@@ -183,16 +189,21 @@ def _energy_figure(table: pd.DataFrame, scen: pd.DataFrame, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    fig, ax = plt.subplots(1, 2, figsize=(13, 4.2))
     t = table.assign(period=table["archetype_id"].str.slice(7))
     g = t.groupby("period")[["heating_demand_kwh_m2", "cooling_demand_kwh_m2"]].median().sort_index()
+    g.columns = ["Heating", "Cooling"]
     g.plot.bar(ax=ax[0], color=["#c0392b", "#2e86c1"])
-    ax[0].set_ylabel("median demand [kWh/m2 a]")
+    ax[0].legend(title="Demand", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax[0].set_ylabel("median demand [kWh/m² of floor per year]")
     ax[0].set_xlabel("construction period (archetype)")
     ax[0].set_title("Demand by construction period")
     s = scen[scen.scenario != "baseline"].groupby("scenario")[["delta_heating_kwh", "delta_cooling_kwh"]].sum() / 1e3
+    s.columns = ["Heating", "Cooling"]
     s.plot.barh(ax=ax[1], color=["#c0392b", "#2e86c1"])
-    ax[1].set_xlabel("change over the district [MWh/a]")
+    ax[1].legend(title="Change in", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax[1].axvline(0.0, color="#333333", lw=0.8)
+    ax[1].set_xlabel("change over the district [MWh per year] (below zero: saved)")
     ax[1].set_title("Retrofit scenarios")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -247,18 +258,21 @@ def run_energy(ctx: DemoContext) -> None:
         f"construction year, {meta.get('source', '')} weather at {meta['latitude']:.2f} N, "
         f"{'shaded irradiance from the solar stage' if solar is not None else 'unshaded irradiance'}."
     )
-    ctx.report.image(fig, "Median heating and cooling demand per construction period, and the district-wide "
-                          "change of two retrofit scenarios.")
+    synthetic = meta.get("source") == "clearsky"
+    ctx.report.image(fig, "Left: median heating and cooling demand per m2 of floor by construction "
+                          "period (older buildings need more heat). Right: how much the district's "
+                          "total demand changes under two retrofit scenarios (below zero: saved).",
+                     synthetic_weather=synthetic)
     by = t.groupby("archetype_id").agg(
         buildings=("floor_area_m2", "size"), floor_area_m2=("floor_area_m2", "sum"),
         heating_kwh_m2=("heating_demand_kwh_m2", "median"), cooling_kwh_m2=("cooling_demand_kwh_m2", "median"),
         overheating_hours=("overheating_hours", "median"),
     ).reset_index()
     ctx.report.table(by, caption="Per archetype: medians of demand per m2 of floor and of free-running "
-                                 "hours above 26 C operative.")
+                                 "hours above 26 C operative.", synthetic_weather=synthetic)
     s = scen.groupby("scenario")[["heating_demand_kwh", "cooling_demand_kwh"]].sum().div(1e3).reset_index()
     s.columns = ["scenario", "heating_mwh", "cooling_mwh"]
-    ctx.report.table(s, caption="District totals per scenario [MWh/a].")
+    ctx.report.table(s, caption="District totals per scenario [MWh/a].", synthetic_weather=synthetic)
     heat = t.heating_demand_kwh.sum() / 1e3
     cool = t.cooling_demand_kwh.sum() / 1e3
     env_row = s[s.scenario.str.startswith("envelope")]

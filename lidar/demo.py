@@ -75,7 +75,10 @@ def run(ctx: DemoContext) -> None:
     ctx.report.table(table, caption="Reconstruction of the synthetic district.")
     if cmp is not None:
         fig_path = _figure(ctx, cmp)
-        ctx.report.image(fig_path, "Left: h_roof_70p_m built vs truth. Right: LoD2.2 roof RMSE to the true planes per building.")
+        ctx.report.image(fig_path, "Left: each dot is a building, its roof height as built against the "
+                                   "truth (roof elevation, 70th percentile: h_roof_70p_m); on the dashed "
+                                   "line they agree. Right: how far the roof-shape model (LoD2.2) lies "
+                                   "from the true roofs, per building; bars near zero are good.")
         ctx.summary.append(
             f"build: {n_b} buildings, median h70 error {np.nanmedian(cmp['buildings'].h70_abs_err_m):.3f} m, "
             f"roof RMSE {np.nanmedian(cmp['buildings'].roof_rmse_m):.3f} m, "
@@ -160,11 +163,11 @@ def _figure(ctx: DemoContext, cmp: dict) -> str:
     ax[0].scatter(t, built, s=12)
     lo, hi = np.nanmin(built), np.nanmax(built)
     ax[0].plot([lo, hi], [lo, hi], "k--", lw=0.8)
-    ax[0].set_xlabel("truth h_roof_70p_m [m]")
-    ax[0].set_ylabel("built h_roof_70p_m [m]")
+    ax[0].set_xlabel("True roof elevation, 70th percentile [m]")
+    ax[0].set_ylabel("Built roof elevation, 70th percentile [m]")
     ax[1].hist(np.clip(b.roof_rmse_m.dropna(), 0, 1.0), bins=20)
-    ax[1].set_xlabel("LoD2.2 roof RMSE to true planes [m] (clipped at 1)")
-    ax[1].set_ylabel("buildings")
+    ax[1].set_xlabel("Roof-shape fit error (LoD2.2 RMSE) to the true roofs [m], clipped at 1")
+    ax[1].set_ylabel("Number of buildings")
     fig.tight_layout()
     path = ctx.figures_dir / "build_accuracy.png"
     fig.savefig(path, dpi=110)

@@ -24,7 +24,7 @@ __all__ = ["simplify_tin", "refine_tin", "tin_vertical_errors", "add_terrain"]
 
 
 def tin_vertical_errors(points_xyz: np.ndarray, vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Vertical distance |z - TIN(x, y)| of points to a TIN [m].
+    """Vertical distance ``|z - TIN(x, y)|`` of points to a TIN [m].
 
     Parameters
     ----------

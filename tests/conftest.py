@@ -1,7 +1,7 @@
 """Shared fixtures: paths to ../shared/data, temporary copies, a CLI runner.
 
 Absent shared data skips the data tests locally but fails them when ``CI`` is set, so CI cannot
-go green by skipping. A test that reaches the data must carry ``@pytest.mark.shared_data``
+go green by skipping; under ``CI`` every other skip (a missing optional library) fails too. A test that reaches the data must carry ``@pytest.mark.shared_data``
 (checked here at run time and statically by tests/test_shared_data_marks.py).
 """
 
@@ -23,6 +23,29 @@ _CURRENT_ITEM: pytest.Item | None = None
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Under ``CI`` any skip is a failure: a missing reference library (pythermalcomfort,
+    pyvista, distributed, ...) or data folder must not turn a check into a silent skip."""
+    outcome = yield
+    report = outcome.get_result()
+    if _in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"CI is set and the test was skipped: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """Under ``CI`` a module skipped at import (``pytest.importorskip`` at top) fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if _in_ci() and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"CI is set and the module was skipped: {reason}"
 
 
 @pytest.hookimpl(tryfirst=True)

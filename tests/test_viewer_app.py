@@ -53,6 +53,11 @@ _SCRIPT = textwrap.dedent(
     w.time_slider.setValue(5)                               # the time slider
     out["hour5"] = sorted(set(np.asarray(s.layers["buildings"].mesh.cell_data["load_kw"]).tolist()))
     out["bars"] = list(w.plotter.scalar_bars.keys())
+    from viewer.furniture import overlay_boxes
+    w.set_camera("top")
+    out["boxes"] = overlay_boxes(w.plotter, w.furniture)
+    out["win"] = list(w.plotter.window_size)
+    out["furniture"] = sorted(k for k in ("north_arrow", "scale_bar") if k in w.plotter.actors)
     w.lod_combo.setCurrentText("1.2")                        # the LoD selector
     out["lod"] = s.lod
     w.set_camera("north")
@@ -91,7 +96,15 @@ def test_app_under_xvfb(tmp_path):
     assert out["pick_zone"]["fragility_index"] == pytest.approx(0.7)
     assert out["slider_enabled"] is True and out["slider_max"] == 23
     assert out["hour5"] == [5.0, 29.0]  # building 0 -> hourly[0, 5], building 1 -> hourly[1, 5]
-    assert sorted(out["bars"]) == ["fragility_index", "load_kw [kW]"]
+    assert sorted(out["bars"]) == ["Fragility index", "Load [kW]"]
+    # the same map furniture as renders; legends and overlays never overlap, inside the window
+    assert out["furniture"] == ["north_arrow", "scale_bar"]
+    boxes = list(out["boxes"].values())
+    wpx, hpx = out["win"]
+    for i, a in enumerate(boxes):
+        assert a[0] >= 0 and a[1] >= 0 and a[2] <= wpx and a[3] <= hpx, out["boxes"]
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], out["boxes"]
     assert out["lod"] == "1.2"
     assert shot.exists() and out["shot_nonwhite"] > 0.01
 

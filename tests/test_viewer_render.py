@@ -49,7 +49,7 @@ def test_building_mesh_is_merged_with_per_cell_scalars(two_boxes):
     area = mesh.compute_cell_sizes()["Area"].sum()
     assert area == pytest.approx(2 * 100 + 40 * 10 + 2 * 100 + 40 * 20, rel=1e-9)
     lay = scene.layers["buildings"]
-    assert lay.label == "t_surface_c [°C]" and lay.cmap == "inferno" and lay.clim == (20.0, 40.0)
+    assert lay.label == "Surface temperature [°C]" and lay.cmap == "inferno" and lay.clim == (20.0, 40.0)
 
 
 def test_diverging_colormap_for_delta(two_boxes):
@@ -104,15 +104,15 @@ def test_render_not_blank_and_legend_present(two_boxes, backend, tmp_path):
     nonwhite = (img.reshape(-1, 3) != 255).any(axis=1).mean()
     assert nonwhite > 0.02
     no_legend = render(scene, camera="overview", window_size=(640, 400), legend=False)
-    # the scalar bar is drawn on the right: it changes pixels there, and its middle colour
-    # is the colour map's middle
-    band = (slice(0, 400), slice(int(0.85 * 640), 640))
+    # the colour bar is drawn in the lower right corner: it changes pixels there, and its
+    # middle colour is the colour map's middle
+    band = (slice(int(0.75 * 400), 400), slice(int(0.55 * 640), 640))
     assert (img[band] != no_legend[band]).any(axis=2).mean() > 0.01
     midc = np.round(np.asarray(matplotlib.colormaps["inferno"](0.5)[:3]) * 255)
     bar = img[band].reshape(-1, 3).astype(float)
     assert np.abs(bar - midc).max(axis=1).min() <= 8
     p = offscreen_plotter(scene, window_size=(320, 200))
-    assert "t_surface_c [°C]" in p.scalar_bars.keys()
+    assert "Surface temperature [°C]" in p.scalar_bars.keys()
     p.close()
     with pytest.raises(FileExistsError):
         render(scene, out)
@@ -269,6 +269,14 @@ def test_cli_render(two_boxes, tmp_path, cli_runner, backend):
     gap[rows[0]:rows[-1] + 1, :] = True
     gap &= ~_grow(boxes, 2)
     gap[:, :40] = gap[:, 280:] = False  # the margins left and right of the roofs
+    from viewer.furniture import overlay_boxes
+    from viewer.render import offscreen_plotter
+    from viewer.scene import build_scene
+
+    p = offscreen_plotter(build_scene(two_boxes, color="t_surface_c"), camera="top", window_size=(320, 200))
+    for x0, y0, x1, y1 in overlay_boxes(p, p._furniture).values():  # legend, north arrow, scale bar
+        gap[max(0, int(200 - y1) - 2) : int(200 - y0) + 2, max(0, int(x0) - 2) : int(x1) + 2] = False
+    p.close()
     assert not drawn[gap].any()
     # the two roofs take the two ends of the colour map (20 and 40 C): different colours
     left, right = boxes.copy(), boxes.copy()

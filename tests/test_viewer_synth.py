@@ -50,7 +50,7 @@ def test_render_district_not_blank_with_legend(district):
     bars = sorted(p.scalar_bars.keys())
     p.close()
     assert (img.reshape(-1, 3) != 255).any(axis=1).mean() > 0.2
-    assert bars == ["fragility_index", "h_roof_70p_m [m]"]
+    assert bars == ["Fragility index", "Roof elevation (70th percentile) [m]"]
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 200  # shaded, coloured, not flat
 
 
@@ -61,6 +61,8 @@ def test_zonal_stats_and_equity_on_the_district(district):
     f = zonal_stats(model, zones)
     assert f["n_buildings"].sum() == len(model.building_ids())  # zones tile the district
     assert f.attrs["unassigned_buildings"] == 0
-    eq = equity(f, "fragility_index", indicators=["h_roof_70p_m", "construction_year"])
+    # zone tables show heights above ground (roof elevation minus ground), never elevations
+    assert "h_roof_70p_m" not in f.columns and "construction_year" not in f.columns
+    eq = equity(f, "fragility_index", indicators=["roof_height_70p_above_ground_m", "footprint_area_m2"])
     assert eq["n_fragile"].min() >= 1 and eq["n_rest"].min() >= 1
     assert np.all(np.abs(eq["concentration_index"]) <= 1)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from citymodel.errors import DisplayError, InputError, MissingDependencyError
+from viewer.furniture import add_map_furniture
 from viewer.render import CAMERA_PRESETS, add_scene, apply_camera
 from viewer.scene import Scene
 
@@ -164,7 +165,9 @@ def _make_window_class():
             self.last_pick: dict[str, Any] | None = None
             self._refresh(reset_camera=False)
             apply_camera(self.plotter, scene, camera)
+            self._draw_furniture()
             self.plotter.iren.add_observer("LeftButtonPressEvent", self._on_click)
+            self.plotter.iren.add_observer("EndInteractionEvent", lambda *_: self._draw_furniture())
 
         # ------------------------------------------------------------- drawing
         def _refresh(self, reset_camera: bool = False) -> None:
@@ -177,6 +180,15 @@ def _make_window_class():
             self.actors = add_scene(self.plotter, self.scene)
             if cam is not None:
                 self.plotter.camera_position = cam
+            self._draw_furniture()
+
+        def _draw_furniture(self) -> None:
+            """North arrow, scale bar (map view) and zone names for the current camera, as in
+            renders (the named actors replace the previous ones)."""
+            self.furniture = add_map_furniture(self.plotter, self.scene)
+            if self.furniture.get("scale_bar") is None:
+                for name in ("scale_bar", "scale_bar_label"):
+                    self.plotter.remove_actor(name, render=False)
             self.plotter.render()
 
         # ------------------------------------------------------------- API
@@ -249,6 +261,7 @@ def _make_window_class():
 
         def set_camera(self, preset: str) -> None:
             apply_camera(self.plotter, self.scene, preset)
+            self._draw_furniture()
             self.plotter.render()
 
         def pick_building(self, key: int | str) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from citymodel.attribute_registry import attribute_info
+from citymodel.attribute_registry import label as registry_label
+
 __all__ = ["units_for", "colormap_for", "clim_for", "is_diverging", "SURFACE_TYPE_COLORS", "label_for"]
 
 _GLOSSARY = Path(__file__).resolve().parents[1] / "docs" / "glossary.md"
@@ -53,7 +56,7 @@ def units_for(name: str) -> str:
     Examples
     --------
     >>> units_for("irradiation_kwh_m2"), units_for("t_surface_c_delta"), units_for("fragility_index")
-    ('kWh/m²', '°C', '')
+    ('kWh/m²/a', '°C', '')
     """
     if "_share_over_" in name:
         return "-"
@@ -67,10 +70,41 @@ def units_for(name: str) -> str:
     return ""
 
 
+_STAT_WORDS = {"_mean": "zone mean", "_p10": "zone 10th percentile", "_p50": "zone median",
+               "_p90": "zone 90th percentile", "_sum": "zone total"}
+
+
 def label_for(name: str) -> str:
-    """Legend title: the name and its unit in brackets."""
-    u = units_for(name)
-    return f"{name} [{u}]" if u and u != "-" else name
+    """Legend title in words with the unit in brackets (labels from
+    :mod:`citymodel.attribute_registry`; unknown names turned into words, never snake_case).
+
+    Examples
+    --------
+    >>> label_for("irradiation_kwh_m2")
+    'Solar irradiation on the roof [kWh/m²/a]'
+    >>> label_for("t_surface_c_delta")
+    'Change in surface temperature [°C]'
+    >>> label_for("utci_c_share_over_32")
+    'Felt temperature (UTCI): share of the zone over 32 [-]'
+    """
+    if "_share_over_" in name:
+        base, _, thr = name.partition("_share_over_")
+        return f"{registry_label(base, with_unit=False)}: share of the zone over {thr} [-]"
+    base = _base(name)
+    suffix = name[len(base):]
+    info = attribute_info(base)
+    words = registry_label(base, with_unit=False)
+    unit = info.unit if info and info.unit else units_for(name)
+    if info is None:  # a user's name: drop the unit suffix from the words ("load_kw" -> "Load")
+        for suf, _ in _SUFFIX_UNITS:
+            if base.endswith(suf) and len(base) > len(suf):
+                words = registry_label(base[: -len(suf)], with_unit=False)
+                break
+    if suffix == "_delta":
+        words = f"Change in {words[:1].lower()}{words[1:]}"
+    elif suffix in _STAT_WORDS:
+        words = f"{words}, {_STAT_WORDS[suffix]}"
+    return f"{words} [{unit}]" if unit and unit != "-" else words
 
 
 def is_diverging(name: str) -> bool:

@@ -10,9 +10,32 @@ from citymodel.demo import DemoContext, DemoStage
 
 #: Indicators the stage renders when present, in order of preference (at most three).
 PREFERRED = (
-    "irradiation_kwh_m2", "heating_demand_kwh_m2", "cooling_demand_kwh_m2", "pv_yield_kwh_m2",
-    "t_surface_c", "tmrt_c", "utci_c", "h_roof_70p_m", "height_m", "construction_year",
+    "heating_demand_kwh_m2", "irradiation_kwh_m2", "cooling_demand_kwh_m2", "t_roof_max_c",
+    "t_surface_c", "tmrt_c", "utci_c", "roof_height_70p_above_ground_m", "height_m", "construction_year",
 )
+
+
+def _building_indicators(ctx: DemoContext, ids: list[str], table) -> dict[str, np.ndarray]:
+    """Per-building values the earlier stages computed (rows as ``ids``), plus roof heights above
+    ground (roof elevation minus ground elevation) where the model has both."""
+    import pandas as pd
+
+    out: dict[str, np.ndarray] = {}
+    if {"h_roof_70p_m", "h_ground_m"} <= set(table.columns):
+        out["roof_height_70p_above_ground_m"] = (table["h_roof_70p_m"] - table["h_ground_m"]).to_numpy(float)
+    energy = ctx.results.get("energy")
+    if energy is not None and isinstance(getattr(energy, "table", None), pd.DataFrame):
+        t = energy.table  # indexed by building id
+        for c in ("heating_demand_kwh_m2", "cooling_demand_kwh_m2", "overheating_hours"):
+            if c in t.columns:
+                out[c] = t[c].reindex(ids).to_numpy(float)
+    pv = ctx.results.get("pv")
+    if pv is not None and "building_id" in getattr(pv, "buildings", pd.DataFrame()).columns:
+        t = pv.buildings.set_index("building_id")
+        for c in ("pv_yield_kwh", "pv_kwp"):
+            if c in t.columns:
+                out[c] = t[c].reindex(ids).to_numpy(float)
+    return {k: v for k, v in out.items() if np.isfinite(v).any()}
 _RASTER_WORDS = ("tmrt", "utci", "t_surface", "t_air", "heat")
 
 
@@ -28,7 +51,7 @@ def _indicator_rasters(ctx: DemoContext) -> dict[str, Path]:
 
 def run(ctx: DemoContext) -> None:
     """Render the model coloured by the indicators it has, zones by fragility; zonal stats and equity."""
-    from citymodel.civic import equity, read_zones, write_zones, zonal_stats
+    from citymodel.civic import building_table, equity, read_zones, write_zones, zonal_stats
     from viewer.render import render
     from viewer.scene import build_scene
 
@@ -40,6 +63,10 @@ def run(ctx: DemoContext) -> None:
         return
     rasters = _indicator_rasters(ctx)
     scene = build_scene(model, color=None)
+    btable = building_table(model)
+    indicators = _building_indicators(ctx, list(btable["building_id"]), btable)
+    for name, v in indicators.items():
+        scene.add_building_values(name, v)
     options = set(scene.color_options("buildings"))
     chosen = [n for n in PREFERRED if n in options][:3]
     figs = []
@@ -47,7 +74,9 @@ def run(ctx: DemoContext) -> None:
         scene.color_by(name)
         png = ctx.figures_dir / f"view_{name}.png"
         render(scene, png, camera="overview", window_size=(1200, 800), overwrite=True)
-        ctx.report.image(png, f"Buildings coloured by {scene.layers['buildings'].label} (overview camera).")
+        ctx.report.image(png, f"Buildings seen from the south-west, coloured by "
+                              f"{scene.layers['buildings'].label[:1].lower()}{scene.layers['buildings'].label[1:]}: "
+                              "the colour bar gives the value of each colour; grey buildings have no value.")
         figs.append(png)
     zones_path = ctx.paths.get("zones")
     if not zones_path or not Path(zones_path).exists():
@@ -55,7 +84,7 @@ def run(ctx: DemoContext) -> None:
         ctx.summary.append(f"view: {len(figs)} figures, no zones")
         return
     zones = read_zones(zones_path, to_epsg=model.epsg) if model.epsg else read_zones(zones_path)
-    frame = zonal_stats(model, zones, rasters=rasters)
+    frame = zonal_stats(model, zones, rasters=rasters, buildings=btable.assign(**indicators))
     out_dir = ctx.out_dir / "zones"
     gpkg, csv = out_dir / "zones_stats.gpkg", out_dir / "zones_stats.csv"
     write_zones(zones, frame, gpkg, csv=csv, overwrite=True)
@@ -67,7 +96,8 @@ def run(ctx: DemoContext) -> None:
                          rasters=rasters)
     png = ctx.figures_dir / "view_zones_fragility.png"
     render(zscene, png, camera="top", window_size=(1100, 900), overwrite=True)
-    ctx.report.image(png, "Civic zones coloured by fragility index, seen from above.")
+    ctx.report.image(png, "The civic zones seen from above, coloured by their fragility index (darker: "
+                          "more fragile residents), with their names; buildings in grey.")
     figs.append(png)
     ctx.report.text(
         f"{len(zones)} zones; buildings are assigned by footprint centroid "
@@ -76,9 +106,13 @@ def run(ctx: DemoContext) -> None:
         f"Per-zone table: {csv.name}."
     )
     cols = [c for c in ("zone_id", "name", "population", "fragility_index", "n_buildings") if c in frame.columns]
-    show = cols + [c for c in chosen if c in frame.columns] + [
-        c for c in frame.attrs["indicators"] if c.endswith("_mean") or "_share_over_" in c][:4]
-    ctx.report.table(frame[show], caption="Indicators per zone (excerpt).")
+    extra = [c for c in ("roof_height_70p_above_ground_m", "floor_area_m2", "pv_yield_kwh") if c in frame.columns]
+    show = list(dict.fromkeys(cols + [c for c in chosen if c in frame.columns] + extra + [
+        c for c in frame.attrs["indicators"] if c.endswith("_mean") or "_share_over_" in c][:4]))
+    ctx.report.table(frame[show], caption=(
+        "Indicators per zone (excerpt): totals (floor area, PV yield) are summed over the zone's "
+        "buildings, per-m² demands and roof heights above ground are averaged weighted by floor "
+        "area; identifiers and years are never averaged."))
     if fr is None:
         ctx.summary.append(f"view: {len(figs)} figures, {len(zones)} zones (no fragility index)")
         return

@@ -15,6 +15,7 @@ import numpy as np
 
 from citymodel._fileutil import atomic_path, check_output
 from citymodel.errors import DisplayError, InputError
+from viewer.furniture import BAR_HEIGHT, BAR_WIDTH, add_bar_title, add_map_furniture, bar_position
 from viewer.scene import Scene
 
 __all__ = ["offscreen_backend", "add_scene", "apply_camera", "offscreen_plotter", "render",
@@ -86,11 +87,28 @@ def offscreen_backend() -> str:
     )
 
 
+def _tick_format(clim) -> str:
+    """printf format of colour-bar numbers: as many decimals as the range needs, no more
+    (20..40 -> "20 25 30"; 0.218..0.716 -> "0.22 0.34 0.47")."""
+    if not clim:
+        return "%.3g"
+    span = abs(float(clim[1]) - float(clim[0]))
+    if not np.isfinite(span) or span == 0:
+        return "%.3g"
+    step = span / 4  # five labels
+    exp = int(np.floor(np.log10(step)))
+    mantissa = step / 10.0**exp
+    nice = any(np.isclose(mantissa, m) for m in (1.0, 2.0, 5.0))
+    decimals = 0 if exp >= 1 else max(0, -exp) + (0 if nice else 1)
+    return f"%.{min(decimals, 6)}f"
+
+
 def add_scene(plotter, scene: Scene, *, legend: bool = True, lighting: bool = True) -> dict[str, Any]:
     """Add every layer of ``scene`` to a PyVista plotter; return the actors by layer name.
 
-    Layers coloured by a value get a scalar bar titled with the name and unit; categorical
-    layers (surface types) get a legend box.
+    Layers coloured by a value get a horizontal colour bar titled in words with the unit,
+    stacked from the lower right corner (see :mod:`viewer.furniture`); categorical layers
+    (surface types) get a legend box in the upper right corner.
     """
     actors: dict[str, Any] = {}
     n_bars = 0
@@ -100,6 +118,10 @@ def add_scene(plotter, scene: Scene, *, legend: bool = True, lighting: bool = Tr
                               "name": lay.name, "reset_camera": False}
         if lay.kind == "lines":
             kw.update(line_width=2, lighting=False)
+        elif lay.kind in ("zones", "raster"):
+            kw.update(lighting=False)  # map layers: the colour on screen is the legend's colour
+        elif lay.name == "terrain":
+            kw.update(lighting=False)  # flat ground colour: no sliver facets of the TIN
         if lay.scalars is None:
             actor = plotter.add_mesh(lay.mesh, color=lay.color, **kw)
         elif lay.rgb:
@@ -108,13 +130,22 @@ def add_scene(plotter, scene: Scene, *, legend: bool = True, lighting: bool = Tr
                 categories.update(lay.categories)
         else:
             bar = legend and lay.visible
-            sargs = {"title": lay.label or lay.scalars, "vertical": True,
-                     "position_x": 0.90 - 0.10 * n_bars, "position_y": 0.12, "width": 0.045,
-                     "height": 0.6, "title_font_size": 13, "label_font_size": 11, "n_labels": 5,
-                     "fmt": "%.4g", "color": "black"}
+            px, py = bar_position(n_bars, plotter.window_size[1])
+            sargs = {"title": lay.label or lay.scalars, "vertical": False,
+                     "position_x": px, "position_y": py, "width": BAR_WIDTH,
+                     "height": BAR_HEIGHT, "title_font_size": 14, "label_font_size": 12, "n_labels": 5,
+                     "fmt": _tick_format(lay.clim), "color": "black", "unconstrained_font_size": True}
             actor = plotter.add_mesh(lay.mesh, scalars=lay.scalars, preference="cell", cmap=lay.cmap,
                                      clim=lay.clim, nan_color="#bbbbbb", show_scalar_bar=bar,
                                      scalar_bar_args=sargs, **kw)
+            if bar:  # numbers below the bar, the title (own text actor) above it: no overlap
+                sb = plotter.scalar_bars[sargs["title"]]
+                sb.SetTextPositionToPrecedeScalarBar()
+                sb.SetTitle(" ")
+                sb.SetDrawBackground(True)  # readable over the map
+                sb.GetBackgroundProperty().SetColor(1.0, 1.0, 1.0)
+                sb.GetBackgroundProperty().SetOpacity(0.75)
+                add_bar_title(plotter, sargs["title"], px, py)
             n_bars += int(bar)
         actor.SetVisibility(lay.visible)
         actors[lay.name] = actor
@@ -177,7 +208,12 @@ def offscreen_plotter(
     lighting: bool = True,
     background: str = "white",
 ):
-    """A PyVista off-screen plotter with the scene added and the camera placed (not rendered)."""
+    """A PyVista off-screen plotter with the scene added and the camera placed (not rendered).
+
+    With ``legend``, the map furniture is drawn too: north arrow, scale bar in the ``top``
+    (map) view, zone names (:func:`viewer.furniture.add_map_furniture`); the plotter's
+    ``_furniture`` attribute holds what was drawn.
+    """
     offscreen_backend()
     import pyvista as pv
 
@@ -185,6 +221,7 @@ def offscreen_plotter(
     p.set_background(background)
     add_scene(p, scene, legend=legend, lighting=lighting)
     apply_camera(p, scene, camera)
+    p._furniture = add_map_furniture(p, scene) if legend else {}
     return p
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from citymodel.attribute_registry import height_above_ground_name, kind_of
 from citymodel.civic.zones import Zones, reproject_zones
 from citymodel.errors import InputError
 from citymodel.model import CityModel
@@ -26,29 +27,21 @@ __all__ = [
 #: UTCI 32 degC is where "strong heat stress" begins (Jendritzky et al. 2012, UTCI scale).
 DEFAULT_THRESHOLDS: dict[str, float] = {"utci": 32.0}
 
-_PER_AREA_NUMERATORS = {"kwh", "wh", "mwh", "gwh", "w", "kw", "mj", "gj", "j", "kg", "kgco2", "t", "l"}
-_EXTENSIVE_UNITS = {"kwh", "mwh", "gwh", "wh", "kw", "mw", "kwp", "mwp", "mj", "gj", "m3", "kg",
-                    "kgco2", "tco2", "t", "persons", "count"}
-
-
 def is_extensive(name: str) -> bool:
-    """True when an indicator adds up over buildings (a total), False for a per-unit quantity.
+    """True when an indicator adds up over buildings (a total or a count), from its registered kind.
 
-    Totals: areas (``*_m2`` that are not per square metre, e.g. ``floor_area_m2``), energies,
-    powers, volumes, masses, counts (``n_*``). Everything else (``*_kwh_m2``, heights,
-    temperatures, ratios) is averaged, weighted by floor area (or footprint area).
+    The kinds are declared once in :mod:`citymodel.attribute_registry`; an attribute the
+    toolkit does not write is never summed (it gets min/median/max unless the user asks for a
+    sum with ``citymodel zones --sum FIELD``).
 
     Examples
     --------
     >>> is_extensive("floor_area_m2"), is_extensive("irradiation_kwh_m2"), is_extensive("pv_yield_kwh")
     (True, False, True)
+    >>> is_extensive("point_density_pts_m2"), is_extensive("my_own_field_m2")
+    (False, False)
     """
-    tok = name.lower().split("_")
-    if name.lower().startswith("n_") or tok[-1] in _EXTENSIVE_UNITS:
-        return True
-    if tok[-1] == "m2":
-        return not (len(tok) >= 2 and tok[-2] in _PER_AREA_NUMERATORS)
-    return False
+    return kind_of(name) in ("extensive", "count")
 
 
 def _numeric_attributes(model: CityModel, ids: Sequence[str]) -> pd.DataFrame:
@@ -131,11 +124,24 @@ def _fmt_bounds(b: Iterable[float]) -> str:
     return "[" + ", ".join(f"{v:.0f}" for v in b) + "]"
 
 
+def _with_heights_above_ground(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``roof_height_*_above_ground_m`` = roof elevation - ``h_ground_m`` where both exist."""
+    if "h_ground_m" not in table.columns:
+        return table
+    extra = {}
+    for c in table.columns:
+        h = height_above_ground_name(c)
+        if h and h not in table.columns:
+            extra[h] = table[c].to_numpy(float) - table["h_ground_m"].to_numpy(float)
+    return table.assign(**extra) if extra else table
+
+
 def _building_stats(
     zones: Zones, table: pd.DataFrame, attributes: Sequence[str] | None, source: str,
-    zone_cols: set[str],
-) -> tuple[pd.DataFrame, list[str], dict[str, str], np.ndarray]:
+    zone_cols: set[str], sum_fields: Sequence[str] = (),
+) -> tuple[pd.DataFrame, list[str], dict[str, str], np.ndarray, dict[str, str]]:
     z = len(zones)
+    table = _with_heights_above_ground(table)
     zone = _assign(zones, table["x_m"].to_numpy(float), table["y_m"].to_numpy(float))
     inside = zone >= 0
     zi = zone[inside]
@@ -149,6 +155,12 @@ def _building_stats(
         weight_name = "footprint_area_m2"
     numeric = [c for c in table.columns if c not in ("building_id", "x_m", "y_m")
                and pd.api.types.is_numeric_dtype(table[c])]
+    for f in sum_fields:
+        if f not in table.columns:
+            raise InputError(
+                f"{source}: --sum {f}: no building attribute {f!r}; numeric building attributes "
+                f"are: {', '.join(numeric) or '(none)'}"
+            )
     if attributes is None:
         names = numeric
     else:
@@ -161,24 +173,49 @@ def _building_stats(
         names = list(dict.fromkeys(["footprint_area_m2", *attributes]))
     cols: dict[str, np.ndarray] = {"n_buildings": np.bincount(zi, minlength=z).astype(np.int64)}
     how: dict[str, str] = {"n_buildings": "count"}
+    skipped: dict[str, str] = {}
     out_names = []
+    order = np.argsort(zi, kind="stable")
+    starts = np.searchsorted(zi[order], np.arange(z + 1))
     for name in names:
         v = table[name].to_numpy(float)[inside]
         ok = np.isfinite(v)
         col = f"buildings_{name}" if name in zone_cols else name
-        if is_extensive(name):
+        kind = "extensive" if name in sum_fields else kind_of(name)
+        if kind in ("identifier", "category"):
+            skipped[name] = f"not summarised: {kind} (never averaged or summed)"
+            continue
+        if kind == "elevation" and attributes is None:
+            skipped[name] = ("not summarised: elevation above the datum (zone tables show heights "
+                             "above ground instead)")
+            continue
+        if kind in ("extensive", "count"):
             s = np.bincount(zi[ok], weights=v[ok], minlength=z)
             has = np.bincount(zi[ok], minlength=z) > 0
             cols[col] = np.where(has, s, np.nan)
             how[col] = "sum"
-        else:
+            out_names.append(col)
+        elif kind in ("intensive", "height"):
             ww = np.where(ok & np.isfinite(w) & (w > 0), w, 0.0)
             wsum = np.bincount(zi, weights=ww, minlength=z)
             vsum = np.bincount(zi, weights=ww * np.where(ok, v, 0.0), minlength=z)
             cols[col] = np.where(wsum > 0, vsum / np.where(wsum > 0, wsum, 1.0), np.nan)
             how[col] = f"mean weighted by {weight_name}"
-        out_names.append(col)
-    return pd.DataFrame(cols), out_names, how, zone
+            out_names.append(col)
+        else:  # unknown user fields, and elevations asked for by name: a range, never a sum
+            vs = v[order]
+            stats = np.full((z, 3), np.nan)
+            for i in range(z):
+                x = vs[starts[i] : starts[i + 1]]
+                x = x[np.isfinite(x)]
+                if x.size:
+                    stats[i] = (x.min(), np.median(x), x.max())
+            for j, suffix in enumerate(("min", "median", "max")):
+                c = f"{col}_{suffix}"
+                cols[c] = stats[:, j]
+                how[c] = f"{suffix} over buildings ({kind} attribute: not summed; --sum {name} to sum)"
+                out_names.append(c)
+    return pd.DataFrame(cols), out_names, how, zone, skipped
 
 
 def _raster_name(path: str | os.PathLike, ds) -> str:
@@ -290,12 +327,18 @@ def zonal_stats(
     thresholds: Mapping[str, float] | None = None,
     buildings: pd.DataFrame | None = None,
     lod: str | None = None,
+    sum_fields: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Every building indicator and every raster indicator per zone, joined to the zone attributes.
 
-    A building belongs to the zone that contains its footprint centroid. Totals (areas,
-    energies, counts: see :func:`is_extensive`) are summed; every other numeric indicator is
-    averaged weighted by the buildings' ``floor_area_m2`` where present, else by footprint area.
+    A building belongs to the zone that contains its footprint centroid. How an attribute
+    combines comes from its kind in :mod:`citymodel.attribute_registry`: totals (areas,
+    energies, counts) are summed; intensities (kWh/m2, densities, temperatures) and heights
+    above ground are averaged weighted by the buildings' ``floor_area_m2`` where present, else
+    by footprint area; roof elevations (``h_roof_*_m``, above the datum) become heights above
+    ground (``roof_height_*_above_ground_m``); identifiers and categories are never summarised;
+    attributes the toolkit does not know get ``_min``, ``_median`` and ``_max`` columns unless
+    named in ``sum_fields``.
 
     Parameters
     ----------
@@ -313,6 +356,9 @@ def zonal_stats(
         columns to it first).
     lod : str, optional
         LoD for the footprints (default: highest).
+    sum_fields : sequence of str, optional
+        Attributes to sum although the toolkit does not know them as totals
+        (``citymodel zones --sum FIELD``).
 
     Returns
     -------
@@ -320,8 +366,9 @@ def zonal_stats(
         ``(z, ...)``: the zone attributes, ``zone_area_m2``, ``n_buildings``, one column per
         building indicator (same name; ``buildings_<name>`` if a zone field has that name),
         and the raster columns. ``frame.attrs["indicators"]`` lists the indicator columns,
-        ``frame.attrs["aggregation"]`` how each was computed, ``frame.attrs["building_zone"]``
-        the zone index of every building (-1 outside all zones).
+        ``frame.attrs["aggregation"]`` how each was computed, ``frame.attrs["not_summarised"]``
+        the attributes left out and why, ``frame.attrs["building_zone"]`` the zone index of
+        every building (-1 outside all zones).
 
     Raises
     ------
@@ -339,11 +386,12 @@ def zonal_stats(
     frame["zone_area_m2"] = zones.area_m2
     indicators: list[str] = []
     how: dict[str, str] = {}
+    extra_attrs: dict = {}
     if model is not None or buildings is not None:
         table = building_table(model, lod=lod) if buildings is None else buildings
-        bstats, names, how, bzone = _building_stats(
+        bstats, names, how, bzone, skipped = _building_stats(
             zones, table, attributes, model.source if model is not None and model.source else src,
-            set(frame.columns),
+            set(frame.columns), sum_fields,
         )
         n_in = int((bzone >= 0).sum())
         if len(table) and n_in == 0:
@@ -357,8 +405,8 @@ def zonal_stats(
             )
         frame = pd.concat([frame, bstats], axis=1)
         indicators += names
-        frame.attrs["building_zone"] = bzone
-        frame.attrs["unassigned_buildings"] = int(len(table) - n_in)
+        extra_attrs = {"not_summarised": skipped, "building_zone": bzone,
+                       "unassigned_buildings": int(len(table) - n_in)}
     items = rasters.items() if isinstance(rasters, Mapping) else [(None, p) for p in rasters]
     for rname, path in items:
         key = rname or _stem(path)
@@ -368,6 +416,7 @@ def zonal_stats(
             how[c] = "raster cells in zone"
         frame = pd.concat([frame, rs], axis=1)
         indicators += list(rs.columns)
+    frame.attrs.update(extra_attrs)  # set last: concatenation does not carry attrs along
     frame.attrs["indicators"] = indicators
     frame.attrs["aggregation"] = how
     return frame

@@ -32,6 +32,9 @@ def _parse_thresholds(items: tuple[str, ...]) -> dict[str, float]:
               help="Report the share of a raster's cells over VALUE (repeatable), e.g. utci_c=32.")
 @click.option("--attribute", "attributes", multiple=True,
               help="Building attribute to summarise (repeatable; default: every numeric one).")
+@click.option("--sum", "sum_fields", multiple=True, metavar="FIELD",
+              help="Sum this building attribute per zone although the toolkit does not know it as a "
+                   "total (repeatable; unknown attributes otherwise get min/median/max).")
 @click.option("--fragility", default=None,
               help="Zone attribute of fragility: also compare the most fragile zones with the rest.")
 @click.option("--top-quantile", default=0.75, show_default=True, help="Most fragile = at or above this quantile.")
@@ -43,12 +46,14 @@ def _parse_thresholds(items: tuple[str, ...]) -> dict[str, float]:
               help="Write the equity table as CSV (with --fragility).")
 @crs_opt
 @overwrite_opt
-def command(model_path, zones_path, zones_layer, rasters, thresholds, attributes, fragility,
+def command(model_path, zones_path, zones_layer, rasters, thresholds, attributes, sum_fields, fragility,
             top_quantile, fragility_threshold, out, csv, equity_csv, crs, overwrite) -> None:
     """Summarise building and raster indicators per zone; GeoPackage (+ CSV) out.
 
     Buildings count in the zone containing their footprint centroid; totals (areas, kWh) are
-    summed, other indicators averaged weighted by floor area (else footprint area).
+    summed, intensities and heights above ground averaged weighted by floor area (else
+    footprint area); roof elevations become heights above ground; ids and categories are never
+    summarised; attributes the toolkit does not know get min/median/max (or --sum FIELD).
 
     \b
     Examples:
@@ -67,7 +72,7 @@ def command(model_path, zones_path, zones_layer, rasters, thresholds, attributes
     model = read(model_path, crs=crs)
     zones = read_zones(zones_path, layer=zones_layer, to_epsg=model.epsg if model.epsg else None)
     frame = zonal_stats(model, zones, attributes=list(attributes) or None, rasters=list(rasters),
-                        thresholds=_parse_thresholds(thresholds))
+                        thresholds=_parse_thresholds(thresholds), sum_fields=list(sum_fields))
     write_zones(zones, frame, out, csv=csv, overwrite=overwrite)
     quiet = is_quiet()
     if not quiet:

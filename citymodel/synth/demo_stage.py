@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from citymodel.demo import DemoStage
+from citymodel.mapfig import decorate_map
+from citymodel.report import readable_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from citymodel.demo import DemoContext
@@ -19,7 +21,8 @@ _ROOF_COLOURS = {
 }
 
 
-def plot_district(ortho_path, footprints_path, roof_types: dict[str, str], png_path, *, dpi: int = 90) -> None:
+def plot_district(ortho_path, footprints_path, roof_types: dict[str, str], png_path, *, dpi: int = 90,
+                  epsg: int | None = None) -> None:
     """Three panels: orthophoto (RGB), NDVI, and footprints coloured by roof type; saved as PNG."""
     import matplotlib
 
@@ -44,7 +47,7 @@ def plot_district(ortho_path, footprints_path, roof_types: dict[str, str], png_p
     ax[0].set_title("Orthophoto (RGB, 0.25 m)")
     im = ax[1].imshow(ndvi, extent=ext, cmap="RdYlGn", vmin=-0.2, vmax=0.9)
     ax[1].set_title("NDVI from the orthophoto")
-    fig.colorbar(im, ax=ax[1], shrink=0.8)
+    fig.colorbar(im, ax=ax[1], shrink=0.8, label="Vegetation index (NDVI) [-]")
     for g, bid in zip(shapely.from_wkb(geom), meta_ids, strict=True):
         for poly in shapely.get_parts(g):
             x, y = poly.exterior.xy
@@ -55,7 +58,7 @@ def plot_district(ortho_path, footprints_path, roof_types: dict[str, str], png_p
     ax[2].set_title("Footprints by roof type")
     ax[2].legend(handles=[Patch(color=c, label=k) for k, c in _ROOF_COLOURS.items()], loc="lower right", fontsize=8)
     for a in ax:
-        a.ticklabel_format(useOffset=False, style="plain")
+        decorate_map(a, epsg=epsg)
         a.tick_params(labelsize=7)
     fig.savefig(png_path, dpi=dpi)
     plt.close(fig)
@@ -80,7 +83,7 @@ def run(ctx: DemoContext) -> None:
         for k, o in out.truth_model.city_objects.items() if o.get("type") == "Building"
     }
     png = ctx.figures_dir / "synth_district.png"
-    plot_district(out.ortho, out.footprints, roof_types, png)
+    plot_district(out.ortho, out.footprints, roof_types, png, epsg=out.truth_model.epsg)
     c = out.counts
     ctx.report.heading("Synthetic district")
     ctx.report.text(
@@ -88,10 +91,13 @@ def run(ctx: DemoContext) -> None:
         "Exact ground truth (LoD2.2 CityJSON), simulated airborne LiDAR, footprints, an RGBN "
         "orthophoto and civic zones of the same scene."
     )
-    ctx.report.image(png, "Orthophoto, its NDVI (vegetation high, roofs and paving low) and the "
-                          "footprints coloured by true roof type.")
+    ctx.report.image(png, "Left: the synthetic orthophoto. Middle: its vegetation index (NDVI): green "
+                          "where plants grow, red on roofs and paving. Right: the building footprints "
+                          "coloured by their true roof type, which the build must recover.")
     ctx.report.table(
-        pd.DataFrame({"item": list(c), "value": [float(v) for v in c.values()]}),
+        pd.DataFrame({"item": [k.replace("_", " ") for k in c],
+                      "value": [readable_number(v, "count" if float(v).is_integer() else "unknown")
+                                for v in c.values()]}),
         caption="What the generator produced.",
     )
     ctx.summary.append(
