@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from citymodel._fileutil import atomic_path
-from citymodel.errors import CRSError, InputError
+from citymodel.errors import InputError
 
 __all__ = [
     "LandCoverClass",
@@ -316,9 +316,3 @@ def read_landcover(path: str | os.PathLike, *, umep: bool | None = None) -> tupl
         raise InputError(f"{path}: values {bad[:5].tolist()} are not land-cover classes (1..7)")
     return vals.astype(np.uint8), meta
 
-
-def check_same_crs(path: str | os.PathLike, raster_epsg: int | None, epsg: int | None) -> None:
-    """Raise :class:`CRSError` when a raster's EPSG differs from the model's (both known)."""
-    if raster_epsg is not None and epsg is not None and int(raster_epsg) != int(epsg):
-        raise CRSError(f"{path}: the raster is in EPSG:{raster_epsg} but the model is in EPSG:{epsg}; "
-                       "reproject it (gdalwarp -t_srs)")
