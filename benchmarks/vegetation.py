@@ -25,6 +25,8 @@ def main() -> None:
     ap.add_argument("--size-m", type=float, default=400.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/citymodel_bench_veg"))
+    ap.add_argument("--tiled", action="store_true", help="force the tiled path (500 m tiles, points spilled once)")
+    ap.add_argument("--no-ortho-run", action="store_true", help="only the run with the orthophoto")
     args = ap.parse_args()
 
     import laspy
@@ -35,6 +37,7 @@ def main() -> None:
     from citymodel.synth import generate, make_district
     from citymodel.synth.landcover_truth import truth_landcover
     from lidar.footprints import read_footprints
+    from lidar.vegetation import tiles
     from lidar.vegetation.build_step import VegetationOptions, add_vegetation
 
     out_dir = args.workdir / f"d{args.size_m:g}_s{args.seed}"
@@ -44,13 +47,16 @@ def main() -> None:
     truth, _ = truth_landcover(dist, 0.5)
     fps = [f.geometry for f in read_footprints(out_dir / "footprints.gpkg")]
     ha = args.size_m**2 / 1e4
+    if args.tiled:
+        tiles.MAX_POINTS_AT_ONCE = 0
     # warm the imports and numba kernels on a first small call, not timed
     add_vegetation(CityModel(vertices=np.zeros((0, 3)), city_objects={}, epsg=dist.epsg), out_dir / "points.laz",
                    options=VegetationOptions(), bounds=(dist.bounds[0], dist.bounds[1], dist.bounds[0] + 50,
                                                         dist.bounds[1] + 50))
     print("| case | area | points | time [s] | s/ha | 1 km2 (extrapolated) [s] | cell accuracy | cores |")
     print("|---|---|---|---|---|---|---|---|")
-    for label, ortho in (("LiDAR + 0.25 m RGBN ortho", out_dir / "ortho.tif"), ("LiDAR only", None)):
+    cases = [("LiDAR + 0.25 m RGBN ortho", out_dir / "ortho.tif"), ("LiDAR only", None)][:1 if args.no_ortho_run else 2]
+    for label, ortho in cases:
         lc_path = out_dir / f"landcover_{'ortho' if ortho else 'lidar'}.tif"
         model = CityModel(vertices=np.zeros((0, 3)), city_objects={}, epsg=dist.epsg)
         t = time.perf_counter()
@@ -61,6 +67,7 @@ def main() -> None:
         acc = float((codes == truth).mean()) if codes.shape == truth.shape else float("nan")
         with laspy.open(out_dir / "points.laz") as f:
             n_pts = f.header.point_count
+        label += ", tiled" if args.tiled else ""
         print(f"| {label}, {s['plant_covers']} PlantCover | {args.size_m:g} m x {args.size_m:g} m ({ha:g} ha) | "
               f"{n_pts / 1e6:.2f} M | {dt:.1f} | {dt / ha:.3f} | {dt / ha * 100:.0f} | {acc:.4f} | {os.cpu_count()} |")
 

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from citymodel._fileutil import atomic_path
-from citymodel.errors import CRSError, InputError
+from citymodel.errors import InputError
 
 __all__ = [
     "LandCoverClass",
@@ -104,6 +104,10 @@ class LandCoverClass:
         UMEP land-cover code written for this class.
     colour : (int, int, int)
         RGB of the GeoTIFF colour table.
+    ground : str or None
+        The ground surface of the class for a surface-energy balance (a key of the heat
+        solver's layer table: ``asphalt``, ``grass``, ``bare_soil``, ``water``; None for
+        buildings). Under canopy and shrubs the ground is taken to be grass.
     """
 
     code: int
@@ -114,16 +118,17 @@ class LandCoverClass:
     pervious: bool
     umep: int
     colour: tuple[int, int, int]
+    ground: str | None = None
 
 
 LANDCOVER_CLASSES: tuple[LandCoverClass, ...] = (
-    LandCoverClass(IMPERVIOUS, "impervious", 0.15, 0.95, 0.85, False, 1, (160, 160, 160)),
-    LandCoverClass(BUILDING, "building", 0.18, 0.95, 0.90, False, 2, (200, 60, 50)),
-    LandCoverClass(TREE_CANOPY, "tree_canopy", 0.16, 0.98, 0.15, True, 4, (20, 110, 30)),
-    LandCoverClass(SHRUBS, "shrubs", 0.18, 0.98, 0.15, True, 5, (90, 160, 60)),
-    LandCoverClass(GRASS, "grass_low_vegetation", 0.20, 0.95, 0.15, True, 5, (170, 220, 110)),
-    LandCoverClass(BARE_SOIL, "bare_soil", 0.25, 0.94, 0.30, True, 6, (190, 150, 100)),
-    LandCoverClass(WATER, "water", 0.08, 0.98, 1.00, False, 7, (60, 120, 220)),
+    LandCoverClass(IMPERVIOUS, "impervious", 0.15, 0.95, 0.85, False, 1, (160, 160, 160), "asphalt"),
+    LandCoverClass(BUILDING, "building", 0.18, 0.95, 0.90, False, 2, (200, 60, 50), None),
+    LandCoverClass(TREE_CANOPY, "tree_canopy", 0.16, 0.98, 0.15, True, 4, (20, 110, 30), "grass"),
+    LandCoverClass(SHRUBS, "shrubs", 0.18, 0.98, 0.15, True, 5, (90, 160, 60), "grass"),
+    LandCoverClass(GRASS, "grass_low_vegetation", 0.20, 0.95, 0.15, True, 5, (170, 220, 110), "grass"),
+    LandCoverClass(BARE_SOIL, "bare_soil", 0.25, 0.94, 0.30, True, 6, (190, 150, 100), "bare_soil"),
+    LandCoverClass(WATER, "water", 0.08, 0.98, 1.00, False, 7, (60, 120, 220), "water"),
 )
 _BY_CODE = {c.code: c for c in LANDCOVER_CLASSES}
 #: UMEP code -> ours (UMEP 3 evergreen and 4 deciduous trees are both tree canopy).
@@ -311,9 +316,3 @@ def read_landcover(path: str | os.PathLike, *, umep: bool | None = None) -> tupl
         raise InputError(f"{path}: values {bad[:5].tolist()} are not land-cover classes (1..7)")
     return vals.astype(np.uint8), meta
 
-
-def check_same_crs(path: str | os.PathLike, raster_epsg: int | None, epsg: int | None) -> None:
-    """Raise :class:`CRSError` when a raster's EPSG differs from the model's (both known)."""
-    if raster_epsg is not None and epsg is not None and int(raster_epsg) != int(epsg):
-        raise CRSError(f"{path}: the raster is in EPSG:{raster_epsg} but the model is in EPSG:{epsg}; "
-                       "reproject it (gdalwarp -t_srs)")

@@ -26,6 +26,7 @@ from lidar.vegetation.build_step import VegetationOptions, add_vegetation, check
 from lidar.vegetation.greenareas import green_areas  # noqa: E402
 from lidar.vegetation.greenness import parse_bands, read_greenness  # noqa: E402
 from lidar.vegetation.landcover import classify_landcover, grid_for  # noqa: E402
+from lidar.vegetation.tiles import run_landcover  # noqa: E402
 
 SIZE_M = 200.0
 #: Issue 14's floors.
@@ -49,6 +50,10 @@ def test_class_table_and_umep_mapping():
         lcm.from_umep(np.array([1, 9]))
     assert lcm.property_raster(np.array([[2, 5]]), "runoff_coefficient").tolist() == [[0.90, 0.15]]
     assert lcm.albedo_table()[lcm.GRASS] == 0.20
+    # every ground surface named is one of the heat solver's layer stacks
+    from microclimate.layers import LAND_COVER
+
+    assert {c.ground for c in lcm.LANDCOVER_CLASSES} - {None} <= set(LAND_COVER)
 
 
 def test_landcover_geotiff_roundtrip(tmp_path):
@@ -108,7 +113,7 @@ def district(request, tmp_path_factory):
     o = synth.generate(tmp_path_factory.mktemp(f"veg{seed}"), seed=seed, size_m=SIZE_M)
     dist = synth.make_district(seed=seed, size_m=SIZE_M)
     truth, _ = truth_landcover(dist, 0.5)
-    return {"seed": seed, "dist": dist, "pc": read_points([o.laz]), "ortho": o.ortho, "truth": truth,
+    return {"seed": seed, "dist": dist, "pc": read_points([o.laz]), "laz": o.laz, "ortho": o.ortho, "truth": truth,
             "fps": [f.geometry for f in read_footprints(o.footprints)], "tg": truth_green_polygons(dist)}
 
 
@@ -142,6 +147,7 @@ def test_synthetic_green_areas_and_landcover(district, with_ortho):
     assert s["accuracy"] >= MIN_ACCURACY
     assert s["iou_green"] >= MIN_IOU
     assert s["iou_grass"] >= MIN_IOU
+    assert s["iou_grass_all_lawn"] >= MIN_IOU  # even against whole lawns, parts of them under crowns
     ga = s["areas"]
     assert ga.area_m2.min() >= 4.0  # slivers dropped
     trees = ga[ga.plant_cover_class == "tree_canopy"]
@@ -172,6 +178,24 @@ def test_ortho_adds_on_unclassified_points(district):
     a, b = runs["lidar"]["recall"], runs["lidar+ortho"]["recall"]
     assert b["shrubs"] >= a["shrubs"] + 0.3
     assert b["tree_canopy"] >= a["tree_canopy"]
+
+
+def test_tiled_run_matches_one_read(district):
+    """Big inputs go tile by tile (spilled once): 16 tiles of 60 m give the same land cover."""
+    if district["seed"] != 23:
+        pytest.skip("one seed is enough for the tiling comparison")
+    d = district
+    for ortho in (None, d["ortho"]):
+        one, _ = run_landcover(d["laz"], bounds=d["dist"].bounds, footprints=d["fps"], ortho=ortho)
+        tiled, has_veg = run_landcover(d["laz"], bounds=d["dist"].bounds, footprints=d["fps"], ortho=ortho,
+                                       max_points=0, tile_m=60.0)
+        agree = float((one.codes == tiled.codes).mean())
+        acc = float((tiled.codes == d["truth"]).mean())
+        print(f"\ntiled ({'with' if ortho else 'without'} ortho): accuracy {acc:.4f}, agreement with one read "
+              f"{agree:.4f}; {tiled.notes[:2]}")
+        assert has_veg and tiled.codes.shape == one.codes.shape and tiled.notes[0].startswith("classified in 16 tiles")
+        assert agree >= 0.98 and acc >= MIN_ACCURACY
+        assert np.abs(tiled.dtm[0] - np.median(tiled.dtm[0])).max() < 50  # one gap-free terrain grid
 
 
 # ----------------------------------------------------------------------------- a hand-made scene
@@ -312,6 +336,8 @@ def test_parse_bands():
         parse_bands("R,G,Q")
     with pytest.raises(InputError, match="given twice"):
         parse_bands("R,R,B")
+    with pytest.raises(InputError, match="--bands R,G,B,NIR: band roles need an orthophoto"):
+        check_ortho(None, VegetationOptions(bands="R,G,B,NIR"), EPSG, (X0, Y0, X0 + 40, Y0 + 40))
 
 
 def test_add_vegetation_records_fallback(tmp_path, caplog):
@@ -389,3 +415,32 @@ def test_build_cli_landcover_and_ortho_optional(tmp_path, cli_runner):
     m = read(tmp_path / "m2.city.json")
     kinds = sorted(o["attributes"]["plant_cover_class"] for o in m.city_objects.values() if o["type"] == "PlantCover")
     assert kinds == ["grass_low_vegetation", "shrubs"] and validate(m).valid
+
+
+def test_partial_orthophoto_falls_back_to_intensity_outside(tmp_path):
+    pc = _scene()
+    r = classify_landcover(pc, ortho=_write_ortho(tmp_path / "half.tif", dx=10.0))  # covers x >= 10 m only
+    assert any("outside the orthophoto" in n and "not bimodal" in n for n in r.notes)
+    assert (_cells(r, 11, 19, 14, 28) == lcm.GRASS).mean() >= 0.98  # lawn the ortho sees (its x 1..9 m)
+    assert (_cells(r, 1, 9, 14, 28) == lcm.GRASS).mean() == 0.0  # lawn it does not: no intensity contrast
+
+
+def test_orthophoto_in_another_crs_is_reprojected(tmp_path):
+    """An orthophoto with a CRS definition other than the points' is warped onto the grid."""
+    import rasterio
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    src_path = _write_ortho(tmp_path / "utm32.tif")
+    dst_path = tmp_path / "utm33.tif"
+    with rasterio.open(src_path) as src:
+        tr, w, h = calculate_default_transform(src.crs, "EPSG:32633", src.width, src.height, *src.bounds)
+        prof = src.profile | {"crs": "EPSG:32633", "transform": tr, "width": w, "height": h}
+        with rasterio.open(dst_path, "w", **prof) as dst:
+            for b in range(1, 5):
+                reproject(rasterio.band(src, b), rasterio.band(dst, b), resampling=Resampling.nearest)
+            dst.colorinterp = src.colorinterp
+            dst.set_band_description(4, "nir")
+    r = classify_landcover(_scene(), ortho=dst_path)
+    assert r.greenness_index == "ndvi"
+    assert (_cells(r, 1, 19, 14, 28) == lcm.GRASS).mean() >= 0.95
+    assert (_cells(r, 21, 29, 1, 28) == lcm.IMPERVIOUS).mean() >= 0.95

@@ -19,13 +19,12 @@ import shapely
 from citymodel.errors import InputError
 from citymodel.landcover import GRASS, IMPERVIOUS, LANDCOVER_CLASSES, SHRUBS, write_landcover
 from citymodel.model import CityModel
-from lidar.ground import has_usable_classes
-from lidar.pointcloud import PointCloud, read_points
 from lidar.vegetation.greenareas import add_plant_covers, green_areas
 from lidar.vegetation.greenness import read_greenness
-from lidar.vegetation.landcover import classify_landcover, grid_for
+from lidar.vegetation.landcover import grid_for
 from lidar.vegetation.reference import read_green_polygons
 from lidar.vegetation.surroundings import RING_M, surroundings_shares
+from lidar.vegetation.tiles import run_landcover
 
 __all__ = ["VegetationOptions", "check_ortho", "add_vegetation"]
 
@@ -91,6 +90,8 @@ def check_ortho(ortho: str | os.PathLike | None, options: VegetationOptions | No
     InputError, CRSError
         An unusable orthophoto without ``ortho_optional``.
     """
+    if options is not None and ortho is None and options.bands is not None:
+        raise InputError(f"--bands {options.bands}: band roles need an orthophoto; give --ortho or drop --bands")
     if ortho is None or options is None:
         return ortho, []
     bounds = _box(bounds)
@@ -115,16 +116,23 @@ def _given_areas(path, lc, epsg, bounds) -> tuple[Any, list[str]]:
 
     areas, meta = read_green_polygons(path, epsg=epsg, bounds=bounds)
     shape = lc.codes.shape
-    inside = rasterize([(g, 1) for g in areas.geometry], out_shape=shape, transform=lc.transform, fill=0).astype(bool)
+    # one raster of polygon numbers (1-based; where polygons overlap, the later one), then bincounts
+    lab = rasterize([(g, i + 1) for i, g in enumerate(areas.geometry)], out_shape=shape, transform=lc.transform,
+                    fill=0, dtype="int32")
+    inside = lab > 0
     codes = lc.codes
     codes[(codes == GRASS) & ~inside] = IMPERVIOUS
     codes[(codes == IMPERVIOUS) & inside] = GRASS
-    hs, gs = [], []
-    for g in areas.geometry:  # a loop over polygons
-        m = rasterize([(g, 1)], out_shape=shape, transform=lc.transform, fill=0).astype(bool)
-        hs.append(float(lc.height_m[m].mean()) if m.any() else 0.0)
-        gv = lc.greenness[m] if lc.greenness is not None and m.any() else np.array([np.nan])
-        gs.append(float(np.nanmean(gv)) if np.isfinite(gv).any() else float("nan"))
+    n = len(areas) + 1
+    cnt = np.bincount(lab.ravel(), minlength=n)
+    hs = np.bincount(lab.ravel(), weights=lc.height_m.ravel(), minlength=n) / np.maximum(cnt, 1)
+    gs = np.full(n, np.nan)
+    if lc.greenness is not None:
+        g = lc.greenness.ravel()
+        ok = np.isfinite(g)
+        gc = np.bincount(lab.ravel()[ok], minlength=n)
+        gs = np.where(gc > 0, np.bincount(lab.ravel()[ok], weights=g[ok], minlength=n) / np.maximum(gc, 1), np.nan)
+    hs, gs = hs[1:], gs[1:]
     areas["height_m"] = hs
     areas["greenness"] = gs
     areas["greenness_index"] = lc.greenness_index or ""
@@ -152,7 +160,8 @@ def add_vegetation(
     model : CityModel
         The assembled model (extended in place).
     points : PointCloud or paths
-        The run's points (files are read again, all classes).
+        The run's points (files are read again, all classes; tile by tile when they are many,
+        :func:`lidar.vegetation.tiles.run_landcover`).
     options : VegetationOptions or None
         None: nothing is done (returns None).
     footprints : list of shapely geometries, optional
@@ -184,21 +193,10 @@ def add_vegetation(
     if options is None:
         return None
     notes = list(notes or [])
-    bounds = None if bounds is None else _box(bounds)
-    pc = points if isinstance(points, PointCloud) else read_points(points, crs=crs, progress=progress)
-    if not has_usable_classes(pc):
-        from lidar.classify import classify_points
-
-        cls = classify_points(pc, ortho=ortho)
-        pc = PointCloud(pc.xyz, np.asarray(cls, np.uint8), pc.return_number, pc.number_of_returns, pc.intensity,
-                        pc.epsg, list(pc.sources))
-        notes.append("points classified here (lidar.classify): the files have no usable classes")
-    cls = pc.classification
-    has_veg = bool(np.isin(cls, (3, 4, 5)).any() or ((cls == 1) & (pc.number_of_returns > 1)).any())
-    lc = classify_landcover(pc, resolution_m=options.landcover_res_m, bounds=bounds, footprints=footprints,
-                            ortho=ortho, bands=options.bands)
+    lc, has_veg = run_landcover(points, resolution_m=options.landcover_res_m, bounds=None if bounds is None else
+                                _box(bounds), footprints=footprints, ortho=ortho, bands=options.bands, crs=crs,
+                                progress=progress)
     notes.extend(lc.notes)
-    del pc
     if footprints and footprint_ids is not None:
         shares = surroundings_shares(lc.codes, lc.transform, footprints, ring_m=RING_M)
         for bid, (canopy_share, green_share) in zip(footprint_ids, shares, strict=True):

@@ -25,7 +25,7 @@ import numpy as np
 
 from citymodel.errors import CRSError, InputError
 
-__all__ = ["Greenness", "read_greenness", "parse_bands", "band_roles", "GREEN_THRESHOLD", "NOT_GREEN_THRESHOLD"]
+__all__ = ["Greenness", "read_greenness", "parse_bands", "band_roles", "ndvi_bands", "GREEN_THRESHOLD", "NOT_GREEN_THRESHOLD"]
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,14 @@ def band_roles(ds: Any, path: str, bands: list[str | None] | None = None) -> tup
         f"{path}: has {ds.count} band(s) with roles {sorted(roles) or 'unknown'}; greenness needs red and "
         "near-infrared (NDVI) or red, green and blue (excess green); give the band roles with --bands R,G,B,NIR"
     )
+
+
+def ndvi_bands(path: str | os.PathLike, bands: list[str | None] | str | None = None) -> tuple[int, int] | None:
+    """1-based (red, near-infrared) band numbers of an orthophoto, or None without a NIR band."""
+    roles_given = parse_bands(bands) if isinstance(bands, str) else bands
+    with _open(path) as ds:
+        roles, _ = band_roles(ds, str(path), roles_given)
+    return (roles["red"], roles["nir"]) if "red" in roles and "nir" in roles else None
 
 
 def _open(path: str | os.PathLike):

@@ -9,21 +9,25 @@ points (unclassified, single return: walls, hedges in unclassified files, cars),
 1. **building**: building points (or no points at all inside a footprint, dark roofs), unless
    vegetation stands higher there (a crown over a roof is tree canopy from above);
 2. **tree canopy**: vegetation at least :data:`TREE_MIN_HEIGHT_M` high (the 3 x 3 maximum, so
-   crown rims stay canopy), closed by one cell;
-3. **shrubs**: vegetation from :data:`SHRUB_MIN_HEIGHT_M` up;
+   crown rims stay canopy) where at least half the cell's first returns are vegetation (a crown
+   rim that only grazes a cell does not make it canopy);
+3. **shrubs**: vegetation from :data:`SHRUB_MIN_HEIGHT_M` up (the same first-return rule);
 4. **water**: water points;
-5. the rest is ground: **grass/low vegetation** when the orthophoto's greenness says green (the
-   3 x 3 mean), else **impervious**. Without an orthophoto, grass is told from paving by the
-   LiDAR intensity of ground points (near infrared, 1064 nm: grass reflects about twice as much
-   as asphalt or pavers): a two-class Otsu threshold on the log of the cells' mean intensity,
-   used only when the histogram is clearly bimodal (the recorded ``intensity_separation``);
-   otherwise all ground is impervious, recorded as a fallback.
+5. the rest is ground: **grass/low vegetation** when the orthophoto's greenness (averaged over
+   the cell) says green, else **impervious**. Without an orthophoto (and in cells it does not
+   cover), grass is told from paving by the LiDAR intensity of ground points (near infrared,
+   1064 nm: grass reflects about twice as much as asphalt or pavers): Otsu thresholds on the log
+   of the cells' mean intensity, the bright side split again while it is bimodal (asphalt |
+   pavers | grass), used only when the last split is clear (the recorded
+   ``intensity_separation``); otherwise all ground is impervious, recorded as a fallback.
 
 With an orthophoto, greenness also corrects the points: raised non-green "vegetation" cells
 (walls, cars, roof edges) lower than the tree height become impervious (or building inside a
 footprint), and raised non-building cells that are green (hedges in files without vegetation
 classes) become shrubs. Bare soil is not separated from paving by these inputs (it comes from
-given polygons or UMEP rasters only). Cells without any point take their nearest neighbour's class.
+given polygons or UMEP rasters only). Regions without any point that touch water points are water
+(water returns few echoes); other cells without points take their nearest non-building cell's
+class (with footprints: the LiDAR shadow beside a wall is ground).
 """
 
 from __future__ import annotations
@@ -77,6 +81,12 @@ class LandCoverResult:
         The terrain model used for heights above ground.
     notes : list of str
         Inputs used and fallbacks taken (for the build summary).
+    ground_log_intensity : (ny, nx) float64 or None
+        Log mean intensity of single-return ground points per cell (:func:`intensity_field`);
+        None when the orthophoto decided every cell.
+    open_ground : (ny, nx) bool or None
+        The cells whose grass/impervious decision rests on that intensity (a tiled run decides
+        them again with one threshold for all tiles).
     """
 
     codes: np.ndarray
@@ -87,6 +97,8 @@ class LandCoverResult:
     greenness_index: str | None = None
     dtm: tuple[np.ndarray, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    ground_log_intensity: np.ndarray | None = None
+    open_ground: np.ndarray | None = None
 
 
 def grid_for(bounds: tuple[float, float, float, float], resolution_m: float) -> tuple[tuple[int, int], Any]:
@@ -94,7 +106,9 @@ def grid_for(bounds: tuple[float, float, float, float], resolution_m: float) -> 
     r = float(resolution_m)
     if not (np.isfinite(r) and 0.05 <= r <= 50):
         raise InputError(f"--landcover-res-m {resolution_m}: use 0.05 to 50 m")
-    b = (np.floor(bounds[0] / r) * r, np.floor(bounds[1] / r) * r, np.ceil(bounds[2] / r) * r, np.ceil(bounds[3] / r) * r)
+    eps = 1e-6  # bounds already on the grid (tiles) stay there despite rounding
+    b = (np.floor(bounds[0] / r + eps) * r, np.floor(bounds[1] / r + eps) * r, np.ceil(bounds[2] / r - eps) * r,
+         np.ceil(bounds[3] / r - eps) * r)
     ny, nx, tr = grid_geometry((b[0], b[1], b[2] - 1e-6, b[3] - 1e-6), r)
     return (ny, nx), tr
 
@@ -102,6 +116,8 @@ def grid_for(bounds: tuple[float, float, float, float], resolution_m: float) -> 
 def _otsu(v: np.ndarray) -> tuple[float, float]:
     """Otsu threshold of ``v`` and the separation of the two classes: the difference of their
     means over their pooled standard deviation (about 2.7 for one normal mode cut in two)."""
+    if v.size < 2 or np.ptp(v) <= 1e-9 * max(1.0, float(np.abs(v).max())):
+        return (float(v[0]) if v.size else 0.0), 0.0  # one value: no contrast
     hist, edges = np.histogram(v, bins=128)
     p = hist / max(hist.sum(), 1)
     mids = 0.5 * (edges[1:] + edges[:-1])
@@ -118,6 +134,54 @@ def _otsu(v: np.ndarray) -> tuple[float, float]:
         return thr, 0.0
     pooled = np.sqrt(0.5 * (lo.var() + hi.var()))
     return thr, float((hi.mean() - lo.mean()) / pooled) if pooled > 0 else np.inf
+
+
+def intensity_field(g_n: np.ndarray, g_i: np.ndarray) -> np.ndarray:
+    """Log of the mean intensity of single-return ground points per cell; NaN where none.
+
+    Parameters
+    ----------
+    g_n, g_i : (ny, nx)
+        Count and intensity sum of single-return ground points per cell.
+    """
+    have = (g_n > 0) & (g_i > 0)
+    li = np.full(g_n.shape, np.nan)
+    li[have] = np.log(g_i[have] / g_n[have])
+    return li
+
+
+def smooth_field(li: np.ndarray) -> np.ndarray:
+    """The mean of the known cells of each 3 x 3 window (damps the per-point noise); NaN where
+    the window knows none."""
+    have = np.isfinite(li)
+    cover = ndimage.uniform_filter(have * 1.0, 3)
+    sm = ndimage.uniform_filter(np.where(have, li, 0.0), 3) / np.maximum(cover, 1e-9)
+    return np.where(cover > 1e-9, sm, np.nan)
+
+
+def intensity_threshold(log_intensity: np.ndarray) -> tuple[float | None, str]:
+    """Threshold on log intensity above which open ground is grass (None: no clear contrast),
+    and the note to record. Give the cells' own values (:func:`intensity_field`), not smoothed
+    ones: smoothing shrinks the spread and would make one mode look like two.
+
+    Otsu's threshold, the bright side split again while it is bimodal (asphalt | pavers | grass);
+    kept when the last split's ``intensity_separation`` reaches :data:`MIN_INTENSITY_SEPARATION`.
+    """
+    logi = np.asarray(log_intensity, dtype=np.float64)
+    logi = logi[np.isfinite(logi)]
+    if logi.size <= 100:
+        return None, "fallback: no orthophoto and too few ground returns with an intensity: open ground is impervious"
+    thr, sep = _otsu(logi)
+    for _ in range(3):
+        t2, s2 = _otsu(logi[logi > thr])
+        if s2 < MIN_INTENSITY_SEPARATION or (logi > t2).sum() < 100:
+            break
+        thr, sep = t2, s2
+    if sep < MIN_INTENSITY_SEPARATION:
+        return None, (f"fallback: no orthophoto and the ground intensity is not bimodal (separation {sep:.2f} < "
+                      f"{MIN_INTENSITY_SEPARATION}): open ground is impervious, no grass")
+    return thr, (f"no orthophoto: grass from LiDAR intensity of ground points (Otsu threshold {np.exp(thr):.0f}, "
+                 f"intensity_separation {sep:.2f})")
 
 
 def _cell_max(flat: np.ndarray, vals: np.ndarray, n: int) -> np.ndarray:
@@ -222,14 +286,13 @@ def classify_landcover(
             fp_mask = rasterize([(g, 1) for g in geoms], out_shape=(ny, nx), transform=tr, fill=0).astype(bool)
 
     codes = np.zeros((ny, nx), np.uint8)
-    height = np.zeros((ny, nx))
     veg_h3 = ndimage.maximum_filter(veg_h, size=3)
     # seen from above: most first returns of the cell are vegetation (a crown rim only grazes a cell)
     first = (np.asarray(pc.return_number) <= 1) & inside
     n_first = np.bincount(flat_all[first], minlength=n).reshape(ny, nx)
     veg_first = np.bincount(flat_all[first & veg], minlength=n).reshape(ny, nx)
     has_veg = np.isfinite(veg_h) & (veg_h > SHRUB_MIN_HEIGHT_M) & (2 * veg_first >= n_first)
-    # trees: tall vegetation (the 3 x 3 maximum keeps crown rims), closed by one cell
+    # trees: tall vegetation (the 3 x 3 maximum keeps crown rims)
     tree = has_veg & (veg_h3 >= TREE_MIN_HEIGHT_M)
     bld_cells = np.isfinite(bld_h)
     if fp_mask.any():  # footprints given: they bound the buildings; wall echoes beside them are not roof
@@ -248,41 +311,22 @@ def classify_landcover(
     tree = tree & ~building
     shrub = has_veg & ~tree & ~building
     codes[:] = IMPERVIOUS
-    # ground: grass or impervious
-    if greenness is not None:
-        grass = greenness.green
-    else:
-        grass = np.zeros((ny, nx), bool)
-        have = g_n > 0
-        if have.sum() > 100:
-            mean_i = np.where(have, g_i / np.maximum(g_n, 1), np.nan)
-            okk = have & (mean_i > 0)
-            logi = np.log(mean_i[okk])
-            thr, sep = _otsu(logi)
-            # grass is the brightest mode: split the bright side again while it is bimodal
-            # (asphalt | pavers | grass)
-            for _ in range(3):
-                t2, s2 = _otsu(logi[logi > thr])
-                if s2 < MIN_INTENSITY_SEPARATION or (logi > t2).sum() < 100:
-                    break
-                thr, sep = t2, s2
-            if sep >= MIN_INTENSITY_SEPARATION:
-                li = np.full((ny, nx), np.nan)
-                li[okk] = np.log(mean_i[okk])
-                w = np.isfinite(li)
-                sm = ndimage.uniform_filter(np.where(w, li, 0.0), 3) / np.maximum(ndimage.uniform_filter(w * 1.0, 3), 1e-9)
-                grass = (ndimage.uniform_filter(w * 1.0, 3) > 0) & (sm > thr)
-                notes.append(f"no orthophoto: grass from LiDAR intensity of ground points (Otsu threshold "
-                             f"{np.exp(thr):.0f}, intensity_separation {sep:.2f})")
-            else:
-                notes.append(f"fallback: no orthophoto and the ground intensity is not bimodal (separation "
-                             f"{sep:.2f} < {MIN_INTENSITY_SEPARATION}): all open ground is impervious, no grass")
-        else:
-            notes.append("fallback: no orthophoto and too few ground returns: all open ground is impervious")
+    # ground: grass or impervious, by greenness; where there is none, by LiDAR intensity
+    grass = np.zeros((ny, nx), bool) if greenness is None else greenness.green
+    no_green = np.ones((ny, nx), bool) if greenness is None else ~np.isfinite(greenness.values)
+    if no_green.any():
+        field_i = intensity_field(g_n, g_i)
+        thr, note = intensity_threshold(field_i[no_green])
+        if thr is not None:
+            grass |= no_green & (np.nan_to_num(smooth_field(field_i), nan=-np.inf) > thr)
+        notes.append(note if greenness is None else
+                     f"{100 * no_green.mean():.1f} % of the cells outside the orthophoto: {note}")
     # vegetation below SHRUB_MIN_HEIGHT_M seen from above
     low_veg = np.isfinite(veg_h) & (veg_h <= SHRUB_MIN_HEIGHT_M) & (2 * veg_first >= n_first) & ~tree & ~building
+    # open ground decided by intensity (a tiled run re-decides it with one threshold for all tiles)
+    open_ground = no_green & ~(low_veg | shrub | tree | building) & (cnt > 0)
     codes[grass | low_veg] = GRASS
-    codes[(wat_n > 0) & (wat_n * 2 >= cnt)] = WATER
+    codes[(wat_n > 0) & (wat_n * 2 >= cnt)] = WATER  # (and empty regions touching them, below)
     codes[shrub] = SHRUBS
     codes[tree] = TREE_CANOPY
     codes[building] = BUILDING
@@ -291,6 +335,16 @@ def classify_landcover(
     # cells without any point (and not inside a footprint): nearest cell's class
     # (with footprints, from a non-building cell: empty cells beside a building are its LiDAR shadow)
     empty = (cnt == 0) & ~building
+    water_cells = (wat_n > 0) & (wat_n * 2 >= cnt)
+    if water_cells.any() and empty.any():
+        # water returns few echoes: a region without points that touches water-class points is water
+        lab, nlab = ndimage.label(empty, structure=np.ones((3, 3)))
+        touch = np.unique(lab[ndimage.binary_dilation(water_cells, np.ones((3, 3), bool)) & empty])
+        wet = np.isin(lab, touch[touch > 0])
+        codes[wet] = WATER
+        empty &= ~wet
+        if wet.any():
+            notes.append(f"{100 * wet.mean():.1f} % of the cells had no point but touch water points: water")
     source = ~empty & ~(building if fp_mask.any() else False)
     if empty.any() and source.any():
         idx = ndimage.distance_transform_edt(~source, return_distances=False, return_indices=True)
@@ -302,5 +356,7 @@ def classify_landcover(
             notes.append(f"{100 * frac:.1f} % of the cells had no point and took their nearest cell's class")
     for s in notes:
         log.info(s)
+    open_ground &= codes != WATER
     return LandCoverResult(codes, tr, pc.epsg, height, None if greenness is None else greenness.values,
-                           None if greenness is None else greenness.index, dtm, notes)
+                           None if greenness is None else greenness.index, dtm, notes,
+                           field_i if no_green.any() else None, open_ground if no_green.any() else None)
