@@ -21,8 +21,9 @@ import os
 import numpy as np
 from affine import Affine
 
-from citymodel._fileutil import atomic_path, check_output
+from citymodel._fileutil import check_output
 from citymodel.errors import InputError
+from lidar.terrain.dtm import write_float_geotiff
 
 __all__ = ["slope_deg", "write_slope_geotiff", "slope_from_dtm", "SLOPE_RESOLUTION_M"]
 
@@ -108,18 +109,8 @@ def write_slope_geotiff(slope: np.ndarray, transform, crs, path: str | os.PathLi
     OutputExistsError
         ``path`` exists and ``overwrite`` is False.
     """
-    import rasterio
-
-    s = np.asarray(slope, dtype=np.float32)
-    check_output(path, overwrite)
-    profile = {"driver": "GTiff", "height": s.shape[0], "width": s.shape[1], "count": 1, "dtype": "float32",
-               "crs": crs, "transform": transform, "nodata": np.float32(np.nan), "compress": "deflate"}
-    if s.shape[0] >= 256 and s.shape[1] >= 256:
-        profile.update(tiled=True, blockxsize=256, blockysize=256)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(s, 1)
-            dst.update_tags(1, units="deg", description="terrain slope from horizontal, Horn (1981) 3x3 method")
+    write_float_geotiff(slope, transform, crs, path, overwrite=overwrite,
+                        tags={"units": "deg", "description": "terrain slope from horizontal, Horn (1981) 3x3 method"})
 
 
 def slope_from_dtm(

@@ -11,6 +11,7 @@ import numpy as np
 
 from citymodel.demo import DemoContext, DemoStage
 from citymodel.errors import InputError
+from citymodel.mapfig import decorate_map
 from microclimate.run import run_heat
 from microclimate.study import run_heat_study
 
@@ -20,12 +21,6 @@ __all__ = ["STAGE", "run_heat_stage", "tmrt_map_figure", "DEMO_GRID_M"]
 DEMO_GRID_M = 2.0
 
 TMRT_LABEL = "Mean radiant temperature at the hottest hour [°C]"
-
-
-def _nice_length(span_m: float) -> float:
-    raw = span_m / 5.0
-    mag = 10 ** np.floor(np.log10(raw))
-    return float(min((1, 2, 5, 10), key=lambda k: abs(k * mag - raw)) * mag)
 
 
 def tmrt_map_figure(tmrt_c: np.ndarray, transform: Any, building_mask: np.ndarray, path: Any,
@@ -50,21 +45,10 @@ def tmrt_map_figure(tmrt_c: np.ndarray, transform: Any, building_mask: np.ndarra
               extent=extent, origin="upper", interpolation="nearest")
     cb = fig.colorbar(im, ax=ax, shrink=0.8)
     cb.set_label(label)
+    ax.set_title(title or "Street-level heat")
+    decorate_map(ax)  # north arrow (the grid is north-up) and scale bar, as every map of the toolkit
     ax.set_xlabel(f"x [m] from {x0:.0f}")
     ax.set_ylabel(f"y [m] from {y_top - ny * cell:.0f}")
-    ax.set_title(title or "Street-level heat")
-    # north arrow (the grid is north-up)
-    ax.annotate("N", xy=(0.94, 0.96), xytext=(0.94, 0.84), xycoords="axes fraction", ha="center",
-                va="center", fontsize=13, fontweight="bold",
-                bbox=dict(boxstyle="circle", facecolor="white", alpha=0.8, edgecolor="none"),
-                arrowprops=dict(facecolor="black", edgecolor="white", width=4, headwidth=12))
-    # scale bar
-    L = _nice_length(nx * cell)
-    xs, ys = 0.05 * nx * cell, 0.05 * ny * cell
-    ax.plot([xs, xs + L], [ys, ys], color="black", lw=4, solid_capstyle="butt")
-    ax.plot([xs, xs + L], [ys, ys], color="white", lw=2, solid_capstyle="butt")
-    ax.text(xs + L / 2, ys + 0.02 * ny * cell, f"{L:g} m", ha="center", va="bottom", fontsize=10,
-            bbox=dict(facecolor="white", alpha=0.7, edgecolor="none"))
     ax.text(0.01, -0.12, "grey: buildings", transform=ax.transAxes, fontsize=9)
     fig.tight_layout()
     fig.savefig(path)

@@ -51,7 +51,8 @@ def test_legends_and_overlays_do_not_overlap_and_stay_inside(scene, camera, size
 
 
 def test_scale_bar_is_exact_and_north_points_up_in_map_view(scene):
-    from viewer.furniture import _display_xy, nice_length_m
+    from citymodel.mapfig import nice_length_m
+    from viewer.furniture import _display_xy
     from viewer.render import offscreen_backend, offscreen_plotter
 
     offscreen_backend()
@@ -72,6 +73,6 @@ def test_scale_bar_is_exact_and_north_points_up_in_map_view(scene):
 
 
 def test_nice_length():
-    from viewer.furniture import nice_length_m
+    from citymodel.mapfig import nice_length_m
 
     assert [nice_length_m(v) for v in (0.7, 1.0, 3.3, 19.9, 20.0, 730.0, 1e4)] == [0.5, 1.0, 2.0, 10.0, 20.0, 500.0, 1e4]

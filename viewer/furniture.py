@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from citymodel.mapfig import nice_length_m
+
 __all__ = [
     "BAR_WIDTH",
     "BAR_HEIGHT",
@@ -57,21 +59,6 @@ def add_bar_title(plotter, title: str, x: float, y: float):
     t.SetPosition(x + BAR_WIDTH / 2, y + BAR_HEIGHT + 0.012)
     plotter.add_actor(t, name=f"bar_title:{title}", reset_camera=False, pickable=False)
     return t
-
-
-def nice_length_m(target_m: float) -> float:
-    """The 1, 2 or 5 x 10^k length closest below ``target_m`` (scale-bar lengths).
-
-    >>> nice_length_m(137.0), nice_length_m(0.7), nice_length_m(2000.0)
-    (100.0, 0.5, 2000.0)
-    """
-    if not np.isfinite(target_m) or target_m <= 0:
-        return 1.0
-    k = np.floor(np.log10(target_m))
-    for m in (5.0, 2.0, 1.0):
-        if m * 10**k <= target_m * (1 + 1e-9):
-            return float(m * 10**k)
-    return float(10**k)
 
 
 def _display_xy(plotter, xyz: np.ndarray) -> np.ndarray:

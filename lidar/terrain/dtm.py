@@ -24,6 +24,7 @@ __all__ = [
     "highest_per_cell",
     "make_dtm",
     "write_dtm_geotiff",
+    "write_float_geotiff",
     "height_above_ground",
     "grid_geometry",
     "fill_nodata_laplace",
@@ -262,7 +263,6 @@ def write_dtm_geotiff(
     OutputExistsError
         ``path`` exists and ``overwrite`` is False.
     """
-    import rasterio
     from rasterio.crs import CRS
 
     g = np.asarray(grid, dtype=np.float32)
@@ -275,20 +275,37 @@ def write_dtm_geotiff(
             crs = CRS.from_epsg(int(epsg))
         except Exception:
             crs = CRS.from_epsg(horizontal_epsg(int(epsg)))
-    profile = {
-        "driver": "GTiff",
-        "height": g.shape[0],
-        "width": g.shape[1],
-        "count": 1,
-        "dtype": "float32",
-        "crs": crs,
-        "transform": transform,
-        "nodata": np.float32(np.nan),
-        "compress": "deflate",
-    }
+    write_float_geotiff(g, transform, crs, path, overwrite=overwrite,
+                        tags={"units": "m", "description": "terrain height (DTM)"})
+
+
+def write_float_geotiff(grid: np.ndarray, transform: Affine, crs, path: str | os.PathLike, *,
+                        overwrite: bool = False, tags: dict[str, str] | None = None) -> None:
+    """Write a grid as a single-band float32 GeoTIFF (NaN no data, deflate, tiled when large),
+    atomically (a temporary file renamed when complete); ``tags`` go on the band.
+
+    Parameters
+    ----------
+    grid : (ny, nx) float
+    transform : affine.Affine
+    crs : rasterio CRS, str or None
+    path : path
+        Output .tif.
+    overwrite : bool
+        Replace an existing file.
+    tags : dict, optional
+        Band tags (e.g. ``units``, ``description``).
+    """
+    import rasterio
+
+    g = np.asarray(grid, dtype=np.float32)
+    check_output(path, overwrite)
+    profile = {"driver": "GTiff", "height": g.shape[0], "width": g.shape[1], "count": 1, "dtype": "float32",
+               "crs": crs, "transform": transform, "nodata": np.float32(np.nan), "compress": "deflate"}
     if g.shape[0] >= 256 and g.shape[1] >= 256:
         profile.update(tiled=True, blockxsize=256, blockysize=256)
     with atomic_path(path, overwrite=overwrite) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(g, 1)
-            dst.update_tags(1, units="m", description="terrain height (DTM)")
+            if tags:
+                dst.update_tags(1, **tags)
