@@ -18,7 +18,7 @@ our own ground surface balance):
 - Long-wave: sky from the forcing's ``ir_horizontal_w_m2`` when every needed value is present,
   else Prata + Crawford & Duchon (:func:`microclimate.ground.sky_longwave_w_m2`; which one is
   in ``HeatResult.attrs["ldown_source"]``), distributed over zenith angle (brighter towards
-  the horizon, :func:`microclimate.ground.sky_band_factors`) and weighted by the sky each
+  the horizon, Martin & Berdahl 1984, :func:`microclimate.ground.sky_band_factors`) and weighted by the sky each
   plane sees per zenith band; tree crowns at air temperature (emissivity 1);
   walls at their own balance temperature (:func:`microclimate.ground.wall_temperatures_c`,
   sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_energy_balance`
@@ -62,6 +62,7 @@ from microclimate.skyview import (
     sunlit_fraction,
     view_fractions,
 )
+from microclimate.spinup import ground_spinup_state, spinup_plan
 from microclimate.surface_balance import surface_energy_balance
 from microclimate.tmrt import STEFAN_BOLTZMANN_W_M2K4 as SIGMA
 from microclimate.tmrt import tmrt_with_beam_c
@@ -336,7 +337,8 @@ def _forcing_arrays(forcing: pd.DataFrame, site: dict, sun_samples: int = 1):
 
 def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
              points_rc: np.ndarray | None = None, spinup_steps: int = 24,
-             sun_samples: int = 3, progress=None) -> HeatResult:
+             sun_samples: int = 3, progress=None,
+             spinup_forcing: pd.DataFrame | None = None) -> HeatResult:
     """Hourly Tmrt and UTCI on the grid; maxima rasters and series at points.
 
     Parameters
@@ -351,18 +353,23 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
     points_rc : (p, 2) int, optional
         Row, column of points whose hourly fluxes are kept.
     spinup_steps : int
-        Steps of spin-up of the ground and wall temperatures (the first day repeated,
-        rounded up to whole days).
+        Steps of spin-up of the ground and wall temperatures: the rows of
+        ``spinup_forcing``, and the first day of the forcing repeated for what they lack
+        (rounded up to whole days; :func:`microclimate.spinup.spinup_plan`).
     sun_samples : int
         Instants per averaging interval at which the body's sun or shade is cast (evenly
         spread; the forcing is an interval mean, so a point in sun for half the hour gets
         half the beam). Ground and walls use the interval's midpoint.
     progress : callable, optional
         ``progress(stage, done, total)``.
+    spinup_forcing : DataFrame, optional
+        The forcing rows that precede ``forcing`` (same columns), run before it to spin up
+        the ground and walls (:attr:`microclimate.forcing.Forcing.data` before the period).
 
     Returns
     -------
     HeatResult
+        ``attrs["spinup"]`` says how many spin-up days were run and on which rows.
     """
     geom = (rasters_or_geometry if isinstance(rasters_or_geometry, GridGeometry)
             else prepare_grid(rasters_or_geometry, progress=progress))
@@ -374,16 +381,26 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
     check_memory(geom.n, min(nt, CHUNK_STEPS))
     pts = _point_cells(geom, points_rc)
     steps_per_day = min(24, nt)
-    spinup_days = int(math.ceil(max(0, spinup_steps) / steps_per_day))
+    spin = (_forcing_arrays(spinup_forcing, site)[0] if spinup_forcing is not None
+            and len(spinup_forcing) else None)
+    plan = spinup_plan(spinup_steps, 0 if spin is None else len(spinup_forcing), steps_per_day)
+    spinup_days = plan.repeated_days
+    log.info("heat grid: %s", plan.describe())
+
+    def cat(k):  # spin-up rows, then the period's
+        return f[k] if spin is None else np.concatenate([spin[k], f[k]])
+
     tau = geom.transmissivity
     b, g = geom.body, geom.ground
     l_hemi = f["ldown_sky_w_m2"]
-    band_g = sky_band_factors(l_hemi, f["t_air_c"], b.band_cos_zenith, b.open_band_weight[0])
-    l_wall_sky = l_hemi * (band_g @ b.open_band_weight[1]) / 0.5  # sky on an open wall
-    t_wall = wall_temperatures_c(f["t_air_c"], f["wind_speed_m_s"], f["rh_percent"],
-                                 l_wall_sky, f["dni_w_m2"], f["dhi_w_m2"],
-                                 f["ghi_w_m2"], f["sun"], spinup_days=spinup_days,
-                                 steps_per_day=steps_per_day)
+    band_all = sky_band_factors(cat("ldown_sky_w_m2"), cat("t_air_c"), b.band_cos_zenith,
+                                b.open_band_weight[0])
+    band_g = band_all[-nt:]
+    l_wall_sky = cat("ldown_sky_w_m2") * (band_all @ b.open_band_weight[1]) / 0.5  # open wall
+    t_wall = wall_temperatures_c(cat("t_air_c"), cat("wind_speed_m_s"), cat("rh_percent"),
+                                 l_wall_sky, cat("dni_w_m2"), cat("dhi_w_m2"),
+                                 cat("ghi_w_m2"), cat("sun"), spinup_days=spinup_days,
+                                 steps_per_day=steps_per_day)[:, -nt:]
     layers, props = _cell_layers(geom.land_cover)
     nodes = discretise(layers, max_node_m=0.02, growth=1.3)
     cell_m = abs(float(tuple(geom.transform)[0]))
@@ -396,14 +413,17 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
     wall_pts = np.nan_to_num(wall_pts)
     wsum = np.maximum(b.wall[1:].sum(axis=0), 1e-9)
     sky_g = np.clip(g.sky[0], 0.0, 1.0)
-    t_deep = float(np.mean(f["t_air_c"][:steps_per_day]))
+    t_deep = float(np.mean(cat("t_air_c")[:steps_per_day]))
     tmrt_max = np.full(geom.n, -np.inf)
     utci_max = np.full(geom.n, -np.inf)
     t_surf_max = np.full(geom.n, -np.inf)
     strong = np.zeros(geom.n)
     dt_h = _step_hours(forcing)
     out_pts = {k: np.full((pts.size, nt), np.nan) for k in POINT_KEYS}
-    state = None
+    state = None if spin is None else ground_spinup_state(
+        nodes, geom, spin, band_all[:-nt], props.albedo, props.emissivity, props.evap_beta,
+        t_deep_c=t_deep, repeated_days=spinup_days, steps_per_day=steps_per_day,
+        substeps=GROUND_SUBSTEPS, chunk_steps=CHUNK_STEPS)
     for c0 in range(0, nt, CHUNK_STEPS):  # memory bounded by one chunk of steps
         steps = np.arange(c0, min(nt, c0 + CHUNK_STEPS))
         sun_g, sun_b, wall_sun = _shadows(geom, f, steps, wall_pts, has_wall, progress, nt)
@@ -483,14 +503,15 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
     attrs.update(
         radiation_time_offset_h=shift,
         ldown_source=ldown_source,
-        longwave_sky="anisotropic: isothermal grey atmosphere, emissivity 1 - (1 - eps_z)^sec(z)"
-                     " per zenith band, scaled to the hemispheric Ldown",
+        longwave_sky="anisotropic: Martin & Berdahl (1984) emissivity 1 - (1 - eps) exp(0.308 "
+                     "(1.7 - sec z)) per zenith band, scaled to the hemispheric Ldown",
         diffuse_sky="isotropic (vegetation-adjusted sky view factors)",
         body="standing, absorptivity 0.70 short / 0.97 long, cylinder beam term Fcyl 0.28",
         tree_transmissivity=tau, trunk_ratio=TRUNK_RATIO,
         wind="forcing wind_speed_m_s used as the 10 m wind for UTCI, unconverted",
-        ground_temperature="surface_energy_balance per cell, land-cover layers, "
-                           f"{spinup_days} spin-up day(s)",
+        ground_temperature="surface_energy_balance per cell, land-cover layers",
+        spinup=plan.describe(), spinup_days=plan.days, spinup_preceding_rows=plan.preceding_rows,
+        spinup_repeated_days=plan.repeated_days,
         wall_temperature="surface_energy_balance of 0.25 m brick walls, sunlit per facing or "
                          "shaded",
         strong_heat="UTCI > 32 degC, hours")

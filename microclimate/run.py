@@ -305,10 +305,15 @@ def run_heat(
         geom = prepare_grid(rasters, progress=cb)
         timings["prepare_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        # the engine spins up by repeating the period's first day (HeatResult covers the rows given)
+        # the ground and walls spin up on the forcing rows before the period (the first day
+        # repeated for what they lack); HeatResult covers the period's rows only
         result = run_grid(geom, period_rows, forcing.site, points_rc=rc if len(rc) else None,
-                          spinup_steps=spinup_steps, progress=cb)
+                          spinup_steps=spinup_steps, progress=cb,
+                          spinup_forcing=forcing.data.iloc[:forcing.spinup_steps])
         timings["steps_s"] = time.perf_counter() - t2
+    log.info("heat grid spin-up: %s", result.attrs["spinup"])
+    if result.attrs["spinup_repeated_days"]:
+        fallbacks.append(f"{forcing.source}: grid spin-up: {result.attrs['spinup']}")
     timings["per_step_s"] = timings["steps_s"] / max(1, len(period_rows))
     tmrt_hot = hot_time = None
     if hottest_hour_map:
@@ -348,8 +353,10 @@ def run_heat(
                  "transform": list(rasters.transform)[:6], "memory_estimate_bytes": need,
                  **{k: v for k, v in rmeta.items() if k not in ("fallbacks", "inputs")}},
         "forcing": forcing.summary(),
-        "spinup": (f"grid: the period's first day repeated {int(np.ceil(spinup_steps / 24))} time(s) before it "
-                   "(microclimate.grid.run_grid); roofs and walls: the weather's preceding days"),
+        "spinup": {"grid": result.attrs["spinup"], "grid_days": result.attrs["spinup_days"],
+                   "grid_preceding_rows": result.attrs["spinup_preceding_rows"],
+                   "grid_repeated_days": result.attrs["spinup_repeated_days"],
+                   "roofs_and_walls": "the weather's preceding days (microclimate.surfaces)"},
         "figures": heat_figures(result, cell_m),
         "points": None if gp is None else {"ids": gp.ids, "rows_cols": gp.rc.tolist()},
         "surfaces": surf_summary,

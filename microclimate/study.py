@@ -333,7 +333,8 @@ def run_heat_study(
 
     def grid_run(g):
         t = time.perf_counter()
-        r = run_grid(g, period_rows, forcing.site, spinup_steps=spinup_steps)
+        r = run_grid(g, period_rows, forcing.site, spinup_steps=spinup_steps,
+                     spinup_forcing=forcing.data.iloc[:forcing.spinup_steps])
         timings[f"grid_run_{len(timings)}_s"] = time.perf_counter() - t
         return r
 

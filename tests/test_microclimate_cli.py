@@ -106,6 +106,8 @@ def test_model_route_on_synthetic_district(cli, district_file, tmp_path):
     assert np.allclose(h, np.round(h)) and h.max() <= 24
     # times are the clear-sky rows' own hour-ending stamps, local standard time (UTC+1 at 11.3 E)
     s = json.loads((out / "summary.json").read_text())
+    # the grid spun up on the clear-sky day before the period, not on a repeat of its first day
+    assert s["spinup"]["grid_preceding_rows"] == 24 and s["spinup"]["grid_repeated_days"] == 0
     day = s["forcing"]["period"][0]
     expected = pd.date_range(f"{day} 01:00", periods=24, freq="h", tz="+01:00")
     assert df.time.tolist() == [t.isoformat() for t in expected]
