@@ -8,12 +8,14 @@
   clear sky's (Haurwitz 1945, ``1098 cos Z exp(-0.057 / cos Z)``) while the sun is above
   10 deg; nights and low sun carry the nearest daytime value (SOLWEIG does the same).
 - :func:`sky_band_factors`: the long-wave sky is not isotropic: a slant path through the
-  atmosphere is longer, so the sky is brighter towards the horizon. An isothermal grey
-  plane-parallel atmosphere at air temperature has the emissivity ``1 - (1 - eps_z)^(1 / cos
-  zenith)`` along a path (Beer's law on the slant path; Unsworth & Monteith 1975, QJRMS
-  101:13, measured the same growth with ``sec zenith``); ``eps_z`` is solved per step so that
-  the hemisphere gives the forcing's (or the formula's) downwelling flux. A street canyon that
-  sees only the zenith sky gets less than ``svf x Ldown``; a vertical plane more than half.
+  atmosphere is longer, so the sky is brighter towards the horizon. The directional emissivity
+  follows Martin & Berdahl (1984, Solar Energy 33:321) ``1 - (1 - eps) exp(0.308 (1.7 - sec
+  zenith))``, measured at six US sites; at the zenith it is within 0.025 of the logarithmic
+  law of Unsworth & Monteith (1975, QJRMS 101:13); it is scaled per step so that the hemisphere gives
+  the forcing's (or the formula's) downwelling flux. A street canyon that sees only the zenith
+  sky gets less than ``svf x Ldown``; a vertical plane more than half. (An isothermal grey
+  slab, ``1 - (1 - eps_z)^sec(zenith)``, the earlier choice, makes the zenith far too dark:
+  the real atmosphere's strong absorption bands are opaque in every direction.)
 - :func:`wall_temperatures_c`: hourly surface temperatures of sunlit walls facing N, E, S, W
   and of shaded walls: :func:`microclimate.surface_balance.surface_energy_balance` on a
   0.25 m brick slab (conductivity 0.84 W/mK, 1.36 MJ/m3K: SOLWEIG's ``Brick_wall``
@@ -109,8 +111,25 @@ def sky_longwave_w_m2(t_air_c, rh_percent, ghi_w_m2, zenith_deg) -> tuple[np.nda
     return eps * _SIGMA * t_k**4, c
 
 
-def sky_band_factors(ldown_w_m2, t_air_c, band_cos_zenith, open_band_weight_up) -> np.ndarray:
+#: Martin & Berdahl (1984) angular coefficient ``b`` of the clear-sky emissivity [-].
+MARTIN_BERDAHL_B = 0.308
+SKY_ANGULAR_MODELS = ("martin-berdahl", "grey-slab")
+
+
+def sky_band_factors(ldown_w_m2, t_air_c, band_cos_zenith, open_band_weight_up,
+                     model: str = "martin-berdahl") -> np.ndarray:
     """Relative long-wave sky radiance per zenith band, ``(h, b)``, weighted mean 1.
+
+    ``model="martin-berdahl"`` (default): the directional sky emissivity measured by Martin &
+    Berdahl (1984, Solar Energy 33:321, 1 year of hourly data at six US sites)
+    ``eps(z) = 1 - (1 - eps_h) exp(b (1.7 - 1 / cos z))``, ``b = 0.308``, whose cosine-weighted
+    hemispheric mean is ``eps_h`` (to 1e-4) and whose zenith value is within 0.025 of the
+    logarithmic law of Unsworth & Monteith (1975, QJRMS 101:13) ``eps(z) = a + 0.094 ln(u sec
+    z)`` (zenith ``eps_h - 0.094 ln 1.66``). The SOLWEIG anisotropic sky (Lindberg et al. 2016) uses it too.
+    ``model="grey-slab"``: an isothermal grey plane-parallel atmosphere, ``1 - (1 -
+    eps_z)^(1 / cos z)``; it exaggerates the angular dependence (zenith 0.66 instead of 0.75
+    for ``eps_h = 0.80``) because the strong water-vapour and CO2 bands of the real, non-grey
+    atmosphere are opaque in every direction; kept for comparison.
 
     Parameters
     ----------
@@ -120,6 +139,8 @@ def sky_band_factors(ldown_w_m2, t_air_c, band_cos_zenith, open_band_weight_up) 
         Mean cos(zenith) of each band.
     open_band_weight_up : (b,) float64
         Weight of each band for an unobstructed horizontal plane (sums to 1).
+    model : {"martin-berdahl", "grey-slab"}
+        Angular law of the sky emissivity.
 
     Returns
     -------
@@ -127,10 +148,16 @@ def sky_band_factors(ldown_w_m2, t_air_c, band_cos_zenith, open_band_weight_up) 
         ``g`` with ``sum_b open_band_weight_up[b] g[:, b] = 1``: band radiance over the
         hemispheric mean; multiply ``ldown_w_m2`` by ``sum_b sky_band[b] g[b]``.
     """
+    if model not in SKY_ANGULAR_MODELS:
+        raise InputError(f"sky angular model {model!r} is unknown: use one of {SKY_ANGULAR_MODELS}")
     t_k = np.asarray(t_air_c, dtype=np.float64) + 273.15
     eps_h = np.clip(np.asarray(ldown_w_m2, dtype=np.float64) / (_SIGMA * t_k**4), 0.3, 0.999)
     mu = np.asarray(band_cos_zenith, dtype=np.float64)[None, :]
     w = np.asarray(open_band_weight_up, dtype=np.float64)[None, :]
+    if model == "martin-berdahl":
+        eps = 1.0 - (1.0 - eps_h[:, None]) * np.exp(MARTIN_BERDAHL_B * (1.7 - 1.0 / mu))
+        eps = np.clip(eps, 0.0, 1.0)
+        return eps / (eps * w).sum(axis=1, keepdims=True)
     lo = np.zeros_like(eps_h)[:, None]
     hi = np.full_like(lo, 0.999999)
     for _ in range(60):  # bisection on the zenith emissivity
