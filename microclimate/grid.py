@@ -55,6 +55,7 @@ from microclimate.ground import (
 )
 from microclimate.heightfield import TREE_TRANSMISSIVITY, TRUNK_RATIO, cell_centres, raster_scene
 from microclimate.layers import SurfaceProperties, land_cover_layers
+from microclimate.seen_walls import strip_sunlit_fraction, wall_strip_points
 from microclimate.skyview import (
     SIDE_NORMALS,
     ViewFractions,
@@ -120,6 +121,7 @@ class GridGeometry:
     body_height_m: float
     transmissivity: float = TREE_TRANSMISSIVITY
     attrs: dict = field(default_factory=dict)
+    wall_strip: np.ndarray | None = None  # (4, k, n, 3) float32: microclimate.seen_walls
 
     @property
     def n(self) -> int:
@@ -223,8 +225,9 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     body = view_fractions(scene, body_o, n_rays=n_rays, progress=cb("body view"))
     gnd = view_fractions(scene, ground_o, n_rays=max(64, n_rays // 2), hit_points=False,
                          progress=cb("ground view"))
+    strip = wall_strip_points(body.wall_point, z, dsm, rasters.transform, scene.origin)
     return GridGeometry(shape, rasters.transform, rasters.crs, cells, ground, scene, body_o,
-                        ground_o, body, gnd, lc, float(body_height_m),
+                        ground_o, body, gnd, lc, float(body_height_m), wall_strip=strip,
                         attrs={"land_cover": note, "n_rays": int(n_rays),
                                "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
 
@@ -540,7 +543,12 @@ def _shadows(geom: GridGeometry, f: dict, steps: np.ndarray, wall_pts: np.ndarra
             for k in range(4):
                 if SIDE_NORMALS[k] @ s < 0:  # walls seen looking this way face the sun
                     sel = np.flatnonzero(has_wall[k])
-                    wall_sun[i, k, sel] = sunlit_fraction(geom.scene, wall_pts[k, sel], s, tau)
+                    if geom.wall_strip is None:  # one point per side: sunlit 0 or 1
+                        wall_sun[i, k, sel] = sunlit_fraction(geom.scene, wall_pts[k, sel], s,
+                                                              tau)
+                    else:  # the sunlit share of the wall's height (microclimate.seen_walls)
+                        wall_sun[i, k, sel] = strip_sunlit_fraction(
+                            geom.scene, geom.wall_strip[k][:, sel], s, tau)
         if progress is not None:
             progress("sun", t + 1, nt)
     return sun_g, sun_b, wall_sun
