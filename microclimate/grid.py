@@ -10,8 +10,8 @@ our own ground surface balance):
 - Shortwave: direct beam through the cast shadow (DNI, crowns transmit 3 %); diffuse from an
   **isotropic** sky through the vegetation-adjusted sky view factors; reflected from walls
   (albedo 0.2, SOLWEIG's ``GHI (1 - F_sh) + DHI F_sh`` with ``F_sh`` the shaded share of the
-  walls the cell sees, found by casting sun rays from the mean wall point seen in each
-  direction) and from the ground (albedo per land-cover class, averaged over the ground a body
+  walls the cell sees, found by casting sun rays from points spread over the height of the
+  wall seen in each direction, :mod:`microclimate.seen_walls`) and from the ground (albedo per land-cover class, averaged over the ground a body
   sees below it with the view-factor kernel ``h^2 / (pi (r^2 + h^2)^2)``). The beam on the
   body is SOLWEIG's cylinder term (``Fcyl = 0.28``, :func:`microclimate.tmrt.tmrt_with_beam_c`);
   the side fluxes in the outputs include the beam on a vertical plane facing that way.
