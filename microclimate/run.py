@@ -356,7 +356,8 @@ def run_heat(
         "spinup": {"grid": result.attrs["spinup"], "grid_days": result.attrs["spinup_days"],
                    "grid_preceding_rows": result.attrs["spinup_preceding_rows"],
                    "grid_repeated_days": result.attrs["spinup_repeated_days"],
-                   "roofs_and_walls": "the weather's preceding days (microclimate.surfaces)"},
+                   "roofs_and_walls": ("the weather's preceding days (microclimate.surfaces)"
+                                       if surf_summary is not None else None)},
         "figures": heat_figures(result, cell_m),
         "points": None if gp is None else {"ids": gp.ids, "rows_cols": gp.rc.tolist()},
         "surfaces": surf_summary,
