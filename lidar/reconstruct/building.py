@@ -36,6 +36,8 @@ MIN_ROOF_POINTS = 10
 MAX_ROOF_POINTS = 60_000
 #: Smallest building height above ground for a prism [m].
 MIN_HEIGHT_M = 0.5
+#: Smallest roof region of the LoD2.2 partition [m2] (smaller ones join a neighbour).
+MIN_REGION_M2 = 0.5
 
 
 class _Timeout(CityModelError):
@@ -97,7 +99,7 @@ def _validator_errors(shells: dict[str, list[Shell]]) -> dict[str, str]:
 def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline: float = float("inf")):
     """LoD2.2, retried without vertex snapping and then on a coarser raster when the first shell
     is not closed (e.g. four roof parts alternating in height around one vertex)."""
-    attempts = ((cell_m, 1.0, grid, 2.0), (cell_m, 0.0, grid, 2.0), (cell_m, 1.0, grid, 8.0),
+    attempts = ((cell_m, 1.0, grid, MIN_REGION_M2), (cell_m, 0.0, grid, MIN_REGION_M2), (cell_m, 1.0, grid, 8.0),
                 (2 * cell_m, 0.0, None, 8.0))
     err: Exception | None = None
     for cm, snap, g, min_m2 in attempts:

@@ -32,6 +32,10 @@ from lidar.reconstruct.roofplanes import RoofPlanes
 MIN_CLEARANCE_M = 0.002
 #: A face whose plane rises more than this above the highest roof point is made flat [m].
 MAX_EXTRAPOLATION_M = 3.0
+#: Coverage simplification of the raster partition, in cells.
+SIMPLIFY_CELLS = 1.0
+#: Partition faces smaller than this join a neighbour [m2].
+MIN_FACE_M2 = 0.2
 
 __all__ = ["lod22_shell", "face_of_points", "snap_to_plane_lines", "bad_faces"]
 
@@ -134,8 +138,11 @@ def snap_to_plane_lines(part: Partition, coef: np.ndarray, origin: np.ndarray, c
         faces = _remove_spikes(xy_new, merge_close_vertices(xy_new, part.faces, 0.02))
         if len(faces) != len(part.faces):
             return part
+        # a face whose ring collapsed (its exterior folded into spikes and dropped): revert it
+        # (before, it was kept without rings and indexing its exterior raised IndexError)
+        broken = [f for f, rings in enumerate(faces) if len(rings) != len(part.faces[f])]
         out = Partition(xy_new, faces, part.label)
-        bad = bad_faces(out)
+        bad = broken or bad_faces(out)
         if not bad:
             polys = out.polygons()
             tot = shapely.area(shapely.union_all(polys))
@@ -266,7 +273,8 @@ def lod22_shell(
     labels = -np.ones(grid.mask.shape, dtype=np.int64)
     labels[grid.mask] = _cell_planes(grid.centres, roof_xyz, planes)
     labels = merge_small_regions(labels, max(1, int(round(min_region_m2 / cell_m**2))))
-    part = partition_from_labels(footprint, grid, labels)
+    part = partition_from_labels(footprint, grid, labels, simplify_m=SIMPLIFY_CELLS * grid.cell_m,
+                                 min_face_m2=MIN_FACE_M2)
     o = planes.origin
     if snap_m > 0:
         corners = np.vstack([np.asarray(r.coords) for r in (footprint.exterior, *footprint.interiors)])

@@ -107,6 +107,11 @@ def detect_roof_planes(
     flat_tilt_deg: float = 4.0,
     max_tilt_deg: float = 72.0,
     absorb_share: float = 0.03,
+    second_pass: bool = True,
+    second_min_points: int = 4,
+    second_dist_m: float = 0.12,
+    second_max_rmse_m: float = 0.06,
+    second_radius_m: float = 1.2,
 ) -> RoofPlanes:
     """Detect roof planes in one building's roof points.
 
@@ -158,6 +163,10 @@ def detect_roof_planes(
     small = counts < min_points
     labels = np.where((labels >= 0) & small[np.maximum(labels, 0)], -1, labels)
     labels = _relabel(labels)
+    if second_pass:
+        labels = _grow_leftovers(loc, labels, k=k, angle_deg=angle_deg, dist_m=second_dist_m,
+                                 min_points=second_min_points, max_rmse_m=second_max_rmse_m,
+                                 radius_m=second_radius_m)
     m = int(labels.max()) + 1 if n else 0
     if m == 0:
         return empty
@@ -256,4 +265,64 @@ def _relabel(labels: np.ndarray) -> np.ndarray:
     uniq, inv = np.unique(labels[ok], return_inverse=True)
     out = labels.copy()
     out[ok] = inv
+    return out
+
+
+def _grow_leftovers(loc: np.ndarray, labels: np.ndarray, *, k: int, angle_deg: float, dist_m: float,
+                    min_points: int, max_rmse_m: float, radius_m: float) -> np.ndarray:
+    """Region growing once more on the points the first pass left without a plane, with
+    neighbourhoods among those points only.
+
+    Points of a narrow roof part (a dormer's cheek, a parapet, the eave of a higher neighbour
+    reaching over the footprint) have neighbourhoods that mix two heights in the first pass, so
+    their normals are wrong and no region grows there. Among themselves they are planar. A new
+    region is kept when it has ``min_points`` points, its plane's RMS residual is under
+    ``max_rmse_m`` and it explains its points better than the plane of their nearest labelled
+    neighbours (a significance test on the residual sums of squares, BIC-like: each plane costs
+    three parameters).
+    """
+    rest = np.flatnonzero(labels < 0)
+    if len(rest) < min_points:
+        return labels
+    sub = loc[rest]
+    kk = min(k, len(sub))
+    dist, nb = cKDTree(sub).query(sub, k=kk)
+    nb = nb.reshape(len(sub), kk)
+    dist = dist.reshape(len(sub), kk)
+    far = dist > radius_m
+    own = np.broadcast_to(np.arange(len(sub))[:, None], nb.shape)
+    normals, curv = point_normals(sub, np.where(far, own, nb))
+    nb = np.ascontiguousarray(np.where(far, -1, nb), dtype=np.int64)
+    order = np.argsort(curv, kind="stable").astype(np.int64)
+    sl = region_grow(sub, nb, normals, order, len(order), np.cos(np.radians(angle_deg)), dist_m)
+    m0 = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    if m0 > 0:  # the old model of the leftovers: the plane of the nearest labelled point
+        lab_idx = np.flatnonzero(labels >= 0)
+        _, near = cKDTree(loc[lab_idx, :2]).query(sub[:, :2], k=1)
+        near_lab = labels[lab_idx[near]]
+        coef_old = np.array([_fit_coef(loc[labels == i]) for i in range(m0)])
+        c = coef_old[near_lab]
+        r_old = sub[:, 2] - (c[:, 0] * sub[:, 0] + c[:, 1] * sub[:, 1] + c[:, 2])
+    else:
+        r_old = sub[:, 2] - np.median(sub[:, 2])
+    out = labels.copy()
+    nxt = m0
+    for g in range(int(sl.max()) + 1 if len(sl) and sl.max() >= 0 else 0):
+        mem = np.flatnonzero(sl == g)
+        cnt = len(mem)
+        if cnt < min_points:
+            continue
+        p = sub[mem]
+        cf = _fit_coef(p)
+        r_new = p[:, 2] - (cf[0] * p[:, 0] + cf[1] * p[:, 1] + cf[2])
+        ss_new = float(np.sum(r_new**2))
+        if np.sqrt(ss_new / cnt) > max_rmse_m:
+            continue
+        ss_old = float(np.sum(r_old[mem] ** 2))
+        # BIC: n log(SS_old / SS_new) > 3 log(n); SS floored at the noise of a good plane (2 cm)
+        floor = cnt * 0.02**2
+        if cnt * np.log((ss_old + floor) / (ss_new + floor)) <= 3.0 * np.log(cnt):
+            continue
+        out[rest[mem]] = nxt
+        nxt += 1
     return out
