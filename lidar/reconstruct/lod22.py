@@ -36,6 +36,9 @@ MAX_EXTRAPOLATION_M = 3.0
 SIMPLIFY_CELLS = 1.0
 #: Partition faces smaller than this join a neighbour [m2].
 MIN_FACE_M2 = 0.2
+STRAIGHTEN_M = 0.2
+NEAR_K = 1
+NEAR_MARGIN_M = 0.05
 
 __all__ = ["lod22_shell", "face_of_points", "snap_to_plane_lines", "bad_faces"]
 
@@ -219,7 +222,7 @@ def _cell_planes(centres: np.ndarray, roof_xyz: np.ndarray, planes: RoofPlanes, 
     kk = min(k, len(pts))
     _, idx = cKDTree(pts[:, :2]).query(centres, k=kk)
     idx = idx.reshape(len(centres), kk)
-    _, near = cKDTree(roof_xyz[:, :2]).query(centres, k=min(3, len(roof_xyz)))
+    _, near = cKDTree(roof_xyz[:, :2]).query(centres, k=min(NEAR_K, len(roof_xyz)))
     z_cell = np.median(roof_xyz[near.reshape(len(centres), -1), 2], axis=1)
     cand = lab[idx]  # (c, k)
     c = planes.coef[cand]
@@ -227,7 +230,7 @@ def _cell_planes(centres: np.ndarray, roof_xyz: np.ndarray, planes: RoofPlanes, 
     zc = c[..., 0] * (centres[:, None, 0] - o[0]) + c[..., 1] * (centres[:, None, 1] - o[1]) + c[..., 2] + o[2]
     r = np.abs(zc - z_cell[:, None])
     # prefer the nearest point's plane unless another candidate fits the height clearly better
-    r[:, 1:] += 0.1
+    r[:, 1:] += NEAR_MARGIN_M
     return cand[np.arange(len(centres)), np.argmin(r, axis=1)]
 
 
@@ -274,7 +277,7 @@ def lod22_shell(
     labels[grid.mask] = _cell_planes(grid.centres, roof_xyz, planes)
     labels = merge_small_regions(labels, max(1, int(round(min_region_m2 / cell_m**2))))
     part = partition_from_labels(footprint, grid, labels, simplify_m=SIMPLIFY_CELLS * grid.cell_m,
-                                 min_face_m2=MIN_FACE_M2)
+                                 min_face_m2=MIN_FACE_M2, straighten_m=STRAIGHTEN_M)
     o = planes.origin
     if snap_m > 0:
         corners = np.vstack([np.asarray(r.coords) for r in (footprint.exterior, *footprint.interiors)])
