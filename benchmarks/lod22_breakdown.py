@@ -214,8 +214,8 @@ def table(rows: list[dict]) -> str:
     """The breakdown as a Markdown table."""
     rmse = np.array([r["rmse"] for r in rows], dtype=float)
     tot = sum(r.get("total", 0.0) for r in rows) or 1.0
-    lines = ["| cause | buildings (rmse_lod22_m > %.2f m) | median rmse_lod22_m [m] | p90 rmse_lod22_m [m] | share of all squared distances |"
-             % BAD_BUILDING_M, "|---|---|---|---|---|"]
+    lines = [f"| cause | buildings (rmse_lod22_m > {BAD_BUILDING_M:.2f} m) | median rmse_lod22_m [m] | "
+             "p90 rmse_lod22_m [m] | share of all squared distances |", "|---|---|---|---|---|"]
     for c in CAUSES:
         sel = np.array([r["cause"] == c and r["rmse"] > BAD_BUILDING_M for r in rows])
         share = sum(r["ss"].get(c, 0.0) for r in rows) / tot

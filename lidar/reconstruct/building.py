@@ -37,6 +37,9 @@ MIN_ROOF_POINTS = 10
 MAX_ROOF_POINTS = 60_000
 #: Smallest building height above ground for a prism [m].
 MIN_HEIGHT_M = 0.5
+#: Why an LoD2.2 or LoD1.3 solid was dropped when no attempt closed it.
+NOT_CLOSED = ("its solid could not be closed (every attempt, also without vertex snapping and on a coarser "
+              "raster, left an edge that is not shared by exactly two faces)")
 #: Smallest roof region of the LoD2.2 partition [m2] (smaller ones join a neighbour).
 MIN_REGION_M2 = 0.5
 
@@ -120,8 +123,8 @@ def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline: float = f
             continue
         if _valid(out[0]) and not bad_faces(out[1]):
             return out
-        err = _Timeout("the solid is not closed")
-    raise err if err is not None else _Timeout("the solid is not closed")
+        err = _Timeout(NOT_CLOSED)
+    raise err if err is not None else _Timeout(NOT_CLOSED)
 
 
 def _flat_roof_type(shells: list[Shell]) -> str:
@@ -260,12 +263,13 @@ def reconstruct_building(
                     tilt = np.degrees(np.arctan(np.hypot(coef[:, 0], coef[:, 1])))
                     faces_info.append((tilt, hz, shapely.area(polys)))
                 if not _valid(shell):
-                    raise _Timeout("the solid is not closed")
+                    raise _Timeout(NOT_CLOSED)
                 res.shells[lod].append(shell)
             except CityModelError as exc:
                 failed[lod] = str(exc)
             except (ValueError, IndexError, shapely.errors.GEOSException) as exc:  # geometry corner cases
-                failed[lod] = f"{type(exc).__name__}: {exc}"
+                failed[lod] = (f"the roof geometry could not be made: an unexpected error in a geometry step "
+                               f"({type(exc).__name__}: {exc}), please report it with the building's id")
     for lod in failed:
         res.shells.pop(lod, None)
     if check:
@@ -283,7 +287,7 @@ def reconstruct_building(
         notes.insert(0, replaced)
     if failed:
         done = [lod for lod in LODS if lod in res.shells]
-        lower = ("; built LoD" + ", LoD".join(done)) if done else "; no LoD could be built"
+        lower = ("; built LoD" + ", LoD".join(done) + " instead") if done else "; no LoD could be built"
         notes.insert(0, "; ".join(f"LoD{lod} failed ({why})" for lod, why in sorted(failed.items())) + lower)
         attrs["status"] = "fallback" if done else "skipped"
     else:
