@@ -45,7 +45,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("CITYMODEL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 OUT = ROOT / "docs" / "images" / "lod22_worst"
 
 #: A point farther than this from the model is a bad point [m].
