@@ -118,7 +118,7 @@ def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline: float = f
             raise _Timeout("time limit reached while retrying LoD2.2")
         try:
             out = lod22_shell(poly, pts, planes, zg, cm, grid=g, snap_m=snap, min_region_m2=min_m2)
-        except CityModelError as exc:
+        except (CityModelError, shapely.errors.GEOSException) as exc:  # a GEOS topology error: next attempt
             err = exc
             continue
         if _valid(out[0]) and not bad_faces(out[1]):

@@ -319,17 +319,20 @@ def _grow_leftovers(loc: np.ndarray, labels: np.ndarray, *, k: int, angle_deg: f
     return out
 
 
-def _residual_to_nearest_plane(loc: np.ndarray, labels: np.ndarray, sub: np.ndarray) -> np.ndarray:
-    """Vertical residual [m] of the points ``sub`` to the plane of their nearest labelled point
-    (to their median height when there is no plane yet): how the planes found so far explain them."""
+def _residual_to_nearest_plane(loc: np.ndarray, labels: np.ndarray, sub: np.ndarray, k: int = 8) -> np.ndarray:
+    """Vertical residual [m] of the points ``sub`` to the best-fitting plane among those of their
+    ``k`` nearest labelled points (to their median height when there is no plane yet): how the
+    planes found so far explain them (a point of a ridge band fits one of the two slopes)."""
     m0 = int(labels.max()) + 1 if (labels >= 0).any() else 0
     if m0 == 0:
         return sub[:, 2] - np.median(sub[:, 2])
     lab_idx = np.flatnonzero(labels >= 0)
-    _, near = cKDTree(loc[lab_idx, :2]).query(sub[:, :2], k=1)
+    kk = min(k, len(lab_idx))
+    _, near = cKDTree(loc[lab_idx, :2]).query(sub[:, :2], k=kk)
     coef = np.array([_fit_line_aware(loc[labels == i]) for i in range(m0)])
-    c = coef[labels[lab_idx[near]]]
-    return sub[:, 2] - (c[:, 0] * sub[:, 0] + c[:, 1] * sub[:, 1] + c[:, 2])
+    c = coef[labels[lab_idx[near.reshape(len(sub), kk)]]]  # (s, k, 3)
+    r = sub[:, None, 2] - (c[..., 0] * sub[:, None, 0] + c[..., 1] * sub[:, None, 1] + c[..., 2])
+    return r[np.arange(len(sub)), np.argmin(np.abs(r), axis=1)]
 
 
 def _significant(r_old: np.ndarray, r_new: np.ndarray, noise_m: float = 0.02) -> bool:
@@ -341,15 +344,19 @@ def _significant(r_old: np.ndarray, r_new: np.ndarray, noise_m: float = 0.02) ->
 
 
 def _fit_line_aware(p: np.ndarray) -> np.ndarray:
-    """Plane ``(a, b, c)`` through points ``(k, 3)``; when they lie along a line in plan (narrower
-    than 0.3 m across), the plane is level across the line and only sloped along it."""
+    """Plane ``(a, b, c)`` through points ``(k, 3)``; when they lie along a line in plan (a single
+    row: standard deviation across under 8 cm) at heights that follow a line along it (within
+    0.1 m RMS; a row of wall points does not), the plane is level across the line and only sloped
+    along it."""
     xy = p[:, :2] - p[:, :2].mean(axis=0)
     w, v = np.linalg.eigh(xy.T @ xy / len(p))
-    if w[0] > 0.15**2:
+    if w[0] > 0.08**2:
         return _fit_coef(p)
     u = v[:, 1]
     t = xy @ u
     s, c0 = np.polyfit(t, p[:, 2], 1) if np.ptp(t) > 1e-6 else (0.0, float(p[:, 2].mean()))
+    if np.sqrt(np.mean((p[:, 2] - (c0 + s * t)) ** 2)) > 0.1:
+        return _fit_coef(p)  # heights spread at one place along the row: wall points, not eaves
     a, b = s * u[0], s * u[1]
     cx, cy = p[:, :2].mean(axis=0)
     return np.array([a, b, c0 - a * cx - b * cy])
