@@ -1,6 +1,7 @@
 """LoD2.2: the footprint partitioned among the detected roof planes, extruded to one solid.
 
-Every raster cell over the footprint takes the plane of its nearest plane point; small regions
+Every raster cell over the footprint takes, among the planes of its nearest plane points, the one
+nearest in height to its nearest roof point; small regions
 are merged into their neighbours; the label raster is polygonised and simplified as a coverage
 (:func:`lidar.reconstruct.partition.partition_from_labels`); each face is lifted onto its
 plane. A face whose plane would dive towards the ground or shoot far above the highest roof

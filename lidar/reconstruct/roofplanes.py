@@ -3,7 +3,10 @@
 Steps (all vectorised or in numba kernels): k nearest neighbours (scipy cKDTree), normals and
 curvature by PCA of each neighbourhood (batched ``eigh``), region growing seeded from the
 flattest points (:func:`lidar.reconstruct._plane_kernels.region_grow`), small regions dropped, adjacent regions
-with nearly the same plane merged, near-horizontal planes snapped flat.
+with nearly the same plane merged, near-horizontal planes snapped flat. The points left without
+a plane get a second region growing among themselves and then a fit of their connected groups
+(narrow roof parts: eaves over the outline, dormer cheeks, parapets), each new plane kept only
+when a BIC test says it explains its points better than the planes found so far.
 """
 
 from __future__ import annotations
