@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
@@ -20,7 +21,7 @@ from citymodel.model import CityModel
 from citymodel.validation import name_of, validate
 from lidar.attributes import height_attributes, rmse_m, roof_type
 from lidar.reconstruct.distance import point_shell_distance_m
-from lidar.reconstruct.extrude import Shell, shell_is_closed, signed_volume_m3, solid_geometry
+from lidar.reconstruct.extrude import ROOF, Shell, shell_is_closed, signed_volume_m3, solid_geometry
 from lidar.reconstruct.lod12 import lod12_shell
 from lidar.reconstruct.lod13 import lod13_shell
 from lidar.reconstruct.lod22 import bad_faces, lod22_shell
@@ -36,6 +37,11 @@ MIN_ROOF_POINTS = 10
 MAX_ROOF_POINTS = 60_000
 #: Smallest building height above ground for a prism [m].
 MIN_HEIGHT_M = 0.5
+#: Why an LoD2.2 or LoD1.3 solid was dropped when no attempt closed it.
+NOT_CLOSED = ("its solid could not be closed (every attempt, also without vertex snapping and on a coarser "
+              "raster, left an edge that is not shared by exactly two faces)")
+#: Smallest roof region of the LoD2.2 partition [m2] (smaller ones join a neighbour).
+MIN_REGION_M2 = 0.5
 
 
 class _Timeout(CityModelError):
@@ -85,7 +91,14 @@ def _validator_errors(shells: dict[str, list[Shell]]) -> dict[str, str]:
             n += len(sh.vertices)
     if not objects:
         return {}
-    report = validate(CityModel(vertices=np.vstack(verts), city_objects=objects))
+    # one building's few hundred rings: numba's threads would cost more CPU (spinning) than
+    # they save; the build already runs buildings in parallel processes
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        report = validate(CityModel(vertices=np.vstack(verts), city_objects=objects))
+    finally:
+        numba.set_num_threads(threads)
     out: dict[str, set[int]] = {}
     for e in report.entries:
         if e.severity == "error" and e.object_id:
@@ -97,7 +110,7 @@ def _validator_errors(shells: dict[str, list[Shell]]) -> dict[str, str]:
 def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline: float = float("inf")):
     """LoD2.2, retried without vertex snapping and then on a coarser raster when the first shell
     is not closed (e.g. four roof parts alternating in height around one vertex)."""
-    attempts = ((cell_m, 1.0, grid, 2.0), (cell_m, 0.0, grid, 2.0), (cell_m, 1.0, grid, 8.0),
+    attempts = ((cell_m, 1.0, grid, MIN_REGION_M2), (cell_m, 0.0, grid, MIN_REGION_M2), (cell_m, 1.0, grid, 8.0),
                 (2 * cell_m, 0.0, None, 8.0))
     err: Exception | None = None
     for cm, snap, g, min_m2 in attempts:
@@ -105,13 +118,44 @@ def _lod22_with_retries(poly, pts, planes, zg, cell_m, grid, deadline: float = f
             raise _Timeout("time limit reached while retrying LoD2.2")
         try:
             out = lod22_shell(poly, pts, planes, zg, cm, grid=g, snap_m=snap, min_region_m2=min_m2)
-        except CityModelError as exc:
+        except (CityModelError, shapely.errors.GEOSException) as exc:  # a GEOS topology error: next attempt
             err = exc
             continue
         if _valid(out[0]) and not bad_faces(out[1]):
             return out
-        err = _Timeout("the solid is not closed")
-    raise err if err is not None else _Timeout("the solid is not closed")
+        err = _Timeout(NOT_CLOSED)
+    raise err if err is not None else _Timeout(NOT_CLOSED)
+
+
+def _flat_roof_type(shells: list[Shell]) -> str:
+    """:func:`lidar.attributes.roof_type` of shells whose roofs are horizontal (LoD1.2, LoD1.3)."""
+    h, a = [], []
+    for sh in shells:
+        for rings, sem in zip(sh.surfaces, sh.semantic, strict=True):
+            if sem != ROOF:
+                continue
+            p = sh.vertices[rings[0]]
+            h.append(float(p[:, 2].mean()))
+            a.append(0.5 * abs(float(np.dot(p[:, 0], np.roll(p[:, 1], -1)) - np.dot(p[:, 1], np.roll(p[:, 0], -1)))))
+    return roof_type(np.zeros(len(h)), np.asarray(h), np.asarray(a))
+
+
+def _not_worse_than_lod12(res: BuildingResult) -> str:
+    """When the LoD2.2 model fits the roof points worse than the LoD1.2 prism (``rmse_lod22_m``
+    above ``rmse_lod12_m``: too few points for planes, a partition that missed a height step),
+    write the better of LoD1.3 and LoD1.2 as the LoD2.2 geometry instead, so that no building's
+    LoD2.2 is worse than its LoD1.2. Returns the reason in words ("" when nothing changed)."""
+    a = res.attributes
+    r22, r12 = a.get("rmse_lod22_m"), a.get("rmse_lod12_m")
+    if r22 is None or r12 is None or not r22 > r12:
+        return ""
+    r13 = a.get("rmse_lod13_m")
+    lod, r = ("1.3", r13) if r13 is not None and r13 <= r12 and res.shells.get("1.3") else ("1.2", r12)
+    res.shells["2.2"] = list(res.shells[lod])
+    a["rmse_lod22_m"] = r
+    a["roof_type"] = _flat_roof_type(res.shells[lod])
+    return (f"the LoD2.2 roof planes fitted the roof points worse than the LoD1.2 prism (RMS distance "
+            f"{r22:.3f} m against {r12:.3f} m): the LoD{lod} model was written as LoD2.2")
 
 
 def reconstruct_building(
@@ -219,12 +263,13 @@ def reconstruct_building(
                     tilt = np.degrees(np.arctan(np.hypot(coef[:, 0], coef[:, 1])))
                     faces_info.append((tilt, hz, shapely.area(polys)))
                 if not _valid(shell):
-                    raise _Timeout("the solid is not closed")
+                    raise _Timeout(NOT_CLOSED)
                 res.shells[lod].append(shell)
             except CityModelError as exc:
                 failed[lod] = str(exc)
             except (ValueError, IndexError, shapely.errors.GEOSException) as exc:  # geometry corner cases
-                failed[lod] = f"{type(exc).__name__}: {exc}"
+                failed[lod] = (f"the roof geometry could not be made: an unexpected error in a geometry step "
+                               f"({type(exc).__name__}: {exc}), please report it with the building's id")
     for lod in failed:
         res.shells.pop(lod, None)
     if check:
@@ -237,13 +282,16 @@ def reconstruct_building(
             attrs[key] = rmse_m(point_shell_distance_m(fit_pts, res.shells[lod]), 0.0)
     if "2.2" in res.shells and faces_info:
         attrs["roof_type"] = roof_type(*(np.concatenate(x) for x in zip(*faces_info, strict=False)))
+    replaced = _not_worse_than_lod12(res)
+    if replaced:
+        notes.insert(0, replaced)
     if failed:
         done = [lod for lod in LODS if lod in res.shells]
-        lower = ("; built LoD" + ", LoD".join(done)) if done else "; no LoD could be built"
+        lower = ("; built LoD" + ", LoD".join(done) + " instead") if done else "; no LoD could be built"
         notes.insert(0, "; ".join(f"LoD{lod} failed ({why})" for lod, why in sorted(failed.items())) + lower)
         attrs["status"] = "fallback" if done else "skipped"
     else:
-        attrs["status"] = "ok"
+        attrs["status"] = "fallback" if replaced else "ok"
     attrs["status_reason"] = "; ".join(notes)
     res.seconds = time.perf_counter() - t0
     res.cpu_seconds = time.process_time() - c0

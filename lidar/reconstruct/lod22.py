@@ -1,6 +1,7 @@
 """LoD2.2: the footprint partitioned among the detected roof planes, extruded to one solid.
 
-Every raster cell over the footprint takes the plane of its nearest plane point; small regions
+Every raster cell over the footprint takes, among the planes of its nearest plane points, the one
+nearest in height to its nearest roof point; small regions
 are merged into their neighbours; the label raster is polygonised and simplified as a coverage
 (:func:`lidar.reconstruct.partition.partition_from_labels`); each face is lifted onto its
 plane. A face whose plane would dive towards the ground or shoot far above the highest roof
@@ -32,6 +33,13 @@ from lidar.reconstruct.roofplanes import RoofPlanes
 MIN_CLEARANCE_M = 0.002
 #: A face whose plane rises more than this above the highest roof point is made flat [m].
 MAX_EXTRAPOLATION_M = 3.0
+#: Coverage simplification of the raster partition, in cells.
+SIMPLIFY_CELLS = 1.0
+#: Partition faces smaller than this join a neighbour [m2].
+MIN_FACE_M2 = 0.2
+STRAIGHTEN_M = 0.2
+NEAR_K = 1
+NEAR_MARGIN_M = 0.05
 
 __all__ = ["lod22_shell", "face_of_points", "snap_to_plane_lines", "bad_faces"]
 
@@ -134,8 +142,11 @@ def snap_to_plane_lines(part: Partition, coef: np.ndarray, origin: np.ndarray, c
         faces = _remove_spikes(xy_new, merge_close_vertices(xy_new, part.faces, 0.02))
         if len(faces) != len(part.faces):
             return part
+        # a face whose ring collapsed (its exterior folded into spikes and dropped): revert it
+        # (before, it was kept without rings and indexing its exterior raised IndexError)
+        broken = [f for f, rings in enumerate(faces) if len(rings) != len(part.faces[f])]
         out = Partition(xy_new, faces, part.label)
-        bad = bad_faces(out)
+        bad = broken or bad_faces(out)
         if not bad:
             polys = out.polygons()
             tot = shapely.area(shapely.union_all(polys))
@@ -212,7 +223,7 @@ def _cell_planes(centres: np.ndarray, roof_xyz: np.ndarray, planes: RoofPlanes, 
     kk = min(k, len(pts))
     _, idx = cKDTree(pts[:, :2]).query(centres, k=kk)
     idx = idx.reshape(len(centres), kk)
-    _, near = cKDTree(roof_xyz[:, :2]).query(centres, k=min(3, len(roof_xyz)))
+    _, near = cKDTree(roof_xyz[:, :2]).query(centres, k=min(NEAR_K, len(roof_xyz)))
     z_cell = np.median(roof_xyz[near.reshape(len(centres), -1), 2], axis=1)
     cand = lab[idx]  # (c, k)
     c = planes.coef[cand]
@@ -220,7 +231,7 @@ def _cell_planes(centres: np.ndarray, roof_xyz: np.ndarray, planes: RoofPlanes, 
     zc = c[..., 0] * (centres[:, None, 0] - o[0]) + c[..., 1] * (centres[:, None, 1] - o[1]) + c[..., 2] + o[2]
     r = np.abs(zc - z_cell[:, None])
     # prefer the nearest point's plane unless another candidate fits the height clearly better
-    r[:, 1:] += 0.1
+    r[:, 1:] += NEAR_MARGIN_M
     return cand[np.arange(len(centres)), np.argmin(r, axis=1)]
 
 
@@ -266,7 +277,8 @@ def lod22_shell(
     labels = -np.ones(grid.mask.shape, dtype=np.int64)
     labels[grid.mask] = _cell_planes(grid.centres, roof_xyz, planes)
     labels = merge_small_regions(labels, max(1, int(round(min_region_m2 / cell_m**2))))
-    part = partition_from_labels(footprint, grid, labels)
+    part = partition_from_labels(footprint, grid, labels, simplify_m=SIMPLIFY_CELLS * grid.cell_m,
+                                 min_face_m2=MIN_FACE_M2, straighten_m=STRAIGHTEN_M)
     o = planes.origin
     if snap_m > 0:
         corners = np.vstack([np.asarray(r.coords) for r in (footprint.exterior, *footprint.interiors)])

@@ -3,7 +3,10 @@
 Steps (all vectorised or in numba kernels): k nearest neighbours (scipy cKDTree), normals and
 curvature by PCA of each neighbourhood (batched ``eigh``), region growing seeded from the
 flattest points (:func:`lidar.reconstruct._plane_kernels.region_grow`), small regions dropped, adjacent regions
-with nearly the same plane merged, near-horizontal planes snapped flat.
+with nearly the same plane merged, near-horizontal planes snapped flat. The points left without
+a plane get a second region growing among themselves and then a fit of their connected groups
+(narrow roof parts: eaves over the outline, dormer cheeks, parapets), each new plane kept only
+when a BIC test says it explains its points better than the planes found so far.
 """
 
 from __future__ import annotations
@@ -107,6 +110,11 @@ def detect_roof_planes(
     flat_tilt_deg: float = 4.0,
     max_tilt_deg: float = 72.0,
     absorb_share: float = 0.03,
+    second_pass: bool = True,
+    second_min_points: int = 4,
+    second_dist_m: float = 0.12,
+    second_max_rmse_m: float = 0.06,
+    second_radius_m: float = 1.2,
 ) -> RoofPlanes:
     """Detect roof planes in one building's roof points.
 
@@ -158,10 +166,16 @@ def detect_roof_planes(
     small = counts < min_points
     labels = np.where((labels >= 0) & small[np.maximum(labels, 0)], -1, labels)
     labels = _relabel(labels)
+    if second_pass:
+        labels = _grow_leftovers(loc, labels, k=k, angle_deg=angle_deg, dist_m=second_dist_m,
+                                 min_points=second_min_points, max_rmse_m=second_max_rmse_m,
+                                 radius_m=second_radius_m)
+        labels = _fit_leftover_clusters(loc, labels, min_points=second_min_points,
+                                        max_rmse_m=second_max_rmse_m, radius_m=second_radius_m)
     m = int(labels.max()) + 1 if n else 0
     if m == 0:
         return empty
-    coef = np.array([_fit_coef(loc[labels == i]) for i in range(m)])
+    coef = np.array([_fit_line_aware(loc[labels == i]) for i in range(m)])
     # merge adjacent near-identical planes (union-find over the few region pairs)
     pairs = np.unique(label_pairs(nbr, labels), axis=0)
     parent = np.arange(m)
@@ -189,7 +203,7 @@ def detect_roof_planes(
     labels = np.where(labels >= 0, roots[np.maximum(labels, 0)], -1)
     labels = _relabel(labels)
     m = int(labels.max()) + 1
-    coef = np.array([_fit_coef(loc[labels == i]) for i in range(m)])
+    coef = np.array([_fit_line_aware(loc[labels == i]) for i in range(m)])
     tilt = np.degrees(np.arctan(np.hypot(coef[:, 0], coef[:, 1])))
     steep = tilt > max_tilt_deg
     if steep.any():
@@ -256,4 +270,141 @@ def _relabel(labels: np.ndarray) -> np.ndarray:
     uniq, inv = np.unique(labels[ok], return_inverse=True)
     out = labels.copy()
     out[ok] = inv
+    return out
+
+
+def _grow_leftovers(loc: np.ndarray, labels: np.ndarray, *, k: int, angle_deg: float, dist_m: float,
+                    min_points: int, max_rmse_m: float, radius_m: float) -> np.ndarray:
+    """Region growing once more on the points the first pass left without a plane, with
+    neighbourhoods among those points only.
+
+    Points of a narrow roof part (a dormer's cheek, a parapet, the eave of a higher neighbour
+    reaching over the footprint) have neighbourhoods that mix two heights in the first pass, so
+    their normals are wrong and no region grows there. Among themselves they are planar. A new
+    region is kept when it has ``min_points`` points, its plane's RMS residual is under
+    ``max_rmse_m`` and it explains its points better than the plane of their nearest labelled
+    neighbours (a significance test on the residual sums of squares, BIC-like: each plane costs
+    three parameters).
+    """
+    rest = np.flatnonzero(labels < 0)
+    if len(rest) < min_points:
+        return labels
+    sub = loc[rest]
+    kk = min(k, len(sub))
+    dist, nb = cKDTree(sub).query(sub, k=kk)
+    nb = nb.reshape(len(sub), kk)
+    dist = dist.reshape(len(sub), kk)
+    far = dist > radius_m
+    own = np.broadcast_to(np.arange(len(sub))[:, None], nb.shape)
+    normals, curv = point_normals(sub, np.where(far, own, nb))
+    nb = np.ascontiguousarray(np.where(far, -1, nb), dtype=np.int64)
+    order = np.argsort(curv, kind="stable").astype(np.int64)
+    sl = region_grow(sub, nb, normals, order, len(order), np.cos(np.radians(angle_deg)), dist_m)
+    r_old = _residual_to_nearest_plane(loc, labels, sub)
+    m0 = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    out = labels.copy()
+    nxt = m0
+    for g in range(int(sl.max()) + 1 if len(sl) and sl.max() >= 0 else 0):
+        mem = np.flatnonzero(sl == g)
+        cnt = len(mem)
+        if cnt < min_points:
+            continue
+        p = sub[mem]
+        cf = _fit_coef(p)
+        r_new = p[:, 2] - (cf[0] * p[:, 0] + cf[1] * p[:, 1] + cf[2])
+        ss_new = float(np.sum(r_new**2))
+        if np.sqrt(ss_new / cnt) > max_rmse_m:
+            continue
+        if not _significant(r_old[mem], r_new):
+            continue
+        out[rest[mem]] = nxt
+        nxt += 1
+    return out
+
+
+def _residual_to_nearest_plane(loc: np.ndarray, labels: np.ndarray, sub: np.ndarray, k: int = 8) -> np.ndarray:
+    """Vertical residual [m] of the points ``sub`` to the best-fitting plane among those of their
+    ``k`` nearest labelled points (to their median height when there is no plane yet): how the
+    planes found so far explain them (a point of a ridge band fits one of the two slopes)."""
+    m0 = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    if m0 == 0:
+        return sub[:, 2] - np.median(sub[:, 2])
+    lab_idx = np.flatnonzero(labels >= 0)
+    kk = min(k, len(lab_idx))
+    _, near = cKDTree(loc[lab_idx, :2]).query(sub[:, :2], k=kk)
+    coef = np.array([_fit_line_aware(loc[labels == i]) for i in range(m0)])
+    c = coef[labels[lab_idx[near.reshape(len(sub), kk)]]]  # (s, k, 3)
+    r = sub[:, None, 2] - (c[..., 0] * sub[:, None, 0] + c[..., 1] * sub[:, None, 1] + c[..., 2])
+    return r[np.arange(len(sub)), np.argmin(np.abs(r), axis=1)]
+
+
+def _significant(r_old: np.ndarray, r_new: np.ndarray, noise_m: float = 0.02) -> bool:
+    """Whether a new plane (3 parameters) explains its ``n`` points significantly better than the
+    old model (BIC: ``n log(SS_old / SS_new) > 3 log(n)``, both sums floored at ``noise_m``)."""
+    n = len(r_new)
+    floor = n * noise_m**2
+    return bool(n * np.log((np.sum(r_old**2) + floor) / (np.sum(r_new**2) + floor)) > 3.0 * np.log(n))
+
+
+def _fit_line_aware(p: np.ndarray) -> np.ndarray:
+    """Plane ``(a, b, c)`` through points ``(k, 3)``; when they lie along a line in plan (a single
+    row: standard deviation across under 8 cm) at heights that follow a line along it (within
+    0.1 m RMS; a row of wall points does not), the plane is level across the line and only sloped
+    along it."""
+    xy = p[:, :2] - p[:, :2].mean(axis=0)
+    w, v = np.linalg.eigh(xy.T @ xy / len(p))
+    if w[0] > 0.08**2:
+        return _fit_coef(p)
+    u = v[:, 1]
+    t = xy @ u
+    s, c0 = np.polyfit(t, p[:, 2], 1) if np.ptp(t) > 1e-6 else (0.0, float(p[:, 2].mean()))
+    if np.sqrt(np.mean((p[:, 2] - (c0 + s * t)) ** 2)) > 0.1:
+        return _fit_coef(p)  # heights spread at one place along the row: wall points, not eaves
+    a, b = s * u[0], s * u[1]
+    cx, cy = p[:, :2].mean(axis=0)
+    return np.array([a, b, c0 - a * cx - b * cy])
+
+
+def _fit_leftover_clusters(loc: np.ndarray, labels: np.ndarray, *, min_points: int, max_rmse_m: float,
+                           radius_m: float, max_step_m: float = 0.25, max_slope: float = 0.8) -> np.ndarray:
+    """Planes for connected groups of the points still without one.
+
+    Points closer than ``radius_m`` in plan whose heights differ by at most ``max_step_m`` plus
+    ``max_slope`` times their distance are connected. A group of ``min_points`` or more gets a
+    plane (level across it when it is a single row of points, such as the eaves of a higher
+    roof along the footprint outline, whose normals region growing cannot estimate), kept when
+    its RMS residual is under ``max_rmse_m`` and it passes the significance test of
+    :func:`_significant`.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rest = np.flatnonzero(labels < 0)
+    if len(rest) < min_points:
+        return labels
+    sub = loc[rest]
+    pairs = cKDTree(sub[:, :2]).query_pairs(radius_m, output_type="ndarray")
+    if len(pairs) == 0:
+        return labels
+    dxy = np.hypot(*(sub[pairs[:, 0], :2] - sub[pairs[:, 1], :2]).T)
+    keep = np.abs(sub[pairs[:, 0], 2] - sub[pairs[:, 1], 2]) <= max_step_m + max_slope * dxy
+    pairs = pairs[keep]
+    g = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(sub), len(sub)))
+    _, comp = connected_components(g, directed=False)
+    sizes = np.bincount(comp)
+    big = np.flatnonzero(sizes >= min_points)
+    if len(big) == 0:
+        return labels
+    r_old = _residual_to_nearest_plane(loc, labels, sub)
+    out = labels.copy()
+    nxt = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    for g_id in big:
+        mem = np.flatnonzero(comp == g_id)
+        p = sub[mem]
+        cf = _fit_line_aware(p)
+        r_new = p[:, 2] - (cf[0] * p[:, 0] + cf[1] * p[:, 1] + cf[2])
+        if np.sqrt(np.mean(r_new**2)) > max_rmse_m or not _significant(r_old[mem], r_new):
+            continue
+        out[rest[mem]] = nxt
+        nxt += 1
     return out
