@@ -69,7 +69,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _t_junctions(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, shells: np.ndarray,
                  edge_shell: np.ndarray, edge_lo: np.ndarray, edge_hi: np.ndarray, tol_m: float) -> np.ndarray:
-    """Per shell, free edges with a vertex of the same shell strictly inside them (within ``tol_m``).
+    """Per shell, free edges with another free edge's vertex strictly inside them (within ``tol_m``).
 
     Only shells that have free edges get here (invalid input), so a small loop over them is fine.
     """
@@ -78,13 +78,10 @@ def _t_junctions(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, shells: n
         return out
     rep = np.empty((int(canon.max()) + 1, 3))
     rep[canon] = vertices  # one location per welded id
-    ring_shell = rag.polygon_shell[rag.ring_polygon]
-    pt_shell = np.repeat(ring_shell, rag.ring_len)
-    can = canon[rag.vidx]
     for s in shells:
-        ids = np.unique(can[pt_shell == s])
-        xyz = rep[ids]
         sel = edge_shell == s
+        # a T-junction's middle vertex is itself on the hole's border: only those are candidates
+        xyz = rep[np.unique(np.concatenate([edge_lo[sel], edge_hi[sel]]))]
         a, b = rep[edge_lo[sel]], rep[edge_hi[sel]]
         d = b - a
         len2 = np.einsum("ij,ij->i", d, d)
@@ -97,7 +94,9 @@ def _t_junctions(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, shells: n
         foot = a[:, None, :] + t[..., None] * d[:, None, :]
         dist2 = np.sum((xyz[None, :, :] - foot) ** 2, axis=2)
         length = np.sqrt(len2)[:, None]
-        inside = (t * length > tol_m) & ((1.0 - t) * length > tol_m)
+        # clear of both ends by twice the snap distance: nearer, it is a near-duplicate of the end
+        # vertex (the weld's business, and a 1 mm borderline would flip with quantisation)
+        inside = (t * length > 2.0 * tol_m) & ((1.0 - t) * length > 2.0 * tol_m)
         out[s] = int(np.count_nonzero((inside & (dist2 <= tol_m * tol_m)).any(axis=1)))
     return out
 
