@@ -13,7 +13,6 @@ import math
 import numpy as np
 import shapely
 
-from citymodel.synth.clutter import add_roof_clutter
 from citymodel.synth.blocks import (
     FILLS,
     SIDEWALK_M,
@@ -25,6 +24,7 @@ from citymodel.synth.blocks import (
     rect_poly,
     street_trees,
 )
+from citymodel.synth.clutter import add_roof_clutter
 from citymodel.synth.frame import Frame
 from citymodel.synth.scene import District, GreenArea, Terrain
 
