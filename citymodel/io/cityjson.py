@@ -20,7 +20,7 @@ from citymodel._fileutil import atomic_path
 from citymodel._gcutil import without_gc
 from citymodel.crs import epsg_to_reference_system, parse_epsg
 from citymodel.errors import CityJSONError
-from citymodel.io._boundaries import flatten_indices, remap_boundaries
+from citymodel.io._boundaries import flatten_indices, remap_boundaries, remap_many
 from citymodel.io.upgrade import SUPPORTED_VERSIONS, upgrade_document
 from citymodel.model import CITYJSON_VERSION, CityModel
 
@@ -414,14 +414,16 @@ def merge_duplicate_rows(q: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return kept, pos[owner]
 
 
+@without_gc
 def _objects_remapped(objects: dict[str, Any], remap: np.ndarray) -> dict[str, Any]:
     """Copy of the city objects with every geometry's vertex indices mapped through ``remap``."""
-    out: dict[str, Any] = {}
-    for oid, o in objects.items():
-        geoms = o.get("geometry") if isinstance(o, dict) else None
-        if geoms:
-            o = dict(o)
-            o["geometry"] = [{**g, "boundaries": remap_boundaries(g["boundaries"], remap)} for g in geoms]
+    out: dict[str, Any] = dict(objects)
+    owners = [oid for oid, o in objects.items() if isinstance(o, dict) and o.get("geometry")]
+    flat = [g["boundaries"] for oid in owners for g in objects[oid]["geometry"]]
+    new = iter(remap_many(flat, remap))
+    for oid in owners:
+        o = dict(objects[oid])
+        o["geometry"] = [{**g, "boundaries": next(new)} for g in o["geometry"]]
         out[oid] = o
     return out
 
