@@ -8,6 +8,10 @@ commits, licence). Each file is one shell in tetgen's POLY format (facets with i
 validated here as the Solid of one Building with our default tolerances, which are val3dity's
 defaults (snap 1 mm, planarity 1 cm to the fitted plane).
 
+Like val3dity (``Surface::validate_as_shell``), a shell that cannot be stitched into one surface
+(an edge used more than twice, or a T-junction: 304.poly, 304_1.poly) is 304 only, several
+edge-connected groups are 305 before any hole is 302 (305.poly: a triangle beside a closed cube).
+
 Only val3dity codes we implement are compared (101, 102, 104, 203, 30x); the test solids of
 201/202/204-208 (polygon validity in 2D projection), 306 (self-intersecting shell) and 4xx (inner
 shells) are not vendored: we do not check those codes (see citymodel/validation/codes.py).
@@ -85,12 +89,6 @@ def _codes(path: Path) -> list[int]:
 #: Where ours differs today (found by this test): file -> (our codes, why). The test asserts our
 #: codes there too, so a regression still fails, and a fix fails until the entry is removed.
 KNOWN_DIFFERENCES = {
-    # a vertex of the top face lies on an edge of a side face (T-junction): val3dity 304
-    "304.poly": ([302], "T-junction reported as an open shell (302), val3dity 304"),
-    # a face through the cube's interior: ours also counts its once-used edges
-    "304_1.poly": ([302, 304], "an extra 302 beside the non-manifold edges"),
-    # a triangle floating beside the cube: ours reports its open edges only, val3dity 305
-    "305.poly": ([302], "a separate open component is reported as 302, not 305"),
     # the flipped bottom face: val3dity also reports 304 there (its issue #62)
     "307.poly": ([307], "val3dity's extra 304 (val3dity issue #62)"),
 }

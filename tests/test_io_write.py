@@ -45,3 +45,52 @@ def test_overwrite_guard_and_no_partial_file(tmp_path):
         write(m, p, overwrite=True)
     assert p.read_bytes() == before
     assert sorted(x.name for x in tmp_path.iterdir()) == ["m.city.json"]
+
+
+def _two_boxes_with_duplicated_corners():
+    """Two touching boxes whose shared corners are separate entries of the vertex list (as a
+    build that adds each building's vertices on its own makes them), plus a MultiSurface twin."""
+    m = model_with_boxes((0.0, 0.0, 4.0, 3.0, 5.0), (4.0, 0.0, 4.0, 3.0, 5.0))
+    g = m["b1"]["geometry"][0]
+    n0 = m.n_vertices
+    m.vertices = np.vstack([m.vertices, m.vertices[8:16]])  # a second copy of b1's corners
+    twin = [[[int(i) - 8 + n0 for i in ring] for ring in face] for face in g["boundaries"][0]]
+    m["b1"]["geometry"].append({"type": "MultiSurface", "lod": "1.2", "boundaries": twin})
+    return m
+
+
+def test_written_models_have_no_duplicate_vertices_and_same_geometry(tmp_path):
+    from citymodel.io.cityjson import merge_duplicate_rows
+    from citymodel.validation import validate, validate_file
+
+    m = _two_boxes_with_duplicated_corners()
+    assert 1014 in validate(m).codes()
+    n_points = len(np.unique(m.vertices, axis=0))
+    for name in ("m.city.json", "m.city.jsonl"):
+        p = write(m, tmp_path / name)
+        r = validate_file(p)
+        assert 1014 not in r.codes() and r.valid, r.text()
+        m2 = read(p)
+        if name.endswith(".json"):
+            assert m2.n_vertices == n_points  # every point written once
+        # same geometry: every ring's coordinates, in order, as before
+        for oid in m.city_objects:
+            for g, g2 in zip(m[oid]["geometry"], m2[oid]["geometry"], strict=True):
+                for face, face2 in zip(g["boundaries"][0] if g["type"] == "Solid" else g["boundaries"],
+                                       g2["boundaries"][0] if g2["type"] == "Solid" else g2["boundaries"],
+                                       strict=True):
+                    for ring, ring2 in zip(face, face2, strict=True):
+                        np.testing.assert_allclose(m2.vertices[ring2], m.vertices[ring], atol=0.5e-3)
+    # the model in memory is untouched (the writer remaps a copy)
+    assert m.n_vertices == 16 + 8 and 1014 in validate(m).codes()
+    # the first of each group is kept, in the original order
+    kept, remap = merge_duplicate_rows(np.array([[1, 2, 3], [0, 0, 0], [1, 2, 3], [5, 5, 5], [0, 0, 0]]))
+    assert kept.tolist() == [0, 1, 3] and remap.tolist() == [0, 1, 0, 2, 1]
+    assert merge_duplicate_rows(np.array([[1, 2, 3], [0, 0, 0]]))[1] is None
+
+
+def test_written_files_are_byte_stable(tmp_path):
+    for name in ("a.city.json", "a.city.jsonl"):
+        first = write(_two_boxes_with_duplicated_corners(), tmp_path / f"1{name}").read_bytes()
+        second = write(_two_boxes_with_duplicated_corners(), tmp_path / f"2{name}").read_bytes()
+        assert first == second

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import orjson
 
-__all__ = ["flatten_indices", "remap_boundaries", "boundary_depth", "DEPTH_BY_TYPE"]
+__all__ = ["flatten_indices", "remap_boundaries", "remap_many", "boundary_depth", "DEPTH_BY_TYPE"]
 
 # Nesting depth of ``boundaries`` (number of list levels above the vertex indices).
 DEPTH_BY_TYPE = {
@@ -66,6 +67,26 @@ def remap_boundaries(boundaries: Any, mapping: np.ndarray | int) -> Any:
         return leaf(b)
 
     return walk(boundaries)
+
+
+_NUMBER = re.compile(rb"(\d+)")
+
+
+def remap_many(boundaries: list[Any], table: np.ndarray) -> list[Any]:
+    """Copies of many nested boundary lists with every index ``i`` replaced by ``table[i]``.
+
+    One serialisation, one regex split and one parse for all of them (several times faster than
+    :func:`remap_boundaries` per geometry on large models).
+    """
+    if not boundaries:
+        return []
+    raw = orjson.dumps(boundaries)
+    if raw.translate(None, _ALLOWED):
+        raise ValueError("boundaries must hold only integer vertex indices")
+    parts = _NUMBER.split(raw)
+    nums = np.asarray(parts[1::2]).astype(np.int64)
+    parts[1::2] = np.asarray(table)[nums].astype("S20").tolist()
+    return orjson.loads(b"".join(parts))
 
 
 def boundary_depth(b: Any) -> int:

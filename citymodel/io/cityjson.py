@@ -20,7 +20,7 @@ from citymodel._fileutil import atomic_path
 from citymodel._gcutil import without_gc
 from citymodel.crs import epsg_to_reference_system, parse_epsg
 from citymodel.errors import CityJSONError
-from citymodel.io._boundaries import flatten_indices, remap_boundaries
+from citymodel.io._boundaries import flatten_indices, remap_boundaries, remap_many
 from citymodel.io.upgrade import SUPPORTED_VERSIONS, upgrade_document
 from citymodel.model import CITYJSON_VERSION, CityModel
 
@@ -34,6 +34,7 @@ __all__ = [
     "choose_scale",
     "model_from_document",
     "model_to_document",
+    "merge_duplicate_rows",
 ]
 
 _KNOWN_ROOT = {
@@ -378,6 +379,55 @@ def _quantise(vertices: np.ndarray, transform: dict[str, list[float]]) -> np.nda
     return np.round((vertices - t) / s).astype(np.int64)
 
 
+def merge_duplicate_rows(q: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Keep the first of each group of equal quantised vertices.
+
+    Parameters
+    ----------
+    q : (n, 3) int64
+        Quantised vertices.
+
+    Returns
+    -------
+    kept : (k,) int64
+        Indices of the rows kept, in their original order (k <= n).
+    remap : (n,) int64 or None
+        New index of every old row (``None`` when there was no duplicate: nothing to remap).
+    """
+    n = q.shape[0]
+    if n < 2:
+        return np.arange(n), None
+    order = np.lexsort(q.T[::-1])
+    sq = q[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = np.any(sq[1:] != sq[:-1], axis=1)
+    if new.all():
+        return np.arange(n), None
+    group = np.cumsum(new) - 1
+    # the stable lexsort puts the lowest original index first in each group
+    first = order[new]
+    owner = np.empty(n, dtype=np.int64)
+    owner[order] = first[group]
+    kept = np.flatnonzero(owner == np.arange(n))
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[kept] = np.arange(kept.size)
+    return kept, pos[owner]
+
+
+@without_gc
+def _objects_remapped(objects: dict[str, Any], remap: np.ndarray) -> dict[str, Any]:
+    """Copy of the city objects with every geometry's vertex indices mapped through ``remap``."""
+    out: dict[str, Any] = dict(objects)
+    owners = [oid for oid, o in objects.items() if isinstance(o, dict) and o.get("geometry")]
+    flat = [g["boundaries"] for oid in owners for g in objects[oid]["geometry"]]
+    new = iter(remap_many(flat, remap))
+    for oid in owners:
+        o = dict(objects[oid])
+        o["geometry"] = [{**g, "boundaries": next(new)} for g in o["geometry"]]
+        out[oid] = o
+    return out
+
+
 def _metadata_for(model: CityModel) -> dict[str, Any]:
     md = dict(model.metadata)
     if model.epsg is not None:
@@ -406,8 +456,12 @@ def model_to_document(model: CityModel, *, scale: float | None = None) -> dict[s
     }
     if model.extensions:
         doc["extensions"] = model.extensions
-    doc["CityObjects"] = model.city_objects
-    doc["vertices"] = _quantise(model.vertices, transform)
+    q = _quantise(model.vertices, transform)
+    # vertices that quantise to the same integers are the same point in the file: write it once
+    # (validators flag duplicates, 1014); the geometry written is unchanged
+    kept, remap = merge_duplicate_rows(q)
+    doc["CityObjects"] = model.city_objects if remap is None else _objects_remapped(model.city_objects, remap)
+    doc["vertices"] = q if remap is None else q[kept]
     t = _templates_out(model)
     if t is not None:
         doc["geometry-templates"] = t
@@ -491,7 +545,8 @@ def write_cityjsonseq(
                 for g in (o.get("geometry") or ())
             ]
             used = np.unique(np.concatenate(used_parts)) if used_parts else np.zeros(0, np.int64)
-            remap[used] = np.arange(len(used))
+            kept, dedup = merge_duplicate_rows(q[used])  # one vertex per point within the feature
+            remap[used] = np.arange(len(used)) if dedup is None else dedup
             out_objs = {}
             for m, o in objs.items():
                 if o.get("geometry"):
@@ -500,7 +555,7 @@ def write_cityjsonseq(
                         {**g, "boundaries": remap_boundaries(g["boundaries"], remap)} for g in o["geometry"]
                     ]
                 out_objs[m] = o
-            feat = {"type": "CityJSONFeature", "id": fid, "CityObjects": out_objs, "vertices": q[used]}
+            feat = {"type": "CityJSONFeature", "id": fid, "CityObjects": out_objs, "vertices": q[used[kept]]}
             fh.write(orjson.dumps(feat, option=_OPTS) + b"\n")
             remap[used] = -1
     return Path(path)

@@ -6,6 +6,7 @@ import numpy as np
 
 from citymodel.crs import parse_epsg
 from citymodel.errors import CRSError, InputError
+from citymodel.synth.clutter import REALISM
 from citymodel.synth.layout import layout_district
 from citymodel.synth.scene import District
 
@@ -50,6 +51,7 @@ def make_district(
     *,
     crs: str | int = DEFAULT_CRS,
     origin_lonlat: tuple[float, float] = DEFAULT_ORIGIN_LONLAT,
+    realism: str = "clean",
 ) -> District:
     """The synthetic district for ``seed``: buildings, terrain, trees, green areas (in memory).
 
@@ -63,11 +65,16 @@ def make_district(
         Projected CRS of every coordinate (default WGS 84 / UTM 32N).
     origin_lonlat : (float, float)
         District centre (lon, lat) [deg], default central Bologna.
+    realism : str
+        ``clean`` (exact planes only) or ``ahn3`` (plus gable dormers, HVAC boxes, stair houses,
+        parapets and trees over roofs; the buildings and their roof planes are the same).
 
     Returns
     -------
     District
     """
+    if realism not in REALISM:
+        raise InputError(f"synth: realism={realism!r} is not one of {REALISM}")
     size_m = float(size_m)
     if not np.isfinite(size_m) or size_m < 60.0 or size_m > 5000.0:
         raise InputError(f"synth: size_m={size_m} is out of range; use 60 to 5000 m")
@@ -75,4 +82,4 @@ def make_district(
     # round the origin to whole metres so that coordinates stay short and exact
     origin = np.round(origin)
     rng = np.random.default_rng(int(seed))
-    return layout_district(rng, origin, size_m, epsg, int(seed))
+    return layout_district(rng, origin, size_m, epsg, int(seed), realism)

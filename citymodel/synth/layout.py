@@ -24,6 +24,7 @@ from citymodel.synth.blocks import (
     rect_poly,
     street_trees,
 )
+from citymodel.synth.clutter import add_roof_clutter
 from citymodel.synth.frame import Frame
 from citymodel.synth.scene import District, GreenArea, Terrain
 
@@ -145,9 +146,14 @@ def _inner_rect(block: shapely.Polygon, frame: Frame, margin: float) -> tuple[fl
 
 
 def layout_district(
-    rng: np.random.Generator, origin_xy: np.ndarray, size_m: float, epsg: int, seed: int
+    rng: np.random.Generator, origin_xy: np.ndarray, size_m: float, epsg: int, seed: int,
+    realism: str = "clean",
 ) -> District:
-    """Draw streets and fill every block; see the module docstring."""
+    """Draw streets and fill every block; see the module docstring.
+
+    ``realism="ahn3"`` then adds the roof clutter of a real survey
+    (:func:`citymodel.synth.clutter.add_roof_clutter`) from a random stream of its own.
+    """
     origin = np.asarray(origin_xy, dtype=np.float64)
     terrain = make_terrain(rng, origin)
     h = size_m / 2
@@ -187,6 +193,9 @@ def layout_district(
         if rect is not None:
             fill_single(ctx, frame, rect)
     street_trees(ctx, lines, streets, carriage, shapely.union_all(blocks))
+    if realism == "ahn3":
+        add_roof_clutter(np.random.default_rng([int(seed), 9103]), ctx.buildings, ctx.supers, ctx.add_tree,
+                         streets)
     # lawns: inside blocks, off buildings
     occ = shapely.union_all([shapely.buffer(b.footprint, 0.5) for b in ctx.buildings]) if ctx.buildings else None
     lawn_all = shapely.intersection(shapely.union_all(ctx.lawns), shapely.buffer(blocks_geom, -0.5)) if ctx.lawns else None

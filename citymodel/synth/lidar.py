@@ -24,7 +24,7 @@ from citymodel.synth.materials import GroundMaterials, ground_materials
 from citymodel.synth.mesh import CROWN, ROOF, SHRUB, SUPER, TERRAIN, TRUNK, WALL, SceneMesh
 from citymodel.synth.scene import District
 
-__all__ = ["PointCloud", "simulate_lidar", "write_laz", "FLIGHT_HEIGHT_M", "MAX_SCAN_ANGLE_DEG"]
+__all__ = ["PointCloud", "simulate_lidar", "drop_gaps", "write_laz", "FLIGHT_HEIGHT_M", "MAX_SCAN_ANGLE_DEG"]
 
 FLIGHT_HEIGHT_M = 500.0
 MAX_SCAN_ANGLE_DEG = 22.0
@@ -149,6 +149,34 @@ def simulate_lidar(
                      ground_materials(district, 0.25))
     parts = [_strip(common, k, xl, rng) for k, xl in enumerate(lines)]
     return PointCloud(**{f: np.concatenate([getattr(pc, f) for pc in parts]) for f in PointCloud.__dataclass_fields__})
+
+
+def drop_gaps(cloud: PointCloud, district: District, fraction: float, rng: np.random.Generator) -> PointCloud:
+    """Remove every return inside random discs (1 to 4 m radius) covering about ``fraction`` of the district.
+
+    Real surveys have such holes (dark or wet roofs, specular glass, water, occlusion between
+    strips); ``fraction`` is the expected share of the area without points (0..0.5).
+    """
+    if not (0.0 <= fraction <= 0.5):
+        raise InputError(f"synth: gap fraction {fraction} is out of range; use 0 to 0.5")
+    if fraction == 0.0 or len(cloud) == 0:
+        return cloud
+    x0, y0, x1, y1 = district.bounds
+    r = rng.uniform(1.0, 4.0, 100000)
+    # discs drawn independently: the uncovered share is exp(-n pi E[r^2] / A)
+    n = int(np.ceil(-np.log(1.0 - fraction) * (x1 - x0) * (y1 - y0) / (np.pi * np.mean(r**2))))
+    r = r[:n]
+    c = np.column_stack([rng.uniform(x0, x1, n), rng.uniform(y0, y1, n)])
+    from scipy.spatial import cKDTree
+
+    near = cKDTree(c).query_ball_point(cloud.xyz[:, :2], r=4.0, return_sorted=False)
+    keep = np.ones(len(cloud), dtype=bool)
+    lens = np.fromiter((len(a) for a in near), dtype=np.int64, count=len(near))
+    idx = np.repeat(np.arange(len(cloud)), lens)
+    disc = np.concatenate([np.asarray(a, dtype=np.int64) for a in near]) if idx.size else np.zeros(0, np.int64)
+    inside = np.hypot(*(cloud.xyz[idx, :2] - c[disc]).T) <= r[disc]
+    keep[idx[inside]] = False
+    return PointCloud(**{f: getattr(cloud, f)[keep] for f in PointCloud.__dataclass_fields__})
 
 
 @dataclass

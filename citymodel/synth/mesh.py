@@ -15,7 +15,7 @@ import numpy as np
 from citymodel._optional import require
 from citymodel.geometry import triangulate_polygon
 from citymodel.synth.scene import District
-from citymodel.synth.shapes import box_triangles
+from citymodel.synth.shapes import box_triangles, gable_box_triangles
 
 __all__ = ["SceneMesh", "scene_mesh", "KIND_NAMES", "TERRAIN", "ROOF", "WALL", "SUPER", "CROWN", "SHRUB", "TRUNK"]
 
@@ -151,6 +151,10 @@ def scene_mesh(district: District) -> SceneMesh:
                     put(v[tri], WALL, bi)
     bidx = {b.building_id: i for i, b in enumerate(district.buildings)}
     for s in district.superstructures:
+        if s.ridge_rise_m > 0:
+            put(gable_box_triangles(s.center_xy, s.angle_rad, s.length_m, s.width_m, s.z_bottom_m, s.z_top_m,
+                                    s.ridge_rise_m), SUPER, bidx[s.building_id])
+            continue
         put(box_triangles(s.center_xy, s.angle_rad, s.length_m, s.width_m, s.z_bottom_m, s.z_top_m),
             SUPER, bidx[s.building_id])
     for ti, t in enumerate(district.trees):

@@ -15,7 +15,7 @@ from citymodel.io.cityjson import write_cityjson
 from citymodel.model import CityModel
 from citymodel.progress import progress_bar
 from citymodel.synth.district import DEFAULT_CRS, DEFAULT_ORIGIN_LONLAT, make_district
-from citymodel.synth.lidar import simulate_lidar, write_laz
+from citymodel.synth.lidar import drop_gaps, simulate_lidar, write_laz
 from citymodel.synth.mesh import scene_mesh
 from citymodel.synth.ortho import render_ortho, write_ortho
 from citymodel.synth.truth import (
@@ -43,7 +43,9 @@ OUTPUT_NAMES = {
 }
 
 # independent random streams per product: options of one product never change another
-_STREAM = {"layout": 0, "lidar": 1, "ortho": 2, "footprints": 3, "zones": 4}
+_STREAM = {"layout": 0, "lidar": 1, "ortho": 2, "footprints": 3, "zones": 4, "gaps": 5}
+#: Share of the area without points in the ``ahn3`` district (dropouts of a real survey).
+GAP_FRACTION_AHN3 = 0.02
 
 
 @dataclass
@@ -90,16 +92,17 @@ def generate(
     *,
     seed: int = 7,
     size_m: float = 400.0,
-    density_pts_m2: float = 12.0,
+    density_pts_m2: float | None = None,
     crs: str | int = DEFAULT_CRS,
     origin_lonlat: tuple[float, float] = DEFAULT_ORIGIN_LONLAT,
     unclassified: bool = False,
     footprint_noise_m: float = 0.0,
     footprint_missing_fraction: float = 0.0,
     ortho_resolution_m: float = 0.25,
-    noise_m: float = 0.05,
+    noise_m: float | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
+    realism: str = "clean",
 ) -> SynthOutputs:
     """Generate a synthetic district and write its truth, LiDAR, footprints, orthophoto and zones.
 
@@ -111,8 +114,9 @@ def generate(
         Same seed, same district and same files.
     size_m : float
         Side of the square district [m].
-    density_pts_m2 : float
-        Mean LiDAR point density, all returns [1/m2].
+    density_pts_m2 : float, optional
+        Mean LiDAR point density, all returns [1/m2]; default 12, or 10 with ``realism="ahn3"``
+        (about 9 on roofs, as AHN3).
     crs : str or int
         Projected CRS (default EPSG:32632, WGS 84 / UTM 32N).
     origin_lonlat : (float, float)
@@ -125,13 +129,19 @@ def generate(
         Share of buildings missing from the footprints (0..1).
     ortho_resolution_m : float
         Orthophoto pixel size [m].
-    noise_m : float
-        LiDAR range noise (standard deviation) [m].
+    noise_m : float, optional
+        LiDAR range noise (standard deviation) [m]; default 0.05, or 0.03 with ``realism="ahn3"``
+        (AHN3's vertical precision is 2-5 cm).
     overwrite : bool
         Replace existing outputs; otherwise :class:`~citymodel.errors.OutputExistsError`
         is raised before anything is computed.
     progress : callable, optional
         Called with a short step name before each step.
+    realism : str
+        ``clean``: exact roof planes and a few chimneys and flat dormers (the default, what the
+        accuracy tests were tuned on). ``ahn3``: the same buildings plus gable dormers, HVAC
+        boxes, stair houses, parapets and trees over roofs
+        (:mod:`citymodel.synth.clutter`), and point gaps over 2 % of the area.
 
     Returns
     -------
@@ -157,8 +167,13 @@ def generate(
         timings[name] = t - t0
         t0 = t
 
+    hard = realism == "ahn3"
+    if density_pts_m2 is None:
+        density_pts_m2 = 10.0 if hard else 12.0
+    if noise_m is None:
+        noise_m = 0.03 if hard else 0.05
     say("layout")
-    district = make_district(seed, size_m, crs=crs, origin_lonlat=origin_lonlat)
+    district = make_district(seed, size_m, crs=crs, origin_lonlat=origin_lonlat, realism=realism)
     lap("layout")
     say("truth")
     model = district_to_citymodel(district)
@@ -176,6 +191,8 @@ def generate(
     say("lidar")
     cloud = simulate_lidar(district, mesh, density_pts_m2=density_pts_m2, noise_m=noise_m, rng=rng("lidar"),
                            unclassified=unclassified)
+    if hard:
+        cloud = drop_gaps(cloud, district, GAP_FRACTION_AHN3, rng("gaps"))
     write_laz(cloud, paths["laz"], district.epsg, overwrite=overwrite)
     lap("lidar")
     say("ortho")

@@ -119,14 +119,18 @@ class Superstructure:
     Attributes
     ----------
     kind : str
-        ``chimney`` or ``dormer``.
+        ``chimney`` or ``dormer`` (flat top); with ``realism="ahn3"`` also ``gable_dormer``,
+        ``hvac``, ``stair_house`` and ``parapet`` (:mod:`citymodel.synth.clutter`).
     building_id : str
     center_xy : (2,) float64 [m]
     angle_rad : float [rad]
     length_m, width_m : float [m]
         Box sides along and across ``angle_rad``.
     z_bottom_m, z_top_m : float
-        Box bottom (inside the roof) and top [m a.s.l.].
+        Box bottom (inside the roof) and top of its walls [m a.s.l.].
+    ridge_rise_m : float
+        Height of a gable roof on the box above ``z_top_m``, ridge along ``angle_rad`` [m]
+        (0: flat top).
     """
 
     kind: str
@@ -137,10 +141,22 @@ class Superstructure:
     width_m: float
     z_bottom_m: float
     z_top_m: float
+    ridge_rise_m: float = 0.0
 
     @property
     def outline(self) -> shapely.Polygon:
         return shapely.Polygon(rect_corners(self.center_xy, self.angle_rad, self.length_m, self.width_m))
+
+    def top_z(self, xy: np.ndarray) -> np.ndarray:
+        """Exact height of the top [m a.s.l.] at points ``(k, 2)`` [m], ``(k,)`` (NaN outside)."""
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        d = xy - self.center_xy
+        c, s = np.cos(self.angle_rad), np.sin(self.angle_rad)
+        along, across = d[:, 0] * c + d[:, 1] * s, -d[:, 0] * s + d[:, 1] * c
+        half_w = 0.5 * self.width_m
+        inside = (np.abs(along) <= 0.5 * self.length_m) & (np.abs(across) <= half_w)
+        z = self.z_top_m + self.ridge_rise_m * (1.0 - np.abs(across) / half_w)
+        return np.where(inside, z, np.nan)
 
 
 @dataclass

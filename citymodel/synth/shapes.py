@@ -15,7 +15,7 @@ from citymodel.geometry import newell_normal, unit
 from citymodel.synth.frame import Frame, rect_corners
 from citymodel.synth.scene import ROOF_TYPES, Face, Part
 
-__all__ = ["make_part", "box_triangles"]
+__all__ = ["make_part", "box_triangles", "gable_box_triangles"]
 
 
 def _orient(rings: list[np.ndarray], expected: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -197,4 +197,28 @@ def box_triangles(
     for i in range(4):
         j = (i + 1) % 4
         tris += [np.array([lo[i], lo[j], hi[j]]), np.array([lo[i], hi[j], hi[i]])]
+    return np.array(tris)
+
+
+def gable_box_triangles(
+    center_xy: np.ndarray, angle_rad: float, length_m: float, width_m: float, z_bottom_m: float, z_top_m: float,
+    ridge_rise_m: float,
+) -> np.ndarray:
+    """Triangles ``(14, 3, 3)`` of a closed box with a gable roof, ridge along ``angle_rad`` [m].
+
+    The ridge is ``ridge_rise_m`` above the walls' top ``z_top_m`` (a gable dormer: two small
+    roof planes of its own).
+    """
+    c = rect_corners(center_xy, angle_rad, length_m, width_m)  # (s, t) = (-,-), (+,-), (+,+), (-,+)
+    lo = np.column_stack([c, np.full(4, z_bottom_m)])
+    hi = np.column_stack([c, np.full(4, z_top_m)])
+    mid = 0.5 * (c[[0, 1]] + c[[3, 2]])  # ridge ends above the two short sides
+    r = np.column_stack([mid, np.full(2, z_top_m + ridge_rise_m)])
+    tris = [lo[[0, 2, 1]], lo[[0, 3, 2]]]
+    for i in range(4):
+        j = (i + 1) % 4
+        tris += [np.array([lo[i], lo[j], hi[j]]), np.array([lo[i], hi[j], hi[i]])]
+    tris += [np.array([hi[0], hi[1], r[1]]), np.array([hi[0], r[1], r[0]]),  # roof plane t < 0
+             np.array([hi[2], hi[3], r[0]]), np.array([hi[2], r[0], r[1]]),  # roof plane t > 0
+             np.array([hi[1], hi[2], r[1]]), np.array([hi[3], hi[0], r[0]])]  # gable ends
     return np.array(tris)

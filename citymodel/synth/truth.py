@@ -319,11 +319,12 @@ def tree_table(district: District) -> pd.DataFrame:
 
 
 def superstructure_table(district: District) -> pd.DataFrame:
-    """One row per chimney or dormer (in the LiDAR, not in the LoD2.2 truth)."""
+    """One row per superstructure (in the LiDAR, not in the LoD2.2 truth): its exact box and gable."""
     return pd.DataFrame([{
         "id": s.building_id, "kind": s.kind, "x_m": s.center_xy[0], "y_m": s.center_xy[1],
         "angle_deg": float(np.degrees(s.angle_rad)), "length_m": s.length_m, "width_m": s.width_m,
-        "z_bottom_m": s.z_bottom_m, "z_top_m": s.z_top_m,
+        "z_bottom_m": s.z_bottom_m, "z_top_m": s.z_top_m, "ridge_rise_m": s.ridge_rise_m,
         "outline_wkt": shapely.to_wkt(s.outline, rounding_precision=4),
     } for s in district.superstructures], columns=["id", "kind", "x_m", "y_m", "angle_deg", "length_m",
-                                                   "width_m", "z_bottom_m", "z_top_m", "outline_wkt"])
+                                                   "width_m", "z_bottom_m", "z_top_m", "ridge_rise_m",
+                                                   "outline_wkt"])

@@ -222,7 +222,7 @@ def _check_batch(vertices: np.ndarray, canon: np.ndarray, items: list[tuple[str,
         return
     pc = check_polygons(vertices, canon, rag, PLANARITY_TOL_M)
     solid = np.full(rag.n_shells, depth >= 4)
-    sc = check_shells(vertices, canon, rag, pc.polygon_ok, solid)
+    sc = check_shells(vertices, canon, rag, pc.polygon_ok, solid, SNAP_TOL_M)
 
     def loc(poly: int) -> tuple[str, int, int | None, int]:
         sh = int(rag.polygon_shell[poly])
@@ -261,8 +261,13 @@ def _check_batch(vertices: np.ndarray, canon: np.ndarray, items: list[tuple[str,
         oid, gi, sh = sloc(s)
         report.add(oid, gi, 301, f"the shell has {int(n_poly[s])} polygons (4 needed)", shell=sh)
         with_errors.add((oid, gi))
-    for counts, code, what in ((sc.free_edges, 302, "edges are used by only one polygon (the shell has holes)"),
+    # val3dity's order: 304 stops the shell's checks, then 305, and only then 302
+    many = sc.components > 1
+    hole = np.where((sc.nonmanifold_edges > 0) | (sc.t_junctions > 0) | many, 0, sc.free_edges)
+    for counts, code, what in ((hole, 302, "edges are used by only one polygon (the shell has holes)"),
                                (sc.nonmanifold_edges, 304, "edges are shared by more than two polygons"),
+                               (sc.t_junctions, 304, "edges have another vertex of the shell inside them "
+                                                     "(T-junction: the polygons' edges do not match)"),
                                (sc.nonmanifold_vertices, 303, "vertices have polygons that do not form one umbrella")):
         for s in np.flatnonzero(counts):
             oid, gi, sh = sloc(s)

@@ -39,7 +39,9 @@ _TABLE = (
     Code(301, "TOO_FEW_POLYGONS", ERROR, "a shell has fewer than 4 polygons"),
     Code(302, "SHELL_NOT_CLOSED", ERROR, "the shell has holes: some edges are used by only one polygon"),
     Code(303, "NON_MANIFOLD_VERTEX", ERROR, "the polygons around a vertex do not form one umbrella"),
-    Code(304, "NON_MANIFOLD_EDGE", ERROR, "an edge is shared by more than two polygons"),
+    Code(304, "NON_MANIFOLD_EDGE", ERROR,
+         "an edge is shared by more than two polygons, or a vertex lies inside another polygon's edge "
+         "(T-junction), so the polygons cannot be stitched into one surface"),
     Code(305, "MULTIPLE_CONNECTED_COMPONENTS", ERROR,
          "the shell's polygons form several groups not connected by edges"),
     Code(307, "POLYGON_WRONG_ORIENTATION", ERROR,

@@ -1,5 +1,13 @@
 """Shell checks on flat arrays: val3dity 301, 302, 303, 304, 305 and 307.
 
+The codes follow val3dity's order of checks (``Surface::validate_as_shell``): a shell whose
+polygons cannot be stitched into one 2-manifold surface (an edge used by more than two polygons,
+or a vertex of the shell lying inside another polygon's edge, a T-junction) is 304 and nothing
+else is checked; otherwise a shell whose polygons fall into several edge-connected groups is 305
+(open or closed); only then is an open shell 302. This is what val3dity's own test solids assert
+(``304.poly`` is a T-junction, ``304_1.poly`` a face through the solid, ``305.poly`` a triangle
+floating beside a closed cube).
+
 Edges are counted with one sort of the (shell, low vertex, high vertex) triples of every
 shell at once; orientation comes from whether the two uses of each edge run in opposite
 directions (a signed graph whose connected components split the polygons into two classes)
@@ -31,8 +39,12 @@ class ShellChecks:
         Fewer than 4 polygons.
     free_edges, nonmanifold_edges, nonmanifold_vertices : (s,) int64
         Counts behind 302, 304 and 303.
+    t_junctions : (s,) int64
+        Edges used by one polygon that have another vertex of the shell inside them (304, as
+        val3dity reports them); counted only on shells without edges used more than twice.
     components : (s,) int64
-        Number of edge-connected groups of polygons (305 when more than one; closed shells only).
+        Number of edge-connected groups of polygons (305 when more than one); counted on shells
+        without 304 (open or closed) and, for closed shells, without 303.
     wrong_polygon : (p,) bool
         Polygon oriented against the rest of its shell or inward (307).
     volume_m3 : (s,) float64
@@ -44,6 +56,7 @@ class ShellChecks:
     free_edges: np.ndarray
     nonmanifold_edges: np.ndarray
     nonmanifold_vertices: np.ndarray
+    t_junctions: np.ndarray
     components: np.ndarray
     wrong_polygon: np.ndarray
     volume_m3: np.ndarray
@@ -54,8 +67,42 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return connected_components(g, directed=False)[1]
 
 
+def _t_junctions(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, shells: np.ndarray,
+                 edge_shell: np.ndarray, edge_lo: np.ndarray, edge_hi: np.ndarray, tol_m: float) -> np.ndarray:
+    """Per shell, free edges with another free edge's vertex strictly inside them (within ``tol_m``).
+
+    Only shells that have free edges get here (invalid input), so a small loop over them is fine.
+    """
+    out = np.zeros(rag.n_shells, np.int64)
+    if not shells.size:
+        return out
+    rep = np.empty((int(canon.max()) + 1, 3))
+    rep[canon] = vertices  # one location per welded id
+    for s in shells:
+        sel = edge_shell == s
+        # a T-junction's middle vertex is itself on the hole's border: only those are candidates
+        xyz = rep[np.unique(np.concatenate([edge_lo[sel], edge_hi[sel]]))]
+        a, b = rep[edge_lo[sel]], rep[edge_hi[sel]]
+        d = b - a
+        len2 = np.einsum("ij,ij->i", d, d)
+        ok = len2 > tol_m * tol_m
+        if not ok.any():
+            continue
+        a, d, len2 = a[ok], d[ok], len2[ok]
+        rel = xyz[None, :, :] - a[:, None, :]  # (e, m, 3)
+        t = np.einsum("emk,ek->em", rel, d) / len2[:, None]
+        foot = a[:, None, :] + t[..., None] * d[:, None, :]
+        dist2 = np.sum((xyz[None, :, :] - foot) ** 2, axis=2)
+        length = np.sqrt(len2)[:, None]
+        # clear of both ends by twice the snap distance: nearer, it is a near-duplicate of the end
+        # vertex (the weld's business, and a 1 mm borderline would flip with quantisation)
+        inside = (t * length > 2.0 * tol_m) & ((1.0 - t) * length > 2.0 * tol_m)
+        out[s] = int(np.count_nonzero((inside & (dist2 <= tol_m * tol_m)).any(axis=1)))
+    return out
+
+
 def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_ok: np.ndarray,
-                 is_solid_shell: np.ndarray) -> ShellChecks:
+                 is_solid_shell: np.ndarray, snap_tol_m: float = 1e-3) -> ShellChecks:
     """Topology and orientation of every solid shell whose polygons are valid.
 
     Parameters
@@ -63,13 +110,15 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
     vertices : (n, 3) float64
         Shared vertex array [m].
     canon : (n,) int64
-        Welded vertex ids.
+        Welded vertex ids (0..k-1).
     rag : Ragged
         Rings, polygons and shells.
     polygon_ok : (p,) bool
         Polygons without ring/planarity errors (val3dity checks shells only when all are).
     is_solid_shell : (s,) bool
         Shells of Solids / MultiSolids / CompositeSolids (surfaces are not checked here).
+    snap_tol_m : float
+        Distance under which a vertex counts as lying on an edge (T-junction) [m].
     """
     S, P = rag.n_shells, rag.n_polygons
     n_poly = np.bincount(rag.polygon_shell, minlength=S)
@@ -83,13 +132,14 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
     wrong = np.zeros(P, dtype=bool)
     volume = np.full(S, np.nan)
     ncomp_shell = np.zeros(S, np.int64)
+    tj = np.zeros(S, np.int64)
     R = rag.n_rings
     ring_of = np.repeat(np.arange(R), rag.ring_len)
     poly_of = rag.ring_polygon[ring_of]
     shell_of = rag.polygon_shell[poly_of]
     sel = go[shell_of]
     if not sel.any():
-        return ShellChecks(checked, e301, free, nonman, nmv, ncomp_shell, wrong, volume)
+        return ShellChecks(checked, e301, free, nonman, nmv, tj, ncomp_shell, wrong, volume)
     k = rag.vidx.shape[0]
     nxt = np.arange(k) + 1
     nonempty = rag.ring_len > 0
@@ -110,6 +160,17 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
     free = np.bincount(gshell[gsize == 1], minlength=S).astype(np.int64)
     nonman = np.bincount(gshell[gsize > 2], minlength=S).astype(np.int64)
     closed = go & (free == 0) & (nonman == 0)
+    open_ok = go & (free > 0) & (nonman == 0)
+    once = (gsize == 1) & open_ok[gshell]
+    tj = _t_junctions(vertices, canon, rag, np.flatnonzero(open_ok), gshell[once], lo[gstart[once]],
+                      hi[gstart[once]], snap_tol_m)
+    open_ok = open_ok & (tj == 0)
+    # open shells: only their edge-connected groups are checked (305 before 302, as val3dity)
+    op = (gsize == 2) & open_ok[gshell]
+    pcomp_open = _components(P, pf[gstart[op]], pf[gstart[op] + 1])
+    in_open = open_ok[rag.polygon_shell]
+    so = np.unique(np.stack([rag.polygon_shell[in_open], pcomp_open[in_open]], axis=1), axis=0)
+    ncomp_open = np.bincount(so[:, 0], minlength=S).astype(np.int64) if so.size else np.zeros(S, np.int64)
     pair = (gsize == 2) & closed[gshell]
     f, g = pf[gstart[pair]], pf[gstart[pair] + 1]
     # ---- non-manifold vertices (303): corners around a vertex must form one fan
@@ -142,6 +203,7 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
     sc = np.unique(np.stack([rag.polygon_shell[in_closed_poly], pcomp[in_closed_poly]], axis=1), axis=0)
     ncomp_shell = np.bincount(sc[:, 0], minlength=S).astype(np.int64) if sc.size else ncomp_shell
     closed = closed & (ncomp_shell <= 1)
+    ncomp_shell = np.where(open_ok, ncomp_open, ncomp_shell)
     # ---- orientation (307) on closed, connected 2-manifold shells
     keep_pair = closed[rag.polygon_shell[f]]
     f, g = f[keep_pair], g[keep_pair]
@@ -173,4 +235,4 @@ def check_shells(vertices: np.ndarray, canon: np.ndarray, rag: Ragged, polygon_o
     in_closed = closed[rag.polygon_shell]
     a_right = vol_fixed[rag.polygon_shell] > 0
     wrong = in_closed & ((cls_b & a_right) | (cls_a & ~a_right & ~cls_b) | non_orientable)
-    return ShellChecks(checked, e301, free, nonman, nmv, ncomp_shell, wrong, volume)
+    return ShellChecks(checked, e301, free, nonman, nmv, tj, ncomp_shell, wrong, volume)
