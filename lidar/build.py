@@ -31,6 +31,7 @@ from citymodel.model import CityModel
 from lidar.classify import classify_points
 from lidar.execution import cache
 from lidar.execution.assemble import assemble_model, note_partly_outside
+from lidar.execution.extract_tiles import FOOTPRINT_BUFFER_M, extract_tiled
 from lidar.execution.plan import (
     block_bboxes,
     choose_tile_size,
@@ -139,18 +140,23 @@ def _check_lods(lods: Sequence[str]) -> tuple[str, ...]:
 
 
 def _footprints(source: PointSource, footprints: Any, id_field: str | None, ortho: Any, workdir: Any,
-                progress: bool) -> tuple[list[Footprint], tuple | None]:
+                progress: bool, tile_m: float | None, notes: list[str]) -> tuple[list[Footprint], tuple | None]:
     """The footprints (given, or extracted from the points and kept in ``workdir``), and the
-    points with their classes when they had to be read whole for the extraction."""
+    points with their classes when they were read whole for the extraction (one tile, ``tile_m``
+    None); else extracted tile by tile (:func:`lidar.execution.extract_tiles.extract_tiled`)."""
     if footprints is not None:
         return _load_footprints(footprints, id_field, source.epsg), None
     fps, fp_cache, loaded = None, None, None
     if workdir is not None and not source.in_memory:  # extracted footprints are kept and reused too
         fkey = cache.run_key(source.files + ([] if ortho is None else [str(ortho)]),
-                                   {"extracted footprints": 1, "crs": str(source.crs)})
+                             {"extracted footprints": 1, "crs": str(source.crs), "tile_m": tile_m,
+                              "buffer_m": FOOTPRINT_BUFFER_M})
         fp_cache = cache.prepare(workdir) / f"footprints_{fkey}.pkl"
         fps = cache.load(fp_cache) if fp_cache.exists() else None
-    if fps is None:
+    if fps is None and tile_m is not None:  # bounded memory: tile by tile
+        fps = footprints_from_polygons(extract_tiled(source, tile_m=tile_m, classify=_classes, ortho=ortho,
+                                                     buffer_m=FOOTPRINT_BUFFER_M, progress=progress, notes=notes))
+    elif fps is None:
         pc_all = source.read(progress=progress)
         classes_all = _classes(pc_all, ortho)
         fps = _extract_footprints(_with_classes(pc_all, *classes_all[:2]), ortho)
@@ -195,7 +201,8 @@ def build_model(
         LAS/LAZ files (any number, one CRS) or points already read.
     footprints : path, list of Footprint or list of shapely polygons, optional
         ``.gpkg``/``.geojson``/``.shp``/``.sqlite``/``.csv``; polygons are taken to be in the
-        points' CRS. ``None``: footprints are extracted from the points.
+        points' CRS. ``None``: footprints are extracted from the points (tile by tile when there are
+        several tiles, :mod:`lidar.execution.extract_tiles`).
     footprint_id_field : str, optional
         Footprint attribute that becomes the building id (default ``fp<N>``).
     crs : str or int, optional
@@ -275,11 +282,14 @@ def build_model(
     lods = _check_lods(lods)
     source = open_points(points, crs)
     ortho, veg_notes = check_ortho(ortho, vegetation, source.epsg, source.extents)  # fails now, or drops it
-    fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress)
+    tile_m, tile_why = choose_tile_size(source, tile_size_m, SINGLE_READ_POINTS, BLOCK_M)
+    fp_notes: list[str] = []
+    fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress, tile_m, fp_notes)
+    for note in fp_notes:
+        log.warning("footprint extraction: %s", note)
     partly = mark_outside(fps, source, footprints)
 
     # 1. plan: tiles of footprints, how each gets its points, the ones already in workdir
-    tile_m, tile_why = choose_tile_size(source, tile_size_m, SINGLE_READ_POINTS, BLOCK_M)
     if loaded is not None and tile_m is not None:
         tile_m, tile_why = None, f"one tile: the points were read whole to extract the footprints (not {tile_why})"
     log.info("build tiles: %s", tile_why)
@@ -323,6 +333,7 @@ def build_model(
             spilled=not plan.small and bool(plan.jobs),
             blocks_reused=ran.n_reused,
             tile_size_m=tile_m,
+            footprint_notes=fp_notes,
             tile_size_reason=tile_why,
             tiles=[dataclasses.asdict(t) for t in ran.tiles],
             failed_tiles=[dataclasses.asdict(t) for t in ran.tiles if t.status == "failed"],
