@@ -93,7 +93,7 @@ def generate_city(folder: str | os.PathLike, n_points: float, seed: int = 1) -> 
     per_file = DENSITY_PTS_M2 * FILE_M**2
     n_side = max(1, math.ceil(math.sqrt(n_points / per_file)))
     n_files = max(1, round(n_points / per_file))
-    x0, y0 = 680_000.0, 4_920_000.0  # UTM 32N, a Bologna-like place
+    x0, y0 = 680_400.0, 4_920_480.0  # UTM 32N, a Bologna-like place; multiples of FILE_M and LOT_M
     nl = int(FILE_M // LOT_M)
     files, boxes, n_total = [], [], 0
     for f in range(n_files):
@@ -290,7 +290,7 @@ def main() -> None:
         lines.append(f"{r['workers']} worker(s): CPU {main + wk:.0f} s, of which main process {main:.0f} s "
                      f"({100 * main / (main + wk):.0f} %): {r['points'] / (main + wk) / 1e6:.2f} M points per CPU-second")
     lines.append(f"Bologna (140 km2 at 12 pts/m2 = 1.68 G points) at {per_cpu / 1e6:.2f} M points per CPU-second, "
-                 "80 % efficiency: " + ", ".join(f"{e['nodes']} node(s) of 2 cores {e['hours']:.1f} h" for e in est))
+                 "80 % efficiency: " + ", ".join(f"{e['nodes']} node(s) of 2 cores {60 * e['hours']:.0f} min" for e in est))
     print("\n".join(lines))
     if args.write_doc:
         _write_doc("## City-scale build: `benchmarks/scale.py` (build part)\n\n"
