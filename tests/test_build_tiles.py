@@ -209,9 +209,9 @@ def test_extraction_tile_by_tile_gives_the_whole_cloud_footprints(district, monk
     assert len(tiled) == len(whole) == 11 and not notes
     iou = sorted(max(_iou(p, q) for q in whole) for p in tiled)
     assert iou[0] > 0.95 and iou[3] > 0.999, iou
-    # the build without footprints: 75 m tiles, a 20 m buffer that holds the buildings crossing edges
+    # the build without footprints: 100 m tiles (2 x 2), a 20 m buffer that holds the buildings crossing edges
     monkeypatch.setattr(lb, "FOOTPRINT_BUFFER_M", 20.0)
     st: dict = {}
-    m = lb.build_model([district.laz], lods=("1.2",), terrain=False, progress=False, tile_size_m=75.0, stats=st)
-    assert len(m.building_ids()) == 11 and st["statuses"]["ok"] == 11 and st["tile_size_m"] == 75.0
+    m = lb.build_model([district.laz], lods=("1.2",), terrain=False, progress=False, tile_size_m=100.0, stats=st)
+    assert len(m.building_ids()) == 11 and st["statuses"]["ok"] == 11 and st["tile_size_m"] == 100.0
     assert not st["footprint_notes"]
