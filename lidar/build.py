@@ -19,8 +19,9 @@ the blocks containing it (:mod:`lidar.execution.spill`); blocks are then loaded 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,8 +31,10 @@ from citymodel.model import CityModel
 from lidar.classify import classify_points
 from lidar.execution import cache
 from lidar.execution.assemble import assemble_model, note_partly_outside
+from lidar.execution.extract_tiles import FOOTPRINT_BUFFER_M, extract_tiled
 from lidar.execution.plan import (
     block_bboxes,
+    choose_tile_size,
     make_blocks,
     mark_outside,
     plan_blocks,
@@ -45,6 +48,7 @@ from lidar.execution.run import (
     SPILL_CHUNK_POINTS,
     TEST_HANG_S,
     BlockOut,
+    TileReport,
     owned_ground,
     run_plan,
 )
@@ -57,11 +61,15 @@ from lidar.terrain.ground import has_usable_classes
 from lidar.terrain.tin import add_terrain
 from lidar.vegetation.build_step import VegetationOptions, add_vegetation, check_ortho
 
-__all__ = ["build_model", "classify_block", "GROUND_BUFFER_M", "BLOCK_M"]
+__all__ = ["build_model", "classify_block", "GROUND_BUFFER_M", "BLOCK_M", "TileReport"]
 
-#: Footprints are processed in square blocks of this side, each block's points loaded at once [m].
-BLOCK_M = 500.0
-#: Files with at most this many points in all are read at once; larger inputs are spilled per block.
+log = logging.getLogger(__name__)
+
+#: Side of the square tiles when ``tile_size_m`` is not given [m]; None: chosen from the point
+#: density (:func:`lidar.execution.plan.choose_tile_size`). Each tile's points are loaded at once.
+BLOCK_M: float | None = None
+#: Without ``tile_size_m``, files with at most this many points in all are read at once (one
+#: tile); larger inputs are spilled into tiles.
 SINGLE_READ_POINTS = 2_000_000
 #: Unclassified inputs: each block is classified with its points this far around its footprints [m].
 CLASSIFY_BUFFER_M = 30.0
@@ -132,18 +140,23 @@ def _check_lods(lods: Sequence[str]) -> tuple[str, ...]:
 
 
 def _footprints(source: PointSource, footprints: Any, id_field: str | None, ortho: Any, workdir: Any,
-                progress: bool) -> tuple[list[Footprint], tuple | None]:
+                progress: bool, tile_m: float | None, notes: list[str]) -> tuple[list[Footprint], tuple | None]:
     """The footprints (given, or extracted from the points and kept in ``workdir``), and the
-    points with their classes when they had to be read whole for the extraction."""
+    points with their classes when they were read whole for the extraction (one tile, ``tile_m``
+    None); else extracted tile by tile (:func:`lidar.execution.extract_tiles.extract_tiled`)."""
     if footprints is not None:
         return _load_footprints(footprints, id_field, source.epsg), None
     fps, fp_cache, loaded = None, None, None
     if workdir is not None and not source.in_memory:  # extracted footprints are kept and reused too
         fkey = cache.run_key(source.files + ([] if ortho is None else [str(ortho)]),
-                                   {"extracted footprints": 1, "crs": str(source.crs)})
+                             {"extracted footprints": 1, "crs": str(source.crs), "tile_m": tile_m,
+                              "buffer_m": FOOTPRINT_BUFFER_M})
         fp_cache = cache.prepare(workdir) / f"footprints_{fkey}.pkl"
         fps = cache.load(fp_cache) if fp_cache.exists() else None
-    if fps is None:
+    if fps is None and tile_m is not None:  # bounded memory: tile by tile
+        fps = footprints_from_polygons(extract_tiled(source, tile_m=tile_m, classify=_classes, ortho=ortho,
+                                                     buffer_m=FOOTPRINT_BUFFER_M, progress=progress, notes=notes))
+    elif fps is None:
         pc_all = source.read(progress=progress)
         classes_all = _classes(pc_all, ortho)
         fps = _extract_footprints(_with_classes(pc_all, *classes_all[:2]), ortho)
@@ -177,6 +190,8 @@ def build_model(
     workdir: str | os.PathLike | None = None,
     scheduler: Any = None,
     vegetation: VegetationOptions | None = None,
+    tile_size_m: float | None = None,
+    on_tile: Callable[[TileReport, list[CityModel]], Any] | None = None,
 ) -> CityModel:
     """Build a city model from LAS/LAZ points and building footprints.
 
@@ -186,7 +201,8 @@ def build_model(
         LAS/LAZ files (any number, one CRS) or points already read.
     footprints : path, list of Footprint or list of shapely polygons, optional
         ``.gpkg``/``.geojson``/``.shp``/``.sqlite``/``.csv``; polygons are taken to be in the
-        points' CRS. ``None``: footprints are extracted from the points.
+        points' CRS. ``None``: footprints are extracted from the points (tile by tile when there are
+        several tiles, :mod:`lidar.execution.extract_tiles`).
     footprint_id_field : str, optional
         Footprint attribute that becomes the building id (default ``fp<N>``).
     crs : str or int, optional
@@ -230,12 +246,25 @@ def build_model(
         workers at the same paths. Results are the same as a local run.
     vegetation : VegetationOptions, optional
         Also land cover and green areas (:mod:`lidar.vegetation.build_step`); summary in ``stats["vegetation"]``.
+    tile_size_m : float, optional
+        Side of the square tiles [m]. Each building belongs to the tile holding its footprint's
+        centroid and is reconstructed from all the points around its footprint (the tile's box is
+        its footprints' box plus a buffer), so its result does not depend on the tile size. Default:
+        one tile for inputs of up to :data:`SINGLE_READ_POINTS` points, else a side chosen from
+        the point density (:func:`lidar.execution.plan.choose_tile_size`); the choice and why
+        are logged and in ``stats["tile_size_m"]``, ``stats["tile_size_reason"]``.
+    on_tile : callable, optional
+        ``on_tile(report, buildings)`` as each tile finishes: its
+        :class:`~lidar.execution.run.TileReport` and one ``CityModel`` per building it owns
+        (for streamed output, :mod:`lidar.execution.stream`). A failed tile's buildings come
+        skipped, with the reason; the other tiles go on.
     stats : dict, optional
         Filled with run figures: ``seconds_per_building`` and ``cpu_seconds_per_building``
         (arrays [s]), ``n_points`` (points loaded, summed over blocks), ``n_points_in_files``,
         ``spilled`` (True when the points went through :mod:`lidar.execution.spill`), ``blocks_reused`` (block
         outputs found in ``workdir``), ``classes``, ``statuses``,
-        ``terrain`` (TIN figures: ``max_error_m`` over all ground points, ``rounds``, ...).
+        ``terrain`` (TIN figures: ``max_error_m`` over all ground points, ``rounds``, ...),
+        ``tiles`` (one dict per tile: :class:`~lidar.execution.run.TileReport`), ``failed_tiles``.
 
     Returns
     -------
@@ -253,26 +282,39 @@ def build_model(
     lods = _check_lods(lods)
     source = open_points(points, crs)
     ortho, veg_notes = check_ortho(ortho, vegetation, source.epsg, source.extents)  # fails now, or drops it
-    fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress)
+    tile_m, tile_why = choose_tile_size(source, tile_size_m, SINGLE_READ_POINTS, BLOCK_M)
+    fp_notes: list[str] = []
+    fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress, tile_m, fp_notes)
+    for note in fp_notes:
+        log.warning("footprint extraction: %s", note)
     partly = mark_outside(fps, source, footprints)
 
-    # 1. plan: blocks of footprints, how each gets its points, the ones already in workdir
+    # 1. plan: tiles of footprints, how each gets its points, the ones already in workdir
+    if loaded is not None and tile_m is not None:
+        tile_m, tile_why = None, f"one tile: the points were read whole to extract the footprints (not {tile_why})"
+    log.info("build tiles: %s", tile_why)
     cache_inputs = [f for f in (footprints, ortho) if isinstance(f, (str, os.PathLike))]
     plan = plan_blocks(
         source, fps, loaded=loaded is not None, lods=lods, time_limit_s=time_limit_s,
         want_ground=terrain or dtm_path is not None, ortho=ortho,
-        block_m=BLOCK_M, single_read_points=SINGLE_READ_POINTS, ground_buffer_m=GROUND_BUFFER_M,
-        classify_buffer_m=CLASSIFY_BUFFER_M, workdir=workdir, cache_inputs=cache_inputs,
+        block_m=tile_m or 1e12, single_read_points=source.n_points if tile_m is None else -1,
+        ground_buffer_m=GROUND_BUFFER_M, classify_buffer_m=CLASSIFY_BUFFER_M, workdir=workdir,
+        cache_inputs=cache_inputs,
         cache_options={"lods": lods, "time_limit_s": float(time_limit_s), "crs": str(crs),
                        "id_field": str(footprint_id_field),
-                       "consts": (BLOCK_M, SINGLE_READ_POINTS, GROUND_BUFFER_M, CLASSIFY_BUFFER_M, ROOF_MIN_HEIGHT_M)},
+                       "consts": (tile_m, GROUND_BUFFER_M, CLASSIFY_BUFFER_M, ROOF_MIN_HEIGHT_M)},
     )
-    # 2. run each block: points, classes, buildings, ground (reduced to the DTM and the TIN)
+
+    def tile_done(report: TileReport, results: dict) -> None:
+        note_partly_outside(results, partly)
+        if on_tile is not None:
+            on_tile(report, [assemble_model([fps[i]], {0: results[i]}, source.epsg, lods) for i in sorted(results)])
+
+    # 2. run each tile: points, classes, buildings, ground (reduced to the DTM and the TIN)
     ran = run_plan(plan, source, classify=_classes, loaded=loaded, workers=workers, hard_time_limit=hard_time_limit,
                    scheduler=scheduler, workdir=workdir, progress=progress, terrain=terrain,
-                   terrain_error_m=terrain_error_m, dtm_path=dtm_path, overwrite=overwrite)
+                   terrain_error_m=terrain_error_m, dtm_path=dtm_path, overwrite=overwrite, on_tile=tile_done)
     # 3. assemble: one Building per footprint, and the terrain
-    note_partly_outside(ran.results, partly)
     model = assemble_model(fps, ran.results, source.epsg, lods)
     if ran.tin is not None:
         add_terrain(model, *ran.tin)
@@ -290,6 +332,11 @@ def build_model(
             n_points_in_files=source.n_points,
             spilled=not plan.small and bool(plan.jobs),
             blocks_reused=ran.n_reused,
+            tile_size_m=tile_m,
+            footprint_notes=fp_notes,
+            tile_size_reason=tile_why,
+            tiles=[dataclasses.asdict(t) for t in ran.tiles],
+            failed_tiles=[dataclasses.asdict(t) for t in ran.tiles if t.status == "failed"],
             classes=ran.classes_desc,
             terrain=ran.terrain_stats,
             statuses={s: sum(1 for o in model.city_objects.values() if o.get("attributes", {}).get("status") == s)

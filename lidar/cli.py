@@ -39,6 +39,12 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 @click.option("--workdir", default=None, type=click.Path(file_okay=False),
               help="Keep each block's result in this folder and reuse it on a re-run with the same inputs and "
                    "options: an interrupted build resumes.")
+@click.option("--tile-size-m", default=None, type=click.FloatRange(min=10.0), metavar="M",
+              help="Side of the square tiles [m]; each building is built by the tile holding its footprint's "
+                   "centroid, from all its points, so the result does not depend on it. Default: one tile up to "
+                   "2 M points, else chosen from the point density (about 4 M points per tile); printed.")
+@click.option("--merge", "merge", default=None, type=click.Path(dir_okay=False), metavar="PATH",
+              help="With --out X.city.jsonl (streamed as tiles finish): also merge it into one CityJSON file here.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://HOST:8786): blocks run on the cluster instead of here; the "
                    "input files (and --workdir) must be reachable by the workers at the same paths.")
@@ -61,7 +67,7 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 @overwrite_opt
 def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, workers, time_limit_s, dtm_path,
             ortho, no_terrain, terrain_error_m, workdir, scheduler, trees, out, overwrite, slope_out=None,
-            **veg) -> None:
+            tile_size_m=None, merge=None, **veg) -> None:
     """Reconstruct buildings (LoD1.2, LoD1.3, LoD2.2) and terrain from LiDAR and footprints.
 
     \b
@@ -76,16 +82,29 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
       citymodel build --points big1.laz big2.laz --footprints fp.gpkg --workdir build_work \\
           --out city.city.jsonl          # run it again after an interruption: finished blocks are reused
       citymodel build --points /shared/tiles/*.laz --footprints /shared/fp.gpkg --workdir /shared/work \\
-          --scheduler tcp://scheduler:8786 --out city.city.jsonl
+          --scheduler tcp://scheduler:8786 --tile-size-m 500 --out city.city.jsonl --merge city.city.json
+
+    With --out X.city.jsonl the buildings are written tile by tile as the tiles finish (into a
+    temporary file renamed at the end); with --workdir, each tile's line goes to
+    WORKDIR/tiles.jsonl (tile, buildings, points, seconds, status, reason). A failed tile does not
+    stop the others: its buildings are written as skipped with the reason, the failed tiles are
+    listed at the end and the exit code is 1; run again with the same --workdir to retry them.
     """
-    from citymodel._fileutil import check_output
-    from citymodel.io.cityjson import write
+    import contextlib
+
+    from citymodel._fileutil import atomic_path, check_output
+    from citymodel.io.cityjson import is_seq_path, read, write
     from citymodel.progress import console
     from lidar.build import build_model
+    from lidar.execution.stream import SeqWriter
+    from lidar.execution.tile_log import failed_summary
+    from lidar.points.source import open_points
     from lidar.vegetation.build_step import VegetationOptions
 
     check_output(out, overwrite)  # fail before the work, not after
-    for extra in (dtm_path, veg["landcover_out"], slope_out):
+    if merge is not None and not is_seq_path(out):
+        raise click.UsageError("--merge needs --out X.city.jsonl (the streamed output to merge)")
+    for extra in (dtm_path, veg["landcover_out"], slope_out, merge):
         if extra is not None:
             check_output(extra, overwrite)
     vegetation = VegetationOptions(**veg)
@@ -95,12 +114,32 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
         dtm_for = str(Path(dtm_tmp.name) / "dtm.tif")
     lods = tuple(x.strip() for x in lod.split(",") if x.strip())
     stats: dict = {}
-    model = build_model(
-        list(points) + list(more_points), footprints=footprints, footprint_id_field=footprint_id_field,
-        crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_for,
-        terrain=not no_terrain, terrain_error_m=terrain_error_m, progress=not is_quiet(), overwrite=overwrite,
-        stats=stats, ortho=ortho, workdir=workdir, scheduler=scheduler, vegetation=vegetation,
-    )
+    files = list(points) + list(more_points)
+    stack = contextlib.ExitStack()
+    seq = None
+    if is_seq_path(out):  # streamed: each tile's buildings as it finishes, renamed at the end
+        tmp = stack.enter_context(atomic_path(out, overwrite=overwrite))
+        src = open_points(files, crs)
+        seq = stack.enter_context(SeqWriter(tmp, src.epsg, src.extents))
+    with stack:
+        model = build_model(
+            files, footprints=footprints, footprint_id_field=footprint_id_field,
+            crs=crs, lods=lods, workers=workers, time_limit_s=time_limit_s, dtm_path=dtm_for,
+            terrain=not no_terrain, terrain_error_m=terrain_error_m, progress=not is_quiet(), overwrite=overwrite,
+            stats=stats, ortho=ortho, workdir=workdir, scheduler=scheduler, vegetation=vegetation,
+            tile_size_m=tile_size_m, on_tile=None if seq is None else seq.tile,
+        )
+        _finish(model, stats, files, crs, trees, slope_out, dtm_for, dtm_tmp, overwrite, seq, out)
+    path = Path(out)
+    if merge is not None:
+        write(read(path), merge, overwrite=overwrite)
+    _report(console, model, stats, path, workdir, merge, failed_summary)
+
+
+def _finish(model, stats, files, crs, trees, slope_out, dtm_for, dtm_tmp, overwrite, seq, out) -> None:
+    """The slope, the trees, and the output (the rest of the streamed file, or the whole model)."""
+    from citymodel.io.cityjson import write
+
     if slope_out is not None:
         from lidar.slope import SLOPE_RESOLUTION_M, slope_from_dtm
 
@@ -109,17 +148,24 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
         slope_from_dtm(dtm_for, slope_out, resolution_m=SLOPE_RESOLUTION_M, overwrite=overwrite)
         if dtm_tmp is not None:
             dtm_tmp.cleanup()
-    n_trees = None
+    stats["n_trees"] = None
     if trees:
         from lidar.points.pointcloud import read_points
         from lidar.vegetation.trees import add_trees, detect_trees
 
         # ground, vegetation and unclassified points only: buildings are not needed for trees
-        pc = read_points(list(points) + list(more_points), crs=crs, classes=(1, 2, 3, 4, 5),
-                         progress=not is_quiet())
-        n_trees = add_trees(model, detect_trees(pc))
+        pc = read_points(files, crs=crs, classes=(1, 2, 3, 4, 5), progress=not is_quiet())
+        stats["n_trees"] = add_trees(model, detect_trees(pc))
         del pc
-    path = write(model, out, overwrite=overwrite)
+    if seq is not None:
+        seq.finish(model)
+    else:
+        write(model, out, overwrite=overwrite)
+
+
+def _report(console, model, stats, path, workdir, merge, failed_summary) -> None:
+    """The summary lines of the build; exit code 1 when tiles failed."""
+    n_trees = stats.get("n_trees")
     st = stats.get("statuses", {})
     sec = stats.get("seconds_per_building")
     timing = ""
@@ -132,6 +178,9 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
         + (f"; {stats['blocks_reused']} block{'s' if stats['blocks_reused'] != 1 else ''} reused from {workdir}"
            if stats.get("blocks_reused") else "")
     )
+    console.print(f"  tiles: {len(stats.get('tiles', []))}, {stats.get('tile_size_reason', '')}"
+                  + (f"; merged into {merge}" if merge else "")
+                  + (f"; log {Path(workdir) / 'tiles.jsonl'}" if workdir else ""))
     vs = stats.get("vegetation") or {}
     if vs:
         console.print(f"  green areas: {vs['plant_covers']} PlantCover {vs['by_class']}; land cover "
@@ -148,3 +197,13 @@ def build_cmd(points, more_points, footprints, footprint_id_field, crs, lod, wor
                 reasons[key] = reasons.get(key, 0) + 1
         for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:8]:
             console.print(f"  {n} x {r}")
+    failed = stats.get("failed_tiles") or []
+    if failed:
+        from lidar.execution.run import TileReport
+
+        lines = failed_summary([TileReport(**t) for t in failed])
+        console.print(f"  {len(failed)} tile{'s' if len(failed) != 1 else ''} failed (their buildings are written "
+                      f"as skipped; run again with the same --workdir to retry them):")
+        for line in lines:
+            console.print(f"    {line}")
+        raise click.exceptions.Exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -89,7 +90,10 @@ def test_rerun_reuses_every_block_and_gives_the_same_model(las_path, tmp_path, s
     assert st2["blocks_reused"] == n_files
     _same_buildings(ref, m2)
     np.testing.assert_allclose(_tin_vertices(m2), _tin_vertices(ref), atol=1e-9)
-    assert not [p for p in wd.iterdir() if not p.name.startswith("block_")]  # no temporary left
+    assert not [p for p in wd.iterdir() if not p.name.startswith("block_") and p.name != "tiles.jsonl"]  # no temporary left
+    log = [json.loads(line) for line in (wd / "tiles.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in log] == ["ok"] * n_files + ["reused"] * n_files  # one line per tile per run
+    assert sum(r["n_buildings"] for r in log[:n_files]) == len(FPS)
 
 
 def test_interrupted_build_resumes(las_path, tmp_path, small_blocks, monkeypatch):

@@ -102,11 +102,15 @@ def test_spill_folder_removed_on_error(tmp_path, monkeypatch):
         raise RuntimeError("stop")
 
     monkeypatch.setattr(lb, "_classes", boom)
-    with pytest.raises(RuntimeError, match="stop"):
-        lb.build_model([las], footprints=[shapely.box(1040, 2040, 1060, 2060)], crs="EPSG:28992",
-                       terrain=False, progress=False)
+    st: dict = {}
+    m = lb.build_model([las], footprints=[shapely.box(1040, 2040, 1060, 2060)], crs="EPSG:28992",
+                       terrain=False, progress=False, stats=st)
     assert seen == [[]]  # the block was spilled, loaded and its file deleted before classifying
     assert list(spill_root.iterdir()) == []
+    # the tile's error is reported, not raised (a failed tile never stops the others)
+    assert [t["reason"] for t in st["failed_tiles"]] == ["RuntimeError: stop"]
+    assert m.city_objects["fp0"]["attributes"]["status"] == "skipped"
+    assert "failed: RuntimeError: stop" in m.city_objects["fp0"]["attributes"]["status_reason"]
 
 
 def test_owned_ground_stacks_to_the_unique_points():

@@ -14,8 +14,10 @@ from citymodel._optional import require
 from citymodel.errors import InputError
 
 
-def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
-    """Run ``fn(job)`` for every job on a Dask cluster; yield the results in completion order.
+def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) -> Iterator[tuple[Any, Any, str | None]]:
+    """Run ``fn(job)`` for every job on a Dask cluster; yield ``(job, result, None)`` in
+    completion order, or ``(job, None, reason)`` for a task that raised or was lost (a worker
+    died): the other jobs go on.
 
     Parameters
     ----------
@@ -38,11 +40,18 @@ def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) ->
     else:
         client = scheduler
     try:
-        futures = client.map(fn, list(jobs), pure=False)
+        jobs = list(jobs)
+        futures = client.map(fn, jobs, pure=False)
+        job_of = {f.key: j for f, j in zip(futures, jobs, strict=True)}
         for fut in as_completed(futures):
-            out = fut.result()
+            job = job_of[fut.key]
+            try:
+                out = fut.result()
+            except Exception as exc:  # noqa: BLE001 - reported per tile, the others go on
+                yield job, None, f"on the Dask cluster: {type(exc).__name__}: {exc}"
+            else:
+                yield job, out, None
             fut.release()
-            yield out
     finally:
         if own:
             client.close()

@@ -19,18 +19,24 @@ from typing import Any
 import numpy as np
 import shapely
 
-from citymodel.errors import FootprintError
+from citymodel.errors import FootprintError, InputError
 from lidar.execution import cache
 from lidar.footprints.given import Footprint
 from lidar.points.pointcloud import PointCloud
 from lidar.points.source import PointSource
 from lidar.terrain.ground import has_usable_classes
 
-__all__ = ["BlockJob", "BuildPlan", "plan_blocks", "mark_outside", "make_blocks", "block_bboxes",
+__all__ = ["BlockJob", "BuildPlan", "plan_blocks", "mark_outside", "make_blocks", "make_tiles", "tile_name",
+           "block_bboxes", "choose_tile_size",
            "ground_only_boxes", "files_classified"]
 
 #: Points of each file's first chunk looked at to decide whether the files' classes are usable.
 PROBE_POINTS = 200_000
+#: A tile side chosen from the point density gives tiles of about this many points (with their
+#: buffer about 1.1 times more: ~130 MB of points and index per tile in memory).
+TILE_POINTS = 4_000_000
+#: Bounds of a tile side chosen from the density [m], and its rounding step [m].
+TILE_SIDE_MIN_M, TILE_SIDE_MAX_M, TILE_SIDE_STEP_M = 100.0, 2000.0, 50.0
 
 
 @dataclasses.dataclass
@@ -50,6 +56,7 @@ class BlockJob:
     classified: bool = False  # the files' classes are usable
     ortho: str | None = None
     cache_path: str | None = None  # write its output there (lidar.execution.cache)
+    tile: str = ""  # its name in logs: "x<i>_y<j>" (grid cell of side tile_m), "all" (one read)
 
 
 @dataclasses.dataclass
@@ -88,9 +95,14 @@ class BuildPlan:
         return [j for j in self.jobs if j.k not in self.done]
 
 
-def make_blocks(fps: list[Footprint], block_m: float) -> list[list[int]]:
-    """Indices of the usable footprints per grid cell of side ``block_m`` [m] holding their
-    centroids, cells in row order."""
+def tile_name(i: int, j: int) -> str:
+    """Name of the grid cell (column ``i``, row ``j``) in logs and messages."""
+    return f"x{i}_y{j}"
+
+
+def make_tiles(fps: list[Footprint], block_m: float) -> list[tuple[str, list[int]]]:
+    """``(tile name, indices of the usable footprints)`` per grid cell of side ``block_m`` [m]
+    holding their centroids, cells in row order: each building belongs to exactly one tile."""
     usable = [i for i, f in enumerate(fps) if f.usable]
     if not usable:
         return []
@@ -100,7 +112,13 @@ def make_blocks(fps: list[Footprint], block_m: float) -> list[list[int]]:
     blocks: dict[tuple[int, int], list[int]] = {}
     for o in order:
         blocks.setdefault((int(key[o, 0]), int(key[o, 1])), []).append(usable[o])
-    return list(blocks.values())
+    return [(tile_name(*k), v) for k, v in blocks.items()]
+
+
+def make_blocks(fps: list[Footprint], block_m: float) -> list[list[int]]:
+    """Indices of the usable footprints per grid cell of side ``block_m`` [m] holding their
+    centroids, cells in row order (:func:`make_tiles` without the names)."""
+    return [b for _, b in make_tiles(fps, block_m)]
 
 
 def block_bboxes(fps: list[Footprint], blocks: list[list[int]], buffer_m: float, cell_m: float | None = None) -> np.ndarray:
@@ -124,9 +142,10 @@ def block_bboxes(fps: list[Footprint], blocks: list[list[int]], buffer_m: float,
 
 
 def ground_only_boxes(fps: list[Footprint], blocks: list[list[int]], bboxes: np.ndarray, cell_m: float,
-                      buffer_m: float) -> list[np.ndarray]:
+                      buffer_m: float, names: list[str] | None = None) -> list[np.ndarray]:
     """(4,) boxes of the grid cells inside the blocks' overall box that hold no block: their
-    ground points complete the terrain (each cell plus ``buffer_m``, clipped to the overall box)."""
+    ground points complete the terrain (each cell plus ``buffer_m``, clipped to the overall box).
+    With ``names``, each cell's name (:func:`tile_name`) is appended to it."""
     lo_all, hi_all = bboxes[:, :2].min(axis=0), bboxes[:, 2:].max(axis=0)
     c = shapely.centroid([fps[b[0]].geometry for b in blocks])
     taken = {(int(a), int(b)) for a, b in np.floor(np.column_stack([shapely.get_x(c), shapely.get_y(c)]) / cell_m)}
@@ -140,7 +159,54 @@ def ground_only_boxes(fps: list[Footprint], blocks: list[list[int]], bboxes: np.
             box = np.array([i * cell_m - buffer_m, j * cell_m - buffer_m, (i + 1) * cell_m + buffer_m,
                             (j + 1) * cell_m + buffer_m])
             out.append(np.concatenate([np.clip(box[:2], lo_all, hi_all), np.clip(box[2:], lo_all, hi_all)]))
+            if names is not None:
+                names.append(tile_name(i, j))
     return out
+
+
+def choose_tile_size(source: PointSource, tile_size_m: float | None, single_read_points: int,
+                     default_m: float | None = None) -> tuple[float | None, str]:
+    """The side of the build's tiles [m] (None: one tile, the points read at once) and why.
+
+    Parameters
+    ----------
+    source : PointSource
+        The points.
+    tile_size_m : float or None
+        Side asked for (CLI ``--tile-size-m``): used as it is, even for a small input.
+    single_read_points : int
+        Without ``tile_size_m``, inputs of at most this many points are one tile.
+    default_m : float, optional
+        Without ``tile_size_m``, the side of bigger inputs; None: from the point density, so that a
+        tile holds about :data:`TILE_POINTS` points (rounded down to :data:`TILE_SIDE_STEP_M`,
+        within :data:`TILE_SIDE_MIN_M` .. :data:`TILE_SIDE_MAX_M`).
+
+    Raises
+    ------
+    InputError
+        A given side that is not a positive finite number.
+    """
+    if tile_size_m is not None:
+        t = float(tile_size_m)
+        if not np.isfinite(t) or t <= 0:
+            raise InputError(f"tile size {tile_size_m!r} m: give a positive side in metres (CLI: --tile-size-m 500)")
+        if source.in_memory:
+            return None, f"--tile-size-m {t:g} ignored: points given in memory are one tile"
+        return t, f"{t:g} m, as given"
+    if source.in_memory:
+        return None, "points given in memory: one tile"
+    n = source.n_points
+    if n <= single_read_points:
+        return None, f"{n:,} points (at most {single_read_points:,}): one tile, read at once"
+    if default_m is not None:
+        return float(default_m), f"{default_m:g} m (lidar.build.BLOCK_M)"
+    ext = np.array(source.extents, dtype=np.float64)
+    area_m2 = float(shapely.union_all([shapely.box(*e) for e in ext]).area) or 1.0
+    density = n / area_m2
+    side = float(np.sqrt(TILE_POINTS / density))
+    side = float(np.clip(np.floor(side / TILE_SIDE_STEP_M) * TILE_SIDE_STEP_M, TILE_SIDE_MIN_M, TILE_SIDE_MAX_M))
+    return side, (f"{side:g} m from the point density: {density:.1f} pts/m2 over {area_m2 / 1e6:.2f} km2, "
+                  f"about {TILE_POINTS / 1e6:g} M points per tile")
 
 
 def files_classified(source: PointSource) -> bool:
@@ -236,7 +302,9 @@ def plan_blocks(
         # a cheap look at the classes: a small window of the first file
         b = source.infos[0].bounds
         classes_usable = has_usable_classes(source.read((b[0], b[1], b[0] + 100.0, b[1] + 100.0), files=1))
-    blocks = make_blocks(fps, 1e12 if small else block_m)
+    tiles = make_tiles(fps, 1e12 if small else block_m)
+    names = ["all"] if small else [t for t, _ in tiles]
+    blocks = [b for _, b in tiles]
     n_buildings = sum(len(b) for b in blocks)
     common = dict(lods=lods, time_limit_s=time_limit_s, want_ground=want_ground, epsg=source.epsg,
                   sources=source.sources, ortho=None if ortho is None else str(ortho))
@@ -249,18 +317,18 @@ def plan_blocks(
         buffer_m = ground_buffer_m if classified else classify_buffer_m
         bboxes = block_bboxes(fps, blocks, buffer_m, block_m)
         if want_ground:  # cells without footprints still give terrain
-            extra = ground_only_boxes(fps, blocks, bboxes, block_m, 0.0 if classified else classify_buffer_m)
+            extra = ground_only_boxes(fps, blocks, bboxes, block_m, 0.0 if classified else classify_buffer_m, names)
             blocks = blocks + [[] for _ in extra]
             bboxes = np.vstack([bboxes, *extra])
         for k, block in enumerate(blocks):
             jobs.append(BlockJob(k, [(i, fps[i].geometry, fps[i].id) for i in block], owned_boxes=bboxes[: k + 1],
-                                 classified=classified, **common))
+                                 classified=classified, tile=names[k], **common))
             boxes_of.append(bboxes[: k + 1])
     else:
         for k, block in enumerate(blocks):
             bb = block_bboxes(fps, [block], ground_buffer_m)[0]
             read = None if source.in_memory or loaded else (source.files, source.crs, None if not classes_usable else bb)
-            jobs.append(BlockJob(k, [(i, fps[i].geometry, fps[i].id) for i in block], read=read, **common))
+            jobs.append(BlockJob(k, [(i, fps[i].geometry, fps[i].id) for i in block], read=read, tile=names[k], **common))
             boxes_of.append(bb[None, :] if classes_usable else np.zeros((1, 4)))
     done: dict[int, Any] = {}
     if workdir is not None and not source.in_memory and not loaded and jobs:

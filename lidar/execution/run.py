@@ -24,7 +24,7 @@ import numpy as np
 import shapely
 
 from citymodel.progress import progress_bar
-from lidar.execution import _dask, _timelimit, cache, spill
+from lidar.execution import _dask, _timelimit, cache, spill, tile_log
 from lidar.execution.plan import BlockJob, BuildPlan
 from lidar.points.pointcloud import ASPRS_BUILDING, ASPRS_GROUND, read_points
 from lidar.points.route import route_points
@@ -34,8 +34,8 @@ from lidar.reconstruct.building import LODS, BuildingResult, reconstruct_buildin
 from lidar.terrain.accumulator import TerrainAccumulator
 from lidar.terrain.dtm import write_dtm_geotiff
 
-__all__ = ["BlockOut", "RunOutput", "run_block", "run_plan", "work", "warmup", "hard_limit_s", "owned_ground",
-           "TEST_HANG_S"]
+__all__ = ["BlockOut", "RunOutput", "TileReport", "run_block", "run_tile", "run_plan", "work", "warmup",
+           "hard_limit_s", "owned_ground", "failed_results", "TEST_HANG_S", "TEST_FAIL_TILES"]
 
 #: Ground points within this distance around a footprint give its ground height [m].
 GROUND_BUFFER_M = 3.0
@@ -52,6 +52,9 @@ SPILL_CHUNK_POINTS = 1_000_000
 DTM_RESOLUTION_M = 0.5
 #: Tests only: footprint id -> seconds that building's LoD2.2 sleeps in its worker (a "hang").
 TEST_HANG_S: dict[str, float] = {}
+#: Tests only: names of tiles whose run raises (a tile failing on a worker: its input unreadable,
+#: the worker out of memory, ...), to check that the others are kept.
+TEST_FAIL_TILES: set[str] = set()
 
 #: ``classify(points, ortho) -> (ground (n,) bool, building (n,) bool, description)``
 Classify = Callable[[Any, Any], tuple[np.ndarray, np.ndarray, str]]
@@ -68,6 +71,37 @@ class BlockOut:
 
 
 @dataclasses.dataclass
+class TileReport:
+    """What happened to one tile: a line of the tile log (``<workdir>/tiles.jsonl``).
+
+    Attributes
+    ----------
+    tile : str
+        Its name (``x<i>_y<j>``: grid cell of the tile size; ``all``: one tile).
+    k : int
+        Its number in the plan.
+    n_buildings : int
+        Buildings it owns (footprint centroids in its cell).
+    n_points : int
+        Points it loaded (buffer included).
+    seconds : float
+        Wall time of its run [s] (0 when reused).
+    status : str
+        ``"ok"``, ``"reused"`` (found in the work folder) or ``"failed"``.
+    reason : str
+        Why it failed (the error), else empty.
+    """
+
+    tile: str
+    k: int
+    n_buildings: int
+    n_points: int
+    seconds: float
+    status: str
+    reason: str = ""
+
+
+@dataclasses.dataclass
 class RunOutput:
     """What running every block gives: per footprint index its result, and run figures."""
 
@@ -77,6 +111,7 @@ class RunOutput:
     n_reused: int
     tin: tuple[np.ndarray, np.ndarray] | None
     terrain_stats: dict[str, Any]
+    tiles: list[TileReport] = dataclasses.field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- one building
@@ -222,6 +257,27 @@ def run_block(job: BlockJob, pc=None, classes=None, run=None, advance=None, *, c
     return out
 
 
+def run_tile(job: BlockJob, pc=None, classes=None, run=None, advance=None, *,
+             classify: Classify) -> tuple[BlockOut | None, TileReport]:
+    """:func:`run_block`, timed; an error of the tile becomes a failed :class:`TileReport` (its
+    buildings are then reported by :func:`failed_results`) instead of stopping the build."""
+    t0 = time.perf_counter()
+    try:
+        if job.tile in TEST_FAIL_TILES:
+            raise RuntimeError(f"tile {job.tile} made to fail (lidar.execution.run.TEST_FAIL_TILES)")
+        out = run_block(job, pc, classes, run, advance, classify=classify)
+    except Exception as exc:  # noqa: BLE001 - one tile never stops the others; the reason is kept
+        return None, TileReport(job.tile, job.k, len(job.items), 0, time.perf_counter() - t0, "failed",
+                                f"{type(exc).__name__}: {exc}")
+    return out, TileReport(job.tile, job.k, len(out.results), out.n_points, time.perf_counter() - t0, "ok")
+
+
+def failed_results(job: BlockJob, reason: str) -> dict[int, BuildingResult]:
+    """Skipped results for the buildings of a failed tile, with the tile and the reason."""
+    why = f"tile {job.tile} failed: {reason}; run again with the same --workdir to retry it"
+    return {i: BuildingResult({"status": "skipped", "status_reason": why}) for i, _, _ in job.items}
+
+
 # ----------------------------------------------------------------------------- every block
 def run_plan(
     plan: BuildPlan,
@@ -238,6 +294,7 @@ def run_plan(
     terrain_error_m: float = 0.2,
     dtm_path: Any = None,
     overwrite: bool = False,
+    on_tile: Callable[[TileReport, dict[int, BuildingResult]], Any] | None = None,
 ) -> RunOutput:
     """Run every block of ``plan`` not yet done, and reduce their ground points to the terrain.
 
@@ -254,6 +311,10 @@ def run_plan(
         The points already read whole (footprint extraction) and their classes.
     workers, hard_time_limit, scheduler, workdir, progress, terrain, terrain_error_m, dtm_path, overwrite
         As :func:`lidar.build.build_model`.
+    on_tile : callable, optional
+        ``on_tile(report, results)`` as each tile finishes (reused ones first), with its
+        buildings' results by footprint index (those of a failed tile: skipped, with the reason).
+        With ``workdir``, each report is also a line of ``<workdir>/tiles.jsonl``.
     """
     results: dict[int, BuildingResult] = {}
     pc_all, classes_all = loaded if loaded is not None else (None, None)
@@ -288,27 +349,43 @@ def run_plan(
                 j.spill_path = str(path)
         task = bar.add_task("Reconstructing buildings", total=plan.n_buildings)
 
-        def consume(out: BlockOut, advance: bool) -> None:
+        log = stack.enter_context(tile_log.open_log(workdir)) if workdir is not None and not source.in_memory else None
+        reports: list[TileReport] = []
+
+        def consume(job: BlockJob, out: BlockOut | None, report: TileReport, advance: bool) -> None:
             nonlocal n_points, classes_desc
-            results.update(out.results)
-            n_points += out.n_points
-            classes_desc = out.classes_desc or classes_desc
-            if out.ground is not None and terrain_acc is not None:  # reduced now, not kept in memory
-                terrain_acc.add(out.ground)
-            if advance:
-                bar.advance(task, len(out.results))
+            if out is None:  # a failed tile: its buildings skipped with the reason, the others kept
+                mine = failed_results(job, report.reason)
+            else:
+                mine = out.results
+                n_points += out.n_points
+                classes_desc = out.classes_desc or classes_desc
+                if out.ground is not None and terrain_acc is not None:  # reduced now, not kept in memory
+                    terrain_acc.add(out.ground)
+            results.update(mine)
+            reports.append(report)
+            if log is not None:
+                tile_log.write(log, report)
+            if on_tile is not None:
+                on_tile(report, mine)
+            if advance or out is None:
+                bar.advance(task, len(mine))
 
         n_reused = len(plan.done)
+        by_k = {j.k: j for j in plan.jobs}
         for k in sorted(plan.done):
-            consume(plan.done.pop(k), True)
+            out = plan.done.pop(k)
+            consume(by_k[k], out, TileReport(by_k[k].tile, k, len(out.results), out.n_points, 0.0, "reused"), True)
         if scheduler is not None and todo and not source.in_memory and pc_all is None:
-            for out in _dask.run_blocks(scheduler, todo, functools.partial(run_block, classify=classify)):
-                consume(out, True)
+            for job, got, error in _dask.run_blocks(scheduler, todo, functools.partial(run_tile, classify=classify)):
+                if error is not None:  # the task itself was lost (a worker died)
+                    got = (None, TileReport(job.tile, job.k, len(job.items), 0, 0.0, "failed", error))
+                consume(job, *got, True)
         else:
             for job in todo:
                 pc = None if job.read is not None or job.spill_path is not None else (pc_all if pc_all is not None else source.cloud)
                 cls = classes_all if (pc is not None and pc is pc_all) else None
-                consume(run_block(job, pc, cls, run, lambda n: bar.advance(task, n), classify=classify), False)
+                consume(job, *run_tile(job, pc, cls, run, lambda n: bar.advance(task, n), classify=classify), False)
                 pc = None  # free the block before loading the next
         if terrain_acc is not None and terrain_acc.n_points >= 3:  # before the ground files go
             if dtm_path is not None:
@@ -320,4 +397,4 @@ def run_plan(
                 tin = terrain_acc.tin(terrain_error_m, stats=terrain_stats)
                 terrain_stats.update(seconds=time.perf_counter() - t0, n_ground_points=terrain_acc.n_points,
                                      n_vertices=len(tin[0]), n_triangles=len(tin[1]))
-    return RunOutput(results, n_points, classes_desc, n_reused, tin, terrain_stats)
+    return RunOutput(results, n_points, classes_desc, n_reused, tin, terrain_stats, reports)

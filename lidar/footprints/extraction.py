@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import shapely
 from affine import Affine
 from shapely.geometry import Polygon
 
@@ -44,6 +45,7 @@ from lidar.terrain.dtm import height_above_ground
 
 __all__ = [
     "extract_footprints",
+    "owned_footprints",
     "segment_buildings",
     "dominant_orientation",
     "trace_outline",
@@ -142,7 +144,7 @@ def extract_footprints(
     order = np.argsort(labels, kind="stable")
     sl = labels[order]
     starts = np.searchsorted(sl, np.arange(sl.max() + 1 if sl.size else 0))
-    ends = np.r_[starts[1:], sl.size]
+    ends = np.r_[starts[1:], sl.size][: starts.size]  # no label at all (a tile's edge): no piece
     out: list[Polygon] = []
     for s, e in zip(starts, ends, strict=True):
         pts = xy[order[s:e]]
@@ -150,3 +152,52 @@ def extract_footprints(
             continue
         out.extend(building_outlines(pts, cell_m, min_area_m2, min_edge_m, regularise))
     return out
+
+
+def owned_footprints(polygons: list[Polygon], core_m: tuple[float, float, float, float],
+                     box_m: tuple[float, float, float, float], data_m: tuple[float, float, float, float],
+                     edge_m: float) -> tuple[list[Polygon], list[Polygon]]:
+    """The footprints a tile owns, extracted from its points with a buffer (those whose centroid
+    lies in its cell and that do not reach the buffer's edge), and the cut ones (reaching it).
+
+    Parameters
+    ----------
+    polygons : list of Polygon
+        Extracted from the points of ``box_m`` (:func:`extract_footprints`) [m].
+    core_m : (xmin, ymin, xmax, ymax)
+        The tile's cell [m]: it owns the centroids with ``xmin <= x < xmax``, ``ymin <= y < ymax``.
+    box_m : (xmin, ymin, xmax, ymax)
+        The box its points came from (cell plus buffer) [m].
+    data_m : (xmin, ymin, xmax, ymax)
+        The extent of all the points [m]: an edge of ``box_m`` outside it cuts nothing.
+    edge_m : float
+        A footprint closer than this to an edge of ``box_m`` inside the data is cut [m].
+
+    Returns
+    -------
+    whole, cut : list of Polygon
+        Owned footprints complete within the box, and every footprint reaching its edge, owned
+        or not (pieces of buildings reaching past the buffer: to extract again from a larger box;
+        the piece's centroid is not the building's).
+    """
+    whole: list[Polygon] = []
+    cut: list[Polygon] = []
+    if not polygons:
+        return whole, cut
+    c = shapely.centroid(polygons)
+    x, y = shapely.get_x(c), shapely.get_y(c)
+    own = (x >= core_m[0]) & (x < core_m[2]) & (y >= core_m[1]) & (y < core_m[3])
+    b = shapely.bounds(polygons)
+    reach = np.zeros(len(polygons), bool)
+    for k, inner in ((0, box_m[0] > data_m[0]), (1, box_m[1] > data_m[1])):  # west, south
+        if inner:
+            reach |= b[:, k] <= box_m[k] + edge_m
+    for k, inner in ((2, box_m[2] < data_m[2]), (3, box_m[3] < data_m[3])):  # east, north
+        if inner:
+            reach |= b[:, k] >= box_m[k] - edge_m
+    for p, o, r in zip(polygons, own, reach, strict=True):
+        if r:
+            cut.append(p)
+        elif o:
+            whole.append(p)
+    return whole, cut

@@ -94,12 +94,14 @@ def select_footprint_points(
     Returns
     -------
     inside : (k,) int64
-        Indices of the points inside the footprint.
+        Indices of the points inside the footprint, ascending (the cloud's order).
     ring : (r,) int64
         Indices of the points within ``buffer_m`` of the footprint but outside it.
     """
     xmin, ymin, xmax, ymax = footprint.bounds
-    cand = index.query_bbox(xmin - buffer_m, ymin - buffer_m, xmax + buffer_m, ymax + buffer_m)
+    # in the cloud's order, not the index's: a building gets its points in the same order
+    # whatever the tile (and so the grid origin) it was selected from
+    cand = np.sort(index.query_bbox(xmin - buffer_m, ymin - buffer_m, xmax + buffer_m, ymax + buffer_m))
     if len(cand) == 0:
         return cand, cand
     xy = index.xy[cand]
