@@ -1,7 +1,8 @@
 """Blocks of the build on a Dask distributed cluster (private; optional dependency ``dask``).
 
 :func:`run_blocks` submits one task per block and yields the blocks' outputs as they complete,
-so that the client holds only the outputs not yet merged. The block function and its jobs are
+so that the client holds only the outputs not yet merged. The connection is
+:func:`citymodel.executors.dask_client`, shared with the solar and heat solvers. The block function and its jobs are
 pickled to the workers: the input files (and the spill folder) must be reachable there.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from citymodel import executors
 from citymodel._optional import require
-from citymodel.errors import InputError
 
 
 def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
@@ -27,22 +28,9 @@ def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) ->
         Module-level function of one job.
     """
     distributed = require("distributed", extra="dask", feature="--scheduler (Dask)")
-    Client, as_completed = distributed.Client, distributed.as_completed
-    own = not isinstance(scheduler, Client)
-    if own:
-        try:
-            client = Client(str(scheduler), timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); check the address "
-                             "(CLI: --scheduler tcp://HOST:8786) and that the scheduler is running") from None
-    else:
-        client = scheduler
-    try:
+    with executors.dask_client(scheduler) as client:
         futures = client.map(fn, list(jobs), pure=False)
-        for fut in as_completed(futures):
+        for fut in distributed.as_completed(futures):
             out = fut.result()
             fut.release()
             yield out
-    finally:
-        if own:
-            client.close()
