@@ -305,7 +305,9 @@ def run_heat(
     plan = tiling.plan_tiles(rasters.dsm_m.shape, cell_m, halo_m=halo, tile_cells=tile_cells,
                              workers=workers, reason=why)
     largest = max(plan.windows, key=lambda w: w.shape[0] * w.shape[1]).shape
-    need = check_grid_memory(largest, cell_m, n_steps=len(period_rows), what=what)
+    # a tile holds CHUNK_STEPS_MEMORY steps at a time; one untiled grid is checked as before
+    steps = len(period_rows) if plan.n_tiles == 1 else min(len(period_rows), tiling.CHUNK_STEPS_MEMORY)
+    need = check_grid_memory(largest, cell_m, n_steps=steps, what=what)
     if plan.n_tiles > 1:
         log.info("%s: %d heat tiles (%s)", what, plan.n_tiles, plan.reason)
 

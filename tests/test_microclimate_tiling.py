@@ -124,3 +124,46 @@ def test_tiles_on_a_dask_cluster_equal_tiles_here():
         np.testing.assert_array_equal(getattr(there, key), getattr(here, key))
     for key, v in here.points.items():
         np.testing.assert_array_equal(there.points[key], v)
+
+
+def test_cli_heat_in_tiles_on_a_thread_pool(tmp_path):
+    """`citymodel heat --dsm ... --tile-cells --halo-m --scheduler threads --workers 2`: the maps
+    of a local thread pool equal those of the tiles run here; summary.json records the tiling."""
+    import json
+
+    import rasterio
+    from click.testing import CliRunner
+
+    from citymodel.cli import main
+    from microclimate.cli import heat_cmd
+
+    def tif(path, a):
+        with rasterio.open(path, "w", driver="GTiff", height=a.shape[0], width=a.shape[1], count=1,
+                           dtype="float32", transform=TR, crs="EPSG:3007") as dst:
+            dst.write(a.astype(np.float32), 1)
+        return str(path)
+
+    r = _rasters(24, seed=3)
+    f = _forcing()
+    met = ["%iy id it imin qn qh qe qs qf U RH Tair pres rain kdown snow ldown fcld wuh xsmd lai kdiff kdir wdir"]
+    for t, row in f.iterrows():
+        met.append(" ".join(f"{v:g}" for v in [t.year, t.dayofyear, t.hour, 0, *[-999] * 5, 2, 50, row.t_air_c,
+                                                101, 0, row.ghi_w_m2, 0, -999, 0.1, 0, 0, 3, row.dhi_w_m2,
+                                                row.dni_w_m2, 270]))
+    (tmp_path / "met.txt").write_text("\n".join(met) + "\n")
+    base = ["-q", "heat", "--dsm", tif(tmp_path / "dsm.tif", r.dsm_m), "--dem", tif(tmp_path / "dem.tif", r.dem_m),
+            "--met", str(tmp_path / "met.txt"), "--utc-offset", "1", "--tile-cells", "12", "--halo-m", "6"]
+    main.add_command(heat_cmd, "heat")
+    try:
+        runner = CliRunner()
+        here = runner.invoke(main, [*base, "--out", str(tmp_path / "here")])
+        pool = runner.invoke(main, [*base, "--scheduler", "threads", "--workers", "2", "--out", str(tmp_path / "pool")])
+    finally:
+        main.commands.pop("heat", None)
+    assert here.exit_code == 0 and pool.exit_code == 0, (here.output, pool.output)
+    summary = json.loads((tmp_path / "pool" / "summary.json").read_text())
+    assert summary["grid"]["tiles"]["n_tiles"] == 4 and summary["grid"]["tiles"]["tile_halo_cells"] == 6
+    assert summary["engine"]["executor"] == "local threads pool of 2"
+    for name in ("tmrt_max_c.tif", "utci_max_c.tif", "t_surface_max_c.tif"):
+        with rasterio.open(tmp_path / "here" / name) as a, rasterio.open(tmp_path / "pool" / name) as b:
+            np.testing.assert_array_equal(a.read(1), b.read(1))
