@@ -57,3 +57,18 @@ def test_dask_local_cluster_gives_the_local_result(case):
         _same(ref, got)
         got = irradiate(model, weather, scheduler=cluster.scheduler_address, **kw)
         _same(ref, got)
+
+
+def test_cli_solar_on_a_thread_pool_writes_the_local_result(tmp_path, cli_runner):
+    """`citymodel solar ... --scheduler threads --workers 2` writes what a run here writes."""
+    from citymodel.io import write
+    from energy.demand.boxes import box_rows_model
+
+    src = tmp_path / "rows.city.json"
+    write(box_rows_model(2, 2), src)
+    opts = ("--weather", "clearsky", "--sensor-spacing-m", "2", "--sun-resolution-deg", "3")
+    a = cli_runner("-q", "solar", src, *opts, "--out", tmp_path / "here.city.json")
+    b = cli_runner("-q", "solar", src, *opts, "--scheduler", "threads", "--workers", "2",
+                   "--out", tmp_path / "pool.city.json")
+    assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
+    assert (tmp_path / "here.city.json").read_text() == (tmp_path / "pool.city.json").read_text()
