@@ -152,7 +152,8 @@ def main() -> None:
     load0 = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     peak = PeakRSS()
     t0 = time.perf_counter()
-    res = run_grid(rasters, forcing, site, n_rays=args.n_rays, scheduler=sched, workers=args.workers,
+    res = run_grid(rasters, forcing, site, n_rays=args.n_rays, scheduler=sched,
+                   workers=args.workers if sched is not None else 1,
                    tile_cells=args.tile_cells)
     wall = time.perf_counter() - t0
     peak.stop()

@@ -284,16 +284,21 @@ def run_tiles(prepare: Callable[..., Any], run: Callable[..., Any], result_type:
         owner.append(np.flatnonzero((pts[:, 0] >= w.r0) & (pts[:, 0] < w.r1)
                                     & (pts[:, 1] >= w.c0) & (pts[:, 1] < w.c1)))
 
+    todo = [w for w in plan.windows if not buildings[w.r0:w.r1, w.c0:w.c1].all()]  # roofs only: NaN
+    if not todo:
+        raise InputError("every cell of the rasters is a building: no ground to compute on")
+
     def jobs():
-        for w, sel in zip(plan.windows, owner, strict=True):
-            yield w, _crop(rasters, w), pts[sel] - [w.hr0, w.hc0]
+        for w in todo:
+            yield w, _crop(rasters, w), pts[owner[w.index]] - [w.hr0, w.hc0]
 
     engine = _Engine(prepare, run, forcing, site, int(n_rays), float(body_height_m), dict(run_kwargs))
     maps = {k: np.full((ny, nx), np.nan, np.float32)
             for k in ("tmrt_max_c", "utci_max_c", "t_surface_max_c", "strong_heat_hours")}
     series: dict[str, np.ndarray] = {}
     attrs: dict[str, Any] = {}
-    totals = {"prepare_s": 0.0, "steps_s": 0.0, "n_cells_computed": 0}
+    totals = {"prepare_s": 0.0, "steps_s": 0.0, "n_cells_computed": 0,
+              "n_tiles_all_buildings": plan.n_tiles - len(todo)}
     where = executors.describe(scheduler, workers)
     log.info("heat grid %d x %d in %d tile(s) (%s), %s", ny, nx, plan.n_tiles, plan.reason, where)
     for k, tile in enumerate(executors.run_jobs(_run_tile, jobs(), shared=engine, scheduler=scheduler,
@@ -312,7 +317,7 @@ def run_tiles(prepare: Callable[..., Any], run: Callable[..., Any], result_type:
         totals["steps_s"] += tile["steps_s"]
         totals["n_cells_computed"] += tile["n_cells"]
         if progress is not None:
-            progress("tiles", k + 1, plan.n_tiles)
+            progress("tiles", k + 1, len(todo))
     attrs.update(plan.attrs(), executor=where, **totals)
     return result_type(pd.DatetimeIndex(forcing.index), maps["tmrt_max_c"], maps["utci_max_c"],
                        maps["t_surface_max_c"], maps["strong_heat_hours"], series, attrs)

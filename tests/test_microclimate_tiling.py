@@ -167,3 +167,12 @@ def test_cli_heat_in_tiles_on_a_thread_pool(tmp_path):
     for name in ("tmrt_max_c.tif", "utci_max_c.tif", "t_surface_max_c.tif"):
         with rasterio.open(tmp_path / "here" / name) as a, rasterio.open(tmp_path / "pool" / name) as b:
             np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+def test_a_tile_of_roofs_only_is_skipped():
+    dsm = np.zeros((30, 30))
+    dsm[:15, :15] = 10.0
+    r = HeatRasters(dsm, np.zeros((30, 30)), None, None, TR, None)
+    res = run_grid(r, _forcing(), SITE, tile_cells=15, halo_m=3.0, n_rays=16)
+    assert res.attrs["n_tiles"] == 4 and res.attrs["n_tiles_all_buildings"] == 1
+    assert np.isnan(res.tmrt_max_c[:15, :15]).all() and np.isfinite(res.tmrt_max_c[dsm == 0]).all()
