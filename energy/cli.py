@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from citymodel.cli._options import crs_opt, is_quiet, json_opt, order, overwrite_opt
+from citymodel.cli._options import crs_opt, executor_opts, is_quiet, json_opt, order, overwrite_opt
 
 
 @order(60)
@@ -51,11 +51,12 @@ from citymodel.cli._options import crs_opt, is_quiet, json_opt, order, overwrite
 @click.option("--max-site-distance-km", default=200.0, show_default=True, type=float,
               help="Refuse weather whose site is farther than this from the model (0 = no check). "
                    "A model without a CRS cannot be checked: that is logged and recorded.")
+@executor_opts
 @crs_opt
 @overwrite_opt
 def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table, sun_resolution_deg, sky_subdivision, sky_model, no_trees, out, sensors_path,
             hourly_path, building_hourly_path, pv_gpkg, module_efficiency, performance_ratio,
-            min_irradiation_kwh_m2, max_site_distance_km, crs, overwrite) -> None:
+            min_irradiation_kwh_m2, max_site_distance_km, scheduler, workers, crs, overwrite) -> None:
     """Annual irradiation on every roof and wall (Perez sky, Embree shading), and PV potential.
 
     Buildings, terrain and tree crowns cast shadows. Every roof and wall surface of OUT gets
@@ -72,6 +73,8 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
       citymodel solar model.city.json --weather clearsky --albedo albedo.tif --out solar.city.json
       citymodel solar model.city.json --weather clearsky --albedo landcover.tif \
           --albedo-table classes.csv --out solar.city.json
+      citymodel solar model.city.json --weather clearsky --scheduler tcp://scheduler:8786 \
+          --out solar.city.json
     """
     from citymodel._fileutil import atomic_path, check_output
     from citymodel.errors import InputError
@@ -109,6 +112,7 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
         sun_resolution_deg=sun_resolution_deg,
         sky_subdivision=sky_subdivision, sky_model=sky_model,
         include_trees=not no_trees, building_hourly=True, hourly_path=hourly_path, overwrite=overwrite,
+        scheduler=scheduler, workers=workers, n_threads=1 if (scheduler or workers > 1) else 2,
         progress=not quiet,
     )
     pv = pv_potential(res, module_efficiency=module_efficiency, performance_ratio=performance_ratio,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
+from citymodel.cli._options import crs_opt, executor_opts, is_quiet, order, overwrite_opt
 
 
 @order(110)
@@ -56,11 +56,18 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
               help="Output folder: tmrt_max_c.tif, utci_max_c.tif, t_surface_max_c.tif, "
                    "strong_heat_hours.tif, summary.json (+ points.csv, heat.city.json).")
+@click.option("--tile-cells", default=None, type=click.IntRange(min=0), metavar="N",
+              help="Grid tiles of N x N cells (+ a halo), 0 = one tile. Default: tiles only when the grid does "
+                   "not fit in memory (2 GiB per tile at most).")
+@click.option("--halo-m", default=None, type=click.FloatRange(min=0), metavar="M",
+              help="Halo around each tile [m]. Default: the tallest object's shadow at a 10 deg sun, at most 100 m.")
+@executor_opts
 @crs_opt
 @overwrite_opt
 def heat_cmd(model_path, dsm, dem, cdsm, landcover, met, weather, utc_offset_h, period, grid_m,
              points_path, spinup_hours, no_surfaces, zones_path, fragility, population_field, scenarios,
-             scenario_file, tree_positions, out_dir, crs, overwrite) -> None:
+             scenario_file, tree_positions, out_dir, tile_cells, halo_m, scheduler, workers, crs,
+             overwrite) -> None:
     """Mean radiant temperature and UTCI at 1.1 m on a pedestrian grid, hour by hour.
 
     On a city model (rasterised on a --grid-m grid, with roof and wall temperatures written
@@ -80,6 +87,8 @@ def heat_cmd(model_path, dsm, dem, cdsm, landcover, met, weather, utc_offset_h, 
           --population-field population --scenario cool-roofs --scenario trees --out study/
       citymodel heat --dsm DSM.tif --dem DEM.tif --cdsm CDSM.asc --landcover LC.tif \\
           --met MetFile.txt --utc-offset 1 --crs EPSG:3007 --points poi.geojson --out heat/
+      citymodel heat --dsm DSM.tif --dem DEM.tif --met MetFile.txt --tile-cells 500 \
+          --scheduler processes --workers 2 --out heat/
     """
     from citymodel.progress import console
     from microclimate.run import run_heat
@@ -96,7 +105,8 @@ def heat_cmd(model_path, dsm, dem, cdsm, landcover, met, weather, utc_offset_h, 
     run = run_heat(out_dir=out_dir, model_path=model_path, dsm=dsm, dem=dem, cdsm=cdsm, landcover=landcover,
                    met=met, weather=weather, utc_offset_h=utc_offset_h, period=period, grid_m=grid_m,
                    points=points_path, crs=crs, spinup_steps=spinup_hours, surfaces=not no_surfaces,
-                   overwrite=overwrite, progress=not quiet)
+                   overwrite=overwrite, progress=not quiet, tile_cells=tile_cells, halo_m=halo_m,
+                   scheduler=scheduler, workers=workers)
     if not quiet:
         f = run.summary["figures"]
         fc = run.summary["forcing"]

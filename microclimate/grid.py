@@ -44,6 +44,7 @@ from scipy import ndimage
 from citymodel.errors import CRSError, InputError, WeatherError
 from energy.solar.scene import OccluderScene
 from energy.sun import direction_vectors, sun_positions
+from microclimate import tiling
 from microclimate.conduction import Layers, discretise
 from microclimate.ground import (
     WALL_ALBEDO,
@@ -341,7 +342,9 @@ def _forcing_arrays(forcing: pd.DataFrame, site: dict, sun_samples: int = 1):
 def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
              points_rc: np.ndarray | None = None, spinup_steps: int = 24,
              sun_samples: int = 3, progress=None,
-             spinup_forcing: pd.DataFrame | None = None) -> HeatResult:
+             spinup_forcing: pd.DataFrame | None = None, tile_cells: int | None = None,
+             halo_m: float | None = None, n_rays: int = 512, scheduler=None,
+             workers: int = 1) -> HeatResult:
     """Hourly Tmrt and UTCI on the grid; maxima rasters and series at points.
 
     Parameters
@@ -368,14 +371,35 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
     spinup_forcing : DataFrame, optional
         The forcing rows that precede ``forcing`` (same columns), run before it to spin up
         the ground and walls (:attr:`microclimate.forcing.Forcing.data` before the period).
+    tile_cells, halo_m : int, float, optional
+        Rasters only: core tile side [cells] (0 = one tile; default: tiles when the grid does
+        not fit :data:`microclimate.tiling.TILE_MEMORY_BYTES`) and halo [m] (default
+        :func:`microclimate.tiling.halo_m_for`), see :mod:`microclimate.tiling`.
+    n_rays : int
+        Rasters only: hemisphere rays per cell (:func:`prepare_grid`).
+    scheduler, workers
+        Rasters only: where the tiles run (:func:`citymodel.executors.run_jobs`).
 
     Returns
     -------
     HeatResult
         ``attrs["spinup"]`` says how many spin-up days were run and on which rows.
     """
+    if not isinstance(rasters_or_geometry, GridGeometry):  # rasters: in tiles when needed
+        r = rasters_or_geometry
+        buildings = _check_rasters(r)
+        halo, why = tiling.halo_m_for(r.dsm_m, r.dem_m, r.cdsm_m) if halo_m is None else \
+            (float(halo_m), f"halo {float(halo_m):g} m given")
+        plan = tiling.plan_tiles(np.shape(r.dsm_m), abs(float(tuple(r.transform)[0])), halo_m=halo,
+                                 n_rays=n_rays, tile_cells=tile_cells, workers=workers, reason=why)
+        if plan.n_tiles > 1:
+            return tiling.run_tiles(prepare_grid, run_grid, HeatResult, r, forcing, site, plan,
+                                    buildings=buildings, points_rc=points_rc, n_rays=n_rays,
+                                    scheduler=scheduler, workers=workers, progress=progress,
+                                    spinup_steps=spinup_steps, sun_samples=sun_samples,
+                                    spinup_forcing=spinup_forcing)
     geom = (rasters_or_geometry if isinstance(rasters_or_geometry, GridGeometry)
-            else prepare_grid(rasters_or_geometry, progress=progress))
+            else prepare_grid(rasters_or_geometry, n_rays=n_rays, progress=progress))
     if int(sun_samples) < 1:
         raise InputError(f"sun_samples must be >= 1, got {sun_samples}")
     f, ldown_source = _forcing_arrays(forcing, site, int(sun_samples))

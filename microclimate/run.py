@@ -24,6 +24,7 @@ import numpy as np
 from citymodel.errors import InputError, WeatherError
 from citymodel.io import read
 from energy.weather import site_of_model
+from microclimate import tiling
 from microclimate.forcing import Forcing, load_forcing
 from microclimate.grid import (
     STRONG_HEAT_UTCI_C,
@@ -193,6 +194,10 @@ def run_heat(
     overwrite: bool = False,
     progress: bool = False,
     hottest_hour_map: bool = False,
+    tile_cells: int | None = None,
+    halo_m: float | None = None,
+    scheduler: Any = None,
+    workers: int = 1,
 ) -> HeatRun:
     """Run street-level heat on rasters or a city model and write the outputs.
 
@@ -228,6 +233,12 @@ def run_heat(
     hottest_hour_map : bool
         Also keep Tmrt of every open cell at the step with the highest air temperature
         (``HeatRun.tmrt_hottest_hour_c``, not written; costs 14 series per cell).
+    tile_cells, halo_m : int, float, optional
+        ``--tile-cells`` / ``--halo-m``: core tile side [cells] (0 = one tile) and halo [m];
+        default: tiles only when the grid does not fit one tile's memory, halo from the
+        tallest object (:mod:`microclimate.tiling`).
+    scheduler, workers
+        ``--scheduler`` / ``--workers``: where the tiles run (:mod:`citymodel.executors`).
 
     Returns
     -------
@@ -287,7 +298,18 @@ def run_heat(
     fallbacks += forcing.fallbacks
     inputs["forcing"] = forcing.source
     period_rows = forcing.period_data
-    need = check_grid_memory(rasters.dsm_m.shape, cell_m, n_steps=len(period_rows), what=what)
+    if halo_m is None:
+        halo, why = tiling.halo_m_for(rasters.dsm_m, rasters.dem_m, rasters.cdsm_m)
+    else:
+        halo, why = float(halo_m), f"halo {float(halo_m):g} m given (--halo-m)"
+    plan = tiling.plan_tiles(rasters.dsm_m.shape, cell_m, halo_m=halo, tile_cells=tile_cells,
+                             workers=workers, reason=why)
+    largest = max(plan.windows, key=lambda w: w.shape[0] * w.shape[1]).shape
+    # a tile holds CHUNK_STEPS_MEMORY steps at a time; one untiled grid is checked as before
+    steps = len(period_rows) if plan.n_tiles == 1 else min(len(period_rows), tiling.CHUNK_STEPS_MEMORY)
+    need = check_grid_memory(largest, cell_m, n_steps=steps, what=what)
+    if plan.n_tiles > 1:
+        log.info("%s: %d heat tiles (%s)", what, plan.n_tiles, plan.reason)
 
     buildings = building_mask_of(rasters)
     gp = None
@@ -302,15 +324,24 @@ def run_heat(
         rc = np.vstack([rc, np.argwhere(~buildings)])
     t1 = time.perf_counter()
     with _engine_progress(progress) as cb:
-        geom = prepare_grid(rasters, progress=cb)
-        timings["prepare_s"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
         # the ground and walls spin up on the forcing rows before the period (the first day
         # repeated for what they lack); HeatResult covers the period's rows only
-        result = run_grid(geom, period_rows, forcing.site, points_rc=rc if len(rc) else None,
-                          spinup_steps=spinup_steps, progress=cb,
-                          spinup_forcing=forcing.data.iloc[:forcing.spinup_steps])
-        timings["steps_s"] = time.perf_counter() - t2
+        spin_rows = forcing.data.iloc[:forcing.spinup_steps]
+        if plan.n_tiles > 1:  # each tile prepares and runs; timings summed over the tiles
+            result = run_grid(rasters, period_rows, forcing.site, points_rc=rc if len(rc) else None,
+                              spinup_steps=spinup_steps, progress=cb, tile_cells=plan.core_cells,
+                              halo_m=plan.halo_m, scheduler=scheduler, workers=workers,
+                              spinup_forcing=spin_rows)
+            timings["prepare_s"] = float(result.attrs["prepare_s"])
+            timings["steps_s"] = float(result.attrs["steps_s"])
+            timings["tiles_wall_s"] = time.perf_counter() - t1
+        else:
+            geom = prepare_grid(rasters, progress=cb)
+            timings["prepare_s"] = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            result = run_grid(geom, period_rows, forcing.site, points_rc=rc if len(rc) else None,
+                              spinup_steps=spinup_steps, progress=cb, spinup_forcing=spin_rows)
+            timings["steps_s"] = time.perf_counter() - t2
     log.info("heat grid spin-up: %s", result.attrs["spinup"])
     if result.attrs["spinup_repeated_days"]:
         fallbacks.append(f"{forcing.source}: grid spin-up: {result.attrs['spinup']}")
@@ -351,6 +382,7 @@ def run_heat(
         "inputs": inputs,
         "grid": {"shape": list(rasters.dsm_m.shape), "cell_m": cell_m, "crs": rasters.crs,
                  "transform": list(rasters.transform)[:6], "memory_estimate_bytes": need,
+                 "tiles": plan.attrs(),
                  **{k: v for k, v in rmeta.items() if k not in ("fallbacks", "inputs")}},
         "forcing": forcing.summary(),
         "spinup": {"grid": result.attrs["spinup"], "grid_days": result.attrs["spinup_days"],

@@ -16,6 +16,16 @@ crs_opt = click.option(
 json_opt = click.option("--json", "as_json", is_flag=True, default=False, help="Machine-readable JSON output.")
 
 
+def executor_opts(fn):
+    """``--scheduler ADDR|processes|threads`` and ``--workers N`` (:mod:`citymodel.executors`)."""
+    fn = click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+                      help="Workers of a local pool (--scheduler processes|threads; > 1 alone means processes).")(fn)
+    return click.option("--scheduler", default=None, metavar="ADDR|processes|threads",
+                        help="Where the blocks / tiles run: a local pool ('processes' or 'threads' of --workers), "
+                             "or a running Dask scheduler (tcp://HOST:8786) whose workers see the input files. "
+                             "The results are the same as a run here.")(fn)
+
+
 def is_quiet(ctx: click.Context | None = None) -> bool:
     """True when the user asked for less output (``-q``)."""
     ctx = ctx or click.get_current_context(silent=True)

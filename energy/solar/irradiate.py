@@ -29,13 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from citymodel import executors
 from citymodel._fileutil import atomic_path
 from citymodel.errors import InputError
 from citymodel.model import BUILDING_TYPES, CityModel
 from citymodel.progress import progress_bar
 from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
-from energy.solar import _kernels
 from energy.solar.albedo import is_albedo_raster, read_albedo_table, sensor_albedo
+from energy.solar.blocks import SensorBlock, SolarShared, solve_block
 from energy.solar.prepare import (
     PreparedRun,
     ground_z,
@@ -54,7 +55,6 @@ from energy.solar.results import (
 )
 from energy.solar.scene import OccluderScene, build_scene, scene_object_types
 from energy.solar.sensors import Sensors, sample_sensors
-from energy.solar.shading import sky_coefficients, sun_visibility
 
 __all__ = [
     "SolarResult",
@@ -66,10 +66,6 @@ __all__ = [
     "write_solar_attributes",
     "write_sensors_parquet",
 ]
-
-#: Below this sky view a sensor is closed off (a party wall): no reflected light either.
-_ENCLOSED_SKY_VIEW = 0.005
-
 
 def irradiate(
     model: CityModel,
@@ -94,6 +90,8 @@ def irradiate(
     overwrite: bool = False,
     block_rays: int = 4_000_000,
     n_threads: int = 2,
+    scheduler: Any = None,
+    workers: int = 1,
     progress: bool = False,
 ) -> SolarResult:
     """Annual and monthly shaded irradiation on every roof and wall of a city model.
@@ -146,7 +144,13 @@ def irradiate(
     block_rays : int
         About how many rays one block of sensors casts (bounds memory).
     n_threads : int
-        Threads for Embree.
+        Threads for Embree (per block: per worker on a pool or a cluster).
+    scheduler : None, "processes", "threads", str or dask.distributed.Client
+        Where the sensor blocks run: here (default), a local pool of ``workers``, or the
+        workers of a running Dask cluster (its address, or a client); see
+        :func:`citymodel.executors.run_jobs`. The result is the same wherever they run.
+    workers : int
+        Workers of a local pool (``scheduler=None`` with ``workers > 1`` is a process pool).
     progress : bool
         Show a progress bar.
 
@@ -225,6 +229,8 @@ def irradiate(
         block_rays=block_rays,
         progress=progress,
         sensor_albedo=alb_sensor,
+        scheduler=scheduler,
+        workers=workers,
     )
     out.stats["setup_s"] = t_setup
     out.stats["sensor_offset_m"] = float(sensor_offset_m)
@@ -247,6 +253,8 @@ def _solve(
     block_rays: int,
     progress: bool,
     sensor_albedo: np.ndarray | None = None,
+    scheduler: Any = None,
+    workers: int = 1,
 ) -> SolarResult:
     import time
 
@@ -254,7 +262,6 @@ def _solve(
     n = len(sensors)
     nh = prep.strengths.shape[1]
     e = prep.rays.n_elements
-    np_ = prep.rays.n_patches
     up = prep.up
     sun_dir_up = np.ascontiguousarray(prep.sun_dir[up])
     beam_up = np.ascontiguousarray(prep.sky.beam_normal_w_m2[up])
@@ -311,60 +318,45 @@ def _solve(
 
     rays_per_sensor = (len(prep.rays.weight) + len(prep.bins)) // 2 + 1
     blocks = sensor_blocks(sensors.surface, rays_per_sensor, block_rays)
+    shared = SolarShared(
+        scene.origin, scene.opaque_triangles, scene.tree_triangles, scene.n_threads, prep.rays,
+        prep.bins, sun_dir_up, beam_up, bin_up, month_up, tau_up, r_open_m, r_tree_m, g_m,
+        np.asarray(table.normal, dtype=np.float64), building_hourly or writer is not None)
+    shared.adopt_scene(scene)  # a run here casts on the scene already built
+
+    def jobs():
+        for a, b in blocks:
+            yield SensorBlock(a, b, sensors.points[a:b], sensors.normals[a:b], sensors.area_m2[a:b],
+                              sensors.surface[a:b], None if sensor_albedo is None else sensor_albedo[a:b])
+
     t_rays = 0.0
     t_kern = 0.0
+    n_rays = 0
+    ray_s = 0.0
     try:
         with progress_bar(progress) as bar:
             task = bar.add_task("Irradiating sensors", total=n)
-            for a, b in blocks:
-                pts = sensors.points[a:b]
-                nrm = np.ascontiguousarray(sensors.normals[a:b])
+            for res in executors.run_jobs(solve_block, jobs(), shared=shared, scheduler=scheduler,
+                                          workers=workers):
+                a, b = res.start, res.stop
+                t_rays += res.rays_s
+                t_kern += res.accumulate_s
+                n_rays += res.n_rays
+                ray_s += res.ray_s
                 t1 = time.perf_counter()
-                c_open, c_tree = sky_coefficients(scene, pts, nrm, prep.rays)
-                vis = sun_visibility(scene, pts, nrm, prep.bins)
-                t_rays += time.perf_counter() - t1
-                t1 = time.perf_counter()
-                bm = np.zeros((b - a, 12))
-                _kernels.beam_monthly(nrm, vis, sun_dir_up, beam_up, bin_up, month_up, tau_up, bm)
-                dm = c_open.astype(np.float64) @ r_open_m + c_tree.astype(np.float64) @ r_tree_m
-                so = c_open[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
-                st = c_tree[:, :np_].sum(axis=1, dtype=np.float64) / np.pi
-                # view of reflecting obstructions; none for closed-off sensors (party walls)
-                rv = np.where(so + st > _ENCLOSED_SKY_VIEW, np.clip(1.0 - so - st, 0.0, None), 0.0)
-                if sensor_albedo is not None:
-                    rv = rv * sensor_albedo[a:b]  # per-sensor ground albedo (raster)
-                rm = np.outer(rv, g_m)
-                tot = bm + dm + rm
-                monthly[a:b] = (tot / 1000.0).astype(np.float32)
-                sky_view[a:b] = so.astype(np.float32)
-                comp[a:b, 0] = bm.sum(1)
-                comp[a:b, 1] = dm.sum(1)
-                comp[a:b, 2] = rm.sum(1)
-                w = sensors.area_m2[a:b]
-                if building_hourly or writer is not None:
-                    agg = _surface_aggregates(sensors.surface[a:b], w, c_open, c_tree, rv, vis)
+                monthly[a:b] = res.monthly_kwh_m2
+                sky_view[a:b] = res.sky_view
+                comp[a:b] = res.components_wh_m2
                 if building_hourly:
-                    useg, s_area, s_co, s_ct, s_rv, s_av = agg
-                    sgid = surf_group[useg]
+                    sgid = surf_group[res.surfaces]
                     ok = sgid >= 0
-                    np.add.at(cg_open, sgid[ok], s_co[ok])
-                    np.add.at(cg_tree, sgid[ok], s_ct[ok])
-                    np.add.at(sg, sgid[ok], s_rv[ok])
-                    np.add.at(g_area, sgid[ok], s_area[ok])
-                    _kernels.surface_beam_hourly(
-                        np.ascontiguousarray(table.normal[useg]),
-                        s_av,
-                        sun_dir_up,
-                        beam_up,
-                        bin_up,
-                        tau_up,
-                        sgid.astype(np.int64),
-                        g_beam,
-                    )
+                    np.add.at(cg_open, sgid[ok], res.c_open[ok])
+                    np.add.at(cg_tree, sgid[ok], res.c_tree[ok])
+                    np.add.at(sg, sgid[ok], res.reflect_m2[ok])
+                    np.add.at(g_area, sgid[ok], res.area_m2[ok])
+                    np.add.at(g_beam, sgid[ok], res.beam_w[ok])
                 if writer is not None:
-                    _write_hourly_block(
-                        writer, table, agg, prep, sun_dir_up, beam_up, bin_up, tau_up, times_arr
-                    )
+                    _write_hourly_block(writer, table, res, prep, times_arr)
                 t_kern += time.perf_counter() - t1
                 bar.advance(task, b - a)
         if writer is not None:
@@ -419,12 +411,13 @@ def _solve(
         "n_sun_bins": len(prep.bins),
         "n_sun_hours": int(up.size),
         "n_sky_rays_per_sensor": int(len(prep.rays.weight)),
-        "n_rays": scene.rays_cast,
-        "embree_s": scene.ray_seconds,
+        "n_rays": n_rays,
+        "embree_s": ray_s,
         "rays_s": t_rays,
         "accumulate_s": t_kern,
         "n_opaque_triangles": int(scene.opaque_triangles.shape[0]),
         "n_tree_triangles": int(scene.tree_triangles.shape[0]),
+        "executor": executors.describe(scheduler, workers),
     }
     return SolarResult(
         table=table,
@@ -441,48 +434,16 @@ def _solve(
     )
 
 
-def _surface_aggregates(surf, w, c_open, c_tree, rv, vis):
-    """Per-surface sums over a block's sensors (sensors of one surface are contiguous).
-
-    Returns the surface rows ``(k,)``, area ``(k,)``, area-weighted daylight coefficients
-    ``(k, e)`` open and through crowns, area-weighted reflection view ``(k,)``, and the visible
-    area per sun bin ``(k, b, 2)``.
-    """
-    start = np.flatnonzero(np.concatenate([[True], surf[1:] != surf[:-1]]))
-    seg = np.concatenate([start, [surf.shape[0]]]).astype(np.int64)
-    useg = surf[start]
-    s_area = np.add.reduceat(w, start)
-    s_co = np.add.reduceat(w[:, None] * c_open.astype(np.float64), start, axis=0)
-    s_ct = np.add.reduceat(w[:, None] * c_tree.astype(np.float64), start, axis=0)
-    s_rv = np.add.reduceat(w * rv, start)
-    s_av = np.zeros((useg.size, vis.shape[1], 2))
-    _kernels.surface_visible_area(vis, np.ascontiguousarray(w), seg, s_av)
-    return useg, s_area, s_co, s_ct, s_rv, s_av
-
-
-def _write_hourly_block(
-    writer, table, agg, prep, sun_dir_up, beam_up, bin_up, tau_up, times_arr
-) -> None:
+def _write_hourly_block(writer, table, res, prep, times_arr) -> None:
     """Hourly area-weighted irradiance of the surfaces of one block (blocks never split a surface)."""
     import pyarrow as pa
 
-    useg, area, co, ct, s_r, s_av = agg
+    useg = res.surfaces
     g = useg.size
-    hourly = co @ prep.strengths + (ct @ prep.strengths) * prep.tau[None, :]
-    hourly += np.outer(s_r, prep.refl_w_m2)
-    gb = np.zeros((g, sun_dir_up.shape[0]))
-    _kernels.surface_beam_hourly(
-        np.ascontiguousarray(table.normal[useg]),
-        s_av,
-        sun_dir_up,
-        beam_up,
-        bin_up,
-        tau_up,
-        np.arange(g, dtype=np.int64),
-        gb,
-    )
-    hourly[:, prep.up] += gb
-    hourly /= area[:, None]
+    hourly = res.c_open @ prep.strengths + (res.c_tree @ prep.strengths) * prep.tau[None, :]
+    hourly += np.outer(res.reflect_m2, prep.refl_w_m2)
+    hourly[:, prep.up] += res.beam_w
+    hourly /= res.area_m2[:, None]
     nh = hourly.shape[1]
     oid = np.asarray(table.object_ids, dtype=object)[table.object_index[useg]]
     tab = pa.table(

@@ -1,7 +1,8 @@
 """Blocks of the build on a Dask distributed cluster (private; optional dependency ``dask``).
 
 :func:`run_blocks` submits one task per block and yields the blocks' outputs as they complete,
-so that the client holds only the outputs not yet merged. The block function and its jobs are
+so that the client holds only the outputs not yet merged. The connection is
+:func:`citymodel.executors.dask_client`, shared with the solar and heat solvers. The block function and its jobs are
 pickled to the workers: the input files (and the spill folder) must be reachable there.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from citymodel import executors
 from citymodel._optional import require
-from citymodel.errors import InputError
 
 
 def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) -> Iterator[tuple[Any, Any, str | None]]:
@@ -29,21 +30,11 @@ def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) ->
         Module-level function of one job.
     """
     distributed = require("distributed", extra="dask", feature="--scheduler (Dask)")
-    Client, as_completed = distributed.Client, distributed.as_completed
-    own = not isinstance(scheduler, Client)
-    if own:
-        try:
-            client = Client(str(scheduler), timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); check the address "
-                             "(CLI: --scheduler tcp://HOST:8786) and that the scheduler is running") from None
-    else:
-        client = scheduler
-    try:
+    with executors.dask_client(scheduler) as client:
         jobs = list(jobs)
         futures = client.map(fn, jobs, pure=False)
         job_of = {f.key: j for f, j in zip(futures, jobs, strict=True)}
-        for fut in as_completed(futures):
+        for fut in distributed.as_completed(futures):
             job = job_of[fut.key]
             try:
                 out = fut.result()
@@ -52,6 +43,3 @@ def run_blocks(scheduler: Any, jobs: Sequence[Any], fn: Callable[[Any], Any]) ->
             else:
                 yield job, out, None
             fut.release()
-    finally:
-        if own:
-            client.close()
