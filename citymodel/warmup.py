@@ -59,7 +59,7 @@ def warmup_commands(work: Path) -> dict[str, list[str]]:
         "solar": ["-q", "solar", truth, "--weather", "clearsky", "--out", str(work / "solar.city.json"),
                   "--overwrite"],
         "energy": ["-q", "energy", "simulate", truth, "--weather", "clearsky", "--out",
-                   str(work / "energy.city.json"), "--overwrite"],
+                   str(work / "demand.city.json"), "--overwrite"],
         "heat": ["-q", "heat", truth, "--weather", "clearsky", "--period", "hottest-3d", "--grid-m", "2",
                  "--out", str(work / "heat"), "--overwrite"],
     }

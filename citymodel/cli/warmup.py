@@ -7,7 +7,7 @@ import click
 from citymodel.cli._options import is_quiet, order
 
 
-@order(90)
+@order(130)
 @click.command("warmup")
 @click.option("--only", multiple=True, metavar="NAME",
               help="Warm only these commands (build, solar, energy, heat); repeatable. Default: all.")
