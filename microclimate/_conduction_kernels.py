@@ -140,11 +140,29 @@ def _reduce_up(t_old, cap, g_int, dt, u_in, t_in, a, b, d):  # pragma: no cover 
         d[i] -= w * d[i + 1]
 
 
+def run_balance(*args):
+    """:func:`run_balance_kernel` with every input array passed read-only.
+
+    numba compiles one specialisation per combination of argument types, and an array's
+    read-only flag is part of its type: the callers' inputs (some from ``np.broadcast_to``,
+    read-only, some not) made five specialisations of this large kernel (about 2 s of
+    compilation each). Read-only views of the inputs (no copy) make one.
+    """
+    n_inputs = run_balance_kernel.py_func.__code__.co_varnames.index("t_surface")  # outputs from there
+    fixed = []
+    for i, a in enumerate(args):
+        if i < n_inputs and isinstance(a, np.ndarray) and a.flags.writeable:
+            a = a.view()
+            a.flags.writeable = False
+        fixed.append(a)
+    return run_balance_kernel(*fixed)
+
+
 @nb.njit(cache=True, parallel=True)
-def run_balance(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, max_iter, rows, n_spin,
-                k_abs, l_in, t_air, h_c, e_air, t_in, eps, beta, h_in, gamma_pa_k,
-                t_surface, q_sw, q_lw, q_conv, q_lat, q_cond, q_inner, t_start,
-                t_final):  # pragma: no cover - numba
+def run_balance_kernel(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, max_iter, rows, n_spin,
+                       k_abs, l_in, t_air, h_c, e_air, t_in, eps, beta, h_in, gamma_pa_k,
+                       t_surface, q_sw, q_lw, q_conv, q_lat, q_cond, q_inner, t_start,
+                       t_final):  # pragma: no cover - numba
     """Surface energy balance on top of implicit slab conduction.
 
     Each hour (forcing row ``rows[j]``; hours ``j < n_spin`` are spin-up, not recorded) is

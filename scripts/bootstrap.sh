@@ -6,8 +6,10 @@
 #   bash scripts/bootstrap.sh install                # install only
 #
 # It installs the runtime apt packages when run as root (and names them when not), creates
-# the virtual environment .venv (override with CITYMODEL_VENV) and installs the project with
-# every extra. Re-runs reuse the environment unless pyproject.toml changed.
+# the virtual environment .venv (override with CITYMODEL_VENV), installs the project with
+# every extra and compiles the numba kernels once (`citymodel warmup`, a minute or two; skip
+# with CITYMODEL_NO_WARMUP=1), so that the first command is not a half-minute JIT wait.
+# Re-runs reuse the environment unless pyproject.toml changed.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,6 +60,14 @@ install_venv() {
   "$venv/bin/python" -m pip install -q -e ".[all]" 2>&1 | grep -v -E "^WARNING: Location|is ignored: it is neither" || true
   "$venv/bin/python" -c "import citymodel, lidar, energy, viewer" || { say "installation failed"; exit 1; }
   echo "$want" > "$stamp"
+  warmup
+}
+
+warmup() {
+  [ "${CITYMODEL_NO_WARMUP:-0}" = 1 ] && return 0
+  say "compiling the numba kernels once (citymodel warmup)"
+  VTK_DEFAULT_OPENGL_WINDOW="${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}" \
+    "$venv/bin/citymodel" warmup || say "warm-up incomplete: the first runs of the commands above compile instead"
 }
 
 cmd="${1:-}"
@@ -74,6 +84,6 @@ case "$cmd" in
     export VTK_DEFAULT_OPENGL_WINDOW="${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindow}"
     exec "$venv/bin/python" -m pytest -q "$@" ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2 ;;
 esac

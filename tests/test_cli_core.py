@@ -143,7 +143,7 @@ def test_help_lists_core_and_plugin_commands_in_order():
     assert res.exit_code == 0
     listed = [line.split()[0] for line in res.output.split("Commands:")[1].splitlines() if line.strip()]
     expected = ["info", "validate", "convert", "synth", "build", "solar", "energy", "zones",
-                "render", "view", "heat", "demo"]
+                "render", "view", "heat", "demo", "warmup"]
     assert listed == expected
 
 

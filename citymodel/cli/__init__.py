@@ -19,12 +19,13 @@ from importlib.metadata import EntryPoint, entry_points
 
 import click
 
+from citymodel import jitcache
 from citymodel.errors import CityModelError
 
 __all__ = ["main", "CORE_COMMANDS", "ENTRY_POINT_GROUP"]
 
 #: Core command modules under ``citymodel/cli/``.
-CORE_COMMANDS = ("info", "validate", "convert", "synth", "zones", "demo")
+CORE_COMMANDS = ("info", "validate", "convert", "synth", "zones", "demo", "warmup")
 
 #: Entry-point group where packages declare their commands (``name = "module:object"``).
 ENTRY_POINT_GROUP = "citymodel.commands"
@@ -124,6 +125,7 @@ def main(ctx: click.Context, verbose: int, quiet: int) -> None:
     """
     level = logging.WARNING + 10 * (quiet - verbose)
     logging.basicConfig(level=max(logging.DEBUG, min(level, logging.ERROR)), format="%(levelname)s %(name)s: %(message)s")
+    jitcache.log_decision()
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet > 0
     ctx.obj["verbose"] = verbose

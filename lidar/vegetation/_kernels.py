@@ -14,8 +14,18 @@ def _root(parent: np.ndarray, i: int) -> int:
     return i
 
 
-@numba.njit(cache=True)
 def prominence(height: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Topographic prominence of every peak cell of a grid (see :func:`prominence_kernel`).
+
+    The cells' order, highest first (stable), is sorted here by numpy: numba's compiled
+    merge sort cost most of this kernel's 3 s of compilation.
+    """
+    order = np.argsort(-np.ascontiguousarray(height, dtype=np.float64).ravel(), kind="mergesort")
+    return prominence_kernel(height, mask, order)
+
+
+@numba.njit(cache=True)
+def prominence_kernel(height: np.ndarray, mask: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Topographic prominence of every peak cell of a grid (8-neighbours), inf for the highest.
 
     Cells are added from the highest down; a cell joining two patches ends the one with the
@@ -27,6 +37,8 @@ def prominence(height: np.ndarray, mask: np.ndarray) -> np.ndarray:
         Heights [m].
     mask : (ny, nx) bool
         Cells taking part (others are never crossed).
+    order : (ny * nx,) int64
+        Flat cell indices by decreasing height, ties in index order (a stable sort).
 
     Returns
     -------
@@ -37,7 +49,6 @@ def prominence(height: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ny, nx = height.shape
     flat = height.ravel()
     m = mask.ravel()
-    order = np.argsort(-flat, kind="mergesort")
     parent = np.arange(ny * nx)
     done = np.zeros(ny * nx, dtype=np.bool_)
     prom = np.zeros(ny * nx)
