@@ -117,9 +117,8 @@ def markdown(results: list[tuple[str, dict, pd.DataFrame]], load: str) -> str:
               "for heating (q_h_nd) of the NL types could not be read from the sources reachable here (the TABULA "
               "webtool and the NL brochure are not stored; the TABULA calculator copy in FZJ-IEK3-VSA/HiSim "
               "holds no NL rows), so the U-values of the TABULA terraced house of each period stand in for the "
-              "published figures (source in the script). Our NL table's periods and codes differ from TABULA's "
-              "six classes (ours splits ..1964 at 1945 and numbers the later classes one higher); see the issue "
-              "#15 report.", ""]
+              "published figures (source in the script). Our NL table splits TABULA's class ..1964 at 1945 "
+              "(both rows are NL.01); docs/energy_archetypes.md compares its U-values with TABULA's.", ""]
     return "\n".join(lines)
 
 
