@@ -336,12 +336,18 @@ def _irradiance_sources(model, ids, oi, solar):
         mod_b = glazing_modifier(oi.aoi_deg[1:].ravel()).reshape(4, nh)
         mod_d = float(glazing_modifier(DIFFUSE)[0])
         sunlit, fsky, fgnd = sunlit.reshape(n_s, 4, nh), fsky.reshape(n_s, 4), fgnd.reshape(n_s, 4)
+        fhor = fsky.copy()  # analytic: the horizon band shaded like the dome
         for k, bi in enumerate(np.flatnonzero(sk)):  # {"method": "raycast"}: the model's own geometry
             if specs[k].get("method") == "raycast":
-                sunlit[k], fsky[k], fgnd[k] = ray_window_shading(model, ids[bi], oi.sun_azimuth_deg,
-                                                                 oi.sun_elevation_deg)
+                sunlit[k], fsky[k], fgnd[k], fhor[k] = ray_window_shading(
+                    model, ids[bi], oi.sun_azimuth_deg, oi.sun_elevation_deg, with_horizon=True)
+        # Perez parts of the sky diffuse: circumsolar shaded like the beam, the horizon band by
+        # the horizon's obstruction, the isotropic dome by the sky factor (as EnergyPlus does)
+        circ = oi.circumsolar_w_m2[1:] if oi.circumsolar_w_m2 is not None else np.zeros_like(beam)
+        hor = oi.horizon_w_m2[1:] if oi.horizon_w_m2 is not None else np.zeros_like(beam)
+        dome = oi.sky_diffuse_w_m2[1:] - circ - hor
         win_s = (beam * mod_b)[None] * sunlit + mod_d * (
-            oi.sky_diffuse_w_m2[1:][None] * fsky.reshape(n_s, 4, 1)
+            dome[None] * fsky.reshape(n_s, 4, 1) + circ[None] * sunlit + hor[None] * fhor.reshape(n_s, 4, 1)
             + oi.ground_diffuse_w_m2[1:][None] * fgnd.reshape(n_s, 4, 1)
         )
         opaque_rows = irr[src[sk]]
