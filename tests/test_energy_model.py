@@ -154,3 +154,18 @@ def test_modal_reduction_keeps_results():
         sim.run_thermal = orig
     assert a["heating_demand_kwh"] == pytest.approx(b["heating_demand_kwh"], rel=5e-3)
     assert a["cooling_demand_kwh"] == pytest.approx(b["cooling_demand_kwh"], rel=5e-3)
+
+
+def test_exterior_convection_follows_iso_6946_with_the_mean_wind():
+    """ISO 6946:2017 Annex C: h_c = 4 + 4 v; without wind the Films default stays, with a warning."""
+    import pandas as pd
+
+    from energy.demand.model import Films
+    from energy.demand.simulate import EnergyWarning, films_for_weather
+
+    f, note = films_for_weather(pd.DataFrame({"wind_speed_m_s": [1.0, 3.0, np.nan, 5.0]}))
+    assert f.h_ce_wall == pytest.approx(4.0 + 4.0 * 3.0) and "ISO 6946" in note
+    assert f.h_ce_window == Films().h_ce_window
+    with pytest.warns(EnergyWarning, match="no wind speed"):
+        f, note = films_for_weather(pd.DataFrame({"t_air_c": [1.0]}))
+    assert f.h_ce_wall == Films().h_ce_wall and "default" in note

@@ -153,7 +153,7 @@ class Films:
     are used unchanged for every building.
     """
 
-    h_ce_wall: float = 30.0  # exterior convection, walls and roof (windy site)
+    h_ce_wall: float = 30.0  # exterior convection, walls and roof; simulate() uses ISO 6946 from the wind
     h_ce_window: float = 16.0
     h_re: float = 3.9  # exterior long-wave, linearised about a cold sky (eps 0.9)
     eps_window: float = 0.84

@@ -384,7 +384,10 @@ def films_for_weather(weather: pd.DataFrame) -> tuple[Films, str]:
     v = weather["wind_speed_m_s"].to_numpy(float) if "wind_speed_m_s" in weather else np.array([np.nan])
     v = v[np.isfinite(v) & (v >= 0) & (v < 60)]
     if not len(v):
-        return Films(), f"default {Films().h_ce_wall:g} W/m2K (no wind speed in the weather)"
+        note = f"default {Films().h_ce_wall:g} W/m2K (no wind speed in the weather)"
+        warnings.warn(f"exterior convection: {note}; add wind_speed_m_s to the weather or pass films",
+                      EnergyWarning, stacklevel=3)
+        return Films(), note
     return Films(h_ce_wall=4.0 + 4.0 * float(v.mean())), f"ISO 6946 4 + 4 v, mean wind {v.mean():.2f} m/s"
 
 
