@@ -101,10 +101,70 @@ def case600_idf() -> str:
     return "\n".join(s) + "\n"
 
 
-def run_energyplus(idf: Path, epw: Path, out_dir: Path, systems: tuple[str, ...] = ("IDEAL",)
-                   ) -> tuple[dict[str, float], float]:
+#: The heavy (900-series) layers of CASE_SPEC.md, as EnergyPlus materials and constructions.
+_HEAVY_IDF = ["Material, foam, Rough, 0.0615, 0.04, 10, 1400, 0.9, 0.6, 0.6;",
+              "Material, concrete, Rough, 0.100, 0.51, 1400, 1000, 0.9, 0.6, 0.6;",
+              "Material, slab, Rough, 0.080, 1.13, 1400, 1000, 0.9, 0.6, 0.6;",
+              "Material:NoMass, floor_insulation9, Rough, 25.175, 0.9, 0.6, 0.6;",
+              "Construction, hwall, siding, foam, concrete;",
+              "Construction, hfloor, floor_insulation9, slab;"]
+#: Glass panes: CASE_SPEC.md's (ASHRAE 140-2017: 3.175 mm, tau 0.86156, 13 mm air) and the 2020
+#: edition's (3.048 mm, tau 0.834, rho 0.075, k 1.0, 12 mm air; lbl-srg/modelica-buildings#3005).
+GLASS = {
+    "2017": ("0.003175, 0.86156, 0.07846, 0.07846, 0.91325, 0.08200, 0.08200, 0.0, 0.84, 0.84, 1.06", 0.013),
+    "2020": ("0.003048, 0.834, 0.075, 0.075, 0.91325, 0.08200, 0.08200, 0.0, 0.84, 0.84, 1.0", 0.012),
+}
+
+
+def _shade(name: str, verts) -> str:
+    v = ",\n    ".join(f"{x:.4f}, {y:.4f}, {z:.4f}" for x, y, z in verts)
+    return f"Shading:Building:Detailed,\n  {name}, , {len(verts)},\n    {v};\n"
+
+
+def bestest_idf(case: str, glass: str = "2017") -> str:
+    """ASHRAE 140 Case 600/610/620/630 or 900/910/920/930 as an IDF: heavy layers for the 900s,
+    east/west windows for x20/x30, the 1 m south overhang at roof level over the whole wall for
+    x10, 1 m overhangs over the window width plus 1 m fins from the ground to the roof for x30
+    (the geometry of :func:`energy.demand.bestest.bestest_model`), polygon-clipping shadows."""
+    import re
+
+    if case not in ("600", "610", "620", "630", "900", "910", "920", "930"):
+        raise ValueError(f"case {case!r}: one of 600, 610, 620, 630, 900, 910, 920, 930")
+    s = case600_idf()
+    pane, gap = GLASS[glass]
+    s = s.replace(GLASS["2017"][0], pane).replace("WindowMaterial:Gas, airgap, Air, 0.013;",
+                                                   f"WindowMaterial:Gas, airgap, Air, {gap};")
+    s = s.replace("FullInteriorAndExterior, 25, 6;",
+                  "FullInteriorAndExterior, 25, 6;\nShadowCalculation, PolygonClipping, Periodic, 1;")
+    if case.startswith("9"):
+        s = s.replace("Construction, floor, floor_insulation, timber;",
+                      "Construction, floor, floor_insulation, timber;\n" + "\n".join(_HEAVY_IDF))
+        s = s.replace("Wall, wall, Zone1", "Wall, hwall, Zone1").replace("Floor, floor, Zone1", "Floor, hfloor, Zone1")
+    if case[1] in "23":  # windows to the east and west walls
+        s = re.sub(r"FenestrationSurface:Detailed,.*?;\n", "", s, flags=re.S)
+        for name, base, v in (("winE", "east", [(8, 1.5, 2.2), (8, 1.5, 0.2), (8, 4.5, 0.2), (8, 4.5, 2.2)]),
+                              ("winW", "west", [(0, 4.5, 2.2), (0, 4.5, 0.2), (0, 1.5, 0.2), (0, 1.5, 2.2)])):
+            vs = ",\n    ".join(f"{x:.4f}, {y:.4f}, {z:.4f}" for x, y, z in v)
+            s += f"FenestrationSurface:Detailed,\n  {name}, Window, window, {base}, , , , 1, 4,\n    {vs};\n"
+    if case[1] == "1":
+        s += _shade("overhang", [(0, 0, _LZ), (_LX, 0, _LZ), (_LX, -1, _LZ), (0, -1, _LZ)])
+    if case[1] == "3":
+        for side, x in (("E", _LX), ("W", 0.0)):
+            sg = 1.0 if side == "E" else -1.0
+            s += _shade(f"overhang{side}", [(x, 1.5, _LZ), (x, 4.5, _LZ), (x + sg, 4.5, _LZ), (x + sg, 1.5, _LZ)])
+            for k, y in enumerate((1.5, 4.5)):
+                s += _shade(f"fin{side}{k}", [(x, y, 0), (x + sg, y, 0), (x + sg, y, _LZ), (x, y, _LZ)])
+    return s
+
+
+_TRANSMITTED = "Enclosure Windows Total Transmitted Solar Radiation Rate"
+
+
+def run_energyplus(idf: Path, epw: Path, out_dir: Path, systems: tuple[str, ...] = ("IDEAL",),
+                   transmitted: bool = False) -> tuple[dict[str, float], float]:
     """Run EnergyPlus on ``idf``; annual results of the ideal-load ``systems`` (summed; peaks of
-    the sum) and per system (``per_system``: (n, 2) heating, cooling MWh), and the wall time [s]."""
+    the sum) and per system (``per_system``: (n, 2) heating, cooling MWh), and the wall time [s].
+    ``transmitted``: also the solar transmitted by the windows of Zone1 (``transmitted_kwh``)."""
     from pyenergyplus.api import EnergyPlusAPI
 
     api = EnergyPlusAPI()
@@ -120,7 +180,15 @@ def run_energyplus(idf: Path, epw: Path, out_dir: Path, systems: tuple[str, ...]
         if not handles:
             handles.extend(api.exchange.get_variable_handle(st, k, s_) for s_ in systems for k in keys)
         rows.append([api.exchange.get_variable_value(st, h) for h in handles])
+        if transmitted:
+            if not t_handle:
+                t_handle.append(api.exchange.get_variable_handle(st, _TRANSMITTED, "Zone1"))
+            trans.append(api.exchange.get_variable_value(st, t_handle[0]))
 
+    trans: list[float] = []
+    t_handle: list[int] = []
+    if transmitted:
+        api.exchange.request_variable(state, _TRANSMITTED, "Zone1")
     for s_ in systems:
         for key in keys:
             api.exchange.request_variable(state, key, s_)
@@ -139,7 +207,8 @@ def run_energyplus(idf: Path, epw: Path, out_dir: Path, systems: tuple[str, ...]
     tot = hourly.sum(axis=1)
     return {"annual_heating_mwh": tot[:, 0].sum() / 1e6, "annual_cooling_mwh": tot[:, 1].sum() / 1e6,
             "peak_heating_kw": tot[:, 0].max() / 1e3, "peak_cooling_kw": tot[:, 1].max() / 1e3,
-            "per_system": hourly.sum(axis=0) / 1e6}, wall
+            "per_system": hourly.sum(axis=0) / 1e6,
+            "transmitted_kwh": float(np.sum(trans) / max(n_ts, 1) / 1e3)}, wall
 
 
 def run_ours(epw: Path, block: int) -> tuple[dict[str, float], float, float]:
@@ -285,16 +354,52 @@ def run_block(epw: Path, out: Path, n: int) -> dict:
             "ours_heating": r["heating_demand_kwh"].to_numpy() / 1e3, "ours_cooling": r["cooling_demand_kwh"].to_numpy() / 1e3}
 
 
+def run_cases(epw: Path, out: Path, cases: list[str], glass: str) -> list[dict]:
+    """ASHRAE 140 cases in EnergyPlus (``glass`` panes) and in ``bestest.run_case``, with the
+    2020 reference range of each annual load."""
+    from energy.demand.bestest import reference_ranges, run_case
+    from energy.weather import read_epw
+
+    wx = read_epw(epw)
+    ref = reference_ranges().set_index(["case", "metric"])
+    rows = []
+    for c in cases:
+        d = out / f"case{c}"
+        d.mkdir(parents=True, exist_ok=True)
+        idf = d / "in.idf"
+        idf.write_text(bestest_idf(c, glass))
+        ep, _ = run_energyplus(idf, epw, d, transmitted=True)
+        ours = run_case(c, wx)
+        rows.append({"case": c, "ep": ep, "ours": ours,
+                     "ref": {k: (ref.loc[(c, k), "min"], ref.loc[(c, k), "max"])
+                             for k in ("annual_heating_mwh", "annual_cooling_mwh", "peak_cooling_kw")}})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--weather", default=str(ROOT.parent / "shared" / "data" / "weather" / "725650TYCST.epw"))
     ap.add_argument("--block", type=int, default=1000, help="Buildings in our block run.")
     ap.add_argument("--keep", default=None, help="Keep the IDF and EnergyPlus outputs in this folder.")
     ap.add_argument("--terraced", type=int, default=4, help="Houses in the terraced block (0: skip it).")
+    ap.add_argument("--cases", default=None, metavar="600,620,...",
+                    help="Only compare these ASHRAE 140 cases (600-630, 900-930) with EnergyPlus.")
+    ap.add_argument("--glass", default="2017", choices=sorted(GLASS),
+                    help="Glass panes of the EnergyPlus windows with --cases.")
     a = ap.parse_args(argv)
     epw = Path(a.weather).resolve()
     out = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="eplus_"))
     out.mkdir(parents=True, exist_ok=True)
+    if a.cases:
+        rows = run_cases(epw, out, a.cases.split(","), a.glass)
+        print(f"EnergyPlus ({a.glass} glass) beside citymodel; [2020 range]; transmitted solar of E+ [kWh/m2 window]")
+        print(f"{'case':5s} {'heating E+ / ours [range]':>34s} {'cooling E+ / ours [range]':>34s} "
+              f"{'peak cooling E+ / ours [range]':>34s} {'trans':>6s}")
+        for r in rows:
+            cells = [f"{r['ep'][k]:6.3f} / {r['ours'][k]:6.3f} [{r['ref'][k][0]:.3f}-{r['ref'][k][1]:.3f}]"
+                     for k in ("annual_heating_mwh", "annual_cooling_mwh", "peak_cooling_kw")]
+            print(f"{r['case']:5s} " + " ".join(f"{c:>34s}" for c in cells) + f" {r['ep']['transmitted_kwh'] / 12.0:6.0f}")
+        return 0
     idf = out / "case600.idf"
     idf.write_text(case600_idf())
     ep, t_ep = run_energyplus(idf, epw, out)

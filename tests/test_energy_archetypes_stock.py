@@ -41,7 +41,7 @@ def test_3dbag_sample_gets_archetypes_by_its_construction_year():
     assert p.loc["596872", "archetype"] == "NL_RES_SFH_2015_2100"
     assert p.loc["2499572", "archetype"] == "NL_RES_SFH_1946_1964"
     assert "year 1965 from oorspronkelijk_bouwjaar" in p.loc["6751773", "archetype_why"]
-    assert p.loc["6751773", "u_wall_w_m2k"] == pytest.approx(1.6)  # NL.N.SFH.03.Gen
+    assert p.loc["6751773", "u_wall_w_m2k"] == pytest.approx(1.6)  # NL.N.SFH.02.Gen (TABULA class 1965-1974)
     assert (p.loc[p.conditioned, "archetype_from"] == "attribute").all()
     # the file has no use attribute: every building says the use is a default
     assert summary["fallbacks"] == {"no use attribute": int(p.conditioned.sum())}

@@ -93,9 +93,12 @@ def test_cooling_setpoint_caps_air_temperature():
 def test_glazing_matches_two_pane_formula_and_standard_shgc():
     from energy.demand.glazing import DIFFUSE, double_glazing, glazing_modifier
 
-    tau, absorbed, g = double_glazing(np.array([0.0, 45.0, 89.0, 90.0]))
-    # ASHRAE 140 quotes SHGC about 0.79 for this glazing
+    tau, absorbed, g = double_glazing(np.array([0.0, 45.0, 89.0, 90.0]), tau_pane=0.86156)
+    # ASHRAE 140-2017 quotes SHGC about 0.79 for its glazing (pane tau 0.86156)
     assert g[0] == pytest.approx(0.79, abs=0.01)
+    # the 2020 pane (the default) transmits and gains less: tau 0.834 a pane, about 0.70 for two
+    tau20, _, g20 = double_glazing(0.0)
+    assert tau20[0] == pytest.approx(0.834**2 / (1 - 0.075**2), abs=0.01) and g20[0] < g[0] - 0.02
     assert tau[3] == 0.0 and g[3] == 0.0
     assert np.all(np.diff(g) <= 0)  # falls with the incidence angle
     md = glazing_modifier(DIFFUSE)[0]
@@ -151,3 +154,18 @@ def test_modal_reduction_keeps_results():
         sim.run_thermal = orig
     assert a["heating_demand_kwh"] == pytest.approx(b["heating_demand_kwh"], rel=5e-3)
     assert a["cooling_demand_kwh"] == pytest.approx(b["cooling_demand_kwh"], rel=5e-3)
+
+
+def test_exterior_convection_follows_iso_6946_with_the_mean_wind():
+    """ISO 6946:2017 Annex C: h_c = 4 + 4 v; without wind the Films default stays, with a warning."""
+    import pandas as pd
+
+    from energy.demand.model import Films
+    from energy.demand.simulate import EnergyWarning, films_for_weather
+
+    f, note = films_for_weather(pd.DataFrame({"wind_speed_m_s": [1.0, 3.0, np.nan, 5.0]}))
+    assert f.h_ce_wall == pytest.approx(4.0 + 4.0 * 3.0) and "ISO 6946" in note
+    assert f.h_ce_window == Films().h_ce_window
+    with pytest.warns(EnergyWarning, match="no wind speed"):
+        f, note = films_for_weather(pd.DataFrame({"t_air_c": [1.0]}))
+    assert f.h_ce_wall == Films().h_ce_wall and "default" in note

@@ -18,9 +18,14 @@ import pandas as pd
 
 from citymodel.errors import InputError
 from citymodel.model import CityModel
+from energy.demand.glazing import double_glazing
 from energy.demand.simulate import simulate
 
-__all__ = ["CASES", "ALL_CASES", "bestest_model", "run_case", "run_all", "reference_ranges", "BESTEST_GROUND_C"]
+__all__ = ["CASES", "ALL_CASES", "bestest_model", "run_case", "run_all", "reference_ranges", "BESTEST_GROUND_C",
+           "BESTEST_SHGC"]
+
+#: Normal-incidence SHGC of the ASHRAE 140-2020 double pane (:func:`double_glazing`, 0.761).
+BESTEST_SHGC = float(double_glazing(0.0)[2][0])
 
 #: Temperature under the (R = 25 m2K/W) floor insulation, as in the Modelica Buildings
 #: library's BESTEST models [degC].
@@ -143,7 +148,7 @@ def bestest_model(case: str, shading: str = "raycast") -> CityModel:
         "energy_roof_layers": mass["roof"],
         "energy_floor_layers": mass["floor"],
         "energy_u_window_w_m2k": 3.0,
-        "energy_g_window": 0.789,
+        "energy_g_window": BESTEST_SHGC,
         "energy_alpha_wall": 0.6,
         "energy_alpha_roof": 0.6,
         "energy_infiltration_ach": 0.5,

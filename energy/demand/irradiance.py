@@ -40,6 +40,10 @@ class OrientationIrradiance:
         N, E, S, W: beam x SHGC(aoi)/SHGC(0) + diffuse x SHGC_diffuse/SHGC(0) [W/m2].
     sun_azimuth_deg, sun_elevation_deg : (nh,) float64
         Sun position at mid-hour.
+    circumsolar_w_m2, horizon_w_m2 : (5, nh) float64 or None
+        The Perez circumsolar and horizon-band parts of ``sky_diffuse_w_m2`` [W/m2]: shading
+        treats the circumsolar part like the beam and the horizon band by the horizon's
+        obstruction (the rest is the isotropic dome).
     """
 
     total_w_m2: np.ndarray
@@ -50,6 +54,8 @@ class OrientationIrradiance:
     window_w_m2: np.ndarray
     sun_azimuth_deg: np.ndarray
     sun_elevation_deg: np.ndarray
+    circumsolar_w_m2: np.ndarray | None = None
+    horizon_w_m2: np.ndarray | None = None
 
     def window_ratio(self) -> np.ndarray:
         """``window_w_m2 / total`` of the walls, (4, nh), 0 where there is no irradiance."""
@@ -97,6 +103,8 @@ def orientation_irradiance(weather: pd.DataFrame, meta: dict) -> OrientationIrra
     sky = np.zeros((5, nh))
     grd = np.zeros((5, nh))
     aoi = np.zeros((5, nh))
+    circ = np.zeros((5, nh))
+    hor = np.zeros((5, nh))
     planes = [(0.0, 180.0)] + [(90.0, a) for a in WALL_AZIMUTHS_DEG]
     for p, (tilt, azi) in enumerate(planes):  # five planes, vectorised over hours
         r = pvlib.irradiance.get_total_irradiance(
@@ -108,6 +116,9 @@ def orientation_irradiance(weather: pd.DataFrame, meta: dict) -> OrientationIrra
         grd[p] = np.nan_to_num(np.asarray(r["poa_ground_diffuse"], float))
         tot[p] = beam[p] + sky[p] + grd[p]
         aoi[p] = np.asarray(pvlib.irradiance.aoi(tilt, azi, zen, az), float)
+        parts = pvlib.irradiance.perez(tilt, azi, dhi, dni, dni_extra, zen, az, am, return_components=True)
+        circ[p] = np.nan_to_num(np.asarray(parts["poa_circumsolar"], float))
+        hor[p] = np.nan_to_num(np.asarray(parts["poa_horizon"], float))
     mod_diff = float(glazing_modifier(DIFFUSE)[0])
     win = beam[1:] * glazing_modifier(aoi[1:].ravel()).reshape(4, nh) + (sky[1:] + grd[1:]) * mod_diff
     return OrientationIrradiance(
@@ -119,4 +130,6 @@ def orientation_irradiance(weather: pd.DataFrame, meta: dict) -> OrientationIrra
         window_w_m2=win,
         sun_azimuth_deg=az,
         sun_elevation_deg=90.0 - zen,
+        circumsolar_w_m2=circ,
+        horizon_w_m2=hor,
     )

@@ -16,7 +16,8 @@ Each building is one thermal zone, modelled as a linear RC network in the ISO 52
   outdoor air, the convective share of the internal gains, and the heat delivered by the
   ideal system and by ventilation (solved implicitly each hour by the kernel);
 * transmitted solar lands on the floor (``solar_to_floor``) and the rest of the opaque inner
-  surfaces by area; the absorbed-and-inward part of the glazing's gain goes to the window node;
+  surfaces by area; the absorbed-and-inward part of the glazing's gain enters the room from the
+  inner pane (convective share to the air, radiant share to the radiant star node);
   radiant internal gains go to all inner surfaces by area.
 
 The network ``C dT/dt = -K T + B u`` is symmetric, so ``C^-1/2 K C^-1/2`` is diagonalised
@@ -152,7 +153,7 @@ class Films:
     are used unchanged for every building.
     """
 
-    h_ce_wall: float = 30.0  # exterior convection, walls and roof (windy site)
+    h_ce_wall: float = 30.0  # exterior convection, walls and roof; simulate() uses ISO 6946 from the wind
     h_ce_window: float = 16.0
     h_re: float = 3.9  # exterior long-wave, linearised about a cold sky (eps 0.9)
     eps_window: float = 0.84
@@ -345,7 +346,12 @@ def build_modal_model(
     # solar distribution
     absorbed = np.clip(np.asarray(c.window_absorbed_share, float), 0, 1)
     transmitted = (1.0 - absorbed) * (1.0 - f.solar_lost)
-    B[i_win, 5] += absorbed
+    # the absorbed part is already the share that flows inward (double_glazing): it enters the
+    # room from the inner pane, convective to the air, radiant to the surfaces; put on the pane
+    # node it would be split between inside and outside a second time
+    conv = f.h_ci_window / (f.h_ci_window + f.h_ri)
+    B[i_air, 5] += absorbed * conv
+    B[i_star, 5] += absorbed * (1.0 - conv)
     opaque_inner = [(i, a) for i, kind, a in inner_nodes if kind != "floor"]
     a_op = sum(a for _, a in opaque_inner)
     for i, kind, area in inner_nodes:

@@ -18,8 +18,10 @@ from citymodel.surfaces import surface_table
 from energy.solar.scene import build_scene
 from energy.solar.sensors import subtriangle_centroids
 
-__all__ = ["ray_window_shading", "sphere_directions"]
+__all__ = ["ray_window_shading", "sphere_directions", "HORIZON_BAND_DEG"]
 
+#: Width of the sky's horizon band (Perez) above the horizon [deg].
+HORIZON_BAND_DEG = 6.5
 #: Offset of the sample points from the window plane, outwards [m].
 _OFFSET_M = 0.01
 
@@ -35,7 +37,7 @@ def sphere_directions(n: int) -> np.ndarray:
 
 def ray_window_shading(model: CityModel, building_id: str, sun_azimuth_deg: np.ndarray,
                        sun_elevation_deg: np.ndarray, *, subdivision: int = 8,
-                       n_directions: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       n_directions: int = 4096, with_horizon: bool = False) -> tuple[np.ndarray, ...]:
     """Sunlit fraction and diffuse factors of a building's windows, per orientation N/E/S/W.
 
     Parameters
@@ -50,6 +52,8 @@ def ray_window_shading(model: CityModel, building_id: str, sun_azimuth_deg: np.n
         Each window triangle is split into ``subdivision**2`` sample points.
     n_directions : int
         Directions over the whole sphere for the diffuse factors.
+    with_horizon : bool
+        Also return the horizon factor.
 
     Returns
     -------
@@ -58,6 +62,9 @@ def ray_window_shading(model: CityModel, building_id: str, sun_azimuth_deg: np.n
         windows, 0 when the sun is behind the window or below the horizon).
     sky_factor, ground_factor : (4,) float64
         Fractions of the unshaded isotropic sky and ground diffuse that reach the windows.
+    horizon_factor : (4,) float64
+        With ``with_horizon``: the fraction of the Perez horizon band (sky directions within
+        :data:`HORIZON_BAND_DEG` of the horizon, cosine-weighted) that reaches the windows.
     """
     t = surface_table(model)
     rows = np.flatnonzero((t.semantic_type == "Window")
@@ -95,7 +102,8 @@ def ray_window_shading(model: CityModel, building_id: str, sun_azimuth_deg: np.n
         sunlit[g] = 0.0
         sunlit[g, day] = np.where(front.any(axis=1), (lit * front) @ w / np.maximum(front @ w, 1e-12), 0.0)
     d = sphere_directions(n_directions)
-    sky, ground = np.ones(4), np.ones(4)
+    sky, ground, horizon = np.ones(4), np.ones(4), np.ones(4)
+    band = np.sin(np.radians(HORIZON_BAND_DEG))
     for g in range(4):
         p = np.flatnonzero(group == g)
         if not len(p):
@@ -107,4 +115,6 @@ def ray_window_shading(model: CityModel, building_id: str, sun_azimuth_deg: np.n
         up = d[dd, 2] > 0
         sky[g] = (wcos * free)[up].sum() / max(wcos[up].sum(), 1e-12)
         ground[g] = (wcos * free)[~up].sum() / max(wcos[~up].sum(), 1e-12)
-    return sunlit, sky, ground
+        hz = up & (d[dd, 2] < band)
+        horizon[g] = (wcos * free)[hz].sum() / max(wcos[hz].sum(), 1e-12)
+    return (sunlit, sky, ground, horizon) if with_horizon else (sunlit, sky, ground)
