@@ -21,7 +21,7 @@ our own ground surface balance):
   the horizon, :func:`microclimate.ground.sky_band_factors`) and weighted by the sky each
   plane sees per zenith band; tree crowns at air temperature (emissivity 1);
   walls at their own balance temperature (:func:`microclimate.ground.wall_temperatures_c`,
-  sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_energy_balance`
+  sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_temperatures_by_kind`
   with the land-cover layers (shadows included, 2 m deep, spin-up).
 - Tmrt: :func:`microclimate.tmrt.tmrt_with_beam_c` (standing, absorptivities 0.70 / 0.97);
   UTCI: :func:`microclimate.utci.utci_c` with the forcing's wind taken as the 10 m wind (no
@@ -62,10 +62,10 @@ from microclimate.skyview import (
     sunlit_fraction,
     view_fractions,
 )
-from microclimate.surface_balance import surface_energy_balance
+from microclimate.surface_balance import surface_temperatures_by_kind
 from microclimate.tmrt import STEFAN_BOLTZMANN_W_M2K4 as SIGMA
 from microclimate.tmrt import tmrt_with_beam_c
-from microclimate.utci import utci_c
+from microclimate.utci import utci_one_air_c
 
 __all__ = ["HeatRasters", "GridGeometry", "HeatResult", "prepare_grid", "run_grid",
            "raster_site", "radiation_time_offset_h", "STRONG_HEAT_UTCI_C", "POINT_KEYS"]
@@ -228,12 +228,12 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
                                "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
 
 
-def _cell_layers(land_cover: np.ndarray) -> tuple[Layers, SurfaceProperties]:
-    """:func:`land_cover_layers` of each class once, spread to the cells."""
+def _cell_layers(land_cover: np.ndarray) -> tuple[Layers, np.ndarray, SurfaceProperties]:
+    """:func:`land_cover_layers` of each class once: the classes' layers, the class index of
+    each cell and the cells' surface properties."""
     names, inverse = np.unique(np.asarray(land_cover, dtype=str), return_inverse=True)
     lay, props = land_cover_layers(list(names))
-    return (Layers(lay.thickness_m[inverse], lay.conductivity_w_mk[inverse],
-                   lay.heat_capacity_j_m3k[inverse]),
+    return (lay, inverse.astype(np.int64),
             SurfaceProperties(props.albedo[inverse], props.emissivity[inverse],
                               props.evap_beta[inverse]))
 
@@ -384,7 +384,7 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
                                  l_wall_sky, f["dni_w_m2"], f["dhi_w_m2"],
                                  f["ghi_w_m2"], f["sun"], spinup_days=spinup_days,
                                  steps_per_day=steps_per_day)
-    layers, props = _cell_layers(geom.land_cover)
+    layers, kind, props = _cell_layers(geom.land_cover)
     nodes = discretise(layers, max_node_m=0.02, growth=1.3)
     cell_m = abs(float(tuple(geom.transform)[0]))
     kernel = _ground_kernel(cell_m, geom.body_height_m)
@@ -417,20 +417,19 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         # ground surface temperatures; the sky long-wave per cell from the zenith bands it sees
         l_sky_g = (l_hemi[steps, None] * (band_g[steps] @ g.sky_band[0])
                    / np.maximum(sky_g, 1e-6)[None, :])
-        res = surface_energy_balance(
-            nodes, (1.0 - props.albedo)[None, :] * k_ground, f["t_air_c"][steps, None],
-            f["wind_speed_m_s"][steps, None], l_sky_g, emissivity=props.emissivity,
-            sky_view=sky_g, evap_beta=props.evap_beta, rh_percent=f["rh_percent"][steps, None],
+        t_surface, state = surface_temperatures_by_kind(
+            nodes, kind, (1.0 - props.albedo)[None, :] * k_ground, f["t_air_c"][steps],
+            f["wind_speed_m_s"][steps], l_sky_g, emissivity=props.emissivity,
+            sky_view=sky_g, evap_beta=props.evap_beta, rh_percent=f["rh_percent"][steps],
             t_inner_c=t_deep, t_init_c=state if state is not None else t_deep,
-            substeps=GROUND_SUBSTEPS, spinup_days=spinup_days if state is None else 0,
+            substeps=GROUND_SUBSTEPS, spinup_days=spinup_days if c0 == 0 else 0,
             steps_per_day=steps_per_day)
-        state = res.t_nodes_end_c
-        t_surf_max = np.fmax(t_surf_max, res.t_surface_c.max(axis=0))
+        t_surf_max = np.fmax(t_surf_max, t_surface.max(axis=0))
         for i, t in enumerate(steps):  # body fluxes
             ta = f["t_air_c"][t]
             l_sky = l_hemi[t] * np.einsum("pbn,b->pn", b.sky_band, band_g[t])  # (5, n)
             l_veg = SIGMA * (ta + 273.15) ** 4
-            ts_k = res.t_surface_c[i] + 273.15
+            ts_k = t_surface[i] + 273.15
             l_in_g = sky_g * l_sky_g[i] + (1.0 - sky_g) * l_veg
             lup = _seen_ground(props.emissivity * SIGMA * ts_k**4
                                + (1.0 - props.emissivity) * l_in_g, geom, kernel, den)
@@ -453,7 +452,7 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
             l_side = l_sky[1:] + b.veg[1:] * l_veg + b.wall[1:] * l_wall + 0.5 * lup[None, :]
             tmrt = tmrt_with_beam_c(kdown, kup, k_side, ldown, lup, l_side, dni[i],
                                     f["elevation_deg"][t], sunlit=sun_b[i])
-            utci = utci_c(ta, tmrt, f["wind_speed_m_s"][t], f["rh_percent"][t])
+            utci = utci_one_air_c(ta, tmrt, f["wind_speed_m_s"][t], f["rh_percent"][t])
             tmrt_max = np.fmax(tmrt_max, tmrt)
             utci_max = np.fmax(utci_max, utci)
             strong += np.where(utci > STRONG_HEAT_UTCI_C, dt_h[t], 0.0)
@@ -489,7 +488,7 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         body="standing, absorptivity 0.70 short / 0.97 long, cylinder beam term Fcyl 0.28",
         tree_transmissivity=tau, trunk_ratio=TRUNK_RATIO,
         wind="forcing wind_speed_m_s used as the 10 m wind for UTCI, unconverted",
-        ground_temperature="surface_energy_balance per cell, land-cover layers, "
+        ground_temperature="surface_temperatures_by_kind per cell, land-cover layers, "
                            f"{spinup_days} spin-up day(s)",
         wall_temperature="surface_energy_balance of 0.25 m brick walls, sunlit per facing or "
                          "shaded",
