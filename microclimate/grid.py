@@ -44,6 +44,7 @@ from scipy import ndimage
 from citymodel.errors import CRSError, InputError, WeatherError
 from energy.solar.scene import OccluderScene
 from energy.sun import direction_vectors, sun_positions
+from microclimate import _grid_kernels as _gk
 from microclimate.conduction import Layers, discretise
 from microclimate.ground import (
     WALL_ALBEDO,
@@ -59,7 +60,6 @@ from microclimate.skyview import (
     SIDE_NORMALS,
     ViewFractions,
     check_memory,
-    sunlit_fraction,
     view_fractions,
 )
 from microclimate.surface_balance import surface_temperatures_by_kind
@@ -247,14 +247,19 @@ def _ground_kernel(cell_m: float, height_m: float) -> np.ndarray:
     return w / w.sum()
 
 
-def _seen_ground(values: np.ndarray, geom: GridGeometry, kernel: np.ndarray,
-                 den: np.ndarray) -> np.ndarray:
-    """Kernel average over ground cells (buildings excluded) of per-cell ``values`` (n,);
+def _seen_ground(a: np.ndarray, b: np.ndarray, geom: GridGeometry, kernel: np.ndarray,
+                 den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel averages over ground cells (buildings excluded) of two per-cell fields ``(n,)``;
     ``den`` is the kernel sum over ground cells at each ground cell (:func:`_ground_weight`)."""
-    full = np.zeros(geom.shape, dtype=np.float32)
-    full.ravel()[geom.cells] = values
-    num = ndimage.convolve(full, kernel.astype(np.float32), mode="nearest")
-    return num.ravel()[geom.cells] / den
+    full_a = np.zeros(geom.shape, dtype=np.float32)
+    full_b = np.zeros(geom.shape, dtype=np.float32)
+    full_a.ravel()[geom.cells] = a
+    full_b.ravel()[geom.cells] = b
+    out_a = np.empty(geom.n)
+    out_b = np.empty(geom.n)
+    _gk.kernel_average_pair(full_a, full_b, np.ascontiguousarray(kernel, dtype=np.float32),
+                            geom.cells.astype(np.int64), den, out_a, out_b)
+    return out_a, out_b
 
 
 def _ground_weight(geom: GridGeometry, kernel: np.ndarray) -> np.ndarray:
@@ -431,9 +436,9 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
             l_veg = SIGMA * (ta + 273.15) ** 4
             ts_k = t_surface[i] + 273.15
             l_in_g = sky_g * l_sky_g[i] + (1.0 - sky_g) * l_veg
-            lup = _seen_ground(props.emissivity * SIGMA * ts_k**4
-                               + (1.0 - props.emissivity) * l_in_g, geom, kernel, den)
-            kup = _seen_ground(props.albedo * k_ground[i], geom, kernel, den)
+            lup, kup = _seen_ground(props.emissivity * SIGMA * ts_k**4
+                                    + (1.0 - props.emissivity) * l_in_g,
+                                    props.albedo * k_ground[i], geom, kernel, den)
             # walls seen looking N, E, S, W face S, W, N, E: t_wall rows are N, E, S, W facing
             l_wall = np.empty((4, geom.n))
             k_wall = np.empty((4, geom.n))
@@ -504,21 +509,35 @@ def _shadows(geom: GridGeometry, f: dict, steps: np.ndarray, wall_pts: np.ndarra
     """Sunlit fractions of the ground, the body (mean of the interval's sun samples) and the
     wall points seen per side, ``(len(steps), n)``, ``(len(steps), n)``, ``(len(steps), 4, n)``."""
     tau = geom.transmissivity
+    lut = np.array([0.0, 1.0, tau], dtype=np.float32)
     sun_g = np.zeros((steps.size, geom.n), np.float32)
     sun_b = np.zeros((steps.size, geom.n), np.float32)
     wall_sun = np.zeros((steps.size, 4, geom.n), np.float32)
     for i, t in enumerate(steps):
         s = f["sun"][t]
         if s[2] > 0 and f["dni_w_m2"][t] > 0:
-            sun_g[i] = sunlit_fraction(geom.scene, geom.ground_origins, s, tau)
+            # every ray of the step in one batch: ground, the body's sun samples, wall points
+            parts = [(geom.ground_origins, s, sun_g[i], None)]
             for sk in f["sun_sub"][t]:
                 if sk[2] > 0:
-                    sun_b[i] += sunlit_fraction(geom.scene, geom.body_origins, sk, tau)
-            sun_b[i] /= len(f["sun_sub"][t])
+                    parts.append((geom.body_origins, sk, sun_b[i], None))
             for k in range(4):
                 if SIDE_NORMALS[k] @ s < 0:  # walls seen looking this way face the sun
                     sel = np.flatnonzero(has_wall[k])
-                    wall_sun[i, k, sel] = sunlit_fraction(geom.scene, wall_pts[k, sel], s, tau)
+                    parts.append((wall_pts[k, sel], s, wall_sun[i, k], sel))
+            o = np.concatenate([p[0] for p in parts])
+            d = np.concatenate([np.broadcast_to(p[1].astype(np.float32), p[0].shape)
+                                for p in parts])
+            lit = lut[geom.scene.codes_local(o, d)]
+            a = 0
+            for origins, _, target, sel in parts:
+                b = a + origins.shape[0]
+                if sel is None:
+                    target += lit[a:b]
+                else:
+                    target[sel] = lit[a:b]
+                a = b
+            sun_b[i] /= len(f["sun_sub"][t])
         if progress is not None:
             progress("sun", t + 1, nt)
     return sun_g, sun_b, wall_sun
