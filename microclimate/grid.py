@@ -24,8 +24,9 @@ our own ground surface balance):
   sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_temperatures_by_kind`
   with the land-cover layers (shadows included, 2 m deep, spin-up).
 - Tmrt: :func:`microclimate.tmrt.tmrt_with_beam_c` (standing, absorptivities 0.70 / 0.97);
-  UTCI: :func:`microclimate.utci.utci_c` with the forcing's wind taken as the 10 m wind (no
-  conversion; SOLWEIG does the same with its default sensor height of 10 m).
+  UTCI: :func:`microclimate.utci.utci_one_air_c` (:func:`microclimate.utci.utci_c` for one
+  air state per step) with the forcing's wind taken as the 10 m wind (no conversion; SOLWEIG
+  does the same with its default sensor height of 10 m).
 
 Time: the forcing's index holds the ends of the averaging intervals; the sun is computed at
 ``time_mid``. Building cells are NaN in every output raster.
