@@ -46,7 +46,7 @@ from citymodel.errors import CRSError, InputError, WeatherError
 from energy.solar.scene import OccluderScene
 from energy.sun import direction_vectors, sun_positions
 from microclimate import _grid_kernels as _gk
-from microclimate.conduction import Layers, discretise
+from microclimate.conduction import Layers, Nodes, discretise
 from microclimate.ground import (
     WALL_ALBEDO,
     WALL_EMISSIVITY,
@@ -61,6 +61,7 @@ from microclimate.skyview import (
     SIDE_NORMALS,
     ViewFractions,
     check_memory,
+    sunlit_fraction,
     view_fractions,
 )
 from microclimate.surface_balance import surface_temperatures_by_kind
@@ -229,12 +230,12 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
                                "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
 
 
-def _cell_layers(land_cover: np.ndarray) -> tuple[Layers, np.ndarray, SurfaceProperties]:
-    """:func:`land_cover_layers` of each class once: the classes' layers, the class index of
-    each cell and the cells' surface properties."""
+def _cell_layers(land_cover: np.ndarray) -> tuple[Layers, SurfaceProperties]:
+    """:func:`land_cover_layers` of each class once, spread to the cells."""
     names, inverse = np.unique(np.asarray(land_cover, dtype=str), return_inverse=True)
     lay, props = land_cover_layers(list(names))
-    return (lay, inverse.astype(np.int64),
+    return (Layers(lay.thickness_m[inverse], lay.conductivity_w_mk[inverse],
+                   lay.heat_capacity_j_m3k[inverse]),
             SurfaceProperties(props.albedo[inverse], props.emissivity[inverse],
                               props.evap_beta[inverse]))
 
@@ -390,8 +391,13 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
                                  l_wall_sky, f["dni_w_m2"], f["dhi_w_m2"],
                                  f["ghi_w_m2"], f["sun"], spinup_days=spinup_days,
                                  steps_per_day=steps_per_day)
-    layers, kind, props = _cell_layers(geom.land_cover)
+    layers, props = _cell_layers(geom.land_cover)
     nodes = discretise(layers, max_node_m=0.02, growth=1.3)
+    # the slab of each land-cover class once, for the balance by kind
+    _, first, kind = np.unique(np.asarray(geom.land_cover, dtype=str), return_index=True,
+                               return_inverse=True)
+    kind_nodes = Nodes(nodes.dx_m[first], nodes.conductivity_w_mk[first],
+                       nodes.heat_capacity_j_m3k[first], nodes.layer_index)
     cell_m = abs(float(tuple(geom.transform)[0]))
     kernel = _ground_kernel(cell_m, geom.body_height_m)
     den = _ground_weight(geom, kernel)
@@ -424,11 +430,11 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         l_sky_g = (l_hemi[steps, None] * (band_g[steps] @ g.sky_band[0])
                    / np.maximum(sky_g, 1e-6)[None, :])
         t_surface, state = surface_temperatures_by_kind(
-            nodes, kind, (1.0 - props.albedo)[None, :] * k_ground, f["t_air_c"][steps],
+            kind_nodes, kind, (1.0 - props.albedo)[None, :] * k_ground, f["t_air_c"][steps],
             f["wind_speed_m_s"][steps], l_sky_g, emissivity=props.emissivity,
             sky_view=sky_g, evap_beta=props.evap_beta, rh_percent=f["rh_percent"][steps],
             t_inner_c=t_deep, t_init_c=state if state is not None else t_deep,
-            substeps=GROUND_SUBSTEPS, spinup_days=spinup_days if c0 == 0 else 0,
+            substeps=GROUND_SUBSTEPS, spinup_days=spinup_days if state is None else 0,
             steps_per_day=steps_per_day)
         t_surf_max = np.fmax(t_surf_max, t_surface.max(axis=0))
         for i, t in enumerate(steps):  # body fluxes
@@ -510,35 +516,21 @@ def _shadows(geom: GridGeometry, f: dict, steps: np.ndarray, wall_pts: np.ndarra
     """Sunlit fractions of the ground, the body (mean of the interval's sun samples) and the
     wall points seen per side, ``(len(steps), n)``, ``(len(steps), n)``, ``(len(steps), 4, n)``."""
     tau = geom.transmissivity
-    lut = np.array([0.0, 1.0, tau], dtype=np.float32)
     sun_g = np.zeros((steps.size, geom.n), np.float32)
     sun_b = np.zeros((steps.size, geom.n), np.float32)
     wall_sun = np.zeros((steps.size, 4, geom.n), np.float32)
     for i, t in enumerate(steps):
         s = f["sun"][t]
         if s[2] > 0 and f["dni_w_m2"][t] > 0:
-            # every ray of the step in one batch: ground, the body's sun samples, wall points
-            parts = [(geom.ground_origins, s, sun_g[i], None)]
+            sun_g[i] = sunlit_fraction(geom.scene, geom.ground_origins, s, tau)
             for sk in f["sun_sub"][t]:
                 if sk[2] > 0:
-                    parts.append((geom.body_origins, sk, sun_b[i], None))
+                    sun_b[i] += sunlit_fraction(geom.scene, geom.body_origins, sk, tau)
+            sun_b[i] /= len(f["sun_sub"][t])
             for k in range(4):
                 if SIDE_NORMALS[k] @ s < 0:  # walls seen looking this way face the sun
                     sel = np.flatnonzero(has_wall[k])
-                    parts.append((wall_pts[k, sel], s, wall_sun[i, k], sel))
-            o = np.concatenate([p[0] for p in parts])
-            d = np.concatenate([np.broadcast_to(p[1].astype(np.float32), p[0].shape)
-                                for p in parts])
-            lit = lut[geom.scene.codes_local(o, d)]
-            a = 0
-            for origins, _, target, sel in parts:
-                b = a + origins.shape[0]
-                if sel is None:
-                    target += lit[a:b]
-                else:
-                    target[sel] = lit[a:b]
-                a = b
-            sun_b[i] /= len(f["sun_sub"][t])
+                    wall_sun[i, k, sel] = sunlit_fraction(geom.scene, wall_pts[k, sel], s, tau)
         if progress is not None:
             progress("sun", t + 1, nt)
     return sun_g, sun_b, wall_sun
