@@ -500,7 +500,7 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         body="standing, absorptivity 0.70 short / 0.97 long, cylinder beam term Fcyl 0.28",
         tree_transmissivity=tau, trunk_ratio=TRUNK_RATIO,
         wind="forcing wind_speed_m_s used as the 10 m wind for UTCI, unconverted",
-        ground_temperature="surface_temperatures_by_kind per cell, land-cover layers, "
+        ground_temperature="surface_energy_balance per cell, land-cover layers, "
                            f"{spinup_days} spin-up day(s)",
         wall_temperature="surface_energy_balance of 0.25 m brick walls, sunlit per facing or "
                          "shaded",
