@@ -241,3 +241,145 @@ def run_balance_kernel(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, 
                 q_inner[rec, s] = acc_in / substeps
         for i in range(m):
             t_final[s, i] = t[i]
+
+
+#: Cells per SIMD block of :func:`run_balance_blocks` (lanes of one vector loop).
+BLOCK = 8
+
+
+@nb.njit(cache=True)
+def reduced_coefficients(cap, g_int, g_out_face, g_in_face, h_in, dt):  # pragma: no cover
+    """Constant factors of the bottom-up elimination of :func:`_reduce_up` per slab.
+
+    The backward-Euler matrix of a slab depends only on its layers, ``dt`` and the inner
+    coupling, so the reverse Thomas sweep's multipliers and reduced diagonal are computed once.
+    cap (k, m), g_int (k, m-1), g_out_face, g_in_face, h_in (k,). Returns ``ci (k, m)`` =
+    cap / dt, ``w (k, m)`` multipliers (``d[i] -= w[i] d[i+1]``), ``inv_b (k, m)`` inverse
+    reduced diagonal, ``a (k, m)`` sub-diagonal, ``u_in (k,)``, ``b0 (k,)`` reduced diagonal
+    of cell 0.
+    """
+    k, m = cap.shape
+    ci = np.empty((k, m))
+    w = np.zeros((k, m))
+    inv_b = np.empty((k, m))
+    a_out = np.zeros((k, m))
+    u_in = np.empty(k)
+    b0 = np.empty(k)
+    a = np.empty(m)
+    b = np.empty(m)
+    d = np.empty(m)
+    t0 = np.zeros(m)
+    for s in range(k):
+        u, _ = _series(h_in[s], g_in_face[s])
+        u_in[s] = u
+        _assemble(t0, cap[s], g_int[s], dt, u, 0.0, a, b, d)
+        for i in range(m - 2, -1, -1):
+            wi = -g_int[s, i] / b[i + 1]
+            w[s, i] = wi
+            b[i] -= wi * a[i + 1]
+        for i in range(m):
+            ci[s, i] = cap[s, i] / dt
+            inv_b[s, i] = 1.0 / b[i]
+            a_out[s, i] = a[i]
+        b0[s] = b[0]
+    return ci, w, inv_b, a_out, u_in, b0
+
+
+@nb.njit(cache=True, parallel=True)
+def run_balance_blocks(t_init, cls, ci, w, inv_b, a_sub, u_in, b0, g_out_face, substeps,
+                       max_iter, rows, n_spin, k_abs, l_in, t_air, h_c, e_air, t_in, eps,
+                       beta, gamma_pa_k, t_surface, t_final):  # pragma: no cover - numba
+    """The balance of :func:`run_balance` for slabs of a few kinds, ``BLOCK`` cells per vector.
+
+    Same equations and Newton solve as :func:`run_balance`; the elimination factors come from
+    :func:`reduced_coefficients` of the slab kind ``cls[s]`` of each cell, and the cells of a
+    block advance together (inner loops over the block's lanes vectorise). Forcing that is
+    the same for every cell is per hour: t_air, h_c, e_air, t_in (n_hours,); k_abs, l_in
+    (n_hours, n) [W/m2]; eps, beta (n,). Outputs: t_surface (n_rec, n) hour-mean surface
+    temperature [degC]; t_final (n, m).
+    """
+    n, m = t_init.shape
+    n_total = rows.shape[0]
+    nblk = (n + BLOCK - 1) // BLOCK
+    for blk in nb.prange(nblk):
+        s0 = blk * BLOCK
+        nl = min(BLOCK, n - s0)
+        t = np.empty((m, BLOCK))
+        d = np.empty((m, BLOCK))
+        cc = np.empty((m, BLOCK))
+        ww = np.empty((m, BLOCK))
+        ib = np.empty((m, BLOCK))
+        aa = np.empty((m, BLOCK))
+        go = np.empty(BLOCK)
+        bb0 = np.empty(BLOCK)
+        ui = np.empty(BLOCK)
+        gs = np.empty(BLOCK)
+        e = np.zeros(BLOCK)
+        be = np.zeros(BLOCK)
+        ts = np.empty(BLOCK)
+        acc = np.empty(BLOCK)
+        ka = np.zeros(BLOCK)
+        li = np.zeros(BLOCK)
+        for lane in range(BLOCK):
+            s = s0 + min(lane, nl - 1)  # idle lanes repeat the last cell
+            c = cls[s]
+            for i in range(m):
+                t[i, lane] = t_init[s, i]
+                cc[i, lane] = ci[c, i]
+                ww[i, lane] = w[c, i]
+                ib[i, lane] = inv_b[c, i]
+                aa[i, lane] = a_sub[c, i]
+            go[lane] = g_out_face[c]
+            bb0[lane] = b0[c]
+            ui[lane] = u_in[c]
+            gs[lane] = go[lane] * bb0[lane] / (bb0[lane] + go[lane])
+            e[lane] = eps[s]
+            be[lane] = beta[s]
+            ts[lane] = t[0, lane]
+        for j in range(n_total):
+            r = rows[j]
+            rec = j - n_spin
+            ta = t_air[r]
+            hc = h_c[r]
+            ea = e_air[r]
+            ti = t_in[r]
+            for lane in range(BLOCK):
+                s = s0 + min(lane, nl - 1)
+                ka[lane] = k_abs[r, s]
+                li[lane] = l_in[r, s]
+                acc[lane] = 0.0
+            for _sub in range(substeps):
+                for lane in range(BLOCK):
+                    d[m - 1, lane] = cc[m - 1, lane] * t[m - 1, lane] + ui[lane] * ti
+                for i in range(m - 2, -1, -1):
+                    for lane in range(BLOCK):
+                        d[i, lane] = cc[i, lane] * t[i, lane] - ww[i, lane] * d[i + 1, lane]
+                for _it in range(max_iter):
+                    big = 0.0
+                    for lane in range(BLOCK):
+                        x = ts[lane]
+                        tk = x + T0_K
+                        t_star = d[0, lane] * ib[0, lane]
+                        hl = be[lane] * hc / gamma_pa_k
+                        es = e_sat_pa(x) if hl > 0.0 else 0.0
+                        f = (ka[lane] + li[lane] - e[lane] * SIGMA_W_M2K4 * tk ** 4
+                             + hc * (ta - x) - hl * (es - ea) - gs[lane] * (x - t_star))
+                        df = (-4.0 * e[lane] * SIGMA_W_M2K4 * tk ** 3 - hc
+                              - hl * es * 17.625 * 243.04 / (x + 243.04) ** 2 - gs[lane])
+                        step = f / df
+                        ts[lane] = x - step
+                        big = max(big, abs(step))
+                    if big < 1e-10:
+                        break
+                for lane in range(BLOCK):
+                    t[0, lane] = (d[0, lane] + go[lane] * ts[lane]) / (bb0[lane] + go[lane])
+                    acc[lane] += ts[lane]
+                for i in range(1, m):
+                    for lane in range(BLOCK):
+                        t[i, lane] = (d[i, lane] - aa[i, lane] * t[i - 1, lane]) * ib[i, lane]
+            if rec >= 0:
+                for lane in range(nl):
+                    t_surface[rec, s0 + lane] = acc[lane] / substeps
+        for lane in range(nl):
+            for i in range(m):
+                t_final[s0 + lane, i] = t[i, lane]

@@ -1,4 +1,4 @@
-"""Numba kernels of the raster heat grid (private: called by :mod:`microclimate.skyview`)."""
+"""Numba kernels of the raster heat grid (private: called by :mod:`microclimate.skyview` and :mod:`microclimate.grid`)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,31 @@ def accumulate_views(code, tfar, origins, dirs, weights, band, sky_band, veg, wa
             else:
                 for q in range(3):
                     wall_point[p, j, q] = np.nan
+
+
+@nb.njit(cache=True, parallel=True)
+def kernel_average_pair(full_a, full_b, kernel, cells, den, out_a, out_b):  # pragma: no cover
+    """Weighted averages of two rasters around the given cells, edges replicated.
+
+    full_a, full_b : (ny, nx) float32 rasters (0 off the ground); kernel : (k, k) float32,
+    symmetric, odd size; cells : (n,) flat indices; den : (n,) float64 divisor. Writes
+    ``out[i] = float32(sum kernel x full around cells[i]) / den[i]`` (scipy.ndimage.convolve
+    with ``mode="nearest"`` at those cells, both rasters in one pass).
+    """
+    ny, nx = full_a.shape
+    kk = kernel.shape[0]
+    r = kk // 2
+    for i in nb.prange(cells.shape[0]):
+        row = cells[i] // nx
+        col = cells[i] - row * nx
+        sa = 0.0
+        sb = 0.0
+        for u in range(kk):
+            rr = min(max(row + u - r, 0), ny - 1)
+            for v in range(kk):
+                cc = min(max(col + v - r, 0), nx - 1)
+                w = kernel[u, v]
+                sa += w * full_a[rr, cc]
+                sb += w * full_b[rr, cc]
+        out_a[i] = np.float32(sa) / den[i]
+        out_b[i] = np.float32(sb) / den[i]

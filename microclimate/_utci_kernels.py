@@ -52,3 +52,26 @@ def utci_polynomial(t_air_c, wind_m_s, d_tmrt_k, pa_kpa, terms):
                 )
             out[i] = acc
     return out
+
+
+@njit(cache=True)
+def coefficients_in_d_tmrt(t_air_c, wind_m_s, pa_kpa, terms):
+    """The polynomial as one in ``d = tmrt - t_air`` for fixed air temperature [degC], wind
+    [m/s] and vapour pressure [kPa]: ``(7,)`` float64, ``UTCI = sum_k c[k] d**k``."""
+    c = np.zeros(7)
+    for k in range(terms.shape[0]):
+        c[int(terms[k, 3])] += (terms[k, 0] * t_air_c ** int(terms[k, 1])
+                                * wind_m_s ** int(terms[k, 2]) * pa_kpa ** int(terms[k, 4]))
+    return c
+
+
+@njit(cache=True, parallel=True)
+def utci_of_d_tmrt(d_tmrt_k, coef, d_min_k, d_max_k, out):
+    """``out[i] = sum_k coef[k] d**k`` (Horner) where ``d_min_k <= d <= d_max_k``, else NaN."""
+    n = d_tmrt_k.shape[0]
+    for i in prange(n):
+        d = d_tmrt_k[i]
+        v = coef[6]
+        for k in range(5, -1, -1):
+            v = v * d + coef[k]
+        out[i] = v if (d >= d_min_k and d <= d_max_k) else np.nan

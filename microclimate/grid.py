@@ -21,11 +21,12 @@ our own ground surface balance):
   the horizon, Martin & Berdahl 1984, :func:`microclimate.ground.sky_band_factors`) and weighted by the sky each
   plane sees per zenith band; tree crowns at air temperature (emissivity 1);
   walls at their own balance temperature (:func:`microclimate.ground.wall_temperatures_c`,
-  sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_energy_balance`
+  sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_temperatures_by_kind`
   with the land-cover layers (shadows included, 2 m deep, spin-up).
 - Tmrt: :func:`microclimate.tmrt.tmrt_with_beam_c` (standing, absorptivities 0.70 / 0.97);
-  UTCI: :func:`microclimate.utci.utci_c` with the forcing's wind taken as the 10 m wind (no
-  conversion; SOLWEIG does the same with its default sensor height of 10 m).
+  UTCI: :func:`microclimate.utci.utci_one_air_c` (:func:`microclimate.utci.utci_c` for one
+  air state per step) with the forcing's wind taken as the 10 m wind (no conversion; SOLWEIG
+  does the same with its default sensor height of 10 m).
 
 Time: the forcing's index holds the ends of the averaging intervals; the sun is computed at
 ``time_mid``. Building cells are NaN in every output raster.
@@ -41,11 +42,12 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from citymodel.errors import CRSError, InputError, WeatherError
+from citymodel.errors import InputError, WeatherError
 from energy.solar.scene import OccluderScene
-from energy.sun import direction_vectors, sun_positions
+from energy.sun import direction_vectors
+from microclimate import _grid_kernels as _gk
 from microclimate import tiling
-from microclimate.conduction import Layers, discretise
+from microclimate.conduction import Layers, Nodes, discretise
 from microclimate.ground import (
     WALL_ALBEDO,
     WALL_EMISSIVITY,
@@ -65,10 +67,11 @@ from microclimate.skyview import (
     view_fractions,
 )
 from microclimate.spinup import ground_spinup_state, spinup_plan
-from microclimate.surface_balance import surface_energy_balance
+from microclimate.suntime import radiation_time_offset_h, raster_site, sun_at
+from microclimate.surface_balance import surface_temperatures_by_kind
 from microclimate.tmrt import STEFAN_BOLTZMANN_W_M2K4 as SIGMA
 from microclimate.tmrt import tmrt_with_beam_c
-from microclimate.utci import utci_c
+from microclimate.utci import utci_one_air_c
 
 __all__ = ["HeatRasters", "GridGeometry", "HeatResult", "prepare_grid", "run_grid",
            "raster_site", "radiation_time_offset_h", "STRONG_HEAT_UTCI_C", "POINT_KEYS"]
@@ -140,19 +143,6 @@ class HeatResult:
     strong_heat_hours: np.ndarray
     points: dict[str, np.ndarray]
     attrs: dict
-
-
-def raster_site(transform, crs, shape) -> tuple[float, float]:
-    """Latitude and longitude [deg] of the raster's centre."""
-    if crs is None:
-        raise CRSError("the rasters have no CRS: the sun position needs one; set it "
-                       "(gdal_edit.py -a_srs EPSG:...) or pass the site")
-    from pyproj import Transformer
-
-    x, y = cell_centres(transform, shape)
-    tr = Transformer.from_crs(str(crs), "EPSG:4326", always_xy=True)
-    lon, lat = tr.transform(0.5 * (x[0] + x[-1]), 0.5 * (y[0] + y[-1]))
-    return float(lat), float(lon)
 
 
 def _check_rasters(r: HeatRasters) -> np.ndarray:
@@ -252,51 +242,25 @@ def _ground_kernel(cell_m: float, height_m: float) -> np.ndarray:
     return w / w.sum()
 
 
-def _seen_ground(values: np.ndarray, geom: GridGeometry, kernel: np.ndarray,
-                 den: np.ndarray) -> np.ndarray:
-    """Kernel average over ground cells (buildings excluded) of per-cell ``values`` (n,);
+def _seen_ground(a: np.ndarray, b: np.ndarray, geom: GridGeometry, kernel: np.ndarray,
+                 den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel averages over ground cells (buildings excluded) of two per-cell fields ``(n,)``;
     ``den`` is the kernel sum over ground cells at each ground cell (:func:`_ground_weight`)."""
-    full = np.zeros(geom.shape, dtype=np.float32)
-    full.ravel()[geom.cells] = values
-    num = ndimage.convolve(full, kernel.astype(np.float32), mode="nearest")
-    return num.ravel()[geom.cells] / den
+    full_a = np.zeros(geom.shape, dtype=np.float32)
+    full_b = np.zeros(geom.shape, dtype=np.float32)
+    full_a.ravel()[geom.cells] = a
+    full_b.ravel()[geom.cells] = b
+    out_a = np.empty(geom.n)
+    out_b = np.empty(geom.n)
+    _gk.kernel_average_pair(full_a, full_b, np.ascontiguousarray(kernel, dtype=np.float32),
+                            geom.cells.astype(np.int64), den, out_a, out_b)
+    return out_a, out_b
 
 
 def _ground_weight(geom: GridGeometry, kernel: np.ndarray) -> np.ndarray:
     m = geom.ground_mask.astype(np.float32)
     den = ndimage.convolve(m, kernel.astype(np.float32), mode="nearest").ravel()[geom.cells]
     return np.maximum(den, 1e-9).astype(np.float64)
-
-
-def _sun_at(times: pd.DatetimeIndex, site: dict) -> pd.DataFrame:
-    if times.tz is None:
-        import datetime as _dt
-        tz = float(site.get("tz_offset_h", 0.0))
-        times = times.tz_localize(_dt.timezone(_dt.timedelta(hours=tz)))
-    return sun_positions(times, float(site["lat_deg"]), float(site["lon_deg"]),
-                         hour_ending=False)
-
-
-def radiation_time_offset_h(forcing: pd.DataFrame, site: dict, max_h: float = 3.0) -> float:
-    """Shift of the sun clock that best explains the forcing's own radiation components.
-
-    On rows with ``dni_w_m2 > 100``, ``(ghi - dhi) / dni`` is the sine of the sun elevation
-    the data were measured under; this returns the shift ``dt`` (multiples of 15 min within
-    +-``max_h``) for which the sun at ``time_mid + dt`` matches it best (RMS). About 0 for a
-    consistent file; a whole hour points at a wrong time zone or interval convention.
-    NaN without such rows.
-    """
-    d = forcing[(forcing["dni_w_m2"] > 100) & forcing["ghi_w_m2"].notna()]
-    if len(d) < 3:
-        return float("nan")
-    target = ((d["ghi_w_m2"] - d["dhi_w_m2"]) / d["dni_w_m2"]).to_numpy()
-    shifts = np.arange(-max_h, max_h + 1e-9, 0.25)
-    tm = pd.DatetimeIndex(d["time_mid"])
-    err = []
-    for sh in shifts:
-        el = _sun_at(tm + pd.Timedelta(hours=float(sh)), site)["elevation_deg"].to_numpy()
-        err.append(np.sqrt(np.mean((np.sin(np.radians(el)) - target) ** 2)))
-    return float(shifts[int(np.argmin(err))])
 
 
 def _forcing_arrays(forcing: pd.DataFrame, site: dict, sun_samples: int = 1):
@@ -310,7 +274,7 @@ def _forcing_arrays(forcing: pd.DataFrame, site: dict, sun_samples: int = 1):
                            "the --period to complete rows")
     if len(forcing) == 0:
         raise WeatherError("the forcing has no rows")
-    sp = _sun_at(pd.DatetimeIndex(forcing["time_mid"]), site)
+    sp = sun_at(pd.DatetimeIndex(forcing["time_mid"]), site)
     f = {c: forcing[c].to_numpy(np.float64) for c in _FORCING}
     f["zenith_deg"] = sp["zenith_deg"].to_numpy()
     f["elevation_deg"] = sp["elevation_deg"].to_numpy()
@@ -321,7 +285,7 @@ def _forcing_arrays(forcing: pd.DataFrame, site: dict, sun_samples: int = 1):
     sub = []
     for k in range(sun_samples):
         frac = (k + 0.5) / sun_samples - 0.5
-        spk = _sun_at(tm + step * frac, site)
+        spk = sun_at(tm + step * frac, site)
         sub.append(direction_vectors(spk["zenith_deg"].to_numpy(), spk["azimuth_deg"].to_numpy()))
     f["sun_sub"] = np.stack(sub, axis=1)  # (nt, samples, 3)
     up = f["elevation_deg"] > 0
@@ -430,6 +394,11 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
                                  steps_per_day=steps_per_day)[:, -nt:]
     layers, props = _cell_layers(geom.land_cover)
     nodes = discretise(layers, max_node_m=0.02, growth=1.3)
+    # the slab of each land-cover class once, for the balance by kind
+    _, first, kind = np.unique(np.asarray(geom.land_cover, dtype=str), return_index=True,
+                               return_inverse=True)
+    kind_nodes = Nodes(nodes.dx_m[first], nodes.conductivity_w_mk[first],
+                       nodes.heat_capacity_j_m3k[first], nodes.layer_index)
     cell_m = abs(float(tuple(geom.transform)[0]))
     kernel = _ground_kernel(cell_m, geom.body_height_m)
     den = _ground_weight(geom, kernel)
@@ -464,24 +433,23 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         # ground surface temperatures; the sky long-wave per cell from the zenith bands it sees
         l_sky_g = (l_hemi[steps, None] * (band_g[steps] @ g.sky_band[0])
                    / np.maximum(sky_g, 1e-6)[None, :])
-        res = surface_energy_balance(
-            nodes, (1.0 - props.albedo)[None, :] * k_ground, f["t_air_c"][steps, None],
-            f["wind_speed_m_s"][steps, None], l_sky_g, emissivity=props.emissivity,
-            sky_view=sky_g, evap_beta=props.evap_beta, rh_percent=f["rh_percent"][steps, None],
+        t_surface, state = surface_temperatures_by_kind(
+            kind_nodes, kind, (1.0 - props.albedo)[None, :] * k_ground, f["t_air_c"][steps],
+            f["wind_speed_m_s"][steps], l_sky_g, emissivity=props.emissivity,
+            sky_view=sky_g, evap_beta=props.evap_beta, rh_percent=f["rh_percent"][steps],
             t_inner_c=t_deep, t_init_c=state if state is not None else t_deep,
             substeps=GROUND_SUBSTEPS, spinup_days=spinup_days if state is None else 0,
             steps_per_day=steps_per_day)
-        state = res.t_nodes_end_c
-        t_surf_max = np.fmax(t_surf_max, res.t_surface_c.max(axis=0))
+        t_surf_max = np.fmax(t_surf_max, t_surface.max(axis=0))
         for i, t in enumerate(steps):  # body fluxes
             ta = f["t_air_c"][t]
             l_sky = l_hemi[t] * np.einsum("pbn,b->pn", b.sky_band, band_g[t])  # (5, n)
             l_veg = SIGMA * (ta + 273.15) ** 4
-            ts_k = res.t_surface_c[i] + 273.15
+            ts_k = t_surface[i] + 273.15
             l_in_g = sky_g * l_sky_g[i] + (1.0 - sky_g) * l_veg
-            lup = _seen_ground(props.emissivity * SIGMA * ts_k**4
-                               + (1.0 - props.emissivity) * l_in_g, geom, kernel, den)
-            kup = _seen_ground(props.albedo * k_ground[i], geom, kernel, den)
+            lup, kup = _seen_ground(props.emissivity * SIGMA * ts_k**4
+                                    + (1.0 - props.emissivity) * l_in_g,
+                                    props.albedo * k_ground[i], geom, kernel, den)
             # walls seen looking N, E, S, W face S, W, N, E: t_wall rows are N, E, S, W facing
             l_wall = np.empty((4, geom.n))
             k_wall = np.empty((4, geom.n))
@@ -500,7 +468,7 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
             l_side = l_sky[1:] + b.veg[1:] * l_veg + b.wall[1:] * l_wall + 0.5 * lup[None, :]
             tmrt = tmrt_with_beam_c(kdown, kup, k_side, ldown, lup, l_side, dni[i],
                                     f["elevation_deg"][t], sunlit=sun_b[i])
-            utci = utci_c(ta, tmrt, f["wind_speed_m_s"][t], f["rh_percent"][t])
+            utci = utci_one_air_c(ta, tmrt, f["wind_speed_m_s"][t], f["rh_percent"][t])
             tmrt_max = np.fmax(tmrt_max, tmrt)
             utci_max = np.fmax(utci_max, utci)
             strong += np.where(utci > STRONG_HEAT_UTCI_C, dt_h[t], 0.0)

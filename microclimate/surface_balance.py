@@ -45,6 +45,7 @@ __all__ = [
     "saturation_vapour_pressure_pa",
     "SurfaceBalanceResult",
     "surface_energy_balance",
+    "surface_temperatures_by_kind",
     "SIGMA_W_M2K4",
 ]
 
@@ -274,3 +275,115 @@ def surface_energy_balance(
                    t_in, eps, beta, h_in, float(psychrometric_constant_pa_k(pressure_pa)),
                    *out, t_start, t_end)
     return SurfaceBalanceResult(*out, t_start, t_end)
+
+
+def surface_temperatures_by_kind(
+    nodes: Nodes,
+    kind,
+    k_absorbed_w_m2,
+    t_air_c,
+    wind_speed_m_s,
+    ldown_w_m2,
+    *,
+    emissivity,
+    sky_view,
+    evap_beta,
+    rh_percent,
+    pressure_pa: float = 101325.0,
+    t_inner_c,
+    h_inner_w_m2k: float = np.inf,
+    t_init_c=None,
+    dt_s: float = 3600.0,
+    substeps: int = 4,
+    max_iter: int = 30,
+    spinup_days: int = 3,
+    steps_per_day: int = 24,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hour-mean surface temperatures of many surfaces over a few kinds of slab.
+
+    The same equations, Newton solve and spin-up as :func:`surface_energy_balance`, for the
+    common case of a raster: ``n`` surfaces (ground cells) whose slabs are one of ``k`` kinds
+    (land-cover classes) and whose air temperature, wind, humidity and deep temperature are
+    one series for all. The implicit matrix of a kind is constant, so its elimination factors
+    are computed once, and the surfaces advance eight at a time in vector loops. Only the
+    surface temperatures are returned (no flux terms). Surroundings at air temperature
+    (emissivity 0.95), as :func:`surface_energy_balance` by default.
+
+    Parameters
+    ----------
+    nodes : Nodes
+        ``k`` discretised slabs (:func:`microclimate.conduction.discretise`).
+    kind : (n,) int
+        Slab of each surface, ``0 .. k-1``.
+    k_absorbed_w_m2, ldown_w_m2 : (n_steps, n) float64
+        Absorbed shortwave and downwelling sky long-wave on the surface [W/m2].
+    t_air_c, wind_speed_m_s, rh_percent : (n_steps,) float64
+        Air temperature [degC], wind speed [m/s], relative humidity [%].
+    emissivity, sky_view, evap_beta : (n,) float64
+        As in :func:`surface_energy_balance`.
+    t_inner_c : float or (n_steps,)
+        Temperature behind the slabs [degC].
+    h_inner_w_m2k : float
+        Inner coupling [W/m2K] (``inf``: fixed temperature).
+    t_init_c : float, (n,) or (n, m), optional
+        Cell temperatures before spin-up [degC]; default the first day's mean air temperature.
+    pressure_pa, dt_s, substeps, max_iter, spinup_days, steps_per_day
+        As in :func:`surface_energy_balance`.
+
+    Returns
+    -------
+    t_surface_c : (n_steps, n) float64
+        Hour-mean surface temperature [degC].
+    t_nodes_end_c : (n, m) float64
+        Cell temperatures at the end [degC].
+    """
+    k_kinds, m = nodes.dx_m.shape
+    cls = np.ascontiguousarray(kind, dtype=np.int64)
+    n = cls.shape[0]
+    if n and (cls.min() < 0 or cls.max() >= k_kinds):
+        raise InputError(f"kind must lie in 0..{k_kinds - 1} (one per slab of nodes)")
+    k_abs = np.asarray(k_absorbed_w_m2, dtype=np.float64)
+    if k_abs.ndim != 2 or k_abs.shape[1] != n or k_abs.shape[0] == 0:
+        raise InputError(f"k_absorbed_w_m2 must be (n_steps, n) with n = {n}")
+    n_steps = k_abs.shape[0]
+    if substeps < 1 or max_iter < 1 or spinup_days < 0 or not (dt_s > 0):
+        raise InputError("substeps and max_iter must be >= 1, spinup_days >= 0, dt_s > 0")
+    k_abs = _hourly(k_abs, n_steps, n, "k_absorbed_w_m2")
+    ldown = _hourly(ldown_w_m2, n_steps, n, "ldown_w_m2")
+
+    def series(v, name):
+        return _hourly(v, n_steps, 1, name)[:, 0].copy()
+
+    t_air = series(t_air_c, "t_air_c")
+    h_c = series(convective_coefficient_w_m2k(series(wind_speed_m_s, "wind_speed_m_s")),
+                 "wind_speed_m_s")
+    e_air = series(rh_percent, "rh_percent") / 100.0 * saturation_vapour_pressure_pa(t_air)
+    eps = _per_surface(emissivity, n, "emissivity")
+    svf = _per_surface(sky_view, n, "sky_view")
+    beta = _per_surface(evap_beta, n, "evap_beta")
+    if np.any((eps < 0) | (eps > 1) | (svf < 0) | (svf > 1) | (beta < 0) | (beta > 1)):
+        raise InputError("emissivity, sky_view and evap_beta must lie in 0..1")
+    l_in = eps * (svf * ldown + (1 - svf) * (SIGMA_W_M2K4 * 0.95
+                                             * (t_air + _k.T0_K) ** 4)[:, None])
+    day = min(steps_per_day, n_steps)
+    mean_day_c = float(t_air[:day].mean())
+    t_in = series(t_inner_c, "t_inner_c")
+    t0 = mean_day_c if t_init_c is None else np.asarray(t_init_c, dtype=np.float64)
+    t0 = np.asarray(t0, dtype=np.float64)
+    if t0.ndim == 1:
+        t0 = t0[:, None]
+    t0 = np.ascontiguousarray(np.broadcast_to(t0, (n, m)), dtype=np.float64)
+    dt = dt_s / substeps
+    h_in = np.full(k_kinds, float(h_inner_w_m2k))
+    coef = _k.reduced_coefficients(nodes.cap_j_m2k, np.ascontiguousarray(nodes.g_internal_w_m2k),
+                                   nodes.g_outer_face_w_m2k, nodes.g_inner_face_w_m2k, h_in, dt)
+    rows = np.concatenate([np.tile(np.arange(day), int(spinup_days)),
+                           np.arange(n_steps)]).astype(np.int64)
+    t_surface = np.empty((n_steps, n))
+    t_end = np.empty((n, m))
+    if n:
+        _k.run_balance_blocks(t0, cls, *coef, nodes.g_outer_face_w_m2k, int(substeps),
+                              int(max_iter), rows, day * int(spinup_days), k_abs, l_in, t_air,
+                              h_c, e_air, t_in, eps, beta,
+                              float(psychrometric_constant_pa_k(pressure_pa)), t_surface, t_end)
+    return t_surface, t_end

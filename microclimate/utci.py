@@ -19,7 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from microclimate._utci_coefficients import UTCI_TERMS
-from microclimate._utci_kernels import utci_polynomial
+from microclimate._utci_kernels import (
+    coefficients_in_d_tmrt,
+    utci_of_d_tmrt,
+    utci_polynomial,
+)
 
 __all__ = [
     "WIND_RANGE_M_S",
@@ -29,6 +33,7 @@ __all__ = [
     "HEAT_STRESS_UPPER_EDGES_C",
     "saturation_vapour_pressure_hpa",
     "utci_c",
+    "utci_one_air_c",
     "heat_stress_category",
 ]
 
@@ -173,6 +178,43 @@ def utci_c(t_air_c, tmrt_c, wind_10m_m_s, rh_percent):
         )
     out = np.where(valid, out, np.nan)
     return float(out) if out.ndim == 0 else out
+
+
+def utci_one_air_c(t_air_c: float, tmrt_c, wind_10m_m_s: float, rh_percent: float) -> np.ndarray:
+    """:func:`utci_c` of many mean radiant temperatures under one air state (a grid step).
+
+    With air temperature, wind and humidity fixed, the polynomial is one of degree 6 in
+    ``tmrt_c - t_air_c``: its seven coefficients are summed once, then each value costs six
+    multiply-adds. Same ranges, clipping and NaN rules as :func:`utci_c`; the values agree
+    with it to round-off (1e-9 K).
+
+    Parameters
+    ----------
+    t_air_c, wind_10m_m_s, rh_percent : float
+        Air temperature [degC], wind 10 m above ground [m/s], relative humidity [%].
+    tmrt_c : (n,) array_like
+        Mean radiant temperatures [degC].
+
+    Returns
+    -------
+    (n,) float64
+        UTCI [degC], NaN where out of range.
+    """
+    tmrt = np.ascontiguousarray(tmrt_c, dtype=np.float64).ravel()
+    t_air = float(t_air_c)
+    rh = float(rh_percent)
+    wind = float(np.clip(wind_10m_m_s, *WIND_RANGE_M_S))
+    pa_kpa = float(saturation_vapour_pressure_hpa(t_air)) * rh / 1000.0
+    out = np.empty_like(tmrt)
+    ok = (T_AIR_RANGE_C[0] <= t_air <= T_AIR_RANGE_C[1] and 0.0 <= rh <= 100.0
+          and _PA_RANGE_KPA[0] <= pa_kpa <= _PA_RANGE_KPA[1] and not np.isnan(wind))
+    if not ok:
+        out[:] = np.nan
+        return out
+    coef = coefficients_in_d_tmrt(t_air, wind, pa_kpa, UTCI_TERMS)
+    utci_of_d_tmrt(tmrt - t_air, coef, TMRT_MINUS_T_AIR_RANGE_K[0], TMRT_MINUS_T_AIR_RANGE_K[1],
+                   out)
+    return out
 
 
 def heat_stress_category(utci_c):

@@ -14,6 +14,7 @@ from microclimate.utci import (
     heat_stress_category,
     saturation_vapour_pressure_hpa,
     utci_c,
+    utci_one_air_c,
 )
 
 TOL_VS_PYTHERMALCOMFORT_K = 0.05
@@ -167,3 +168,15 @@ def test_kernel_variants_agree_with_pythermalcomfort(variant, monkeypatch):
     np.testing.assert_allclose(ours[ok], ref[ok], atol=TOL_VS_PYTHERMALCOMFORT_K, rtol=0)
     assert np.isnan(utci_c(np.nan, 20.0, 1.0, 50.0))
     assert utci_c(t_air.reshape(30, 27), 20.0, 1.0, 50.0).shape == (30, 27)
+
+
+@pytest.mark.parametrize("t_air, wind, rh", [(30.0, 2.0, 40.0), (-20.0, 0.1, 90.0),
+                                             (45.0, 16.0, 20.0), (55.0, 2.0, 40.0)])
+def test_one_air_state_equals_utci_c(t_air, wind, rh):
+    """The per-step form (a polynomial in Tmrt - Ta) gives utci_c's values and NaNs."""
+    tmrt = np.linspace(t_air - 40.0, t_air + 80.0, 2001)
+    ref = utci_c(t_air, tmrt, wind, rh)
+    got = utci_one_air_c(t_air, tmrt, wind, rh)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    ok = ~np.isnan(ref)
+    np.testing.assert_allclose(got[ok], ref[ok], rtol=0, atol=1e-9)
