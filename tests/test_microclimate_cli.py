@@ -25,16 +25,20 @@ MET_HEADER = ("%iy id it imin qn qh qe qs qf U RH Tair pres rain kdown snow ldow
 
 
 @pytest.fixture()
-def cli():
-    """The `citymodel` group with `heat` added (the entry point is installed by the integrator)."""
+def cli(monkeypatch):
+    """The `citymodel` group with `heat` added (the entry point may not be installed yet).
+
+    The group's command table is restored afterwards, so that later tests see the installed
+    plugins exactly as before (the table may already hold them, loaded once per process).
+    """
+    monkeypatch.setattr(main, "commands", dict(main.commands))
     main.add_command(heat_cmd, "heat")
     runner = CliRunner()
 
     def run(*args):
         return runner.invoke(main, ["-q", "heat", *map(str, args)])
 
-    yield run
-    main.commands.pop("heat", None)
+    return run
 
 
 def test_registered_as_plugin():
