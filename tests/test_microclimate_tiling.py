@@ -126,7 +126,7 @@ def test_tiles_on_a_dask_cluster_equal_tiles_here():
         np.testing.assert_array_equal(there.points[key], v)
 
 
-def test_cli_heat_in_tiles_on_a_thread_pool(tmp_path):
+def test_cli_heat_in_tiles_on_a_thread_pool(tmp_path, monkeypatch):
     """`citymodel heat --dsm ... --tile-cells --halo-m --scheduler threads --workers 2`: the maps
     of a local thread pool equal those of the tiles run here; summary.json records the tiling."""
     import json
@@ -153,13 +153,11 @@ def test_cli_heat_in_tiles_on_a_thread_pool(tmp_path):
     (tmp_path / "met.txt").write_text("\n".join(met) + "\n")
     base = ["-q", "heat", "--dsm", tif(tmp_path / "dsm.tif", r.dsm_m), "--dem", tif(tmp_path / "dem.tif", r.dem_m),
             "--met", str(tmp_path / "met.txt"), "--utc-offset", "1", "--tile-cells", "12", "--halo-m", "6"]
+    monkeypatch.setattr(main, "commands", dict(main.commands))  # restored afterwards, plugins included
     main.add_command(heat_cmd, "heat")
-    try:
-        runner = CliRunner()
-        here = runner.invoke(main, [*base, "--out", str(tmp_path / "here")])
-        pool = runner.invoke(main, [*base, "--scheduler", "threads", "--workers", "2", "--out", str(tmp_path / "pool")])
-    finally:
-        main.commands.pop("heat", None)
+    runner = CliRunner()
+    here = runner.invoke(main, [*base, "--out", str(tmp_path / "here")])
+    pool = runner.invoke(main, [*base, "--scheduler", "threads", "--workers", "2", "--out", str(tmp_path / "pool")])
     assert here.exit_code == 0 and pool.exit_code == 0, (here.output, pool.output)
     summary = json.loads((tmp_path / "pool" / "summary.json").read_text())
     assert summary["grid"]["tiles"]["n_tiles"] == 4 and summary["grid"]["tiles"]["tile_halo_cells"] == 6
