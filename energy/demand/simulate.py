@@ -404,7 +404,7 @@ def simulate(
     solar: Any = None,
     hourly: bool = False,
     block_size: int = 4096,
-    ground_temperature_c: float | None = None,
+    ground_temperature_c: float | str | None = None,
     overheating_threshold_c: float = 26.0,
     free_running_twin: bool = True,
     max_site_distance_km: float | None = 200.0,
@@ -439,8 +439,9 @@ def simulate(
         Keep hourly series (memory ``4 x buildings x hours`` float32).
     block_size : int
         Buildings per block of the thermal model.
-    ground_temperature_c : float, optional
-        A constant ground temperature [degC] instead of the seasonal one derived from the air.
+    ground_temperature_c : float or "air", optional
+        A constant ground temperature [degC] instead of the seasonal one derived from the air;
+        ``"air"``: the floor's outer side sees the outdoor air (a raised floor, ASHRAE 140-2020).
     overheating_threshold_c : float
         Operative temperature above which a free-running hour counts as overheating [degC].
     free_running_twin : bool
@@ -517,7 +518,11 @@ def simulate(
     params["internal_gain_w"] = _extra_numeric(model, ids, "energy_internal_gain_w")
     constructions, floor_area = build_constructions(env, params, films)
     forcing = forcing_from_weather(df)
-    if ground_temperature_c is not None:
+    if isinstance(ground_temperature_c, str):
+        if ground_temperature_c != "air":
+            raise InputError(f"ground_temperature_c {ground_temperature_c!r}: give degC or 'air'")
+        forcing.t_ground_c = forcing.t_out_c.copy()
+    elif ground_temperature_c is not None:
         forcing.t_ground_c = np.full_like(forcing.t_out_c, float(ground_temperature_c))
     oi = orientation_irradiance(df, meta)
     irr, irw, src = _irradiance_sources(model, ids, oi, solar)
