@@ -62,9 +62,13 @@ def test_shipped_tables_are_complete_and_sourced():
             assert set(t.loc[t.use == "residential", "building_type"]) == set(SIZE_CLASSES)
             assert t["tabula_code"].str.match(rf"{c}\.N\.(SFH|TH|MFH|AB)\.\d\d\.Gen").all()
             res = t[(t.use == "residential") & (t.building_type == "SFH")].sort_values("year_from")
-            # newer periods are never worse insulated
+            # the newest period is the best insulated, the oldest no better than the median period;
+            # walls fall monotonically. TABULA's example buildings are not strictly monotonic in
+            # roofs and windows (DE.N.SFH.03 roof 1.4 after DE.02's 1.3, DE.07 window 4.3).
             for col in ("u_wall_w_m2k", "u_roof_w_m2k", "u_window_w_m2k"):
-                assert np.all(np.diff(res[col].to_numpy()) <= 0), (c, col)
+                u = res[col].to_numpy()
+                assert u[-1] == u.min() and u[0] >= np.median(u), (c, col)
+            assert np.all(np.diff(res["u_wall_w_m2k"].to_numpy()) <= 0), c
 
 
 def test_user_table_overrides_the_country_table(tmp_path):
