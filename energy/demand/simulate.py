@@ -405,6 +405,7 @@ def simulate(
     hourly: bool = False,
     block_size: int = 4096,
     ground_temperature_c: float | str | None = None,
+    air_density_kg_m3: float | None = None,
     overheating_threshold_c: float = 26.0,
     free_running_twin: bool = True,
     max_site_distance_km: float | None = 200.0,
@@ -442,6 +443,9 @@ def simulate(
     ground_temperature_c : float or "air", optional
         A constant ground temperature [degC] instead of the seasonal one derived from the air;
         ``"air"``: the floor's outer side sees the outdoor air (a raised floor, ASHRAE 140-2020).
+    air_density_kg_m3 : float, optional
+        Air density of infiltration, ventilation and the zone air [kg/m3]; default: the
+        weather's mean pressure at 20 degC.
     overheating_threshold_c : float
         Operative temperature above which a free-running hour counts as overheating [degC].
     free_running_twin : bool
@@ -524,6 +528,8 @@ def simulate(
         forcing.t_ground_c = forcing.t_out_c.copy()
     elif ground_temperature_c is not None:
         forcing.t_ground_c = np.full_like(forcing.t_out_c, float(ground_temperature_c))
+    if air_density_kg_m3 is not None:
+        forcing.rho_air_kg_m3 = float(air_density_kg_m3)
     oi = orientation_irradiance(df, meta)
     irr, irw, src = _irradiance_sources(model, ids, oi, solar)
     if isinstance(solar, CityModel):
