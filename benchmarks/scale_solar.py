@@ -73,7 +73,8 @@ def _load() -> str:
 class PeakRSS:
     """Peak resident memory and CPU seconds of this process and of all its descendants (pool
     workers are grandchildren under forkserver, out of ``RUSAGE_CHILDREN``'s reach), sampled
-    every 0.1 s (a descendant's CPU time counts up to its last sample)."""
+    every 0.1 s (a descendant's CPU time counts up to its last sample). The RSS sum counts the
+    pages that forked processes share once per process; the PSS sum counts them once."""
 
     def __init__(self) -> None:
         import threading
@@ -82,6 +83,7 @@ class PeakRSS:
 
         self._me = psutil.Process()
         self.total_mib = 0.0
+        self.pss_mib = 0.0  # proportional set size: pages shared between processes counted once
         self.worker_mib = 0.0
         self._cpu0 = self._cpu(self._me)
         self._kid_cpu: dict[int, float] = {}
@@ -101,7 +103,10 @@ class PeakRSS:
         while not self._stop.wait(0.1):
             try:
                 kids = self._me.children(recursive=True)
-                rss = [k.memory_info().rss for k in kids]
+                mem = [k.memory_full_info() for k in kids]
+                rss = [m.rss for m in mem]
+                pss = self._me.memory_full_info().pss + sum(m.pss for m in mem)
+                self.pss_mib = max(self.pss_mib, pss / 2**20)
                 for k in kids:
                     self._kid_cpu[k.pid] = max(self._kid_cpu.get(k.pid, 0.0), self._cpu(k))
             except psutil.Error:
@@ -180,7 +185,7 @@ def main() -> None:
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          cwd=ROOT).stdout.strip()
     table = ["| run | load average (1, 5, 15 min) before -> after | wall time (goal < 60 s) | CPU s (process tree) "
-             "| sensor-hours/s | rays | peak RSS: process tree (largest worker) |",
+             "| sensor-hours/s | rays | peak memory of the process tree: RSS sum, PSS sum (largest worker RSS) |",
              "|---|---|---|---|---|---|---|"]
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     for run in runs:
@@ -209,7 +214,8 @@ def main() -> None:
         table.append(
             f"| {label}, {st['n_blocks']} blocks | {load0} -> {load1} | **{wall:.1f} s** (setup "
             f"{st['setup_s']:.1f} s) | {peak.cpu_s:.0f} | {n * nh / wall / 1e6:.1f} M | "
-            f"{st['n_rays'] / 1e9:.2f} G ({st['n_rays'] / wall / 1e6:.1f} M/s) | {total_mib:,.0f} MiB{worker} |")
+            f"{st['n_rays'] / 1e9:.2f} G ({st['n_rays'] / wall / 1e6:.1f} M/s) | {total_mib:,.0f} MiB, "
+            f"{max(peak.pss_mib, 1.0):,.0f} MiB{worker} |")
         print(table[-1], flush=True)
         last = (wall, st, n, nh, threads if sched is None else workers * threads, peak)
     wall, st, n, nh, cores, peak = last
@@ -232,7 +238,7 @@ def main() -> None:
         "",
         f"{n:,} sensors (spacing {spacing:.2f} m, {st['n_surfaces']:,} surfaces) x {nh:,} hours "
         f"({st['n_sun_hours']:,} sun-up hours in {st['n_sun_bins']:,} one-degree sun bins; direct-sun "
-        f"rays to {samples:,} of them per sensor, every {step}th along the analemmas, "
+        f"rays to {samples:,} of them per sensor (sun sampling step {step} along the analemmas), "
         f"{st.get('n_sun_inferred', 0) / 1e6:,.0f} M sensor-bin pairs inferred from agreeing samples; "
         "Tregenza sky + Perez horizon band; hourly building groups on).",
         "",
