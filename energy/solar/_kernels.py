@@ -223,3 +223,21 @@ def fill_needed_rays(points, dirs, need, offsets, origins_out, dirs_out, dj_out)
                 dirs_out[k, 2] = dirs[j, 2]
                 dj_out[k] = j
                 k += 1
+
+
+@nb.njit(cache=True)
+def compact_rays(o, d, keep, o_out, d_out, idx_out):  # pragma: no cover - numba
+    """Copy the rays flagged in ``keep (n,) bool`` (origins, directions (n, 3) f4) to the front
+    of ``o_out``/``d_out`` and their indices to ``idx_out (n,) i8``; returns how many."""
+    k = 0
+    for i in range(keep.shape[0]):
+        if keep[i]:
+            o_out[k, 0] = o[i, 0]
+            o_out[k, 1] = o[i, 1]
+            o_out[k, 2] = o[i, 2]
+            d_out[k, 0] = d[i, 0]
+            d_out[k, 1] = d[i, 1]
+            d_out[k, 2] = d[i, 2]
+            idx_out[k] = i
+            k += 1
+    return k
