@@ -103,3 +103,10 @@ def test_sampling_plan_follows_the_analemmas():
         assert np.degrees(np.arccos(np.clip(cosang, -1, 1))).max() < 2.5 * step
     one = sun_sampling(bins, hour, 1)
     assert one.samples.size == len(bins) and one.dep_bins.size == 0
+    # labels that put two analemmas (15 deg apart) in one sequence: the chains split at the
+    # jumps, so no bin is inferred across them
+    mixed = sun_sampling(bins, hour // 2, 4)
+    j = np.repeat(np.arange(len(bins)), np.diff(mixed.dep_offsets))
+    cosang = np.einsum("ij,ij->i", bins.directions[j], bins.directions[mixed.dep_bins])
+    assert np.degrees(np.arccos(np.clip(cosang, -1, 1))).max() < 10.0
+    assert mixed.n_chains > 2 * sun_sampling(bins, hour, 4).n_chains

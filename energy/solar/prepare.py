@@ -115,7 +115,8 @@ def prepare_run(
     bins = sun_bins(sun_dir, active, sun_resolution_deg)
     sampling = None
     if int(sun_sampling_step) != 1:
-        sampling = sun_sampling(bins, np.asarray(df.index.hour), int(sun_sampling_step))
+        time_of_day = np.asarray(df.index.hour) * 60 + np.asarray(df.index.minute)  # one analemma each
+        sampling = sun_sampling(bins, time_of_day, int(sun_sampling_step))
     rays = make_sky_rays(sky_subdivision, rays_per_side, n_horizon)
     strengths = element_strengths(
         sky, rays.n_patches, rays.n_horizon, patches=sky_patches(sky_subdivision), sun_dir=sun_dir

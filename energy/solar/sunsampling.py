@@ -48,7 +48,7 @@ class SunSampling:
     dep_bins : (k,) int64
         Sample bins, see ``dep_offsets``.
     n_chains : int
-        Chains (clock hours, split where consecutive bins are not neighbours).
+        Chains (times of day, split where consecutive bins are not neighbours).
     """
 
     step: int
@@ -64,16 +64,17 @@ class SunSampling:
 
 
 def sun_sampling(
-    bins: SunBins, clock_hour: np.ndarray, step: int, max_gap_deg: float | None = None
+    bins: SunBins, time_of_day: np.ndarray, step: int, max_gap_deg: float | None = None
 ) -> SunSampling:
     """Sampling plan of the sun bins along the year's analemmas.
 
     Parameters
     ----------
     bins : SunBins
-    clock_hour : (h,) int
-        Clock hour of every hour of the weather (any label that is the same for the same time
-        of day; e.g. ``index.hour``), in time order.
+    time_of_day : (h,) int
+        Time of day of every weather step (any label that is the same for the same clock time,
+        e.g. minutes after midnight), in time order: each label's sun positions are one
+        analemma.
     step : int
         Sample every ``step``-th bin of a chain (>= 1; 1 = every bin).
     max_gap_deg : float, optional
@@ -91,13 +92,13 @@ def sun_sampling(
     if max_gap_deg is None:
         max_gap_deg = 2.5 * max(bins.resolution_deg, 0.5)
     cos_gap = np.cos(np.radians(max_gap_deg))
-    clock_hour = np.asarray(clock_hour)
+    time_of_day = np.asarray(time_of_day)
     hb = bins.hour_bin
     is_sample = np.zeros(b, dtype=bool)
     deps: list[list[int]] = [[] for _ in range(b)]
     n_chains = 0
-    for key in np.unique(clock_hour[hb >= 0]):
-        seq = hb[(clock_hour == key) & (hb >= 0)]
+    for key in np.unique(time_of_day[hb >= 0]):
+        seq = hb[(time_of_day == key) & (hb >= 0)]
         seq = seq[np.concatenate([[True], seq[1:] != seq[:-1]])]  # collapse repeats
         cosang = np.einsum("ij,ij->i", bins.directions[seq[:-1]], bins.directions[seq[1:]])
         cuts = np.flatnonzero(cosang < cos_gap) + 1
