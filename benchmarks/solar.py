@@ -180,6 +180,8 @@ def main() -> None:
         model, weather, sensor_spacing_m=8.0, include_trees=args.trees, n_threads=args.threads
     )
 
+    load0 = os.getloadavg()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     res = irradiate(
         model,
@@ -191,6 +193,8 @@ def main() -> None:
         albedo=args.albedo,
     )
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    load1 = os.getloadavg()
     st = res.stats
     n = st["n_sensors"]
     nh = len(res.times)
@@ -205,7 +209,11 @@ def main() -> None:
         f"solver wall time: {wall:.1f} s  (setup {st['setup_s']:.1f} s, ray casting {st['rays_s']:.1f} s of which "
         f"Embree {st['embree_s']:.1f} s, accumulation {st['accumulate_s']:.1f} s)"
     )
-    print(f"sensor-hours/s: {n * nh / wall / 1e6:.1f} M  ({n:,} x {nh:,} in {wall:.1f} s)")
+    print(f"sensor-hours/s: {n * nh / wall / 1e6:.1f} M  ({n:,} x {nh:,} in {wall:.1f} s); CPU {cpu:.1f} s "
+          f"(all threads); load average {load0[0]:.1f} -> {load1[0]:.1f} (1 min)")
+    if "sun_sampling_step" in st:
+        print(f"direct sun: rays to {st['n_sun_samples']:,} of {st['n_sun_bins']:,} sun bins per sensor (every "
+              f"{st['sun_sampling_step']}th along the analemmas), {st['n_sun_inferred']:,} sensor-bin pairs inferred")
     print(
         f"rays: {st['n_rays']:,} -> {st['n_rays'] / wall / 1e6:.2f} M rays/s end to end, "
         f"{st['n_rays'] / st['embree_s'] / 1e6:.2f} M rays/s inside Embree; raw Embree on this scene "

@@ -27,6 +27,9 @@ from citymodel.cli._options import crs_opt, executor_opts, is_quiet, json_opt, o
               metavar="CSV", help="class,albedo table for a land-cover class raster given as --albedo.")
 @click.option("--sun-resolution-deg", default=1.0, show_default=True, type=float,
               help="Sun-position bins for direct-sun shading [deg]; 0 = one ray per hour.")
+@click.option("--sun-sampling-step", default=4, show_default=True, type=click.IntRange(min=1),
+              help="Cast every n-th sun bin along the analemmas, infer the others where the samples "
+                   "agree (1 = a ray to every bin; see energy.solar.sunsampling).")
 @click.option("--sky-subdivision", default=1, show_default=True, type=int,
               help="Sky patches: 1 = Tregenza 145, n = Reinhart MF:n (2 -> 577, 4 -> 2305).")
 @click.option("--sky-model", default="perez1990", show_default=True,
@@ -54,7 +57,7 @@ from citymodel.cli._options import crs_opt, executor_opts, is_quiet, json_opt, o
 @executor_opts
 @crs_opt
 @overwrite_opt
-def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table, sun_resolution_deg, sky_subdivision, sky_model, no_trees, out, sensors_path,
+def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table, sun_resolution_deg, sun_sampling_step, sky_subdivision, sky_model, no_trees, out, sensors_path,
             hourly_path, building_hourly_path, pv_gpkg, module_efficiency, performance_ratio,
             min_irradiation_kwh_m2, max_site_distance_km, scheduler, workers, crs, overwrite) -> None:
     """Annual irradiation on every roof and wall (Perez sky, Embree shading), and PV potential.
@@ -109,7 +112,7 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
         console.print(f"weather site not checked: {site['note']}")
     res = irradiate(
         model, wx, sensor_spacing_m=sensor_spacing_m, albedo=alb, albedo_table=albedo_table,
-        sun_resolution_deg=sun_resolution_deg,
+        sun_resolution_deg=sun_resolution_deg, sun_sampling_step=sun_sampling_step,
         sky_subdivision=sky_subdivision, sky_model=sky_model,
         include_trees=not no_trees, building_hourly=True, hourly_path=hourly_path, overwrite=overwrite,
         scheduler=scheduler, workers=workers, n_threads=1 if (scheduler or workers > 1) else 2,
@@ -139,6 +142,12 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
             f"roofs {mean_roof:.0f} kWh/m2/a on average; PV {pv.buildings['pv_kwp'].sum():,.0f} kWp, "
             f"{pv.buildings['pv_yield_kwh'].sum() / 1000:,.0f} MWh/a -> {out}"
         )
+        if st["sun_sampling_step"] > 1:
+            console.print(
+                f"direct sun: rays to {st['n_sun_samples']:,} of {st['n_sun_bins']:,} sun bins (every "
+                f"{st['sun_sampling_step']}th along the analemmas), {st['n_sun_inferred']:,} sensor-bin "
+                "pairs inferred from agreeing samples (--sun-sampling-step 1 casts them all)"
+            )
 
 
 @order(70)

@@ -159,3 +159,85 @@ def surface_beam_hourly(
             a = area_vis[j, b, 0] + tau[t] * area_vis[j, b, 1]
             if a > 0.0:
                 out[g, t] += beam[t] * c * a
+
+
+@nb.njit(cache=True, parallel=True)
+def infer_sun_visibility(
+    normals, dirs, eps, sample_col, dep_offsets, dep_bins, vis_s, vis, need, counts, inferred
+):  # pragma: no cover - numba
+    """Sun-bin codes from the cast samples, and the bins whose own ray is needed.
+
+    normals (n, 3) f8; dirs (b, 3) f8; sample_col (b,) i8 (-1 for a dependent bin);
+    dep_offsets (b + 1,) i8 and dep_bins (k,) i8: the samples each dependent bin depends on;
+    vis_s (n, q) i1: the samples' codes, -1 where no ray was cast (behind the surface).
+    Writes vis (n, b) i1 (samples and agreeing dependent bins), need (n, b) u1 (1: cast this
+    bin), counts (n,) i8 (bins to cast per sensor), inferred (n,) i8 (bins set without a ray).
+    """
+    n = normals.shape[0]
+    b = dirs.shape[0]
+    for s in nb.prange(n):
+        nx, ny, nz = normals[s, 0], normals[s, 1], normals[s, 2]
+        c = 0
+        q = 0
+        for j in range(b):
+            col = sample_col[j]
+            if col >= 0:
+                v = vis_s[s, col]
+                vis[s, j] = v if v > 0 else 0
+                continue
+            if nx * dirs[j, 0] + ny * dirs[j, 1] + nz * dirs[j, 2] <= eps:
+                continue  # behind the surface: 0, no ray (as sun_visibility)
+            v0 = -2
+            ok = dep_offsets[j + 1] > dep_offsets[j]
+            for k in range(dep_offsets[j], dep_offsets[j + 1]):
+                v = vis_s[s, sample_col[dep_bins[k]]]
+                if v < 0 or (v0 != -2 and v != v0):
+                    ok = False
+                    break
+                v0 = v
+            if ok:
+                vis[s, j] = v0
+                q += 1
+            else:
+                need[s, j] = 1
+                c += 1
+        counts[s] = c
+        inferred[s] = q
+
+
+@nb.njit(cache=True, parallel=True)
+def fill_needed_rays(points, dirs, need, offsets, origins_out, dirs_out, dj_out):  # pragma: no cover
+    """Float32 rays of the (sensor, bin) pairs flagged in ``need (n, b) u1``, sensor by sensor
+    from ``offsets (n + 1,)``; ``points`` relative to the scene origin."""
+    n = points.shape[0]
+    b = dirs.shape[0]
+    for s in nb.prange(n):
+        k = offsets[s]
+        for j in range(b):
+            if need[s, j]:
+                origins_out[k, 0] = points[s, 0]
+                origins_out[k, 1] = points[s, 1]
+                origins_out[k, 2] = points[s, 2]
+                dirs_out[k, 0] = dirs[j, 0]
+                dirs_out[k, 1] = dirs[j, 1]
+                dirs_out[k, 2] = dirs[j, 2]
+                dj_out[k] = j
+                k += 1
+
+
+@nb.njit(cache=True)
+def compact_rays(o, d, keep, o_out, d_out, idx_out):  # pragma: no cover - numba
+    """Copy the rays flagged in ``keep (n,) bool`` (origins, directions (n, 3) f4) to the front
+    of ``o_out``/``d_out`` and their indices to ``idx_out (n,) i8``; returns how many."""
+    k = 0
+    for i in range(keep.shape[0]):
+        if keep[i]:
+            o_out[k, 0] = o[i, 0]
+            o_out[k, 1] = o[i, 1]
+            o_out[k, 2] = o[i, 2]
+            d_out[k, 0] = d[i, 0]
+            d_out[k, 1] = d[i, 1]
+            d_out[k, 2] = d[i, 2]
+            idx_out[k] = i
+            k += 1
+    return k

@@ -20,7 +20,8 @@ import numpy as np
 
 from energy.solar import _kernels
 from energy.solar.scene import OccluderScene
-from energy.solar.shading import SkyRays, SunBins, sky_coefficients, sun_visibility
+from energy.solar.shading import SkyRays, SunBins, sky_coefficients
+from energy.solar.sunsampling import SunSampling, adaptive_sun_visibility
 
 __all__ = ["SolarShared", "SensorBlock", "BlockResult", "solve_block", "ENCLOSED_SKY_VIEW"]
 
@@ -56,6 +57,9 @@ class SolarShared:
         Unit normals of the surface table's rows.
     aggregates : bool
         Also return per-surface sums (building groups, hourly surfaces).
+    sampling : SunSampling, optional
+        Cast only the sampled sun bins and infer the others where the samples agree
+        (:mod:`energy.solar.sunsampling`); None casts every bin.
     """
 
     origin: np.ndarray
@@ -74,6 +78,7 @@ class SolarShared:
     g_m: np.ndarray
     surface_normal: np.ndarray
     aggregates: bool
+    sampling: SunSampling | None = None
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
@@ -129,6 +134,7 @@ class BlockResult:
     reflect_m2: np.ndarray | None = None  # (k,) area-weighted view of reflecting surfaces
     beam_w: np.ndarray | None = None    # (k, u) beam power on each surface per sun-up hour [W]
     n_rays: int = 0
+    n_sun_inferred: int = 0             # (sensor, sun bin) pairs inferred without a ray
     ray_s: float = 0.0
     rays_s: float = 0.0
     accumulate_s: float = 0.0
@@ -157,7 +163,7 @@ def solve_block(shared: SolarShared, block: SensorBlock) -> BlockResult:
     m = pts.shape[0]
     t1 = time.perf_counter()
     c_open, c_tree = sky_coefficients(scene, pts, nrm, shared.rays)
-    vis = sun_visibility(scene, pts, nrm, shared.bins)
+    vis, n_inferred = adaptive_sun_visibility(scene, pts, nrm, shared.bins, shared.sampling)
     t_rays = time.perf_counter() - t1
     t1 = time.perf_counter()
     bm = np.zeros((m, 12))
@@ -186,6 +192,7 @@ def solve_block(shared: SolarShared, block: SensorBlock) -> BlockResult:
         out.surfaces, out.area_m2, out.c_open, out.c_tree = useg, s_area, s_co, s_ct
         out.reflect_m2, out.beam_w = s_rv, gb
     out.n_rays = scene.rays_cast - rays0
+    out.n_sun_inferred = n_inferred
     out.ray_s = scene.ray_seconds - ray_s0
     out.rays_s = t_rays
     out.accumulate_s = time.perf_counter() - t1

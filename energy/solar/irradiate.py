@@ -24,6 +24,7 @@ and their writers in :mod:`energy.solar.results`; both are re-exported here.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -67,6 +68,12 @@ __all__ = [
     "write_sensors_parquet",
 ]
 
+_log = logging.getLogger(__name__)
+
+#: Default ``sun_sampling_step`` of :func:`irradiate` (see :mod:`energy.solar.sunsampling`).
+SUN_SAMPLING_STEP = 4
+
+
 def irradiate(
     model: CityModel,
     weather: Any = "clearsky",
@@ -81,6 +88,7 @@ def irradiate(
     rays_per_side: int = 1,
     n_horizon: int = 36,
     sun_resolution_deg: float = 1.0,
+    sun_sampling_step: int = SUN_SAMPLING_STEP,
     tree_transmissivity: tuple[float, float] = (0.2, 0.6),
     leaf_on_months: tuple[int, ...] | None = None,
     include_terrain: bool = True,
@@ -130,6 +138,13 @@ def irradiate(
         Azimuth elements of the Perez horizon band.
     sun_resolution_deg : float
         Size of the sun-position bins for the direct-sun visibility [deg]; 0 = exact per hour.
+    sun_sampling_step : int
+        Cast every ``sun_sampling_step``-th sun bin along the year's analemmas and infer a bin
+        between two samples from them where they agree (a shadow edge between them casts the
+        bin's own ray); 1 casts every bin. An approximation: it misses an obstruction seen
+        less than about ``sun_sampling_step`` bins tall along the analemma; its error against
+        one ray per hour is measured in ``tests/test_solar_sunsampling.py`` and the run's
+        ``stats`` record the step and the inferred share. See :mod:`energy.solar.sunsampling`.
     tree_transmissivity : (leaf_on, leaf_off)
         Fraction of light through a tree crown (0..1).
     leaf_on_months : tuple of int, optional
@@ -191,6 +206,7 @@ def irradiate(
         rays_per_side=rays_per_side,
         n_horizon=n_horizon,
         sun_resolution_deg=sun_resolution_deg,
+        sun_sampling_step=sun_sampling_step,
         tree_transmissivity=tree_transmissivity,
         leaf_on_months=leaf_on_months,
     )
@@ -316,12 +332,16 @@ def _solve(
         times_utc = prep.weather.index.tz_convert("UTC")
         times_arr = pa.array(times_utc.as_unit("us"))
 
-    rays_per_sensor = (len(prep.rays.weight) + len(prep.bins)) // 2 + 1
+    n_sun_rays = len(prep.bins)
+    if prep.sampling is not None:  # the samples plus (a guess) a quarter of the others
+        n_sun_rays = prep.sampling.samples.size + (len(prep.bins) - prep.sampling.samples.size) // 4
+    rays_per_sensor = (len(prep.rays.weight) + n_sun_rays) // 2 + 1
     blocks = sensor_blocks(sensors.surface, rays_per_sensor, block_rays)
     shared = SolarShared(
         scene.origin, scene.opaque_triangles, scene.tree_triangles, scene.n_threads, prep.rays,
         prep.bins, sun_dir_up, beam_up, bin_up, month_up, tau_up, r_open_m, r_tree_m, g_m,
-        np.asarray(table.normal, dtype=np.float64), building_hourly or writer is not None)
+        np.asarray(table.normal, dtype=np.float64), building_hourly or writer is not None,
+        sampling=prep.sampling)
     shared.adopt_scene(scene)  # a run here casts on the scene already built
 
     def jobs():
@@ -332,6 +352,7 @@ def _solve(
     t_rays = 0.0
     t_kern = 0.0
     n_rays = 0
+    n_inferred = 0
     ray_s = 0.0
     try:
         with progress_bar(progress) as bar:
@@ -342,6 +363,7 @@ def _solve(
                 t_rays += res.rays_s
                 t_kern += res.accumulate_s
                 n_rays += res.n_rays
+                n_inferred += res.n_sun_inferred
                 ray_s += res.ray_s
                 t1 = time.perf_counter()
                 monthly[a:b] = res.monthly_kwh_m2
@@ -412,6 +434,9 @@ def _solve(
         "n_sun_hours": int(up.size),
         "n_sky_rays_per_sensor": int(len(prep.rays.weight)),
         "n_rays": n_rays,
+        "sun_sampling_step": 1 if prep.sampling is None else prep.sampling.step,
+        "n_sun_samples": len(prep.bins) if prep.sampling is None else int(prep.sampling.samples.size),
+        "n_sun_inferred": n_inferred,
         "embree_s": ray_s,
         "rays_s": t_rays,
         "accumulate_s": t_kern,
@@ -419,6 +444,12 @@ def _solve(
         "n_tree_triangles": int(scene.tree_triangles.shape[0]),
         "executor": executors.describe(scheduler, workers),
     }
+    if prep.sampling is not None:
+        _log.info(
+            "solar: direct sun cast on %d of %d sun bins (every %d-th along the analemmas), "
+            "%d sensor-bin pairs inferred from agreeing samples (an approximation, see "
+            "energy.solar.sunsampling)", stats["n_sun_samples"], len(prep.bins),
+            prep.sampling.step, n_inferred)
     return SolarResult(
         table=table,
         kind=kind,

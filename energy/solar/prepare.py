@@ -21,6 +21,7 @@ from citymodel.surfaces import SurfaceTable
 from energy.sky import PerezSky, element_strengths, perez_sky, sky_patches
 from energy.solar.albedo import is_albedo_raster
 from energy.solar.shading import SkyRays, SunBins, make_sky_rays, sun_bins
+from energy.solar.sunsampling import SunSampling, sun_sampling
 from energy.sun import sun_vectors, weather_sun_positions
 from energy.weather import load_weather
 
@@ -80,6 +81,7 @@ class PreparedRun:
     tau: np.ndarray  # (h,)
     refl_w_m2: np.ndarray  # (h,) albedo * ghi (ghi alone for a raster albedo)
     up: np.ndarray  # (h,) indices of sun-up hours with beam
+    sampling: SunSampling | None = None  # adaptive sun visibility (None: every bin cast)
 
 
 def prepare_run(
@@ -92,11 +94,13 @@ def prepare_run(
     rays_per_side: int,
     n_horizon: int,
     sun_resolution_deg: float,
+    sun_sampling_step: int = 1,
     tree_transmissivity: tuple[float, float],
     leaf_on_months: tuple[int, ...] | None,
     sky_model: str,
 ) -> PreparedRun:
-    """Load the weather and derive the sun, sky, sun bins, sky rays and per-hour factors."""
+    """Load the weather and derive the sun, sky, sun bins (and their sampling plan for
+    ``sun_sampling_step > 1``, :mod:`energy.solar.sunsampling`), sky rays and per-hour factors."""
     df, meta = load_weather(weather, model, year=year)
     pos = weather_sun_positions(df, meta)
     sky = perez_sky(
@@ -109,6 +113,10 @@ def prepare_run(
     sun_dir = sun_vectors(pos)
     active = (sky.beam_normal_w_m2 > 0) & (sun_dir[:, 2] > 0)
     bins = sun_bins(sun_dir, active, sun_resolution_deg)
+    sampling = None
+    if int(sun_sampling_step) != 1:
+        time_of_day = np.asarray(df.index.hour) * 60 + np.asarray(df.index.minute)  # one analemma each
+        sampling = sun_sampling(bins, time_of_day, int(sun_sampling_step))
     rays = make_sky_rays(sky_subdivision, rays_per_side, n_horizon)
     strengths = element_strengths(
         sky, rays.n_patches, rays.n_horizon, patches=sky_patches(sky_subdivision), sun_dir=sun_dir
@@ -140,6 +148,7 @@ def prepare_run(
         tau=tau.astype(np.float64),
         refl_w_m2=alb * sky.ghi_w_m2,
         up=np.flatnonzero(bins.hour_bin >= 0),
+        sampling=sampling,
     )
 
 

@@ -28,6 +28,7 @@ from citymodel.errors import InputError
 from citymodel.model import CityModel
 from citymodel.surfaces import SurfaceTable, select_object_types, surface_table
 from citymodel.vegetation import tree_table
+from energy.solar import _kernels
 
 __all__ = [
     "OccluderScene",
@@ -136,10 +137,14 @@ class OccluderScene:
         d = np.ascontiguousarray(d, dtype=np.float32)
         free = self._run("opaque", o, d)
         code = free.astype(np.int8)
-        if self.has_trees:
-            sel = np.flatnonzero(free)
-            tf = self._run("tree", o[sel], d[sel])
-            code[sel[~tf]] = 2
+        if self.has_trees:  # the rays free of opaque surfaces, through the crowns
+            n = free.shape[0]
+            o2 = np.empty((n, 3), dtype=np.float32)
+            d2 = np.empty((n, 3), dtype=np.float32)
+            sel = np.empty(n, dtype=np.int64)
+            k = _kernels.compact_rays(o, d, free, o2, d2, sel)
+            tf = self._run("tree", o2[:k], d2[:k])
+            code[sel[:k][~tf]] = 2
         return code
 
     def visibility(
