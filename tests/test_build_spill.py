@@ -103,8 +103,9 @@ def test_spill_folder_removed_on_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lb, "_classes", boom)
     st: dict = {}
+    # in this process (hard_time_limit=False): the patched classifier is not sent to worker processes
     m = lb.build_model([las], footprints=[shapely.box(1040, 2040, 1060, 2060)], crs="EPSG:28992",
-                       terrain=False, progress=False, stats=st)
+                       terrain=False, progress=False, stats=st, hard_time_limit=False)
     assert seen == [[]]  # the block was spilled, loaded and its file deleted before classifying
     assert list(spill_root.iterdir()) == []
     # the tile's error is reported, not raised (a failed tile never stops the others)
