@@ -165,7 +165,7 @@ def _child(folder: str, workers: int, terrain: bool) -> None:
     print(json.dumps({"seconds": wall, "main_cpu_s": main_cpu, "workers_cpu_s": workers_cpu, "points": st["n_points_in_files"], "buildings": len(model.building_ids()),
                       "statuses": st["statuses"], "tiles": len(st["tiles"]), "tile_size_m": st["tile_size_m"],
                       "tile_size_reason": st["tile_size_reason"],
-                      "failed_tiles": len(st["failed_tiles"])}))
+                      "failed_tiles": len(st["failed_tiles"]), "phases": st["phase_seconds"]}))
 
 
 def _tree_rss_bytes(pid: int) -> int:
@@ -283,6 +283,9 @@ def main() -> None:
              f"{r['points_per_s'] / 1e6:.2f} M points/s, CPU {r['main_cpu_s']:.0f} s main + {r['workers_cpu_s']:.0f} s "
              f"workers, peak {r['peak_tree_mb']:.0f} MB (load before {r['load_before']})"
              for r in rows]
+    for r in rows:  # where the time goes: wall per phase, and the CPU of the main process in it
+        lines.append(f"{r['workers']} worker(s), phases (wall / CPU main process / CPU workers): " + ", ".join(
+            f"{k} {v['wall_s']:.1f} / {v['main_cpu_s']:.1f} / {v['workers_cpu_s']:.1f} s" for k, v in r["phases"].items()))
     if speedup is not None:
         lines.append(f"speed-up of 2 workers over 1 (wall): {speedup:.2f} (goal >= 1.7)")
     for r in rows:  # what the CPU figures allow on 2 idle cores: the main process and the workers overlap

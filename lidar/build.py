@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -264,7 +265,9 @@ def build_model(
         ``spilled`` (True when the points went through :mod:`lidar.execution.spill`), ``blocks_reused`` (block
         outputs found in ``workdir``), ``classes``, ``statuses``,
         ``terrain`` (TIN figures: ``max_error_m`` over all ground points, ``rounds``, ...),
-        ``tiles`` (one dict per tile: :class:`~lidar.execution.run.TileReport`), ``failed_tiles``.
+        ``tiles`` (one dict per tile: :class:`~lidar.execution.run.TileReport`), ``failed_tiles``,
+        ``phase_seconds`` (per phase of the run: its wall time, the CPU time of this process and
+        that of the tile workers when tiles run in them, else nan [s]).
 
     Returns
     -------
@@ -280,6 +283,7 @@ def build_model(
         Unreadable footprints, unknown id field, or no footprint overlapping the points.
     """
     lods = _check_lods(lods)
+    clock = (time.perf_counter(), time.process_time())
     source = open_points(points, crs)
     ortho, veg_notes = check_ortho(ortho, vegetation, source.epsg, source.extents)  # fails now, or drops it
     tile_m, tile_why = choose_tile_size(source, tile_size_m, SINGLE_READ_POINTS, BLOCK_M)
@@ -311,10 +315,12 @@ def build_model(
             on_tile(report, [assemble_model([fps[i]], {0: results[i]}, source.epsg, lods) for i in sorted(results)])
 
     # 2. run each tile: points, classes, buildings, ground (reduced to the DTM and the TIN)
+    plan_s = (time.perf_counter() - clock[0], time.process_time() - clock[1], float("nan"))
     ran = run_plan(plan, source, classify=_classes, loaded=loaded, workers=workers, hard_time_limit=hard_time_limit,
                    scheduler=scheduler, workdir=workdir, progress=progress, terrain=terrain,
                    terrain_error_m=terrain_error_m, dtm_path=dtm_path, overwrite=overwrite, on_tile=tile_done)
     # 3. assemble: one Building per footprint, and the terrain
+    clock = (time.perf_counter(), time.process_time())
     model = assemble_model(fps, ran.results, source.epsg, lods)
     if ran.tin is not None:
         add_terrain(model, *ran.tin)
@@ -324,7 +330,11 @@ def build_model(
                          ortho=ortho, crs=crs, bounds=source.extents, notes=veg_notes, overwrite=overwrite,
                          progress=progress)
     if stats is not None:
+        phases = {"footprints and plan": plan_s, **ran.phases,
+                  "assemble and vegetation": (time.perf_counter() - clock[0], time.process_time() - clock[1], float("nan"))}
         stats.update(
+            phase_seconds={k: {"wall_s": round(w, 3), "main_cpu_s": round(c, 3), "workers_cpu_s": round(wc, 3)}
+                           for k, (w, c, wc) in phases.items()},
             vegetation=veg,
             seconds_per_building=np.array([r.seconds for r in ran.results.values()]),
             cpu_seconds_per_building=np.array([r.cpu_seconds for r in ran.results.values()]),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -112,6 +113,9 @@ class RunOutput:
     tin: tuple[np.ndarray, np.ndarray] | None
     terrain_stats: dict[str, Any]
     tiles: list[TileReport] = dataclasses.field(default_factory=list)
+    #: Per phase ("spill", "tiles", "terrain"): (wall, CPU of this process, CPU of the tile
+    #: workers (lidar.execution.tile_pool) or nan) [s].
+    phases: dict[str, tuple[float, float, float]] = dataclasses.field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- one building
@@ -381,6 +385,14 @@ def run_plan(
     n_points = 0
     classes_desc = ""
     terrain_stats: dict[str, Any] = {}
+    phases: dict[str, tuple[float, float, float]] = {}
+    clock = [time.perf_counter(), time.process_time()]
+    pool = None
+
+    def phase(name: str) -> None:  # the time since the last phase ended: wall, CPU here and in the workers
+        now = [time.perf_counter(), time.process_time()]
+        phases[name] = (now[0] - clock[0], now[1] - clock[1], pool.cpu_s.get(name, 0.0) if pool is not None else math.nan)
+        clock[:] = now
     tin = None
     with contextlib.ExitStack() as stack:
         run = None
@@ -418,6 +430,7 @@ def run_plan(
                                              advance=lambda n: bar.advance(rtask, n))
                 for j, path in zip(todo, spilled, strict=True):
                     j.spill_path = str(path)
+        phase("spill")
         task = bar.add_task("Reconstructing buildings", total=plan.n_buildings)
 
         log = stack.enter_context(tile_log.open_log(workdir)) if workdir is not None and not source.in_memory else None
@@ -465,6 +478,7 @@ def run_plan(
                 cls = classes_all if (pc is not None and pc is pc_all) else None
                 consume(job, *run_tile(job, pc, cls, run, lambda n: bar.advance(task, n), classify=classify), False)
                 pc = None  # free the block before loading the next
+        phase("tiles")
         if terrain_acc is not None and terrain_acc.n_points >= 3:  # before the ground files go
             if dtm_path is not None:
                 grid, tr = terrain_acc.dtm()
@@ -475,4 +489,5 @@ def run_plan(
                 tin = terrain_acc.tin(terrain_error_m, stats=terrain_stats)
                 terrain_stats.update(seconds=time.perf_counter() - t0, n_ground_points=terrain_acc.n_points,
                                      n_vertices=len(tin[0]), n_triangles=len(tin[1]))
-    return RunOutput(results, n_points, classes_desc, n_reused, tin, terrain_stats, reports)
+    phase("terrain")
+    return RunOutput(results, n_points, classes_desc, n_reused, tin, terrain_stats, reports, phases)

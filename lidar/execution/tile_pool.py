@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import math
 import multiprocessing
 import time
@@ -55,15 +56,21 @@ def _worker_main(conn: Connection, warmup: Callable[[], Any] | None, tile_fn: Ca
             return
         if msg is None:
             return
+        c0 = time.process_time()
         try:
             if msg[0] == "spill":
                 _, info, f, bboxes, folder, classes, chunk = msg
                 got = spill.spill_file(info, f, bboxes, folder, classes=classes, chunk_size=chunk)
-                conn.send(("spilled", f, got, info.n_points))
+                conn.send(("spilled", f, got, info.n_points, time.process_time() - c0))
             else:
-                tile_fn(conn.send, *msg[1:])
+                tile_fn(functools.partial(_send, conn, c0), *msg[1:])
         except Exception as exc:  # noqa: BLE001 - the tile (or the spill) fails, the worker goes on
             conn.send(("error", exc if msg[0] == "spill" else f"{type(exc).__name__}: {exc}"))
+
+
+def _send(conn: Connection, c0: float, m: tuple) -> None:
+    """Send a tile's message; its last one with the tile's CPU time [s] appended."""
+    conn.send(m if m[0] != "tile" else (*m, time.process_time() - c0))
 
 
 class _Worker:
@@ -133,7 +140,7 @@ class TilePool:
         Module-level ``tile_fn(send, job, skip, lods_of, hooks)``, run in a worker per tile: it
         sends ``("begin", i, hard_limit_s)`` before and ``("built", i, result)`` after each
         building not in ``skip`` (``lods_of``: LoDs of buildings to build with fewer LoDs), then
-        ``("tile", ground, n_points, classes_desc)``.
+        ``("tile", ground, n_points, classes_desc)`` (the pool appends the tile's CPU time).
     """
 
     def __init__(self, n_workers: int, warmup: Callable[[], Any] | None, tile_fn: Callable[..., Any]) -> None:
@@ -142,6 +149,8 @@ class TilePool:
         self.workers = [_Worker(self.ctx, warmup, tile_fn) for _ in range(max(1, int(n_workers)))]
         self.n_start_failures = 0
         self.n_killed = 0
+        #: CPU time of the workers [s] in the last spill() and tiles() (tiles killed midway not counted).
+        self.cpu_s = {"spill": 0.0, "tiles": 0.0}
 
     def alive(self) -> bool:
         """Every worker process is running."""
@@ -210,6 +219,7 @@ class TilePool:
             A worker died while spilling a file (out of memory?).
         """
         todo = deque(range(len(infos)))
+        self.cpu_s["spill"] = 0.0
         got: dict[int, list[int]] = {}
         try:
             while len(got) < len(infos):
@@ -230,6 +240,7 @@ class TilePool:
                         w.ready = True
                     elif msg[0] == "spilled":
                         got[msg[1]] = msg[2]
+                        self.cpu_s["spill"] += msg[4]
                         w.task = None
                         if advance is not None:
                             advance(msg[3])
@@ -272,6 +283,7 @@ class TilePool:
         retry: deque[int] = deque()
         nxt, y = 0, 0
         window = TILES_AHEAD_PER_WORKER * len(self.workers)
+        self.cpu_s["tiles"] = 0.0
 
         def end(p: int, error: str = "") -> None:
             s = state[p]
@@ -351,6 +363,7 @@ class TilePool:
                     elif tag == "tile":
                         s = state[w.task]
                         s.ground, s.n_points, s.classes_desc = msg[1], msg[2], msg[3]
+                        self.cpu_s["tiles"] += msg[4]
                         end(w.task)
                         w.task = None
                     elif tag == "error":
