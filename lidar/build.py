@@ -14,6 +14,8 @@ bounded by a block, and each building takes its points from every file by its ow
 result does not depend on which other buildings or tiles were in the run. Inputs above
 :data:`SINGLE_READ_POINTS` are read once, chunk by chunk, every point routed to the spill files of
 the blocks containing it (:mod:`lidar.execution.spill`); blocks are then loaded one at a time.
+With worker processes, both the spill (one input file per worker at a time) and the tiles (one
+tile per worker at a time) run in the workers (:mod:`lidar.execution.tile_pool`).
 """
 
 from __future__ import annotations
@@ -211,8 +213,11 @@ def build_model(
     lods : sequence of str
         Any of "1.2", "1.3", "2.2".
     workers : int
-        Processes reconstructing buildings in parallel (with ``hard_time_limit``, one worker
-        process even for 1).
+        Worker processes. Inputs spilled into tiles: each worker spills whole input files, then
+        runs whole tiles (points, classes, buildings; :mod:`lidar.execution.tile_pool`), this
+        process only routing results, so that 2 workers take about half the time of 1. One tile
+        (small or in-memory inputs): the buildings are reconstructed in parallel. With
+        ``hard_time_limit``, one worker process even for 1.
     time_limit_s : float
         Per-building time budget [s]; past it, higher LoDs fall back to lower ones.
     hard_time_limit : bool
