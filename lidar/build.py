@@ -54,6 +54,7 @@ from lidar.execution.run import (
     TileReport,
     owned_ground,
     run_plan,
+    worker_pool,
 )
 from lidar.footprints.extraction import extract_footprints
 from lidar.footprints.given import Footprint, footprints_from_polygons, read_footprints
@@ -143,10 +144,12 @@ def _check_lods(lods: Sequence[str]) -> tuple[str, ...]:
 
 
 def _footprints(source: PointSource, footprints: Any, id_field: str | None, ortho: Any, workdir: Any,
-                progress: bool, tile_m: float | None, notes: list[str]) -> tuple[list[Footprint], tuple | None]:
+                progress: bool, tile_m: float | None, notes: list[str],
+                workers: int | None = None) -> tuple[list[Footprint], tuple | None]:
     """The footprints (given, or extracted from the points and kept in ``workdir``), and the
     points with their classes when they were read whole for the extraction (one tile, ``tile_m``
-    None); else extracted tile by tile (:func:`lidar.execution.extract_tiles.extract_tiled`)."""
+    None); else extracted tile by tile (:func:`lidar.execution.extract_tiles.extract_tiled`), in
+    ``workers`` worker processes (None: here)."""
     if footprints is not None:
         return _load_footprints(footprints, id_field, source.epsg), None
     fps, fp_cache, loaded = None, None, None
@@ -157,8 +160,10 @@ def _footprints(source: PointSource, footprints: Any, id_field: str | None, orth
         fp_cache = cache.prepare(workdir) / f"footprints_{fkey}.pkl"
         fps = cache.load(fp_cache) if fp_cache.exists() else None
     if fps is None and tile_m is not None:  # bounded memory: tile by tile
+        pool = worker_pool(workers) if workers is not None else None
         fps = footprints_from_polygons(extract_tiled(source, tile_m=tile_m, classify=_classes, ortho=ortho,
-                                                     buffer_m=FOOTPRINT_BUFFER_M, progress=progress, notes=notes))
+                                                     buffer_m=FOOTPRINT_BUFFER_M, progress=progress, notes=notes,
+                                                     pool=pool))
     elif fps is None:
         pc_all = source.read(progress=progress)
         classes_all = _classes(pc_all, ortho)
@@ -293,7 +298,9 @@ def build_model(
     ortho, veg_notes = check_ortho(ortho, vegetation, source.epsg, source.extents)  # fails now, or drops it
     tile_m, tile_why = choose_tile_size(source, tile_size_m, SINGLE_READ_POINTS, BLOCK_M)
     fp_notes: list[str] = []
-    fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress, tile_m, fp_notes)
+    here = scheduler is not None or (workers <= 1 and not hard_time_limit)  # as run_plan's tiles
+    fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress, tile_m, fp_notes,
+                              None if here else workers)
     for note in fp_notes:
         log.warning("footprint extraction: %s", note)
     partly = mark_outside(fps, source, footprints)

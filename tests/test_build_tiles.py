@@ -283,3 +283,18 @@ def _lod_coordinates(model, object_id: str, lod: str) -> np.ndarray:
         if g["lod"] == lod:
             walk(g["boundaries"])
     return model.vertices[np.asarray(idx, dtype=int)]
+
+
+def test_extraction_in_worker_processes_gives_the_same_footprints(district):
+    """The files spilled and the tiles extracted by 2 worker processes (lidar.execution.tile_pool)
+    give exactly the footprints of the extraction in this process."""
+    import lidar.build as lb
+    from lidar.execution.extract_tiles import extract_tiled
+    from lidar.execution.run import worker_pool
+    from lidar.points.source import open_points
+
+    src = open_points([district.laz])
+    here = extract_tiled(src, tile_m=40.0, classify=lb.classify_block, buffer_m=4.0)
+    pooled = extract_tiled(src, tile_m=40.0, classify=lb.classify_block, buffer_m=4.0, pool=worker_pool(2))
+    assert len(here) == len(pooled) == 11
+    assert all(a.equals_exact(b, 0.0) for a, b in zip(here, pooled, strict=True))

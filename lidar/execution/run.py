@@ -36,7 +36,8 @@ from lidar.terrain.accumulator import TerrainAccumulator
 from lidar.terrain.dtm import write_dtm_geotiff
 
 __all__ = ["BlockOut", "RunOutput", "TileReport", "run_block", "run_tile", "run_plan", "work", "warmup",
-           "hard_limit_s", "owned_ground", "failed_results", "TEST_HANG_S", "TEST_FAIL_TILES"]
+           "hard_limit_s", "owned_ground", "failed_results", "TEST_HANG_S", "TEST_FAIL_TILES",
+           "tile_in_worker", "worker_pool", "load_points", "block_classes"]
 
 #: Ground points within this distance around a footprint give its ground height [m].
 GROUND_BUFFER_M = 3.0
@@ -317,6 +318,12 @@ def run_tile(job: BlockJob, pc=None, classes=None, run=None, advance=None, *,
     return out, TileReport(job.tile, job.k, len(out.results), out.n_points, time.perf_counter() - t0, "ok")
 
 
+def worker_pool(workers: int) -> tile_pool.TilePool:
+    """The process's :class:`~lidar.execution.tile_pool.TilePool` of ``workers`` processes that run
+    this module's tiles (started on first use, kept for later builds and the footprint extraction)."""
+    return tile_pool.pool(workers, warmup, tile_in_worker)
+
+
 def _test_failure(job: BlockJob) -> str:
     """The error of a tile made to fail by :data:`TEST_FAIL_TILES` (as :func:`run_tile` gives it)."""
     return f"RuntimeError: tile {job.tile} made to fail (lidar.execution.run.TEST_FAIL_TILES)" if job.tile in TEST_FAIL_TILES else ""
@@ -420,7 +427,7 @@ def run_plan(
             boxes = np.array([plan.bboxes[j.k] for j in todo])
             keep = (ASPRS_GROUND, ASPRS_BUILDING) if plan.classified else None
             if use_pool:  # each worker spills whole files, then runs whole tiles
-                pool = tile_pool.pool(workers, warmup, tile_in_worker)
+                pool = worker_pool(workers)
                 parts = pool.spill(source.infos, boxes, tmp, classes=keep, chunk_size=SPILL_CHUNK_POINTS,
                                    advance=lambda n: bar.advance(rtask, n))
                 for j, ps in zip(todo, parts, strict=True):

@@ -62,10 +62,12 @@ def _worker_main(conn: Connection, warmup: Callable[[], Any] | None, tile_fn: Ca
                 _, info, f, bboxes, folder, classes, chunk = msg
                 got = spill.spill_file(info, f, bboxes, folder, classes=classes, chunk_size=chunk)
                 conn.send(("spilled", f, got, info.n_points, time.process_time() - c0))
+            elif msg[0] == "call":
+                conn.send(("called", msg[1](*msg[2]), time.process_time() - c0))
             else:
                 tile_fn(functools.partial(_send, conn, c0), *msg[1:])
         except Exception as exc:  # noqa: BLE001 - the tile (or the spill) fails, the worker goes on
-            conn.send(("error", exc if msg[0] == "spill" else f"{type(exc).__name__}: {exc}"))
+            conn.send(("error", exc if msg[0] in ("spill", "call") else f"{type(exc).__name__}: {exc}"))
 
 
 def _send(conn: Connection, c0: float, m: tuple) -> None:
@@ -255,6 +257,54 @@ class TilePool:
             for b in got[f]:
                 parts[b].append(str(spill.part_path(directory, b, f)))
         return parts
+
+    def map(self, fn: Callable[..., Any], args: Sequence[tuple], advance: Callable[[int], Any] | None = None) -> Iterator[Any]:
+        """``fn(*a)`` for every ``a`` of ``args`` in the workers (no time limit); yield the results
+        in the order of ``args``. ``fn`` and its arguments are pickled: pass paths, not points.
+
+        Raises
+        ------
+        Exception
+            The first error raised by ``fn`` (as it was raised in the worker).
+        CityModelError
+            A worker died (out of memory?).
+        """
+        n = len(args)
+        done: dict[int, Any] = {}
+        nxt, y = 0, 0
+        window = TILES_AHEAD_PER_WORKER * len(self.workers)
+        self.cpu_s["map"] = 0.0
+        try:
+            while y < n:
+                if y in done:
+                    yield done.pop(y)
+                    y += 1
+                    continue
+                for w in self.workers:
+                    if w.ready and w.task is None and nxt < n and nxt - y < window:
+                        w.conn.send(("call", fn, args[nxt]))
+                        w.task, nxt = nxt, nxt + 1
+                for k, msg in self._recv(None):
+                    w = self.workers[k]
+                    if msg is None:
+                        if w.task is None:
+                            self._died_at_start(k)
+                            continue
+                        raise CityModelError(f"a worker process died in {getattr(fn, '__name__', fn)} (out of "
+                                             "memory?); use fewer --workers or a smaller --tile-size-m")
+                    if msg[0] == "ready":
+                        w.ready = True
+                    elif msg[0] == "called":
+                        done[w.task] = msg[1]
+                        self.cpu_s["map"] += msg[2]
+                        w.task = None
+                        if advance is not None:
+                            advance(1)
+                    elif msg[0] == "error":
+                        w.task = None
+                        raise msg[1]
+        finally:
+            self._abandon()
 
     def tiles(self, jobs: Sequence[Any], *, hard_limit: bool, hooks: Any = None,
               fail: Callable[[Any], str] | None = None,
