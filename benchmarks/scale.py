@@ -166,7 +166,11 @@ def _child(folder: str, workers: int, terrain: bool) -> None:
     print(json.dumps({"seconds": wall, "main_cpu_s": main_cpu, "workers_cpu_s": workers_cpu, "cpu_per_child_s": per_child, "points": st["n_points_in_files"], "buildings": len(model.building_ids()),
                       "statuses": st["statuses"], "tiles": len(st["tiles"]), "tile_size_m": st["tile_size_m"],
                       "tile_size_reason": st["tile_size_reason"],
-                      "failed_tiles": len(st["failed_tiles"]), "phases": st["phase_seconds"]}))
+                      "failed_tiles": len(st["failed_tiles"]), "phases": st["phase_seconds"],
+                      # the tiles' summed wall time over (workers x the tiles phase): below 100 %, a
+                      # worker waited (for the main process, or for the last tiles at the end)
+                      "tiles_busy_pct": 100 * sum(t["seconds"] for t in st["tiles"])
+                      / max(1e-9, workers * st["phase_seconds"]["tiles"]["wall_s"])}))
 
 
 def _tree_rss_bytes(pid: int) -> int:
@@ -287,7 +291,8 @@ def main() -> None:
              for r in rows]
     for r in rows:  # where the time goes: wall per phase, and the CPU of the main process in it
         lines.append(f"{r['workers']} worker(s), phases (wall / CPU main process / CPU workers): " + ", ".join(
-            f"{k} {v['wall_s']:.1f} / {v['main_cpu_s']:.1f} / {v['workers_cpu_s']:.1f} s" for k, v in r["phases"].items()))
+            f"{k} {v['wall_s']:.1f} / {v['main_cpu_s']:.1f} / {v['workers_cpu_s']:.1f} s" for k, v in r["phases"].items())
+            + f"; workers busy {r['tiles_busy_pct']:.0f} % of the tiles phase")
     if speedup is not None:
         lines.append(f"speed-up of 2 workers over 1 (wall): {speedup:.2f} (goal >= 1.7)")
     for r in rows:  # what the CPU figures allow on 2 idle cores: the main process and the workers overlap
