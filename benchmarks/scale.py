@@ -156,16 +156,21 @@ def _child(folder: str, workers: int, terrain: bool) -> None:
 
     me = psutil.Process()
     main_cpu = sum(me.cpu_times()[:2])
-    workers_cpu = 0.0
+    per_child = []  # the worker processes (and the forkserver that starts them)
     for c in me.children(recursive=True):
         try:
-            workers_cpu += sum(c.cpu_times()[:2])
+            per_child.append(round(sum(c.cpu_times()[:2]), 2))
         except psutil.Error:
             pass
-    print(json.dumps({"seconds": wall, "main_cpu_s": main_cpu, "workers_cpu_s": workers_cpu, "points": st["n_points_in_files"], "buildings": len(model.building_ids()),
+    workers_cpu = sum(per_child)
+    print(json.dumps({"seconds": wall, "main_cpu_s": main_cpu, "workers_cpu_s": workers_cpu, "cpu_per_child_s": per_child, "points": st["n_points_in_files"], "buildings": len(model.building_ids()),
                       "statuses": st["statuses"], "tiles": len(st["tiles"]), "tile_size_m": st["tile_size_m"],
                       "tile_size_reason": st["tile_size_reason"],
-                      "failed_tiles": len(st["failed_tiles"])}))
+                      "failed_tiles": len(st["failed_tiles"]), "phases": st["phase_seconds"],
+                      # the tiles' summed wall time over (workers x the tiles phase): below 100 %, a
+                      # worker waited (for the main process, or for the last tiles at the end)
+                      "tiles_busy_pct": 100 * sum(t["seconds"] for t in st["tiles"])
+                      / max(1e-9, workers * st["phase_seconds"]["tiles"]["wall_s"])}))
 
 
 def _tree_rss_bytes(pid: int) -> int:
@@ -281,8 +286,13 @@ def main() -> None:
     lines = [f"{r['workers']} worker(s): {r['points'] / 1e6:.1f} M points, {r['buildings']} buildings "
              f"({r['statuses']}), {r['tiles']} tiles of {r['tile_size_m']} m, {r['seconds']:.0f} s, "
              f"{r['points_per_s'] / 1e6:.2f} M points/s, CPU {r['main_cpu_s']:.0f} s main + {r['workers_cpu_s']:.0f} s "
-             f"workers, peak {r['peak_tree_mb']:.0f} MB (load before {r['load_before']})"
+             f"workers ({' + '.join(f'{c:.0f}' for c in sorted(r['cpu_per_child_s'], reverse=True))} s per child process), "
+             f"peak {r['peak_tree_mb']:.0f} MB (load before {r['load_before']})"
              for r in rows]
+    for r in rows:  # where the time goes: wall per phase, and the CPU of the main process in it
+        lines.append(f"{r['workers']} worker(s), phases (wall / CPU main process / CPU workers): " + ", ".join(
+            f"{k} {v['wall_s']:.1f} / {v['main_cpu_s']:.1f} / {v['workers_cpu_s']:.1f} s" for k, v in r["phases"].items())
+            + f"; workers busy {r['tiles_busy_pct']:.0f} % of the tiles phase")
     if speedup is not None:
         lines.append(f"speed-up of 2 workers over 1 (wall): {speedup:.2f} (goal >= 1.7)")
     for r in rows:  # what the CPU figures allow on 2 idle cores: the main process and the workers overlap

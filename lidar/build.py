@@ -14,6 +14,8 @@ bounded by a block, and each building takes its points from every file by its ow
 result does not depend on which other buildings or tiles were in the run. Inputs above
 :data:`SINGLE_READ_POINTS` are read once, chunk by chunk, every point routed to the spill files of
 the blocks containing it (:mod:`lidar.execution.spill`); blocks are then loaded one at a time.
+With worker processes, both the spill (one input file per worker at a time) and the tiles (one
+tile per worker at a time) run in the workers (:mod:`lidar.execution.tile_pool`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -51,6 +54,7 @@ from lidar.execution.run import (
     TileReport,
     owned_ground,
     run_plan,
+    worker_pool,
 )
 from lidar.footprints.extraction import extract_footprints
 from lidar.footprints.given import Footprint, footprints_from_polygons, read_footprints
@@ -140,10 +144,12 @@ def _check_lods(lods: Sequence[str]) -> tuple[str, ...]:
 
 
 def _footprints(source: PointSource, footprints: Any, id_field: str | None, ortho: Any, workdir: Any,
-                progress: bool, tile_m: float | None, notes: list[str]) -> tuple[list[Footprint], tuple | None]:
+                progress: bool, tile_m: float | None, notes: list[str],
+                workers: int | None = None) -> tuple[list[Footprint], tuple | None]:
     """The footprints (given, or extracted from the points and kept in ``workdir``), and the
     points with their classes when they were read whole for the extraction (one tile, ``tile_m``
-    None); else extracted tile by tile (:func:`lidar.execution.extract_tiles.extract_tiled`)."""
+    None); else extracted tile by tile (:func:`lidar.execution.extract_tiles.extract_tiled`), in
+    ``workers`` worker processes (None: here)."""
     if footprints is not None:
         return _load_footprints(footprints, id_field, source.epsg), None
     fps, fp_cache, loaded = None, None, None
@@ -154,8 +160,10 @@ def _footprints(source: PointSource, footprints: Any, id_field: str | None, orth
         fp_cache = cache.prepare(workdir) / f"footprints_{fkey}.pkl"
         fps = cache.load(fp_cache) if fp_cache.exists() else None
     if fps is None and tile_m is not None:  # bounded memory: tile by tile
+        pool = worker_pool(workers) if workers is not None else None
         fps = footprints_from_polygons(extract_tiled(source, tile_m=tile_m, classify=_classes, ortho=ortho,
-                                                     buffer_m=FOOTPRINT_BUFFER_M, progress=progress, notes=notes))
+                                                     buffer_m=FOOTPRINT_BUFFER_M, progress=progress, notes=notes,
+                                                     pool=pool))
     elif fps is None:
         pc_all = source.read(progress=progress)
         classes_all = _classes(pc_all, ortho)
@@ -210,8 +218,11 @@ def build_model(
     lods : sequence of str
         Any of "1.2", "1.3", "2.2".
     workers : int
-        Processes reconstructing buildings in parallel (with ``hard_time_limit``, one worker
-        process even for 1).
+        Worker processes. Inputs spilled into tiles: each worker spills whole input files, then
+        runs whole tiles (points, classes, buildings; :mod:`lidar.execution.tile_pool`), this
+        process only routing results, so that 2 workers take about half the time of 1. One tile
+        (small or in-memory inputs): the buildings are reconstructed in parallel. With
+        ``hard_time_limit``, one worker process even for 1.
     time_limit_s : float
         Per-building time budget [s]; past it, higher LoDs fall back to lower ones.
     hard_time_limit : bool
@@ -264,7 +275,9 @@ def build_model(
         ``spilled`` (True when the points went through :mod:`lidar.execution.spill`), ``blocks_reused`` (block
         outputs found in ``workdir``), ``classes``, ``statuses``,
         ``terrain`` (TIN figures: ``max_error_m`` over all ground points, ``rounds``, ...),
-        ``tiles`` (one dict per tile: :class:`~lidar.execution.run.TileReport`), ``failed_tiles``.
+        ``tiles`` (one dict per tile: :class:`~lidar.execution.run.TileReport`), ``failed_tiles``,
+        ``phase_seconds`` (per phase of the run: its wall time, the CPU time of this process and
+        that of the tile workers when tiles run in them, else nan [s]).
 
     Returns
     -------
@@ -280,11 +293,14 @@ def build_model(
         Unreadable footprints, unknown id field, or no footprint overlapping the points.
     """
     lods = _check_lods(lods)
+    clock = (time.perf_counter(), time.process_time())
     source = open_points(points, crs)
     ortho, veg_notes = check_ortho(ortho, vegetation, source.epsg, source.extents)  # fails now, or drops it
     tile_m, tile_why = choose_tile_size(source, tile_size_m, SINGLE_READ_POINTS, BLOCK_M)
     fp_notes: list[str] = []
-    fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress, tile_m, fp_notes)
+    here = scheduler is not None or (workers <= 1 and not hard_time_limit)  # as run_plan's tiles
+    fps, loaded = _footprints(source, footprints, footprint_id_field, ortho, workdir, progress, tile_m, fp_notes,
+                              None if here else workers)
     for note in fp_notes:
         log.warning("footprint extraction: %s", note)
     partly = mark_outside(fps, source, footprints)
@@ -311,10 +327,12 @@ def build_model(
             on_tile(report, [assemble_model([fps[i]], {0: results[i]}, source.epsg, lods) for i in sorted(results)])
 
     # 2. run each tile: points, classes, buildings, ground (reduced to the DTM and the TIN)
+    plan_s = (time.perf_counter() - clock[0], time.process_time() - clock[1], float("nan"))
     ran = run_plan(plan, source, classify=_classes, loaded=loaded, workers=workers, hard_time_limit=hard_time_limit,
                    scheduler=scheduler, workdir=workdir, progress=progress, terrain=terrain,
                    terrain_error_m=terrain_error_m, dtm_path=dtm_path, overwrite=overwrite, on_tile=tile_done)
     # 3. assemble: one Building per footprint, and the terrain
+    clock = (time.perf_counter(), time.process_time())
     model = assemble_model(fps, ran.results, source.epsg, lods)
     if ran.tin is not None:
         add_terrain(model, *ran.tin)
@@ -324,7 +342,11 @@ def build_model(
                          ortho=ortho, crs=crs, bounds=source.extents, notes=veg_notes, overwrite=overwrite,
                          progress=progress)
     if stats is not None:
+        phases = {"footprints and plan": plan_s, **ran.phases,
+                  "assemble and vegetation": (time.perf_counter() - clock[0], time.process_time() - clock[1], float("nan"))}
         stats.update(
+            phase_seconds={k: {"wall_s": round(w, 3), "main_cpu_s": round(c, 3), "workers_cpu_s": round(wc, 3)}
+                           for k, (w, c, wc) in phases.items()},
             vegetation=veg,
             seconds_per_building=np.array([r.seconds for r in ran.results.values()]),
             cpu_seconds_per_building=np.array([r.cpu_seconds for r in ran.results.values()]),

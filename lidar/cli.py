@@ -23,7 +23,7 @@ from citymodel.cli._options import crs_opt, is_quiet, order, overwrite_opt
 @click.option("--footprint-id-field", default=None, metavar="NAME", help="Footprint attribute used as the building id.")
 @crs_opt
 @click.option("--lod", "lod", default="1.2,1.3,2.2", show_default=True, help="LoDs to build, comma separated.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Parallel processes.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256), help="Parallel processes (big inputs: each reads its own files and builds whole tiles).")
 @click.option("--time-limit-s", default=5.0, show_default=True, type=float,
               help="Per-building time budget [s]; past it, lower LoDs are used. A building still running at "
                    "1.5x the budget (at least +1 s) has its worker process stopped and gets LoD1.2/1.3.")

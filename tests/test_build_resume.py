@@ -86,6 +86,7 @@ def test_rerun_reuses_every_block_and_gives_the_same_model(las_path, tmp_path, s
         raise AssertionError("a re-run must not read the points again")
 
     monkeypatch.setattr("lidar.spill.spill_blocks", no_spill)
+    monkeypatch.setattr("lidar.execution.tile_pool.TilePool.spill", no_spill)  # the workers' spill
     m2, st2 = _build(las_path, workdir=wd)
     assert st2["blocks_reused"] == n_files
     _same_buildings(ref, m2)
@@ -109,8 +110,8 @@ def test_interrupted_build_resumes(las_path, tmp_path, small_blocks, monkeypatch
         return real(pc, ortho)
 
     monkeypatch.setattr(lb, "_classes", fail_third)
-    with pytest.raises(KeyboardInterrupt):
-        _build(las_path, terrain=False, workdir=wd)
+    with pytest.raises(KeyboardInterrupt):  # in this process, where the patched classifier runs
+        _build(las_path, terrain=False, workdir=wd, hard_time_limit=False)
     assert len(list(wd.glob("block_*.pkl"))) == 2
     monkeypatch.setattr(lb, "_classes", real)
     m, st = _build(las_path, terrain=False, workdir=wd)

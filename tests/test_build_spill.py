@@ -103,8 +103,9 @@ def test_spill_folder_removed_on_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lb, "_classes", boom)
     st: dict = {}
+    # in this process (hard_time_limit=False): the patched classifier is not sent to worker processes
     m = lb.build_model([las], footprints=[shapely.box(1040, 2040, 1060, 2060)], crs="EPSG:28992",
-                       terrain=False, progress=False, stats=st)
+                       terrain=False, progress=False, stats=st, hard_time_limit=False)
     assert seen == [[]]  # the block was spilled, loaded and its file deleted before classifying
     assert list(spill_root.iterdir()) == []
     # the tile's error is reported, not raised (a failed tile never stops the others)
@@ -179,3 +180,19 @@ def test_spilled_terrain_equals_one_read(tmp_path, monkeypatch):
     np.testing.assert_allclose(d1, d2, rtol=0, atol=1e-5)  # float32 of sums taken in another order
     for bid in m1.building_ids():
         assert m1.city_objects[bid]["attributes"] == m2.city_objects[bid]["attributes"]
+
+
+def test_grid_index_sorts_by_cell_like_a_stable_argsort():
+    """The index's counting sort gives np.argsort(cell, kind="stable") and the cells' starts."""
+    from lidar.points.select import GridIndex
+
+    rng = np.random.default_rng(3)
+    xy = np.vstack([rng.uniform(-50, 130, (20_000, 2)), np.full((50, 2), 7.0)])  # and 50 equal points
+    idx = GridIndex(xy, cell_m=7.5)
+    ij = np.floor((xy - xy.min(axis=0)) / 7.5).astype(np.int64)
+    cell = ij[:, 1] * idx.nx + ij[:, 0]
+    np.testing.assert_array_equal(idx.order, np.argsort(cell, kind="stable"))
+    np.testing.assert_array_equal(idx.starts, np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=idx.nx * idx.ny))]))
+    box = (0.0, 10.0, 40.0, 33.0)
+    want = np.flatnonzero((xy[:, 0] >= 0) & (xy[:, 0] <= 40) & (xy[:, 1] >= 10) & (xy[:, 1] <= 33))
+    np.testing.assert_array_equal(np.sort(idx.query_bbox(*box)), want)

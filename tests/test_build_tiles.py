@@ -230,3 +230,71 @@ def test_extraction_tile_by_tile_gives_the_whole_cloud_footprints(district, monk
     m = lb.build_model([district.laz], lods=("1.2",), terrain=False, progress=False, tile_size_m=100.0, stats=st)
     assert len(m.building_ids()) == 11 and st["statuses"]["ok"] == 11 and st["tile_size_m"] == 100.0
     assert not st["footprint_notes"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_hanging_building_in_a_worker_tile_falls_back(district, monkeypatch, workers):
+    """Tiles run whole in worker processes (lidar.execution.tile_pool): a building that hangs is
+    killed at its hard limit with its worker; its tile runs again without the buildings already
+    built and with that building's LoD2.2 dropped; every other building is the normal one."""
+    import lidar.build as lb
+
+    tiles = plan_mod.make_tiles(_footprints(district), 40.0)
+    name, members = max(tiles, key=lambda t: len(t[1]))
+    assert len(members) >= 3
+    ids = [f.id for f in _footprints(district)]
+    hung = ids[members[1]]  # one built before it in its tile, one after
+
+    def build(st):
+        return lb.build_model([district.laz], footprints=district.footprints, footprint_id_field="id",
+                              lods=("1.2", "1.3", "2.2"), terrain=False, progress=False, tile_size_m=40.0,
+                              workers=workers, time_limit_s=1.0, stats=st)
+
+    ref = build({})
+    monkeypatch.setitem(run_mod.TEST_HANG_S, hung, 120.0)
+    st: dict = {}
+    t0 = time.perf_counter()
+    m = build(st)
+    assert time.perf_counter() - t0 < 60.0  # the 2 s hard limit and a worker restart, not 120 s
+    a = m.city_objects[hung]["attributes"]
+    assert a["status"] == "fallback"
+    assert "LoD2.2 stopped at the hard time limit of 2 s" in a["status_reason"]
+    assert sorted(g["lod"] for g in m.city_objects[hung]["geometry"]) == ["1.2", "1.3"]
+    assert {t["tile"]: t["status"] for t in st["tiles"]}[name] == "ok"
+    for bid in m.building_ids():
+        g, g_ref = m.geometries(bid), ref.geometries(bid)
+        if bid != hung:
+            assert m.city_objects[bid]["attributes"] == ref.city_objects[bid]["attributes"], bid
+        else:
+            g_ref = [x for x in g_ref if x["lod"] != "2.2"]
+        assert len(g) == len(g_ref)
+        np.testing.assert_array_equal(_coordinates(m, bid), _coordinates(ref, bid) if bid != hung else
+                                      np.unique(np.vstack([_lod_coordinates(ref, bid, lod) for lod in ("1.2", "1.3")]), axis=0))
+
+
+def _lod_coordinates(model, object_id: str, lod: str) -> np.ndarray:
+    idx: list[int] = []
+
+    def walk(b):
+        for x in b:
+            walk(x) if isinstance(x, list) else idx.append(x)
+
+    for g in model.geometries(object_id):
+        if g["lod"] == lod:
+            walk(g["boundaries"])
+    return model.vertices[np.asarray(idx, dtype=int)]
+
+
+def test_extraction_in_worker_processes_gives_the_same_footprints(district):
+    """The files spilled and the tiles extracted by 2 worker processes (lidar.execution.tile_pool)
+    give exactly the footprints of the extraction in this process."""
+    import lidar.build as lb
+    from lidar.execution.extract_tiles import extract_tiled
+    from lidar.execution.run import worker_pool
+    from lidar.points.source import open_points
+
+    src = open_points([district.laz])
+    here = extract_tiled(src, tile_m=40.0, classify=lb.classify_block, buffer_m=4.0)
+    pooled = extract_tiled(src, tile_m=40.0, classify=lb.classify_block, buffer_m=4.0, pool=worker_pool(2))
+    assert len(here) == len(pooled) == 11
+    assert all(a.equals_exact(b, 0.0) for a, b in zip(here, pooled, strict=True))

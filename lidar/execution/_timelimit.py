@@ -53,7 +53,7 @@ MAX_START_FAILURES = 2
 
 
 @contextlib.contextmanager
-def _main_script_hidden():
+def main_script_hidden():
     """Hide the ``__main__`` script from multiprocessing while workers start.
 
     ``forkserver`` and ``spawn`` children import the parent's main script (so that functions
@@ -78,7 +78,7 @@ class _Worker:
     def __init__(self, ctx, fn, warmup) -> None:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker_main, args=(child, fn, warmup), daemon=True)
-        with _main_script_hidden():
+        with main_script_hidden():
             self.proc.start()
         child.close()
         self.ready = False

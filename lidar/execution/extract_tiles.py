@@ -29,11 +29,12 @@ from citymodel.errors import FootprintError
 from citymodel.progress import progress_bar
 from lidar.execution import spill
 from lidar.execution.plan import files_classified
+from lidar.execution.tile_pool import TilePool
 from lidar.footprints.extraction import extract_footprints, owned_footprints
 from lidar.points.pointcloud import ASPRS_BUILDING, ASPRS_GROUND, PointCloud
 from lidar.points.source import PointSource
 
-__all__ = ["extract_tiled", "FOOTPRINT_BUFFER_M", "tile_boxes"]
+__all__ = ["extract_tiled", "extract_tile", "FOOTPRINT_BUFFER_M", "tile_boxes"]
 
 #: Buffer around each tile's cell for the extraction [m]: buildings reaching up to this far past
 #: a tile edge are extracted whole.
@@ -67,6 +68,20 @@ def _extract(pc: PointCloud, classified: bool, classify: Callable, ortho: Any) -
         return []
 
 
+def extract_tile(path: Any, epsg: int | None, sources: list[str], classified: bool, classify: Callable, ortho: Any,
+                 cell: tuple, box: tuple, data: tuple, edge_m: float) -> tuple[list[Polygon], list[Polygon]]:
+    """One tile's footprints from its spill file(s) (then deleted): those whose centroid is in
+    ``cell`` and not cut by ``box``, and the cut ones (:func:`owned_footprints`)."""
+    pc = spill.load_block(path, epsg, sources)
+    spill.remove(path)
+    return owned_footprints(_extract(pc, classified, classify, ortho), cell, box, data, edge_m)
+
+
+def _advanced(out: Any, bar: Any, task: Any) -> Any:
+    bar.advance(task, 1)
+    return out
+
+
 def _same(a: Polygon, b: Polygon) -> bool:
     """Two extractions of one building (intersection over union above 0.9)."""
     return a.intersects(b) and a.intersection(b).area > 0.9 * a.union(b).area
@@ -74,7 +89,7 @@ def _same(a: Polygon, b: Polygon) -> bool:
 
 def extract_tiled(source: PointSource, *, tile_m: float, classify: Callable, ortho: Any = None,
                   buffer_m: float = FOOTPRINT_BUFFER_M, progress: bool = False,
-                  notes: list[str] | None = None) -> list[Polygon]:
+                  notes: list[str] | None = None, pool: TilePool | None = None) -> list[Polygon]:
     """Footprints of the buildings in the files, extracted tile by tile.
 
     Parameters
@@ -94,6 +109,9 @@ def extract_tiled(source: PointSource, *, tile_m: float, classify: Callable, ort
         Progress bars.
     notes : list of str, optional
         Receives what the run should report (buildings still cut after the second extraction).
+    pool : TilePool, optional
+        Worker processes (:mod:`lidar.execution.tile_pool`) that spill the files and extract the
+        tiles; None: here. ``classify`` must then be a module-level function.
 
     Returns
     -------
@@ -114,19 +132,23 @@ def extract_tiled(source: PointSource, *, tile_m: float, classify: Callable, ort
     edge_m = 1.0
     whole: list[Polygon] = []
     cut: list[Polygon] = []
+    keep = (ASPRS_BUILDING,) if classified else None
     with tempfile.TemporaryDirectory(prefix="citymodel_fp_") as tmp, progress_bar(progress) as bar:
         rtask = bar.add_task("Reading points into footprint tiles", total=source.n_points)
-        paths = spill.spill_blocks(source.infos, boxes, tmp, classes=(ASPRS_BUILDING,) if classified else None,
-                                   chunk_size=CHUNK_POINTS, advance=lambda n: bar.advance(rtask, n))
+        if pool is not None:  # each worker spills whole files, then extracts whole tiles
+            paths: list[Any] = pool.spill(source.infos, boxes, tmp, classes=keep, chunk_size=CHUNK_POINTS,
+                                          advance=lambda n: bar.advance(rtask, n))
+        else:
+            paths = spill.spill_blocks(source.infos, boxes, tmp, classes=keep, chunk_size=CHUNK_POINTS,
+                                       advance=lambda n: bar.advance(rtask, n))
         task = bar.add_task("Extracting footprints", total=len(paths))
-        for cell, box, path in zip(cells, boxes, paths, strict=True):
-            pc = spill.load_block(path, source.epsg, source.sources)
-            path.unlink()
-            w, c = owned_footprints(_extract(pc, classified, classify, ortho), tuple(cell), tuple(box), data, edge_m)
-            pc = None
+        args = [(p, source.epsg, source.sources, classified, classify, ortho, tuple(cell), tuple(box), data, edge_m)
+                for cell, box, p in zip(cells, boxes, paths, strict=True)]
+        outs = (pool.map(extract_tile, args, advance=lambda n: bar.advance(task, n)) if pool is not None
+                else (_advanced(extract_tile(*a), bar, task) for a in args))
+        for w, c in outs:
             whole += w
             cut += c
-            bar.advance(task, 1)
     # pieces of buildings reaching past a buffer: each building again from a box around its piece,
     # grown until the building no longer reaches the box's edge (at most GROW_ROUNDS doublings);
     # kept once (the pieces of one building in several tiles give it again: dropped), and only

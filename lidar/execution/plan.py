@@ -50,7 +50,7 @@ class BlockJob:
     want_ground: bool  # keep its ground points for the terrain
     epsg: int | None
     sources: list[str]
-    spill_path: str | None = None  # its spilled points (lidar.execution.spill)
+    spill_path: str | list[str] | None = None  # its spilled points, or its part files (lidar.execution.spill)
     read: tuple | None = None  # or (paths, crs, bbox): read from the files
     owned_boxes: np.ndarray | None = None  # boxes of blocks 0..k: its ground is what no earlier box holds
     classified: bool = False  # the files' classes are usable

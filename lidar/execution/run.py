@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -24,7 +25,7 @@ import numpy as np
 import shapely
 
 from citymodel.progress import progress_bar
-from lidar.execution import _dask, _timelimit, cache, spill, tile_log
+from lidar.execution import _dask, _timelimit, cache, spill, tile_log, tile_pool
 from lidar.execution.plan import BlockJob, BuildPlan
 from lidar.points.pointcloud import ASPRS_BUILDING, ASPRS_GROUND, read_points
 from lidar.points.route import route_points
@@ -35,7 +36,8 @@ from lidar.terrain.accumulator import TerrainAccumulator
 from lidar.terrain.dtm import write_dtm_geotiff
 
 __all__ = ["BlockOut", "RunOutput", "TileReport", "run_block", "run_tile", "run_plan", "work", "warmup",
-           "hard_limit_s", "owned_ground", "failed_results", "TEST_HANG_S", "TEST_FAIL_TILES"]
+           "hard_limit_s", "owned_ground", "failed_results", "TEST_HANG_S", "TEST_FAIL_TILES",
+           "tile_in_worker", "worker_pool", "load_points", "block_classes"]
 
 #: Ground points within this distance around a footprint give its ground height [m].
 GROUND_BUFFER_M = 3.0
@@ -112,6 +114,9 @@ class RunOutput:
     tin: tuple[np.ndarray, np.ndarray] | None
     terrain_stats: dict[str, Any]
     tiles: list[TileReport] = dataclasses.field(default_factory=list)
+    #: Per phase ("spill", "tiles", "terrain"): (wall, CPU of this process, CPU of the tile
+    #: workers (lidar.execution.tile_pool) or nan) [s].
+    phases: dict[str, tuple[float, float, float]] = dataclasses.field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- one building
@@ -211,32 +216,47 @@ def _reconstruct_with_runner(runner, tasks, results, advance) -> None:
             advance(1)
 
 
+def load_points(job: BlockJob, keep_spill: bool):
+    """A block's points: from its spill file(s) (deleted unless ``keep_spill``), else read from
+    the files with its box."""
+    if job.spill_path is not None:
+        pc = spill.load_block(job.spill_path, job.epsg, job.sources)
+        if not keep_spill:
+            spill.remove(job.spill_path)
+        return pc
+    paths, crs, bbox = job.read
+    return read_points(paths, crs=crs, bbox=bbox)
+
+
+def block_classes(job: BlockJob, pc, classes, classify: Classify) -> tuple[np.ndarray, np.ndarray, str | None, np.ndarray | None]:
+    """A block's ground and building masks (``classes`` when given, else the file's classes of a
+    ground-only cell, else ``classify``), their description and the block's own ground points
+    (None unless ``job.want_ground``)."""
+    if classes is not None:
+        ground, building, desc = classes
+    elif not job.items and job.classified:  # a ground-only cell of a classified file
+        ground, building, desc = pc.classification == ASPRS_GROUND, pc.classification == ASPRS_BUILDING, None
+    else:
+        ground, building, desc = classify(pc, job.ortho)
+    g = None
+    if job.want_ground:
+        g = pc.xyz[ground]
+        g = owned_ground(g, job.owned_boxes, job.k) if job.owned_boxes is not None else np.unique(g, axis=0)
+    return ground, building, desc, g
+
+
 def run_block(job: BlockJob, pc=None, classes=None, run=None, advance=None, *, classify: Classify) -> BlockOut:
     """Load a block's points (unless given), classify them (``classes``, else the file's classes
     of a ground-only cell, else ``classify``), reconstruct its buildings (in the worker processes
     of ``run()``, a :class:`lidar.execution._timelimit.HardLimitRunner`, else here), keep its
     ground; write the output to its cache file."""
     if pc is None:
-        if job.spill_path is not None:
-            pc = spill.load_block(job.spill_path, job.epsg, job.sources)
-            Path(job.spill_path).unlink()
-        else:
-            paths, crs, bbox = job.read
-            pc = read_points(paths, crs=crs, bbox=bbox)
+        pc = load_points(job, keep_spill=False)
     n = len(pc)
     if not job.items and n < 3:  # a ground-only cell (terrain) with next to no points
         out = BlockOut({}, None, n, None)
     else:
-        if classes is not None:
-            ground, building, desc = classes
-        elif not job.items and job.classified:  # a ground-only cell of a classified file
-            ground, building, desc = pc.classification == ASPRS_GROUND, pc.classification == ASPRS_BUILDING, None
-        else:
-            ground, building, desc = classify(pc, job.ortho)
-        g = None
-        if job.want_ground:
-            g = pc.xyz[ground]
-            g = owned_ground(g, job.owned_boxes, job.k) if job.owned_boxes is not None else np.unique(g, axis=0)
+        ground, building, desc, g = block_classes(job, pc, classes, classify)
         results: dict[int, BuildingResult] = {}
         tasks = (tasks_for_block(pc, ground, building, job.items, job.lods, job.time_limit_s, desc != "file classes")
                  if job.items else ())
@@ -257,6 +277,32 @@ def run_block(job: BlockJob, pc=None, classes=None, run=None, advance=None, *, c
     return out
 
 
+def tile_in_worker(send: Callable[[tuple], Any], job: BlockJob, skip: set[int], lods_of: dict[int, tuple[str, ...]],
+                   hooks: tuple[Classify, dict[str, float]]) -> None:
+    """One tile in a worker of :class:`lidar.execution.tile_pool.TilePool`: its points (its spill
+    files are kept: the tile runs again if a building is killed), its classes, each building not
+    in ``skip`` (with the LoDs ``lods_of`` gives it, if any) announced with its hard limit and sent
+    when built, then its ground. ``hooks``: ``(classify, the parent's test hook TEST_HANG_S)``."""
+    classify, hang = hooks
+    TEST_HANG_S.clear()
+    TEST_HANG_S.update(hang)
+    pc = load_points(job, keep_spill=True)
+    n = len(pc)
+    if not job.items and n < 3:  # a ground-only cell (terrain) with next to no points
+        send(("tile", None, n, None))
+        return
+    ground, building, desc, g = block_classes(job, pc, None, classify)
+    items = [it for it in job.items if it[0] not in skip]
+    for task, _n in tasks_for_block(pc, ground, building, items, job.lods, job.time_limit_s, desc != "file classes"):
+        i = task[0]
+        if i in lods_of:
+            task = (*task[:4], lods_of[i], task[5], 0.0)
+        send(("begin", i, hard_limit_s(task)))
+        send(("built", *work(task)))
+    pc = ground = building = None
+    send(("tile", g, n, desc))
+
+
 def run_tile(job: BlockJob, pc=None, classes=None, run=None, advance=None, *,
              classify: Classify) -> tuple[BlockOut | None, TileReport]:
     """:func:`run_block`, timed; an error of the tile becomes a failed :class:`TileReport` (its
@@ -270,6 +316,31 @@ def run_tile(job: BlockJob, pc=None, classes=None, run=None, advance=None, *,
         return None, TileReport(job.tile, job.k, len(job.items), 0, time.perf_counter() - t0, "failed",
                                 f"{type(exc).__name__}: {exc}")
     return out, TileReport(job.tile, job.k, len(out.results), out.n_points, time.perf_counter() - t0, "ok")
+
+
+def worker_pool(workers: int) -> tile_pool.TilePool:
+    """The process's :class:`~lidar.execution.tile_pool.TilePool` of ``workers`` processes that run
+    this module's tiles (started on first use, kept for later builds and the footprint extraction)."""
+    return tile_pool.pool(workers, warmup, tile_in_worker)
+
+
+def _test_failure(job: BlockJob) -> str:
+    """The error of a tile made to fail by :data:`TEST_FAIL_TILES` (as :func:`run_tile` gives it)."""
+    return f"RuntimeError: tile {job.tile} made to fail (lidar.execution.run.TEST_FAIL_TILES)" if job.tile in TEST_FAIL_TILES else ""
+
+
+def _finish_pooled(done: tile_pool.TileDone) -> tuple[BlockOut | None, TileReport]:
+    """A tile back from the workers as :func:`run_tile` gives it (its output kept in the work folder)."""
+    job = done.job
+    if done.error:
+        return None, TileReport(job.tile, job.k, len(job.items), 0, done.seconds, "failed", done.error)
+    for i, notes in done.notes.items():
+        if i in done.results:
+            mark_timeouts(done.results[i], notes, done.lost_s[i])
+    out = BlockOut(done.results, done.ground, done.n_points, done.classes_desc)
+    if job.cache_path is not None:
+        cache.save(Path(job.cache_path), out)
+    return out, TileReport(job.tile, job.k, len(out.results), out.n_points, done.seconds, "ok")
 
 
 def failed_results(job: BlockJob, reason: str) -> dict[int, BuildingResult]:
@@ -321,6 +392,14 @@ def run_plan(
     n_points = 0
     classes_desc = ""
     terrain_stats: dict[str, Any] = {}
+    phases: dict[str, tuple[float, float, float]] = {}
+    clock = [time.perf_counter(), time.process_time()]
+    pool = None
+
+    def phase(name: str) -> None:  # the time since the last phase ended: wall, CPU here and in the workers
+        now = [time.perf_counter(), time.process_time()]
+        phases[name] = (now[0] - clock[0], now[1] - clock[1], pool.cpu_s.get(name, 0.0) if pool is not None else math.nan)
+        clock[:] = now
     tin = None
     with contextlib.ExitStack() as stack:
         run = None
@@ -337,16 +416,28 @@ def run_plan(
                                              dtm_resolution_m=DTM_RESOLUTION_M if dtm_path is not None else None,
                                              tin=terrain, folder=terrain_dir)
         todo = plan.todo
+        # tiles of a spilled input in worker processes (tile_pool), unless on Dask or all here
+        use_pool = (not plan.small and bool(todo) and scheduler is None and pc_all is None
+                    and not source.in_memory and (workers > 1 or hard_time_limit))
         if not plan.small and todo:
             # removed on success and on error alike; in the work folder when Dask workers read it
             parent = workdir if (scheduler is not None and workdir is not None) else None
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="citymodel_build_", dir=parent))
             rtask = bar.add_task("Reading points into blocks", total=source.n_points)
-            spilled = spill.spill_blocks(source.infos, np.array([plan.bboxes[j.k] for j in todo]), tmp,
-                                         classes=(ASPRS_GROUND, ASPRS_BUILDING) if plan.classified else None,
-                                         chunk_size=SPILL_CHUNK_POINTS, advance=lambda n: bar.advance(rtask, n))
-            for j, path in zip(todo, spilled, strict=True):
-                j.spill_path = str(path)
+            boxes = np.array([plan.bboxes[j.k] for j in todo])
+            keep = (ASPRS_GROUND, ASPRS_BUILDING) if plan.classified else None
+            if use_pool:  # each worker spills whole files, then runs whole tiles
+                pool = worker_pool(workers)
+                parts = pool.spill(source.infos, boxes, tmp, classes=keep, chunk_size=SPILL_CHUNK_POINTS,
+                                   advance=lambda n: bar.advance(rtask, n))
+                for j, ps in zip(todo, parts, strict=True):
+                    j.spill_path = ps
+            else:
+                spilled = spill.spill_blocks(source.infos, boxes, tmp, classes=keep, chunk_size=SPILL_CHUNK_POINTS,
+                                             advance=lambda n: bar.advance(rtask, n))
+                for j, path in zip(todo, spilled, strict=True):
+                    j.spill_path = str(path)
+        phase("spill")
         task = bar.add_task("Reconstructing buildings", total=plan.n_buildings)
 
         log = stack.enter_context(tile_log.open_log(workdir)) if workdir is not None and not source.in_memory else None
@@ -381,12 +472,20 @@ def run_plan(
                 if error is not None:  # the task itself was lost (a worker died)
                     got = (None, TileReport(job.tile, job.k, len(job.items), 0, 0.0, "failed", error))
                 consume(job, *got, True)
+        elif use_pool:
+            for done in pool.tiles(todo, hard_limit=hard_time_limit, hooks=(classify, dict(TEST_HANG_S)),
+                                   fail=_test_failure, advance=lambda n: bar.advance(task, n)):
+                got = _finish_pooled(done)
+                if done.job.spill_path:
+                    spill.remove(done.job.spill_path)
+                consume(done.job, *got, False)
         else:
             for job in todo:
                 pc = None if job.read is not None or job.spill_path is not None else (pc_all if pc_all is not None else source.cloud)
                 cls = classes_all if (pc is not None and pc is pc_all) else None
                 consume(job, *run_tile(job, pc, cls, run, lambda n: bar.advance(task, n), classify=classify), False)
                 pc = None  # free the block before loading the next
+        phase("tiles")
         if terrain_acc is not None and terrain_acc.n_points >= 3:  # before the ground files go
             if dtm_path is not None:
                 grid, tr = terrain_acc.dtm()
@@ -397,4 +496,5 @@ def run_plan(
                 tin = terrain_acc.tin(terrain_error_m, stats=terrain_stats)
                 terrain_stats.update(seconds=time.perf_counter() - t0, n_ground_points=terrain_acc.n_points,
                                      n_vertices=len(tin[0]), n_triangles=len(tin[1]))
-    return RunOutput(results, n_points, classes_desc, n_reused, tin, terrain_stats, reports)
+    phase("terrain")
+    return RunOutput(results, n_points, classes_desc, n_reused, tin, terrain_stats, reports, phases)

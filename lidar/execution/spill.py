@@ -25,7 +25,7 @@ import numpy as np
 from lidar.points.pointcloud import LasInfo, PointCloud, iter_chunks
 from lidar.points.route import BoxRouter, check_bboxes, route_points
 
-__all__ = ["RECORD", "spill_blocks", "load_block", "route_points"]
+__all__ = ["RECORD", "spill_blocks", "spill_file", "part_path", "load_block", "remove", "route_points"]
 
 #: One spilled point: coordinates [m] and the attributes the build uses (29 bytes).
 RECORD = np.dtype(
@@ -78,7 +78,15 @@ def spill_blocks(
     paths = [folder / f"block_{k}.bin" for k in range(len(bb))]
     for p in paths:
         p.write_bytes(b"")
+    _spill(infos, bb, router, paths, classes, chunk_size, advance)
+    return paths
+
+
+def _spill(infos, bb, router, paths, classes, chunk_size, advance) -> set[int]:
+    """Append the points of ``infos`` to the files ``paths`` of the blocks holding them; the blocks
+    that got points."""
     union = (bb[:, 0].min(), bb[:, 1].min(), bb[:, 2].max(), bb[:, 3].max())
+    got: set[int] = set()
     for _info, arrs, n in iter_chunks(infos, bbox=union, chunk_size=chunk_size, classes=classes):
         if arrs is not None:
             xyz, cls, rn, nr, inten = arrs
@@ -89,24 +97,66 @@ def spill_blocks(
                 rec["number_of_returns"], rec["intensity"] = nr[idx], inten[idx]
                 with open(paths[b], "ab") as f:
                     rec.tofile(f)
+                got.add(b)
         if advance is not None:
             advance(n)
-    return paths
+    return got
 
 
-def load_block(path: str | os.PathLike, epsg: int | None = None, sources: Sequence[str] = ()) -> PointCloud:
+def part_path(directory: str | os.PathLike, k: int, f: int) -> Path:
+    """The spill file of block ``k``'s points from input file number ``f`` (:func:`spill_file`)."""
+    return Path(directory) / f"block_{k}.part{f}.bin"
+
+
+def spill_file(
+    info: LasInfo,
+    f: int,
+    bboxes_m: np.ndarray | Sequence[Sequence[float]],
+    directory: str | os.PathLike,
+    *,
+    classes: Sequence[int] | None = None,
+    chunk_size: int = 1_000_000,
+) -> list[int]:
+    """:func:`spill_blocks` of one input file (number ``f``), into one part file per block
+    (:func:`part_path`, only for blocks that get points), so that several files are spilled at
+    once by several processes. A block's parts, loaded in file order (:func:`load_block` with a
+    list), hold exactly what :func:`spill_blocks` would have written for it.
+
+    Returns
+    -------
+    list of int
+        The blocks that got points from this file, in order.
+    """
+    bb = check_bboxes(bboxes_m)
+    paths = [part_path(directory, k, f) for k in range(len(bb))]
+    return sorted(_spill([info], bb, BoxRouter(bb), paths, classes, chunk_size, None))
+
+
+def remove(path: str | os.PathLike | Sequence[str | os.PathLike]) -> None:
+    """Delete a block's spill file (or its part files)."""
+    for p in [path] if isinstance(path, (str, os.PathLike)) else path:
+        Path(p).unlink()
+
+
+def load_block(path: str | os.PathLike | Sequence[str | os.PathLike], epsg: int | None = None, sources: Sequence[str] = ()) -> PointCloud:
     """The points of one block's spill file as a :class:`~lidar.points.pointcloud.PointCloud`.
 
     Parameters
     ----------
-    path : path
-        A file written by :func:`spill_blocks`.
+    path : path or sequence of paths
+        A file written by :func:`spill_blocks`, or a block's part files (:func:`spill_file`), in
+        file order.
     epsg : int, optional
         CRS of the points.
     sources : sequence of str
         The LAS/LAZ files the points came from.
     """
-    rec = np.fromfile(path, dtype=RECORD)
+    if isinstance(path, (str, os.PathLike)):
+        rec = np.fromfile(path, dtype=RECORD)
+    else:  # the block's part files, in file order (spill_file)
+        parts = [np.fromfile(p, dtype=RECORD) for p in path]
+        rec = np.concatenate(parts) if parts else np.zeros(0, RECORD)
+        parts = []
     xyz = np.empty((len(rec), 3), np.float64)
     xyz[:, 0], xyz[:, 1], xyz[:, 2] = rec["x"], rec["y"], rec["z"]
     return PointCloud(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from citymodel.errors import InputError
+from lidar.points._kernels import stable_order_by_key
 
 __all__ = ["BoxRouter", "route_points", "check_bboxes"]
 
@@ -39,10 +40,10 @@ class BoxRouter:
         ok = (cx >= 0) & (cx < self.nx) & (cy >= 0) & (cy < self.ny)
         pts = np.flatnonzero(ok)
         key = cy[pts].astype(np.int64) * self.nx + cx[pts].astype(np.int64)
-        order = np.argsort(key, kind="stable")
-        skey = key[order]
-        uniq, start = np.unique(skey, return_index=True)
-        end = np.append(start[1:], len(skey))
+        # the points by cell, in index order within a cell (a stable counting sort)
+        order, starts = stable_order_by_key(key, self.nx * self.ny)
+        uniq = np.flatnonzero(starts[1:] > starts[:-1])
+        start, end = starts[uniq], starts[uniq + 1]
         parts: dict[int, list[np.ndarray]] = {}
         for u, s, e in zip(uniq.tolist(), start.tolist(), end.tolist(), strict=True):  # over cells
             blocks = self.cells.get(u)
