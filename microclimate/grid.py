@@ -58,15 +58,16 @@ from microclimate.ground import (
 )
 from microclimate.heightfield import TREE_TRANSMISSIVITY, TRUNK_RATIO, cell_centres, raster_scene
 from microclimate.layers import SurfaceProperties, land_cover_layers
-from microclimate.seen_walls import strip_sunlit_fraction, wall_strip_points
+from microclimate.seen_walls import wall_strip_points
+from microclimate.shadows import grid_shadows
 from microclimate.skyview import (
     SIDE_NORMALS,
     ViewFractions,
     check_memory,
-    sunlit_fraction,
     view_fractions,
 )
 from microclimate.spinup import ground_spinup_state, spinup_plan
+from microclimate.sunrays import HeightField, height_field
 from microclimate.suntime import radiation_time_offset_h, raster_site, sun_at
 from microclimate.surface_balance import surface_temperatures_by_kind
 from microclimate.tmrt import STEFAN_BOLTZMANN_W_M2K4 as SIGMA
@@ -126,6 +127,7 @@ class GridGeometry:
     transmissivity: float = TREE_TRANSMISSIVITY
     attrs: dict = field(default_factory=dict)
     wall_strip: np.ndarray | None = None  # (4, k, n, 3) float32: microclimate.seen_walls
+    heightfield: HeightField | None = None  # sun rays by microclimate.sunrays (else Embree)
 
     @property
     def n(self) -> int:
@@ -217,8 +219,11 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     gnd = view_fractions(scene, ground_o, n_rays=max(64, n_rays // 2), hit_points=False,
                          progress=cb("ground view"))
     strip = wall_strip_points(body.wall_point, z, dsm, rasters.transform, scene.origin)
+    hf = height_field(dsm, rasters.transform, scene.origin, dem_m=np.asarray(rasters.dem_m, float),
+                      cdsm_m=cdsm, trunk_ratio=TRUNK_RATIO)
     return GridGeometry(shape, rasters.transform, rasters.crs, cells, ground, scene, body_o,
                         ground_o, body, gnd, lc, float(body_height_m), wall_strip=strip,
+                        heightfield=hf,
                         attrs={"land_cover": note, "n_rays": int(n_rays),
                                "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
 
@@ -422,7 +427,9 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         substeps=GROUND_SUBSTEPS, chunk_steps=CHUNK_STEPS)
     for c0 in range(0, nt, CHUNK_STEPS):  # memory bounded by one chunk of steps
         steps = np.arange(c0, min(nt, c0 + CHUNK_STEPS))
-        sun_g, sun_b, wall_sun = _shadows(geom, f, steps, wall_pts, has_wall, progress, nt)
+        sun_g, sun_b, wall_sun = grid_shadows(geom, f["sun"][steps], f["sun_sub"][steps],
+                                              f["dni_w_m2"][steps], wall_pts, has_wall,
+                                              progress, int(c0), nt)
         f_sunlit_walls = np.einsum("tkn,kn->tn", wall_sun, b.wall[1:]) / wsum  # (steps, n)
         ghi, dhi, dni = (f[c][steps] for c in ("ghi_w_m2", "dhi_w_m2", "dni_w_m2"))
         cosz = np.clip(f["sun"][steps, 2], 0.0, None)
@@ -514,36 +521,6 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         np.isfinite(tmrt_max), tmrt_max, np.nan)), raster(np.where(np.isfinite(utci_max),
                                                                     utci_max, np.nan)),
         raster(t_surf_max), raster(strong), out_pts, attrs)
-
-
-def _shadows(geom: GridGeometry, f: dict, steps: np.ndarray, wall_pts: np.ndarray,
-             has_wall: np.ndarray, progress, nt: int):
-    """Sunlit fractions of the ground, the body (mean of the interval's sun samples) and the
-    wall points seen per side, ``(len(steps), n)``, ``(len(steps), n)``, ``(len(steps), 4, n)``."""
-    tau = geom.transmissivity
-    sun_g = np.zeros((steps.size, geom.n), np.float32)
-    sun_b = np.zeros((steps.size, geom.n), np.float32)
-    wall_sun = np.zeros((steps.size, 4, geom.n), np.float32)
-    for i, t in enumerate(steps):
-        s = f["sun"][t]
-        if s[2] > 0 and f["dni_w_m2"][t] > 0:
-            sun_g[i] = sunlit_fraction(geom.scene, geom.ground_origins, s, tau)
-            for sk in f["sun_sub"][t]:
-                if sk[2] > 0:
-                    sun_b[i] += sunlit_fraction(geom.scene, geom.body_origins, sk, tau)
-            sun_b[i] /= len(f["sun_sub"][t])
-            for k in range(4):
-                if SIDE_NORMALS[k] @ s < 0:  # walls seen looking this way face the sun
-                    sel = np.flatnonzero(has_wall[k])
-                    if geom.wall_strip is None:  # one point per side: sunlit 0 or 1
-                        wall_sun[i, k, sel] = sunlit_fraction(geom.scene, wall_pts[k, sel], s,
-                                                              tau)
-                    else:  # the sunlit share of the wall's height (microclimate.seen_walls)
-                        wall_sun[i, k, sel] = strip_sunlit_fraction(
-                            geom.scene, geom.wall_strip[k][:, sel], s, tau)
-        if progress is not None:
-            progress("sun", t + 1, nt)
-    return sun_g, sun_b, wall_sun
 
 
 def _step_hours(forcing: pd.DataFrame) -> np.ndarray:

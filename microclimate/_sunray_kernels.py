@@ -1,0 +1,151 @@
+"""Numba kernels of the height-field sun rays (private: called by :mod:`microclimate.sunrays`).
+
+Every point is traced on its own (``prange`` over points, nothing shared between them), so the
+result does not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def _trace_column(u, v, zs, nz, du, dv, dz, dsm, crown_top, crown_bot, block_max, bs, z_max,
+                  code):  # pragma: no cover - numba
+    """Trace one sun ray from ``nz`` points on a vertical (same ``u, v``, heights ``zs``
+    ascending) through the block height field; writes ``code[:nz]`` (0 opaque, 1 free,
+    2 through crowns only).
+
+    ``u, v`` are continuous column / row coordinates (cell ``(r, c)`` spans ``c..c+1``,
+    ``r..r+1``), ``du, dv, dz`` the sun direction in cells and metres per unit length.
+    A ray is opaque-blocked in a cell it enters (or starts in) below the cell's DSM top (a
+    top or a wall of the block field), and crosses a crown where its height span inside the
+    cell overlaps ``crown_bot..crown_top``. ``block_max`` holds the highest occluder of each
+    ``bs`` x ``bs`` block of cells: a ray that enters a cell above its block's maximum jumps to
+    where it leaves the block (it rises, so it meets nothing there).
+    """
+    ny, nx = dsm.shape
+    for k in range(nz):
+        code[k] = 1
+    # part of the ray inside the raster footprint and below the highest occluder
+    t0 = 0.0
+    t1 = (z_max - zs[0]) / dz
+    if t1 <= 0.0:
+        return
+    if du != 0.0:
+        ta = (0.0 - u) / du
+        tb = (nx - u) / du
+        t0 = max(t0, min(ta, tb))
+        t1 = min(t1, max(ta, tb))
+    elif u < 0.0 or u >= nx:
+        return
+    if dv != 0.0:
+        ta = (0.0 - v) / dv
+        tb = (ny - v) / dv
+        t0 = max(t0, min(ta, tb))
+        t1 = min(t1, max(ta, tb))
+    elif v < 0.0 or v >= ny:
+        return
+    if t0 >= t1:
+        return
+    col = min(max(int(math.floor(u + du * t0)), 0), nx - 1)
+    row = min(max(int(math.floor(v + dv * t0)), 0), ny - 1)
+    inf = np.inf
+    if du > 0.0:
+        step_c, t_next_c, dt_c = 1, (col + 1 - u) / du, 1.0 / du
+    elif du < 0.0:
+        step_c, t_next_c, dt_c = -1, (col - u) / du, -1.0 / du
+    else:
+        step_c, t_next_c, dt_c = 0, inf, inf
+    if dv > 0.0:
+        step_r, t_next_r, dt_r = 1, (row + 1 - v) / dv, 1.0 / dv
+    elif dv < 0.0:
+        step_r, t_next_r, dt_r = -1, (row - v) / dv, -1.0 / dv
+    else:
+        step_r, t_next_r, dt_r = 0, inf, inf
+    lowest = 0  # lowest point not yet blocked by an opaque block
+    t_in = t0
+    while True:
+        br = row // bs
+        bc = col // bs
+        if zs[lowest] + dz * t_in >= block_max[br, bc]:  # nothing in this block: leave it
+            if step_c > 0:
+                tc = ((bc + 1) * bs - u) / du
+            elif step_c < 0:
+                tc = (bc * bs - u) / du
+            else:
+                tc = inf
+            if step_r > 0:
+                tr = ((br + 1) * bs - v) / dv
+            elif step_r < 0:
+                tr = (br * bs - v) / dv
+            else:
+                tr = inf
+            if tc <= tr:
+                if tc >= t1:
+                    return
+                col = (bc + 1) * bs if step_c > 0 else bc * bs - 1
+                if col < 0 or col >= nx:
+                    return
+                t_next_c = tc + dt_c
+                t_in = tc
+                row = min(max(int(math.floor(v + dv * tc)), br * bs), br * bs + bs - 1)
+                if step_r > 0:
+                    t_next_r = (row + 1 - v) / dv
+                elif step_r < 0:
+                    t_next_r = (row - v) / dv
+            else:
+                if tr >= t1:
+                    return
+                row = (br + 1) * bs if step_r > 0 else br * bs - 1
+                if row < 0 or row >= ny:
+                    return
+                t_next_r = tr + dt_r
+                t_in = tr
+                col = min(max(int(math.floor(u + du * tr)), bc * bs), bc * bs + bs - 1)
+                if step_c > 0:
+                    t_next_c = (col + 1 - u) / du
+                elif step_c < 0:
+                    t_next_c = (col - u) / du
+            continue
+        t_out = min(t_next_c, t_next_r)
+        top = dsm[row, col]
+        ct = crown_top[row, col]
+        cb = crown_bot[row, col]
+        for k in range(lowest, nz):
+            z_in = zs[k] + dz * t_in
+            if z_in < top:
+                code[k] = 0
+                lowest = k + 1
+            elif code[k] == 1 and z_in < ct and zs[k] + dz * min(t_out, t1) > cb:
+                code[k] = 2
+        if lowest >= nz or zs[lowest] + dz * t_in > z_max:
+            return
+        if t_out >= t1:
+            return
+        if t_next_c < t_next_r:
+            col += step_c
+            t_next_c += dt_c
+            if col < 0 or col >= nx:
+                return
+        else:
+            row += step_r
+            t_next_r += dt_r
+            if row < 0 or row >= ny:
+                return
+        t_in = t_out
+
+
+@nb.njit(cache=True, parallel=True)
+def sun_codes_columns(uv, zs, sun, dsm, crown_top, crown_bot, block_max, bs, z_max,
+                      code):  # pragma: no cover - numba
+    """Codes of points on verticals: ``uv (m, 2)``, ``zs (m, k)`` ascending per row,
+    ``sun (3,)`` (``du, dv, dz``), ``block_max (ceil(ny / bs), ceil(nx / bs))``, output
+    ``code (m, k) int8``."""
+    m, nz = zs.shape
+    for i in nb.prange(m):
+        _trace_column(uv[i, 0], uv[i, 1], zs[i], nz, sun[0], sun[1], sun[2], dsm, crown_top,
+                      crown_bot, block_max, bs, z_max, code[i])
