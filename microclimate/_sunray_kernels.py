@@ -13,7 +13,7 @@ import numpy as np
 
 
 @nb.njit(cache=True)
-def _trace_column(u, v, zs, nz, du, dv, dz, dsm, crown_top, crown_bot, block_max, bs, z_max,
+def _trace_column(u, v, zs, nz, du, dv, dz, occ, shift, z_max,
                   code):  # pragma: no cover - numba
     """Trace one sun ray from ``nz`` points on a vertical (same ``u, v``, heights ``zs``
     ascending) through the block height field; writes ``code[:nz]`` (0 opaque, 1 free,
@@ -23,11 +23,13 @@ def _trace_column(u, v, zs, nz, du, dv, dz, dsm, crown_top, crown_bot, block_max
     ``r..r+1``), ``du, dv, dz`` the sun direction in cells and metres per unit length.
     A ray is opaque-blocked in a cell it enters (or starts in) below the cell's DSM top (a
     top or a wall of the block field), and crosses a crown where its height span inside the
-    cell overlaps ``crown_bot..crown_top``. ``block_max`` holds the highest occluder of each
-    ``bs`` x ``bs`` block of cells: a ray that enters a cell above its block's maximum jumps to
-    where it leaves the block (it rises, so it meets nothing there).
+    cell overlaps ``crown_bot..crown_top``. ``occ (ny, nx, 4) float32`` holds per cell the DSM
+    top, the crown top (``-inf`` without), the crown bottom (``+inf`` without) and the highest
+    occluder of its ``2**shift`` x ``2**shift`` block: a ray that enters a cell above that
+    maximum jumps to where it leaves the block (it rises, so it meets nothing there).
     """
-    ny, nx = dsm.shape
+    ny, nx = occ.shape[0], occ.shape[1]
+    bs = 1 << shift
     for k in range(nz):
         code[k] = 1
     # part of the ray inside the raster footprint and below the highest occluder
@@ -69,9 +71,9 @@ def _trace_column(u, v, zs, nz, du, dv, dz, dsm, crown_top, crown_bot, block_max
     lowest = 0  # lowest point not yet blocked by an opaque block
     t_in = t0
     while True:
-        br = row // bs
-        bc = col // bs
-        if zs[lowest] + dz * t_in >= block_max[br, bc]:  # nothing in this block: leave it
+        if zs[lowest] + dz * t_in >= occ[row, col, 3]:  # nothing in this block: leave it
+            br = row >> shift
+            bc = col >> shift
             if step_c > 0:
                 tc = ((bc + 1) * bs - u) / du
             elif step_c < 0:
@@ -112,9 +114,9 @@ def _trace_column(u, v, zs, nz, du, dv, dz, dsm, crown_top, crown_bot, block_max
                     t_next_c = (col - u) / du
             continue
         t_out = min(t_next_c, t_next_r)
-        top = dsm[row, col]
-        ct = crown_top[row, col]
-        cb = crown_bot[row, col]
+        top = occ[row, col, 0]
+        ct = occ[row, col, 1]
+        cb = occ[row, col, 2]
         for k in range(lowest, nz):
             z_in = zs[k] + dz * t_in
             if z_in < top:
@@ -140,12 +142,11 @@ def _trace_column(u, v, zs, nz, du, dv, dz, dsm, crown_top, crown_bot, block_max
 
 
 @nb.njit(cache=True, parallel=True)
-def sun_codes_columns(uv, zs, sun, dsm, crown_top, crown_bot, block_max, bs, z_max,
-                      code):  # pragma: no cover - numba
+def sun_codes_columns(uv, zs, sun, occ, shift, z_max, code):  # pragma: no cover - numba
     """Codes of points on verticals: ``uv (m, 2)``, ``zs (m, k)`` ascending per row,
-    ``sun (3,)`` (``du, dv, dz``), ``block_max (ceil(ny / bs), ceil(nx / bs))``, output
-    ``code (m, k) int8``."""
+    ``sun (3,)`` (``du, dv, dz``), ``occ`` and ``shift`` as in :func:`_trace_column`,
+    output ``code (m, k) int8``."""
     m, nz = zs.shape
     for i in nb.prange(m):
-        _trace_column(uv[i, 0], uv[i, 1], zs[i], nz, sun[0], sun[1], sun[2], dsm, crown_top,
-                      crown_bot, block_max, bs, z_max, code[i])
+        _trace_column(uv[i, 0], uv[i, 1], zs[i], nz, sun[0], sun[1], sun[2], occ, shift,
+                      z_max, code[i])

@@ -65,9 +65,14 @@ def grid_shadows(geom, sun: np.ndarray, sun_sub: np.ndarray, dni_w_m2: np.ndarra
     sun_g = np.zeros((nt, geom.n), np.float32)
     sun_b = np.zeros((nt, geom.n), np.float32)
     wall_sun = np.zeros((nt, 4, geom.n), np.float32)
+    sel = [np.flatnonzero(has_wall[k]) for k in range(4)]
+    walls = [None] * 4
     if hf is not None:
-        xy = geom.ground_origins[:, :2]
-        zs = np.column_stack([geom.ground_origins[:, 2], geom.body_origins[:, 2]])
+        xy = geom.ground_origins[:, :2].astype(np.float64)
+        zs = np.column_stack([geom.ground_origins[:, 2], geom.body_origins[:, 2]]).astype(
+            np.float64)
+        z_body = np.ascontiguousarray(zs[:, 1:])  # body and ground share x, y
+        walls = [_wall_columns(geom, k, sel[k], wall_pts) for k in range(4)]
     for i in range(nt):
         s = sun[i]
         if s[2] > 0 and dni_w_m2[i] > 0:
@@ -86,28 +91,33 @@ def grid_shadows(geom, sun: np.ndarray, sun_sub: np.ndarray, dni_w_m2: np.ndarra
                 elif hf is None:
                     sun_b[i] += sunlit_fraction(geom.scene, geom.body_origins, sk, tau)
                 else:
-                    b = geom.body_origins
-                    sun_b[i] += sunlit_share(sun_codes(hf, b[:, :2], b[:, 2:3], sk)[:, 0], tau)
+                    sun_b[i] += sunlit_share(sun_codes(hf, xy, z_body, sk)[:, 0], tau)
             sun_b[i] /= len(sun_sub[i])
             for k in range(4):
                 if SIDE_NORMALS[k] @ s < 0:  # walls seen looking this way face the sun
-                    sel = np.flatnonzero(has_wall[k])
-                    wall_sun[i, k, sel] = _wall_sunlit(geom, k, sel, wall_pts, s)
+                    if hf is None:
+                        wall_sun[i, k, sel[k]] = _wall_sunlit_embree(geom, k, sel[k], wall_pts, s)
+                    else:  # the points of a strip (bottom to top) share one walk
+                        lit = sunlit_share(sun_codes(hf, walls[k][0], walls[k][1], s), tau)
+                        wall_sun[i, k, sel[k]] = lit.mean(axis=1)
         if progress is not None:
             progress("sun", done + i + 1, total)
     return sun_g, sun_b, wall_sun
 
 
-def _wall_sunlit(geom, k: int, sel: np.ndarray, wall_pts: np.ndarray, s: np.ndarray):
-    """Sunlit fraction of the walls seen on side ``k`` by the cells ``sel``."""
-    tau, hf, strip = geom.transmissivity, geom.heightfield, geom.wall_strip
-    if hf is None:
-        if strip is None:  # one point per side: sunlit 0 or 1
-            return sunlit_fraction(geom.scene, wall_pts[k, sel], s, tau)
-        return strip_sunlit_fraction(geom.scene, strip[k][:, sel], s, tau)
-    if strip is None:
+def _wall_columns(geom, k: int, sel: np.ndarray, wall_pts: np.ndarray):
+    """Horizontal positions ``(m, 2)`` and heights ``(m, points)`` (bottom to top) of the wall
+    strips (else the single points) that side ``k`` of the cells ``sel`` sees."""
+    if geom.wall_strip is None:
         p = wall_pts[k, sel]
-        return sunlit_share(sun_codes(hf, p[:, :2], p[:, 2:3], s)[:, 0], tau)
-    pts = strip[k][:, sel]  # (points, m, 3), bottom to top: one walk per strip
-    lit = sunlit_share(sun_codes(hf, pts[0, :, :2], pts[:, :, 2].T, s), tau)
-    return lit.mean(axis=1)
+        return p[:, :2].astype(np.float64), p[:, 2:3].astype(np.float64)
+    pts = geom.wall_strip[k][:, sel]  # (points, m, 3); a strip's points share x, y
+    return pts[0, :, :2].astype(np.float64), np.ascontiguousarray(pts[:, :, 2].T, np.float64)
+
+
+def _wall_sunlit_embree(geom, k: int, sel: np.ndarray, wall_pts: np.ndarray, s: np.ndarray):
+    """Sunlit fraction of the walls seen on side ``k`` by the cells ``sel`` (Embree rays)."""
+    tau, strip = geom.transmissivity, geom.wall_strip
+    if strip is None:  # one point per side: sunlit 0 or 1
+        return sunlit_fraction(geom.scene, wall_pts[k, sel], s, tau)
+    return strip_sunlit_fraction(geom.scene, strip[k][:, sel], s, tau)

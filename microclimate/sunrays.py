@@ -26,7 +26,7 @@ from microclimate.heightfield import TRUNK_RATIO
 
 __all__ = ["HeightField", "height_field", "sun_codes", "sunlit_share", "BLOCK_CELLS"]
 
-#: Side of the blocks whose highest occluder lets a ray skip them [cells].
+#: Side of the blocks whose highest occluder lets a ray skip them [cells], a power of 2.
 BLOCK_CELLS = 8
 
 
@@ -46,8 +46,9 @@ class HeightField:
         Transform's ``a`` and ``e`` (``e < 0`` north-up) [m].
     z_max_m : float
         Highest occluder [m].
-    block_max_m : (ceil(ny / b), ceil(nx / b)) float64
-        Highest occluder of each ``b`` x ``b`` block of cells [m] (``b`` = ``block_cells``).
+    occ : (ny, nx, 4) float32
+        The three heights and the highest occluder of the cell's ``block_cells`` square block,
+        packed for the walk [m].
     block_cells : int
     """
 
@@ -59,7 +60,7 @@ class HeightField:
     cell_x_m: float
     cell_y_m: float
     z_max_m: float
-    block_max_m: np.ndarray
+    occ: np.ndarray
     block_cells: int
 
 
@@ -107,8 +108,10 @@ def height_field(dsm_m: np.ndarray, transform, origin: np.ndarray, *,
     pad = np.full((-(-ny // b) * b, -(-nx // b) * b), -np.inf)
     pad[:ny, :nx] = np.maximum(dsm, top)
     block = pad.reshape(pad.shape[0] // b, b, pad.shape[1] // b, b).max(axis=(1, 3))
+    occ = np.stack([dsm, top, bot, np.repeat(np.repeat(block, b, 0), b, 1)[:ny, :nx]],
+                   axis=-1).astype(np.float32)
     return HeightField(dsm, top, bot, c - float(origin[0]), f - float(origin[1]), a, e, z_max,
-                       block, b)
+                       occ, b)
 
 
 def sun_codes(hf: HeightField, xy_m: np.ndarray, zs_m: np.ndarray,
@@ -140,8 +143,8 @@ def sun_codes(hf: HeightField, xy_m: np.ndarray, zs_m: np.ndarray,
     uv[:, 0] = (xy[:, 0] - hf.x0_m) / hf.cell_x_m
     uv[:, 1] = (xy[:, 1] - hf.y0_m) / hf.cell_y_m
     d = np.array([s[0] / hf.cell_x_m, s[1] / hf.cell_y_m, s[2]])
-    _sk.sun_codes_columns(uv, zs, d, hf.dsm_m, hf.crown_top_m, hf.crown_bot_m,
-                          hf.block_max_m, hf.block_cells, hf.z_max_m, code)
+    _sk.sun_codes_columns(uv, zs, d, hf.occ, int(hf.block_cells).bit_length() - 1, hf.z_max_m,
+                          code)
     return code
 
 
