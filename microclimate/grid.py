@@ -70,8 +70,8 @@ from microclimate.spinup import ground_spinup_state, spinup_plan
 from microclimate.sunrays import HeightField, height_field
 from microclimate.suntime import radiation_time_offset_h, raster_site, sun_at
 from microclimate.surface_balance import surface_temperatures_by_kind
+from microclimate.tmrt import ABSORPTION_K, ABSORPTION_L, ANGULAR_FACTORS, direct_beam_on_body_w_m2
 from microclimate.tmrt import STEFAN_BOLTZMANN_W_M2K4 as SIGMA
-from microclimate.tmrt import tmrt_with_beam_c
 from microclimate.utci import utci_one_air_c
 
 __all__ = ["HeatRasters", "GridGeometry", "HeatResult", "prepare_grid", "run_grid",
@@ -450,7 +450,6 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         t_surf_max = np.fmax(t_surf_max, t_surface.max(axis=0))
         for i, t in enumerate(steps):  # body fluxes
             ta = f["t_air_c"][t]
-            l_sky = l_hemi[t] * np.einsum("pbn,b->pn", b.sky_band, band_g[t])  # (5, n)
             l_veg = SIGMA * (ta + 273.15) ** 4
             ts_k = t_surface[i] + 273.15
             l_in_g = sky_g * l_sky_g[i] + (1.0 - sky_g) * l_veg
@@ -458,37 +457,30 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
                                     + (1.0 - props.emissivity) * l_in_g,
                                     props.albedo * k_ground[i], geom, kernel, den)
             # walls seen looking N, E, S, W face S, W, N, E: t_wall rows are N, E, S, W facing
-            l_wall = np.empty((4, geom.n))
-            k_wall = np.empty((4, geom.n))
-            for k, facing in enumerate((2, 3, 0, 1)):
-                fs = wall_sun[i, k]
-                tw = fs * t_wall[facing, t] + (1.0 - fs) * t_wall[4, t]
-                l_wall[k] = (WALL_EMISSIVITY * SIGMA * (tw + 273.15) ** 4
-                             + (1 - WALL_EMISSIVITY) * l_veg)
-                cos_i = max(0.0, -float(SIDE_NORMALS[k] @ f["sun"][t])) if cosz[i] > 0 else 0.0
-                k_wall[k] = WALL_ALBEDO * (fs * dni[i] * cos_i + 0.5 * dhi[i]
-                                           + 0.5 * 0.15 * ghi[i])
-            l_wall_mean = (l_wall * b.wall[1:]).sum(0) / wsum
-            kdown = dni[i] * cosz[i] * sun_b[i] + dhi[i] * svf_b[0] + b.wall[0] * wall_refl[i]
-            ldown = l_sky[0] + b.veg[0] * l_veg + b.wall[0] * l_wall_mean
-            k_side = dhi[i] * svf_b[1:] + b.wall[1:] * k_wall + 0.5 * kup[None, :]
-            l_side = l_sky[1:] + b.veg[1:] * l_veg + b.wall[1:] * l_wall + 0.5 * lup[None, :]
-            tmrt = tmrt_with_beam_c(kdown, kup, k_side, ldown, lup, l_side, dni[i],
-                                    f["elevation_deg"][t], sunlit=sun_b[i])
+            cos_i = np.clip(-(SIDE_NORMALS @ f["sun"][t]), 0.0, None) * (cosz[i] > 0)
+            scal = np.array([l_veg, dni[i] * cosz[i], dhi[i], t_wall[4, t],
+                             WALL_ALBEDO * (0.5 * dhi[i] + 0.5 * 0.15 * ghi[i]),
+                             direct_beam_on_body_w_m2(dni[i], f["elevation_deg"][t]),
+                             *ANGULAR_FACTORS["standing"][:2], ABSORPTION_K, ABSORPTION_L,
+                             SIGMA, WALL_EMISSIVITY])
+            step = (band_g[t], l_hemi[t], scal, t_wall[[2, 3, 0, 1], t],
+                    WALL_ALBEDO * dni[i] * cos_i, sun_b[i], wall_sun[i], wall_refl[i], kup, lup)
+            tmrt = _body_tmrt(b, wsum, svf_b, step, None)
             utci = utci_one_air_c(ta, tmrt, f["wind_speed_m_s"][t], f["rh_percent"][t])
             tmrt_max = np.fmax(tmrt_max, tmrt)
             utci_max = np.fmax(utci_max, utci)
             strong += np.where(utci > STRONG_HEAT_UTCI_C, dt_h[t], 0.0)
             if pts.size:
+                fl = _body_tmrt(b, wsum, svf_b, step, pts)
                 beam_side = (dni[i] * np.clip(SIDE_NORMALS @ f["sun"][t], 0, None)[:, None]
-                             * sun_b[i])
-                vals = dict(tmrt_c=tmrt, utci_c=utci, kdown_w_m2=kdown, kup_w_m2=kup,
-                            ldown_w_m2=ldown, lup_w_m2=lup)
+                             * sun_b[i][pts])
+                vals = dict(tmrt_c=tmrt[pts], utci_c=utci[pts], kdown_w_m2=fl[0],
+                            kup_w_m2=kup[pts], ldown_w_m2=fl[1], lup_w_m2=lup[pts])
                 for k, name in enumerate(("north", "east", "south", "west")):
-                    vals[f"k{name}_w_m2"] = k_side[k] + beam_side[k]
-                    vals[f"l{name}_w_m2"] = l_side[k]
+                    vals[f"k{name}_w_m2"] = fl[2 + k] + beam_side[k]
+                    vals[f"l{name}_w_m2"] = fl[6 + k]
                 for key in POINT_KEYS:
-                    out_pts[key][:, t] = np.asarray(vals[key])[pts]
+                    out_pts[key][:, t] = vals[key]
             if progress is not None:
                 progress("tmrt", t + 1, nt)
 
@@ -521,6 +513,21 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         np.isfinite(tmrt_max), tmrt_max, np.nan)), raster(np.where(np.isfinite(utci_max),
                                                                     utci_max, np.nan)),
         raster(t_surf_max), raster(strong), out_pts, attrs)
+
+
+def _body_tmrt(b: ViewFractions, wsum, svf_b, step, idx):
+    """Tmrt ``(n,)`` of every cell (``idx`` None), else the fluxes ``(10, len(idx))`` (kdown,
+    ldown, k_side N E S W, l_side N E S W) of the cells ``idx``: one pass of
+    :func:`microclimate._grid_kernels.body_step` (:func:`microclimate.tmrt.tmrt_with_beam_c`
+    per cell)."""
+    band, l_hemi, scal, t_lit, k_lit, sun_b, wall_sun, wall_refl, kup, lup = step
+    sel = slice(None) if idx is None else idx
+    n = sun_b.shape[0] if idx is None else len(idx)
+    tmrt, fluxes = np.empty(n), np.empty((10, n if idx is not None else 0))
+    _gk.body_step(b.sky_band[:, :, sel], band, l_hemi, b.veg[:, sel], b.wall[:, sel], wsum[sel],
+                  svf_b[:, sel], sun_b[sel], wall_sun[:, sel], wall_refl[sel], kup[sel],
+                  lup[sel], scal, t_lit, k_lit, idx is not None, fluxes, tmrt)
+    return tmrt if idx is None else fluxes
 
 
 def _step_hours(forcing: pd.DataFrame) -> np.ndarray:
