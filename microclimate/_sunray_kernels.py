@@ -150,3 +150,18 @@ def sun_codes_columns(uv, zs, sun, occ, shift, z_max, code):  # pragma: no cover
     for i in nb.prange(m):
         _trace_column(uv[i, 0], uv[i, 1], zs[i], nz, sun[0], sun[1], sun[2], occ, shift,
                       z_max, code[i])
+
+
+@nb.njit(cache=True, parallel=True)
+def sun_share_columns(uv, zs, sun, occ, shift, z_max, lut, share):  # pragma: no cover - numba
+    """Mean beam share ``lut[code]`` of the points of each vertical (as
+    :func:`sun_codes_columns`), ``share (m,) float32``."""
+    m, nz = zs.shape
+    for i in nb.prange(m):
+        code = np.empty(nz, np.int8)
+        _trace_column(uv[i, 0], uv[i, 1], zs[i], nz, sun[0], sun[1], sun[2], occ, shift,
+                      z_max, code)
+        acc = np.float32(0.0)
+        for k in range(nz):
+            acc += lut[code[k]]
+        share[i] = acc / np.float32(nz)

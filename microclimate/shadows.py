@@ -14,7 +14,7 @@ import numpy as np
 
 from microclimate.seen_walls import strip_sunlit_fraction
 from microclimate.skyview import SIDE_NORMALS, sunlit_fraction
-from microclimate.sunrays import sun_codes, sunlit_share
+from microclimate.sunrays import column_sun_share, sun_codes, sunlit_share
 
 __all__ = ["grid_shadows", "ground_sunlit"]
 
@@ -98,8 +98,7 @@ def grid_shadows(geom, sun: np.ndarray, sun_sub: np.ndarray, dni_w_m2: np.ndarra
                     if hf is None:
                         wall_sun[i, k, sel[k]] = _wall_sunlit_embree(geom, k, sel[k], wall_pts, s)
                     else:  # the points of a strip (bottom to top) share one walk
-                        lit = sunlit_share(sun_codes(hf, walls[k][0], walls[k][1], s), tau)
-                        wall_sun[i, k, sel[k]] = lit.mean(axis=1)
+                        wall_sun[i, k, sel[k]] = column_sun_share(hf, *walls[k], s, tau)
         if progress is not None:
             progress("sun", done + i + 1, total)
     return sun_g, sun_b, wall_sun

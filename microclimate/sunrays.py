@@ -24,7 +24,8 @@ import numpy as np
 from microclimate import _sunray_kernels as _sk
 from microclimate.heightfield import TRUNK_RATIO
 
-__all__ = ["HeightField", "height_field", "sun_codes", "sunlit_share", "BLOCK_CELLS"]
+__all__ = ["HeightField", "height_field", "sun_codes", "sunlit_share", "column_sun_share",
+           "BLOCK_CELLS"]
 
 #: Side of the blocks whose highest occluder lets a ray skip them [cells], a power of 2.
 BLOCK_CELLS = 8
@@ -133,19 +134,48 @@ def sun_codes(hf: HeightField, xy_m: np.ndarray, zs_m: np.ndarray,
     (m, k) int8
         All 0 when the sun is not above the horizon.
     """
+    code = np.zeros(np.shape(zs_m), dtype=np.int8)
+    if float(sun_direction[2]) <= 0.0 or code.shape[0] == 0:
+        return code
+    uv, zs, d, shift = _prepared(hf, xy_m, zs_m, sun_direction)
+    _sk.sun_codes_columns(uv, zs, d, hf.occ, shift, hf.z_max_m, code)
+    return code
+
+
+def _prepared(hf: HeightField, xy_m, zs_m, sun_direction):
     xy = np.asarray(xy_m, dtype=np.float64)
     zs = np.ascontiguousarray(zs_m, dtype=np.float64)
     s = np.asarray(sun_direction, dtype=np.float64)
-    code = np.zeros(zs.shape, dtype=np.int8)
-    if s[2] <= 0.0 or zs.shape[0] == 0:
-        return code
     uv = np.empty((xy.shape[0], 2))
     uv[:, 0] = (xy[:, 0] - hf.x0_m) / hf.cell_x_m
     uv[:, 1] = (xy[:, 1] - hf.y0_m) / hf.cell_y_m
     d = np.array([s[0] / hf.cell_x_m, s[1] / hf.cell_y_m, s[2]])
-    _sk.sun_codes_columns(uv, zs, d, hf.occ, int(hf.block_cells).bit_length() - 1, hf.z_max_m,
-                          code)
-    return code
+    return uv, zs, d, int(hf.block_cells).bit_length() - 1
+
+
+def column_sun_share(hf: HeightField, xy_m: np.ndarray, zs_m: np.ndarray,
+                     sun_direction: np.ndarray, transmissivity: float) -> np.ndarray:
+    """Mean beam share of the points on each vertical (the sunlit fraction of a wall strip).
+
+    Parameters
+    ----------
+    hf, xy_m, zs_m, sun_direction
+        As in :func:`sun_codes`.
+    transmissivity : float
+        Shortwave transmissivity of tree crowns [-].
+
+    Returns
+    -------
+    (m,) float32
+        Mean of :func:`sunlit_share` of :func:`sun_codes` over ``k``; 0 with the sun down.
+    """
+    share = np.zeros(np.shape(zs_m)[0], dtype=np.float32)
+    if float(sun_direction[2]) <= 0.0 or share.size == 0:
+        return share
+    uv, zs, d, shift = _prepared(hf, xy_m, zs_m, sun_direction)
+    lut = np.array([0.0, 1.0, transmissivity], dtype=np.float32)
+    _sk.sun_share_columns(uv, zs, d, hf.occ, shift, hf.z_max_m, lut, share)
+    return share
 
 
 def sunlit_share(code: np.ndarray, transmissivity: float) -> np.ndarray:

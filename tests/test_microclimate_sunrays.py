@@ -12,7 +12,7 @@ from affine import Affine
 from energy.sun import direction_vectors
 from microclimate.grid import HeatRasters, prepare_grid, run_grid
 from microclimate.heightfield import raster_scene
-from microclimate.sunrays import height_field, sun_codes
+from microclimate.sunrays import column_sun_share, height_field, sun_codes, sunlit_share
 
 TR = Affine(1.0, 0.0, 500000.0, 0.0, -1.0, 5000.0)
 #: Share of rays allowed to differ from Embree (rays grazing a cell edge in float32).
@@ -74,6 +74,8 @@ def test_points_on_a_vertical_share_one_walk(city):
         together = sun_codes(hf, o[:, :2], zs, s)
         for k in range(zs.shape[1]):
             assert np.array_equal(together[:, k], sun_codes(hf, o[:, :2], zs[:, k:k + 1], s)[:, 0])
+        share = column_sun_share(hf, o[:, :2], zs, s, 0.03)
+        np.testing.assert_allclose(share, sunlit_share(together, 0.03).mean(axis=1), atol=1e-7)
 
 
 def test_codes_do_not_depend_on_the_thread_count(city):
