@@ -23,7 +23,8 @@ def _trace_column(u, v, zs, nz, du, dv, dz, occ, shift, z_max,
     ``r..r+1``), ``du, dv, dz`` the sun direction in cells and metres per unit length.
     A ray is opaque-blocked in a cell it enters (or starts in) below the cell's DSM top (a
     top or a wall of the block field), and crosses a crown where its height span inside the
-    cell overlaps ``crown_bot..crown_top``. ``occ (ny, nx, 4) float32`` holds per cell the DSM
+    cell overlaps ``crown_bot..crown_top``; a point on a cell edge also belongs to the cells
+    on its other side. ``occ (ny, nx, 4) float32`` holds per cell the DSM
     top, the crown top (``-inf`` without), the crown bottom (``+inf`` without) and the highest
     occluder of its ``2**shift`` x ``2**shift`` block: a ray that enters a cell above that
     maximum jumps to where it leaves the block (it rises, so it meets nothing there).
@@ -69,6 +70,23 @@ def _trace_column(u, v, zs, nz, du, dv, dz, occ, shift, z_max,
     else:
         step_r, t_next_r, dt_r = 0, inf, inf
     lowest = 0  # lowest point not yet blocked by an opaque block
+    if t0 == 0.0 and (u == math.floor(u) or v == math.floor(v)):
+        # a point on a cell edge touches the cells on both sides: on the face of a block or a
+        # crown there, it counts as inside (as a ray cast from a surface hits it at t = 0)
+        c_lo = col - 1 if (u == math.floor(u) and col > 0) else col
+        r_lo = row - 1 if (v == math.floor(v) and row > 0) else row
+        for rr in range(r_lo, row + 1):
+            for cc in range(c_lo, col + 1):
+                if rr == row and cc == col:
+                    continue
+                for k in range(lowest, nz):
+                    if zs[k] < occ[rr, cc, 0]:
+                        code[k] = 0
+                        lowest = k + 1
+                    elif code[k] == 1 and occ[rr, cc, 2] < zs[k] < occ[rr, cc, 1]:
+                        code[k] = 2
+        if lowest >= nz:
+            return
     t_in = t0
     while True:
         if zs[lowest] + dz * t_in >= occ[row, col, 3]:  # nothing in this block: leave it

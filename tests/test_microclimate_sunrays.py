@@ -158,3 +158,20 @@ def test_grid_run_is_bit_identical_on_one_and_two_threads():
     for key in ("tmrt_max_c", "utci_max_c", "t_surface_max_c", "strong_heat_hours"):
         assert np.array_equal(getattr(out[0], key), getattr(out[1], key), equal_nan=True)
     assert np.array_equal(out[0].points["tmrt_c"], out[1].points["tmrt_c"], equal_nan=True)
+
+
+def test_a_point_on_a_wall_face_is_in_its_block_as_for_embree():
+    """A wall-strip point can sit exactly on a facade plane (a cell edge): Embree hits that
+    face at t = 0, and the walk counts the point as inside the block behind the edge."""
+    dsm = np.zeros((20, 20))
+    dsm[5:15, 5:10] = 10.0  # box columns 5..9: its east face at column edge 10
+    sc = raster_scene(dsm, TR)
+    hf = height_field(dsm, TR, sc.origin)
+    y = TR.f - np.array([7.3, 9.5, 12.25]) - sc.origin[1]
+    o = np.column_stack([np.full(3, TR.c + 10.0 - sc.origin[0]), y, [1.0, 4.0, 9.0]])
+    o = o.astype(np.float32)
+    for az in (90.0, 120.0, 250.0):
+        s = direction_vectors(np.array([40.0]), np.array([az]))[0]
+        embree = sc.codes_local(o, np.broadcast_to(s.astype(np.float32), o.shape))
+        ours = sun_codes(hf, o[:, :2], o[:, 2:3], s)[:, 0]
+        assert np.all(embree == 0) and np.array_equal(ours, embree)
