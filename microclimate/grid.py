@@ -7,7 +7,8 @@ our own ground surface balance):
   semi-transparent canopy scene (:mod:`microclimate.heightfield`); per cell, at the body
   centre (``body_height_m`` above the surface) and at the ground, the sky / tree / wall view
   fractions of the planes up, N, E, S, W (:mod:`microclimate.skyview`).
-- Shortwave: direct beam through the cast shadow (DNI, crowns transmit 3 %); diffuse from an
+- Shortwave: direct beam through the cast shadow (DNI, crowns transmit 3 %; sun rays walk the
+  block height field, :mod:`microclimate.sunrays`, :mod:`microclimate.shadows`); diffuse from an
   **isotropic** sky through the vegetation-adjusted sky view factors; reflected from walls
   (albedo 0.2, SOLWEIG's ``GHI (1 - F_sh) + DHI F_sh`` with ``F_sh`` the shaded share of the
   walls the cell sees, found by casting sun rays from points spread over the height of the
@@ -23,7 +24,8 @@ our own ground surface balance):
   walls at their own balance temperature (:func:`microclimate.ground.wall_temperatures_c`,
   sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_temperatures_by_kind`
   with the land-cover layers (shadows included, 2 m deep, spin-up).
-- Tmrt: :func:`microclimate.tmrt.tmrt_with_beam_c` (standing, absorptivities 0.70 / 0.97);
+- Tmrt: :func:`microclimate.tmrt.tmrt_with_beam_c` (standing, absorptivities 0.70 / 0.97),
+  evaluated with the flux assembly in one numba pass per step (``_body_tmrt``);
   UTCI: :func:`microclimate.utci.utci_one_air_c` (:func:`microclimate.utci.utci_c` for one
   air state per step) with the forcing's wind taken as the 10 m wind (no conversion; SOLWEIG
   does the same with its default sensor height of 10 m).
