@@ -134,15 +134,23 @@ def _trace_column(u, v, zs, nz, du, dv, dz, occ, shift, z_max,
         t_out = min(t_next_c, t_next_r)
         top = occ[row, col, 0]
         ct = occ[row, col, 1]
-        cb = occ[row, col, 2]
-        for k in range(lowest, nz):
-            z_in = zs[k] + dz * t_in
-            if z_in < top:
+        rise = dz * t_in
+        if zs[lowest] + rise < top:  # the heights ascend: blocked points are the lowest ones
+            for k in range(lowest, nz):
+                if zs[k] + rise >= top:
+                    break
                 code[k] = 0
                 lowest = k + 1
-            elif code[k] == 1 and z_in < ct and zs[k] + dz * min(t_out, t1) > cb:
-                code[k] = 2
-        if lowest >= nz or zs[lowest] + dz * t_in > z_max:
+            if lowest >= nz:
+                return
+        z_low = zs[lowest] + rise
+        if z_low < ct:  # the ray may cross this cell's crown (ct is -inf without one)
+            cb = occ[row, col, 2]
+            rise_out = dz * min(t_out, t1)
+            for k in range(lowest, nz):
+                if code[k] == 1 and zs[k] + rise < ct and zs[k] + rise_out > cb:
+                    code[k] = 2
+        if z_low > z_max:
             return
         if t_out >= t1:
             return
