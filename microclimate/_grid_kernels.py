@@ -77,3 +77,63 @@ def kernel_average_pair(full_a, full_b, kernel, cells, den, out_a, out_b):  # pr
                 sb += w * full_b[rr, cc]
         out_a[i] = np.float32(sa) / den[i]
         out_b[i] = np.float32(sb) / den[i]
+
+
+@nb.njit(cache=True, parallel=True)
+def body_step(sky_band, band, l_hemi, veg, wall, wsum, svf, sun_b, wall_sun, wall_refl, kup,
+              lup, scal, t_wall_lit, k_wall_lit, keep, fluxes, tmrt):  # pragma: no cover
+    """Six-direction fluxes on the body and its Tmrt for one step, per cell.
+
+    sky_band : (5, b, n) sky view per plane and zenith band; band : (b,) band factors of the
+    step; l_hemi : hemispheric sky long-wave [W/m2]; veg, wall, svf : (5, n) view fractions
+    (up, N, E, S, W); wsum : (n,) wall view of the four sides; sun_b : (n,) beam share of the
+    body; wall_sun : (4, n) sunlit share of the wall seen per side; wall_refl, kup, lup : (n,).
+    scal : (12,) ``l_veg, dni cos z, dhi, t_wall_shade_c, k_wall_diffuse, beam (f_cyl dni
+    cos elev, 0 at night), f_up_down, f_side, absorption_k, absorption_l, sigma,
+    wall emissivity``;
+    t_wall_lit : (4,) sunlit temperature of the wall seen per side [degC]; k_wall_lit : (4,)
+    beam reflected by a fully sunlit wall seen per side [W/m2]. Writes ``tmrt (n,)`` [degC]
+    and, when ``keep``, ``fluxes (10, n)``: kdown, ldown, k_side N E S W, l_side N E S W.
+    """
+    n = tmrt.shape[0]
+    nb_ = band.shape[0]
+    l_veg, dni_cosz, dhi, t_shade, kw_diff, beam = scal[0], scal[1], scal[2], scal[3], \
+        scal[4], scal[5]
+    f_vert, f_side, a_k, a_l, sigma, e_w = scal[6], scal[7], scal[8], scal[9], scal[10], \
+        scal[11]
+    for j in nb.prange(n):
+        l_sky = np.zeros(5)
+        for p in range(5):
+            acc = 0.0
+            for b in range(nb_):
+                acc += sky_band[p, b, j] * band[b]
+            l_sky[p] = l_hemi * acc
+        l_wall = np.empty(4)
+        k_wall = np.empty(4)
+        l_mean = 0.0
+        for k in range(4):
+            fs = wall_sun[k, j]
+            tw = fs * t_wall_lit[k] + (1.0 - fs) * t_shade + 273.15
+            l_wall[k] = e_w * sigma * tw**4 + (1.0 - e_w) * l_veg
+            k_wall[k] = fs * k_wall_lit[k] + kw_diff
+            l_mean += l_wall[k] * wall[k + 1, j]
+        l_mean /= wsum[j]
+        kdown = dni_cosz * sun_b[j] + dhi * svf[0, j] + wall[0, j] * wall_refl[j]
+        ldown = l_sky[0] + veg[0, j] * l_veg + wall[0, j] * l_mean
+        ks = 0.0
+        ls = 0.0
+        for k in range(4):
+            k_side = dhi * svf[k + 1, j] + wall[k + 1, j] * k_wall[k] + 0.5 * kup[j]
+            l_side = l_sky[k + 1] + veg[k + 1, j] * l_veg + wall[k + 1, j] * l_wall[k] \
+                + 0.5 * lup[j]
+            ks += k_side
+            ls += l_side
+            if keep:
+                fluxes[2 + k, j] = k_side
+                fluxes[6 + k, j] = l_side
+        s = (a_k * ((kdown + kup[j]) * f_vert + ks * f_side)
+             + a_l * ((ldown + lup[j]) * f_vert + ls * f_side) + a_k * beam * sun_b[j])
+        tmrt[j] = (s / (a_l * sigma)) ** 0.25 - 273.15 if s >= 0.0 else np.nan
+        if keep:
+            fluxes[0, j] = kdown
+            fluxes[1, j] = ldown

@@ -7,7 +7,8 @@ our own ground surface balance):
   semi-transparent canopy scene (:mod:`microclimate.heightfield`); per cell, at the body
   centre (``body_height_m`` above the surface) and at the ground, the sky / tree / wall view
   fractions of the planes up, N, E, S, W (:mod:`microclimate.skyview`).
-- Shortwave: direct beam through the cast shadow (DNI, crowns transmit 3 %); diffuse from an
+- Shortwave: direct beam through the cast shadow (DNI, crowns transmit 3 %; sun rays walk the
+  block height field, :mod:`microclimate.sunrays`, :mod:`microclimate.shadows`); diffuse from an
   **isotropic** sky through the vegetation-adjusted sky view factors; reflected from walls
   (albedo 0.2, SOLWEIG's ``GHI (1 - F_sh) + DHI F_sh`` with ``F_sh`` the shaded share of the
   walls the cell sees, found by casting sun rays from points spread over the height of the
@@ -23,7 +24,8 @@ our own ground surface balance):
   walls at their own balance temperature (:func:`microclimate.ground.wall_temperatures_c`,
   sunlit or shaded); ground per cell from :func:`microclimate.surface_balance.surface_temperatures_by_kind`
   with the land-cover layers (shadows included, 2 m deep, spin-up).
-- Tmrt: :func:`microclimate.tmrt.tmrt_with_beam_c` (standing, absorptivities 0.70 / 0.97);
+- Tmrt: :func:`microclimate.tmrt.tmrt_with_beam_c` (standing, absorptivities 0.70 / 0.97),
+  evaluated with the flux assembly in one numba pass per step (``_body_tmrt``);
   UTCI: :func:`microclimate.utci.utci_one_air_c` (:func:`microclimate.utci.utci_c` for one
   air state per step) with the forcing's wind taken as the 10 m wind (no conversion; SOLWEIG
   does the same with its default sensor height of 10 m).
@@ -58,19 +60,20 @@ from microclimate.ground import (
 )
 from microclimate.heightfield import TREE_TRANSMISSIVITY, TRUNK_RATIO, cell_centres, raster_scene
 from microclimate.layers import SurfaceProperties, land_cover_layers
-from microclimate.seen_walls import strip_sunlit_fraction, wall_strip_points
+from microclimate.seen_walls import wall_strip_points
+from microclimate.shadows import grid_shadows
 from microclimate.skyview import (
     SIDE_NORMALS,
     ViewFractions,
     check_memory,
-    sunlit_fraction,
     view_fractions,
 )
 from microclimate.spinup import ground_spinup_state, spinup_plan
+from microclimate.sunrays import HeightField, height_field
 from microclimate.suntime import radiation_time_offset_h, raster_site, sun_at
 from microclimate.surface_balance import surface_temperatures_by_kind
+from microclimate.tmrt import ABSORPTION_K, ABSORPTION_L, ANGULAR_FACTORS, direct_beam_on_body_w_m2
 from microclimate.tmrt import STEFAN_BOLTZMANN_W_M2K4 as SIGMA
-from microclimate.tmrt import tmrt_with_beam_c
 from microclimate.utci import utci_one_air_c
 
 __all__ = ["HeatRasters", "GridGeometry", "HeatResult", "prepare_grid", "run_grid",
@@ -126,6 +129,7 @@ class GridGeometry:
     transmissivity: float = TREE_TRANSMISSIVITY
     attrs: dict = field(default_factory=dict)
     wall_strip: np.ndarray | None = None  # (4, k, n, 3) float32: microclimate.seen_walls
+    heightfield: HeightField | None = None  # sun rays by microclimate.sunrays (else Embree)
 
     @property
     def n(self) -> int:
@@ -217,8 +221,11 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     gnd = view_fractions(scene, ground_o, n_rays=max(64, n_rays // 2), hit_points=False,
                          progress=cb("ground view"))
     strip = wall_strip_points(body.wall_point, z, dsm, rasters.transform, scene.origin)
+    hf = height_field(dsm, rasters.transform, scene.origin, dem_m=np.asarray(rasters.dem_m, float),
+                      cdsm_m=cdsm, trunk_ratio=TRUNK_RATIO)
     return GridGeometry(shape, rasters.transform, rasters.crs, cells, ground, scene, body_o,
                         ground_o, body, gnd, lc, float(body_height_m), wall_strip=strip,
+                        heightfield=hf,
                         attrs={"land_cover": note, "n_rays": int(n_rays),
                                "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
 
@@ -422,7 +429,9 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         substeps=GROUND_SUBSTEPS, chunk_steps=CHUNK_STEPS)
     for c0 in range(0, nt, CHUNK_STEPS):  # memory bounded by one chunk of steps
         steps = np.arange(c0, min(nt, c0 + CHUNK_STEPS))
-        sun_g, sun_b, wall_sun = _shadows(geom, f, steps, wall_pts, has_wall, progress, nt)
+        sun_g, sun_b, wall_sun = grid_shadows(geom, f["sun"][steps], f["sun_sub"][steps],
+                                              f["dni_w_m2"][steps], wall_pts, has_wall,
+                                              progress, int(c0), nt)
         f_sunlit_walls = np.einsum("tkn,kn->tn", wall_sun, b.wall[1:]) / wsum  # (steps, n)
         ghi, dhi, dni = (f[c][steps] for c in ("ghi_w_m2", "dhi_w_m2", "dni_w_m2"))
         cosz = np.clip(f["sun"][steps, 2], 0.0, None)
@@ -443,7 +452,6 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         t_surf_max = np.fmax(t_surf_max, t_surface.max(axis=0))
         for i, t in enumerate(steps):  # body fluxes
             ta = f["t_air_c"][t]
-            l_sky = l_hemi[t] * np.einsum("pbn,b->pn", b.sky_band, band_g[t])  # (5, n)
             l_veg = SIGMA * (ta + 273.15) ** 4
             ts_k = t_surface[i] + 273.15
             l_in_g = sky_g * l_sky_g[i] + (1.0 - sky_g) * l_veg
@@ -451,37 +459,30 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
                                     + (1.0 - props.emissivity) * l_in_g,
                                     props.albedo * k_ground[i], geom, kernel, den)
             # walls seen looking N, E, S, W face S, W, N, E: t_wall rows are N, E, S, W facing
-            l_wall = np.empty((4, geom.n))
-            k_wall = np.empty((4, geom.n))
-            for k, facing in enumerate((2, 3, 0, 1)):
-                fs = wall_sun[i, k]
-                tw = fs * t_wall[facing, t] + (1.0 - fs) * t_wall[4, t]
-                l_wall[k] = (WALL_EMISSIVITY * SIGMA * (tw + 273.15) ** 4
-                             + (1 - WALL_EMISSIVITY) * l_veg)
-                cos_i = max(0.0, -float(SIDE_NORMALS[k] @ f["sun"][t])) if cosz[i] > 0 else 0.0
-                k_wall[k] = WALL_ALBEDO * (fs * dni[i] * cos_i + 0.5 * dhi[i]
-                                           + 0.5 * 0.15 * ghi[i])
-            l_wall_mean = (l_wall * b.wall[1:]).sum(0) / wsum
-            kdown = dni[i] * cosz[i] * sun_b[i] + dhi[i] * svf_b[0] + b.wall[0] * wall_refl[i]
-            ldown = l_sky[0] + b.veg[0] * l_veg + b.wall[0] * l_wall_mean
-            k_side = dhi[i] * svf_b[1:] + b.wall[1:] * k_wall + 0.5 * kup[None, :]
-            l_side = l_sky[1:] + b.veg[1:] * l_veg + b.wall[1:] * l_wall + 0.5 * lup[None, :]
-            tmrt = tmrt_with_beam_c(kdown, kup, k_side, ldown, lup, l_side, dni[i],
-                                    f["elevation_deg"][t], sunlit=sun_b[i])
+            cos_i = np.clip(-(SIDE_NORMALS @ f["sun"][t]), 0.0, None) * (cosz[i] > 0)
+            scal = np.array([l_veg, dni[i] * cosz[i], dhi[i], t_wall[4, t],
+                             WALL_ALBEDO * (0.5 * dhi[i] + 0.5 * 0.15 * ghi[i]),
+                             direct_beam_on_body_w_m2(dni[i], f["elevation_deg"][t]),
+                             *ANGULAR_FACTORS["standing"][:2], ABSORPTION_K, ABSORPTION_L,
+                             SIGMA, WALL_EMISSIVITY])
+            step = (band_g[t], l_hemi[t], scal, t_wall[[2, 3, 0, 1], t],
+                    WALL_ALBEDO * dni[i] * cos_i, sun_b[i], wall_sun[i], wall_refl[i], kup, lup)
+            tmrt = _body_tmrt(b, wsum, svf_b, step, None)
             utci = utci_one_air_c(ta, tmrt, f["wind_speed_m_s"][t], f["rh_percent"][t])
             tmrt_max = np.fmax(tmrt_max, tmrt)
             utci_max = np.fmax(utci_max, utci)
             strong += np.where(utci > STRONG_HEAT_UTCI_C, dt_h[t], 0.0)
             if pts.size:
+                fl = _body_tmrt(b, wsum, svf_b, step, pts)
                 beam_side = (dni[i] * np.clip(SIDE_NORMALS @ f["sun"][t], 0, None)[:, None]
-                             * sun_b[i])
-                vals = dict(tmrt_c=tmrt, utci_c=utci, kdown_w_m2=kdown, kup_w_m2=kup,
-                            ldown_w_m2=ldown, lup_w_m2=lup)
+                             * sun_b[i][pts])
+                vals = dict(tmrt_c=tmrt[pts], utci_c=utci[pts], kdown_w_m2=fl[0],
+                            kup_w_m2=kup[pts], ldown_w_m2=fl[1], lup_w_m2=lup[pts])
                 for k, name in enumerate(("north", "east", "south", "west")):
-                    vals[f"k{name}_w_m2"] = k_side[k] + beam_side[k]
-                    vals[f"l{name}_w_m2"] = l_side[k]
+                    vals[f"k{name}_w_m2"] = fl[2 + k] + beam_side[k]
+                    vals[f"l{name}_w_m2"] = fl[6 + k]
                 for key in POINT_KEYS:
-                    out_pts[key][:, t] = np.asarray(vals[key])[pts]
+                    out_pts[key][:, t] = vals[key]
             if progress is not None:
                 progress("tmrt", t + 1, nt)
 
@@ -516,34 +517,19 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         raster(t_surf_max), raster(strong), out_pts, attrs)
 
 
-def _shadows(geom: GridGeometry, f: dict, steps: np.ndarray, wall_pts: np.ndarray,
-             has_wall: np.ndarray, progress, nt: int):
-    """Sunlit fractions of the ground, the body (mean of the interval's sun samples) and the
-    wall points seen per side, ``(len(steps), n)``, ``(len(steps), n)``, ``(len(steps), 4, n)``."""
-    tau = geom.transmissivity
-    sun_g = np.zeros((steps.size, geom.n), np.float32)
-    sun_b = np.zeros((steps.size, geom.n), np.float32)
-    wall_sun = np.zeros((steps.size, 4, geom.n), np.float32)
-    for i, t in enumerate(steps):
-        s = f["sun"][t]
-        if s[2] > 0 and f["dni_w_m2"][t] > 0:
-            sun_g[i] = sunlit_fraction(geom.scene, geom.ground_origins, s, tau)
-            for sk in f["sun_sub"][t]:
-                if sk[2] > 0:
-                    sun_b[i] += sunlit_fraction(geom.scene, geom.body_origins, sk, tau)
-            sun_b[i] /= len(f["sun_sub"][t])
-            for k in range(4):
-                if SIDE_NORMALS[k] @ s < 0:  # walls seen looking this way face the sun
-                    sel = np.flatnonzero(has_wall[k])
-                    if geom.wall_strip is None:  # one point per side: sunlit 0 or 1
-                        wall_sun[i, k, sel] = sunlit_fraction(geom.scene, wall_pts[k, sel], s,
-                                                              tau)
-                    else:  # the sunlit share of the wall's height (microclimate.seen_walls)
-                        wall_sun[i, k, sel] = strip_sunlit_fraction(
-                            geom.scene, geom.wall_strip[k][:, sel], s, tau)
-        if progress is not None:
-            progress("sun", t + 1, nt)
-    return sun_g, sun_b, wall_sun
+def _body_tmrt(b: ViewFractions, wsum, svf_b, step, idx):
+    """Tmrt ``(n,)`` of every cell (``idx`` None), else the fluxes ``(10, len(idx))`` (kdown,
+    ldown, k_side N E S W, l_side N E S W) of the cells ``idx``: one pass of
+    :func:`microclimate._grid_kernels.body_step` (:func:`microclimate.tmrt.tmrt_with_beam_c`
+    per cell)."""
+    band, l_hemi, scal, t_lit, k_lit, sun_b, wall_sun, wall_refl, kup, lup = step
+    sel = slice(None) if idx is None else idx
+    n = sun_b.shape[0] if idx is None else len(idx)
+    tmrt, fluxes = np.empty(n), np.empty((10, n if idx is not None else 0))
+    _gk.body_step(b.sky_band[:, :, sel], band, l_hemi, b.veg[:, sel], b.wall[:, sel], wsum[sel],
+                  svf_b[:, sel], sun_b[sel], wall_sun[:, sel], wall_refl[sel], kup[sel],
+                  lup[sel], scal, t_lit, k_lit, idx is not None, fluxes, tmrt)
+    return tmrt if idx is None else fluxes
 
 
 def _step_hours(forcing: pd.DataFrame) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 
 from microclimate.conduction import Nodes
 from microclimate.ground import WALL_ALBEDO
-from microclimate.skyview import sunlit_fraction
+from microclimate.shadows import ground_sunlit
 from microclimate.surface_balance import surface_energy_balance
 
 __all__ = ["SpinupPlan", "spinup_plan", "ground_spinup_state"]
@@ -156,7 +156,7 @@ def ground_spinup_state(
         for i, t in enumerate(steps):
             s = forcing["sun"][t]
             if s[2] > 0 and forcing["dni_w_m2"][t] > 0:
-                sun_g[i] = sunlit_fraction(geom.scene, geom.ground_origins, s, tau)
+                sun_g[i] = ground_sunlit(geom, s)
         dni, dhi = forcing["dni_w_m2"][steps], forcing["dhi_w_m2"][steps]
         cosz = np.clip(forcing["sun"][steps, 2], 0.0, None)
         k_ground = (dni[:, None] * cosz[:, None] * sun_g + dhi[:, None] * svf_sw[None, :]

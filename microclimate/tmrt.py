@@ -31,6 +31,8 @@ from citymodel.errors import InputError
 __all__ = [
     "STEFAN_BOLTZMANN_W_M2K4",
     "ANGULAR_FACTORS",
+    "ABSORPTION_K",
+    "ABSORPTION_L",
     "mean_radiant_flux_w_m2",
     "tmrt_c",
     "projected_area_factor",
@@ -40,6 +42,10 @@ __all__ = [
 
 #: Stefan-Boltzmann constant [W/m2/K4] (CODATA 2018).
 STEFAN_BOLTZMANN_W_M2K4 = 5.670374419e-8
+
+#: Short-wave and long-wave absorption coefficients of the body [-] (SOLWEIG's defaults).
+ABSORPTION_K = 0.70
+ABSORPTION_L = 0.97
 
 #: Angular factors per posture: ``(f_up_down, f_side, f_cylinder)`` [-]. Up/down factors apply
 #: to each of the two vertical directions, the side factor to each of N, E, S, W; the cylinder
@@ -76,8 +82,8 @@ def mean_radiant_flux_w_m2(
     ldown,
     lup,
     l_side,
-    absorption_k: float = 0.70,
-    absorption_l: float = 0.97,
+    absorption_k: float = ABSORPTION_K,
+    absorption_l: float = ABSORPTION_L,
     posture: str = "standing",
 ):
     """Mean radiant flux density absorbed by a person, ``Sstr`` of SOLWEIG.
@@ -130,8 +136,8 @@ def tmrt_c(
     ldown,
     lup,
     l_side,
-    absorption_k: float = 0.70,
-    absorption_l: float = 0.97,
+    absorption_k: float = ABSORPTION_K,
+    absorption_l: float = ABSORPTION_L,
     posture: str = "standing",
 ):
     """Mean radiant temperature from six-direction fluxes, no separate direct beam.
@@ -232,8 +238,8 @@ def tmrt_with_beam_c(
     dni_w_m2,
     elevation_deg,
     sunlit=1.0,
-    absorption_k: float = 0.70,
-    absorption_l: float = 0.97,
+    absorption_k: float = ABSORPTION_K,
+    absorption_l: float = ABSORPTION_L,
     posture: str = "standing",
     model: str = "cylinder",
 ):
