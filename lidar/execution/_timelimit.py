@@ -17,7 +17,7 @@ import multiprocessing
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -74,6 +74,19 @@ def main_script_hidden():
             main.__dict__.update(saved)
 
 
+def stop_workers(workers: Sequence[Any]) -> None:
+    """Ask worker processes (each with ``conn`` and ``proc``) to stop; kill those still alive after 2 s."""
+    for w in workers:
+        try:
+            w.conn.send(None)
+        except (OSError, ValueError):
+            pass
+    for w in workers:
+        w.proc.join(2)
+        if w.proc.is_alive():
+            w.proc.kill()
+
+
 class _Worker:
     def __init__(self, ctx, fn, warmup) -> None:
         self.conn, child = ctx.Pipe()
@@ -117,15 +130,7 @@ class HardLimitRunner:
         self._retry.append(task)
 
     def close(self) -> None:
-        for w in self.workers:
-            try:
-                w.conn.send(None)
-            except (OSError, ValueError):
-                pass
-        for w in self.workers:
-            w.proc.join(2)
-            if w.proc.is_alive():
-                w.proc.kill()
+        stop_workers(self.workers)
         self.workers = []
 
     def _replace(self, k: int) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 
 from citymodel.errors import CityModelError, ReconstructionError
 from lidar.execution import spill
-from lidar.execution._timelimit import MAX_START_FAILURES, main_script_hidden
+from lidar.execution._timelimit import MAX_START_FAILURES, main_script_hidden, stop_workers
 
 __all__ = ["TilePool", "TileDone", "pool", "TILES_AHEAD_PER_WORKER"]
 
@@ -160,15 +160,7 @@ class TilePool:
 
     def close(self) -> None:
         """Stop the workers."""
-        for w in self.workers:
-            try:
-                w.conn.send(None)
-            except (OSError, ValueError):
-                pass
-        for w in self.workers:
-            w.proc.join(2)
-            if w.proc.is_alive():
-                w.proc.kill()
+        stop_workers(self.workers)
         self.workers = []
 
     def _replace(self, k: int) -> None:
