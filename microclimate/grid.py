@@ -171,7 +171,7 @@ def _check_rasters(r: HeatRasters) -> np.ndarray:
 
 
 def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: int = 512,
-                 progress=None) -> GridGeometry:
+                 sun_rays: str = "walk", progress=None) -> GridGeometry:
     """Scene and per-cell view fractions of the ground cells of ``rasters``.
 
     Parameters
@@ -182,6 +182,12 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     n_rays : int
         Hemisphere rays per cell at body height (half as many at the ground, which only needs
         its sky view). Kronenhuset's Tmrt RMSE is 3.70 / 3.73 / 3.72 K with 256 / 512 / 1024.
+    sun_rays : {"walk", "embree"}
+        How each step's sun rays are cast on the same block height field: ``"walk"`` steps
+        through the raster's cells (:mod:`microclimate.sunrays`, 2-3x faster per step),
+        ``"embree"`` casts them in the Embree scene of the sky view factors, as the solar solver
+        does. The two agree up to rays grazing a cell edge (``tests/test_microclimate_sunrays.py``);
+        the choice is recorded in the result's ``attrs["sun_rays"]``.
     progress : callable, optional
         ``progress(stage: str, done: int, total: int)``.
 
@@ -189,6 +195,8 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     -------
     GridGeometry
     """
+    if sun_rays not in ("walk", "embree"):
+        raise InputError(f"sun rays {sun_rays!r}: use 'walk' or 'embree'")
     buildings = _check_rasters(rasters)
     dsm = np.asarray(rasters.dsm_m, dtype=np.float64)
     shape = dsm.shape
@@ -221,13 +229,16 @@ def prepare_grid(rasters: HeatRasters, *, body_height_m: float = 1.1, n_rays: in
     gnd = view_fractions(scene, ground_o, n_rays=max(64, n_rays // 2), hit_points=False,
                          progress=cb("ground view"))
     strip = wall_strip_points(body.wall_point, z, dsm, rasters.transform, scene.origin)
-    hf = height_field(dsm, rasters.transform, scene.origin, dem_m=np.asarray(rasters.dem_m, float),
-                      cdsm_m=cdsm, trunk_ratio=TRUNK_RATIO)
+    hf = None if sun_rays == "embree" else height_field(
+        dsm, rasters.transform, scene.origin, dem_m=np.asarray(rasters.dem_m, float), cdsm_m=cdsm,
+        trunk_ratio=TRUNK_RATIO)
     return GridGeometry(shape, rasters.transform, rasters.crs, cells, ground, scene, body_o,
                         ground_o, body, gnd, lc, float(body_height_m), wall_strip=strip,
                         heightfield=hf,
                         attrs={"land_cover": note, "n_rays": int(n_rays),
-                               "sky_view_rays": "Fibonacci hemisphere, uniform solid angle"})
+                               "sky_view_rays": "Fibonacci hemisphere, uniform solid angle",
+                               "sun_rays": ("Embree, one ray per point" if hf is None else
+                                            "cell walk through the block height field")})
 
 
 def _cell_layers(land_cover: np.ndarray) -> tuple[Layers, SurfaceProperties]:

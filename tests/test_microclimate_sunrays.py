@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from affine import Affine
 
+from citymodel.errors import InputError
 from energy.sun import direction_vectors
 from microclimate.grid import HeatRasters, prepare_grid, run_grid
 from microclimate.heightfield import raster_scene
@@ -175,3 +176,22 @@ def test_a_point_on_a_wall_face_is_in_its_block_as_for_embree():
         embree = sc.codes_local(o, np.broadcast_to(s.astype(np.float32), o.shape))
         ours = sun_codes(hf, o[:, :2], o[:, 2:3], s)[:, 0]
         assert np.all(embree == 0) and np.array_equal(ours, embree)
+
+
+def test_grid_run_with_embree_sun_rays_matches_the_walk():
+    """`prepare_grid(sun_rays="embree")` casts the steps' sun rays in the Embree scene, as the
+    solar solver does: the maps equal the walk's except where a ray grazes a cell edge, and the
+    result says which engine cast them."""
+    dem, dsm, cdsm = _city(seed=5, n=40)
+    rasters = HeatRasters(dsm, dem, cdsm, np.ones(dsm.shape, int), TR, None)
+    site = dict(lat_deg=57.7, lon_deg=12.0, tz_offset_h=1.0)
+    walk = run_grid(prepare_grid(rasters, n_rays=64), _forcing(), site)
+    embree = run_grid(prepare_grid(rasters, n_rays=64, sun_rays="embree"), _forcing(), site)
+    assert walk.attrs["sun_rays"].startswith("cell walk") and embree.attrs["sun_rays"].startswith("Embree")
+    d = np.abs(walk.tmrt_max_c - embree.tmrt_max_c)
+    ok = np.isfinite(d)
+    assert ok.sum() > 500
+    assert np.mean(d[ok] > 0.01) < 0.01  # at most 1 % of the cells differ by more than 0.01 K
+    assert np.nanmax(walk.tmrt_max_c) > 40  # a sunny day: the comparison is not between shadows only
+    with pytest.raises(InputError, match="'walk' or 'embree'"):
+        prepare_grid(rasters, sun_rays="radiance")
