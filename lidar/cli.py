@@ -150,13 +150,13 @@ def _finish(model, stats, files, crs, trees, slope_out, dtm_for, dtm_tmp, overwr
             dtm_tmp.cleanup()
     stats["n_trees"] = None
     if trees:
-        from lidar.points.pointcloud import read_points
-        from lidar.vegetation.trees import add_trees, detect_trees
+        from lidar.vegetation.trees import add_trees
+        from lidar.vegetation.trees_tiled import detect_trees_in_files
 
-        # ground, vegetation and unclassified points only: buildings are not needed for trees
-        pc = read_points(files, crs=crs, classes=(1, 2, 3, 4, 5), progress=not is_quiet())
-        stats["n_trees"] = add_trees(model, detect_trees(pc))
-        del pc
+        # ground, vegetation and unclassified points only (buildings are not needed for trees),
+        # tile by tile for big inputs
+        trees_df = detect_trees_in_files(files, crs=crs, classes=(1, 2, 3, 4, 5), progress=not is_quiet())
+        stats["n_trees"] = add_trees(model, trees_df)
     if seq is not None:
         seq.finish(model)
     else:

@@ -33,6 +33,15 @@ VEGETATION_CLASSES = (3, 4, 5)
 TREE_COLUMNS = ["tree_id", "x_m", "y_m", "h_ground_m", "height_m", "crown_diameter_m", "crown_base_m", "n_points"]
 
 
+def _aligned(xy: np.ndarray, res_m: float, margin_m: float) -> tuple[float, float, float, float]:
+    """Bounds around ``xy (n, 2)`` plus ``margin_m``, on multiples of ``res_m``: the grids of a
+    tile and of the whole cloud then share their cells, so a tree does not depend on the extent
+    of the points it was detected in."""
+    lo = np.floor((xy.min(axis=0) - margin_m) / res_m) * res_m
+    hi = np.ceil((xy.max(axis=0) + margin_m) / res_m) * res_m
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
 def _window_radius_m(height_m: np.ndarray) -> np.ndarray:
     """Local-maximum search radius [m] for a top ``height_m`` [m] above ground: 1 m + 0.12 h, 1..3 m."""
     return np.clip(1.0 + 0.12 * np.asarray(height_m, dtype=np.float64), 1.0, 3.0)
@@ -113,7 +122,8 @@ def detect_trees(
         if not ground.any():
             raise PointCloudError("detect_trees: no ground points found; classify ground first "
                                   "(lidar.ground.classify_ground) or pass dtm=make_dtm(...)")
-        dtm = make_dtm(xyz[ground], resolution_m=max(resolution_m, 1.0))
+        dtm_res = max(resolution_m, 1.0)
+        dtm = make_dtm(xyz[ground], resolution_m=dtm_res, bounds=_aligned(xyz[ground, :2], dtm_res, 0.0))
     grid, transform = dtm
     hag = height_above_ground(xyz, grid, transform)
     veg = _vegetation_mask(pc, hag, min_height_m) & (hag > 0.0)
@@ -122,8 +132,7 @@ def detect_trees(
     vxyz, vh = xyz[veg], hag[veg]
 
     # canopy height model: highest vegetation point above ground per cell
-    b = (*vxyz[:, :2].min(axis=0) - 2 * resolution_m, *vxyz[:, :2].max(axis=0) + 2 * resolution_m)
-    ny, nx, tf = grid_geometry(b, resolution_m)
+    ny, nx, tf = grid_geometry(_aligned(vxyz[:, :2], resolution_m, 2 * resolution_m), resolution_m)
     rows, cols, inside = cell_index(vxyz[:, :2], tf, (ny, nx))
     flat = np.where(inside, rows * nx + cols, 0)
     chm = np.zeros(ny * nx)
