@@ -42,17 +42,10 @@ def _local_maxima(sm: np.ndarray, mask: np.ndarray, radius_cells: np.ndarray) ->
     return is_top & mask
 
 
-#: Heights above this are flooded as equal [m] (no tree is that tall).
-WATERSHED_TOP_M = 130.0
-#: Height step of the flooding priority [m]: 65,000 levels in a uint16.
-WATERSHED_STEP_M = 0.002
-
-
 def _watershed(sm: np.ndarray, markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Marker-controlled watershed of the inverted CHM inside ``mask`` (labels 1..n, 0 outside)."""
-    # a fixed height step (not one scaled to the tallest crown of the grid), so that a tile and
-    # the whole cloud flood the same crown alike
-    inv = np.round((WATERSHED_TOP_M - np.clip(sm, 0.0, WATERSHED_TOP_M)) / WATERSHED_STEP_M).astype(np.uint16)
+    top = max(float(sm.max()), 1e-6)
+    inv = np.round(np.clip(top - sm, 0, None) * (60000.0 / top)).astype(np.uint16)
     m = markers.astype(np.int32).copy()
     m[~ndimage.binary_dilation(mask)] = -1
     seg = ndimage.watershed_ift(inv, m)

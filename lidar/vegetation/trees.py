@@ -33,12 +33,12 @@ VEGETATION_CLASSES = (3, 4, 5)
 TREE_COLUMNS = ["tree_id", "x_m", "y_m", "h_ground_m", "height_m", "crown_diameter_m", "crown_base_m", "n_points"]
 
 
-def _aligned(xy: np.ndarray, res_m: float, margin_m: float) -> tuple[float, float, float, float]:
-    """Bounds around ``xy (n, 2)`` plus ``margin_m``, on multiples of ``res_m``: the grids of a
-    tile and of the whole cloud then share their cells, so a tree does not depend on the extent
-    of the points it was detected in."""
-    lo = np.floor((xy.min(axis=0) - margin_m) / res_m) * res_m
-    hi = np.ceil((xy.max(axis=0) + margin_m) / res_m) * res_m
+def _anchored(xy: np.ndarray, res_m: float, margin_m: float,
+              anchor_m: tuple[float, float]) -> tuple[float, float, float, float]:
+    """Bounds around ``xy (n, 2)`` plus ``margin_m`` with edges on ``anchor_m + k * res_m``."""
+    a = np.asarray(anchor_m, dtype=np.float64)
+    lo = a + np.floor((xy.min(axis=0) - margin_m - a) / res_m) * res_m
+    hi = a + np.ceil((xy.max(axis=0) + margin_m - a) / res_m) * res_m
     return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
 
@@ -67,6 +67,7 @@ def detect_trees(
     min_points: int = 15,
     min_prominence_m: float = 0.3,
     id_prefix: str = "tree_",
+    grid_anchor_m: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Detect individual trees in a classified point cloud.
 
@@ -91,6 +92,11 @@ def detect_trees(
         bumps are branches of the neighbouring crown.
     id_prefix : str
         Prefix of the ``tree_id`` values (``tree_0001``, ...).
+    grid_anchor_m : (x, y), optional
+        Put the terrain and canopy grids' cell edges on ``anchor + k * cell``, so that parts of a
+        cloud (tiles) and the whole cloud share their cells and find the same trees
+        (:mod:`lidar.vegetation.trees_tiled`). Default: the grids start 2 cells before the
+        points (the cells follow the points when they are moved).
 
     Returns
     -------
@@ -123,7 +129,9 @@ def detect_trees(
             raise PointCloudError("detect_trees: no ground points found; classify ground first "
                                   "(lidar.ground.classify_ground) or pass dtm=make_dtm(...)")
         dtm_res = max(resolution_m, 1.0)
-        dtm = make_dtm(xyz[ground], resolution_m=dtm_res, bounds=_aligned(xyz[ground, :2], dtm_res, 0.0))
+        dtm = make_dtm(xyz[ground], resolution_m=dtm_res,
+                       bounds=None if grid_anchor_m is None else _anchored(xyz[ground, :2], dtm_res, 0.0,
+                                                                           grid_anchor_m))
     grid, transform = dtm
     hag = height_above_ground(xyz, grid, transform)
     veg = _vegetation_mask(pc, hag, min_height_m) & (hag > 0.0)
@@ -132,7 +140,10 @@ def detect_trees(
     vxyz, vh = xyz[veg], hag[veg]
 
     # canopy height model: highest vegetation point above ground per cell
-    ny, nx, tf = grid_geometry(_aligned(vxyz[:, :2], resolution_m, 2 * resolution_m), resolution_m)
+    b = (*vxyz[:, :2].min(axis=0) - 2 * resolution_m, *vxyz[:, :2].max(axis=0) + 2 * resolution_m)
+    if grid_anchor_m is not None:
+        b = _anchored(vxyz[:, :2], resolution_m, 2 * resolution_m, grid_anchor_m)
+    ny, nx, tf = grid_geometry(b, resolution_m)
     rows, cols, inside = cell_index(vxyz[:, :2], tf, (ny, nx))
     flat = np.where(inside, rows * nx + cols, 0)
     chm = np.zeros(ny * nx)

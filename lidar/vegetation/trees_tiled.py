@@ -8,7 +8,9 @@ that holds it (:func:`lidar.execution.spill.spill_blocks`); each tile's trees ar
 the tile and its buffer, and a tree is kept by the one tile that holds its top. A crown narrower
 than the buffer is seen whole by the tile that keeps it, so memory is bounded by a tile and the
 trees do not depend on where the tile edges fall (tested against the whole-cloud detection).
-The trees are numbered once at the end, in tile order.
+The terrain and canopy grids of every tile and of a whole-cloud run have their cell edges on
+the same lattice (anchored at the files' lower-left corner), so tiles see the cells the whole
+cloud would. The trees are numbered once at the end, in tile order.
 """
 
 from __future__ import annotations
@@ -81,13 +83,14 @@ def detect_trees_in_files(
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     limit = MAX_POINTS_AT_ONCE if max_points is None else int(max_points)
     infos = scan_las(paths, crs=crs)
+    b = np.array([i.bounds for i in infos], dtype=np.float64)
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    detect_kw["grid_anchor_m"] = (float(x0), float(y0))  # the same cells at once and in tiles
     if sum(i.n_points for i in infos) <= limit:
         pc = read_points(paths, crs=crs, classes=classes, progress=progress)
         return detect_trees(pc, id_prefix=id_prefix, **detect_kw)
     if not (tile_m > 0 and buffer_m >= 0):
         raise InputError(f"trees: tile side must be > 0 and buffer >= 0 m, got {tile_m}, {buffer_m}")
-    b = np.array([i.bounds for i in infos], dtype=np.float64)
-    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
     xs = np.arange(x0, x1, tile_m) if x1 > x0 else np.array([x0])
     ys = np.arange(y0, y1, tile_m) if y1 > y0 else np.array([y0])
     boxes = np.array([(x, y, x + tile_m, y + tile_m) for y in ys for x in xs])
