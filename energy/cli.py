@@ -118,6 +118,15 @@ def solar_cmd(model_path, weather, year, sensor_spacing_m, albedo, albedo_table,
         scheduler=scheduler, workers=workers, n_threads=1 if (scheduler or workers > 1) else 2,
         progress=not quiet,
     )
+    st = res.stats
+    model.extra["+solarMethod"] = {  # how the figures were made, with the file
+        "sun_resolution_deg": float(sun_resolution_deg), "sky_model": str(sky_model),
+        "sun_sampling_step": int(st["sun_sampling_step"]),
+        "sun_sampling_note": ("every sun bin cast" if st["sun_sampling_step"] <= 1 else
+                              f"direct sun cast to every {st['sun_sampling_step']}th sun bin along the analemmas, "
+                              f"{st['n_sun_inferred']:,} sensor-bin pairs inferred from agreeing samples "
+                              "(--sun-sampling-step 1 casts them all)"),
+    }
     pv = pv_potential(res, module_efficiency=module_efficiency, performance_ratio=performance_ratio,
                       min_irradiation_kwh_m2=min_irradiation_kwh_m2)
     n_surf = write_solar_attributes(model, res)

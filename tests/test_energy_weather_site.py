@@ -62,3 +62,7 @@ def test_solar_and_energy_refuse_and_warn_the_same(tmp_path, cli_runner, command
     doc = json.loads(out.read_text())
     site = doc["+weatherSite"] if command == ("solar",) else doc["+energyArchetypes"]["weather_site"]
     assert site["checked"] is False and "has no CRS" in site["note"]
+    if command == ("solar",):  # the sun sampling (on by default) is recorded with the figures
+        method = doc["+solarMethod"]
+        assert method["sun_sampling_step"] == 4 and "--sun-sampling-step 1" in method["sun_sampling_note"]
+        assert method["sun_resolution_deg"] == 5.0
