@@ -57,10 +57,10 @@ def _case_synth(args) -> dict:
 
 def _worker_peak_mb() -> float:
     """Largest peak RSS (VmHWM) of the live reconstruction workers (lidar._timelimit) [MB]."""
-    from lidar._timelimit import _RUNNERS
+    from lidar.execution._timelimit import kept_pools
 
     peak = 0.0
-    for r in _RUNNERS.values():
+    for r in kept_pools():
         for w in r.workers:
             try:
                 for line in Path(f"/proc/{w.proc.pid}/status").read_text().splitlines():

@@ -225,22 +225,33 @@ class HardLimitRunner:
                     self._replace(k)
 
 
-_RUNNERS: dict[tuple[Any, int], HardLimitRunner] = {}
+#: Worker pools kept for later builds of this process, by kind and arguments.
+_KEPT: dict[tuple, Any] = {}
+
+
+def kept(key: tuple, make: Callable[[], Any]) -> Any:
+    """The process's pool for ``key`` (``make()`` on first use, or when a worker has died; kept
+    until exit). A pool has ``workers`` (each with ``proc``) and ``close()``."""
+    p = _KEPT.get(key)
+    if p is None or any(not w.proc.is_alive() for w in p.workers):
+        if p is not None:
+            p.close()
+        p = _KEPT[key] = make()
+    return p
+
+
+def kept_pools() -> list[Any]:
+    """The pools :func:`kept` holds now (for measuring their workers)."""
+    return list(_KEPT.values())
 
 
 def runner(fn: Callable[[Any], Any], n_workers: int, warmup: Callable[[], Any] | None = None) -> HardLimitRunner:
     """The process's runner for ``fn`` with ``n_workers`` workers (started on first use, kept)."""
-    k = (fn, int(n_workers))
-    r = _RUNNERS.get(k)
-    if r is None or any(not w.proc.is_alive() for w in r.workers):
-        if r is not None:
-            r.close()
-        r = _RUNNERS[k] = HardLimitRunner(fn, n_workers, warmup)
-    return r
+    return kept(("runner", fn, int(n_workers)), lambda: HardLimitRunner(fn, n_workers, warmup))
 
 
 @atexit.register
 def _close_all() -> None:
-    for r in _RUNNERS.values():
-        r.close()
-    _RUNNERS.clear()
+    for p in _KEPT.values():
+        p.close()
+    _KEPT.clear()

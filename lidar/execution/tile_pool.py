@@ -21,7 +21,6 @@ depend on the number of workers.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import functools
 import math
@@ -34,7 +33,7 @@ from typing import Any
 
 from citymodel.errors import CityModelError, ReconstructionError
 from lidar.execution import spill
-from lidar.execution._timelimit import MAX_START_FAILURES, main_script_hidden, stop_workers
+from lidar.execution._timelimit import MAX_START_FAILURES, kept, main_script_hidden, stop_workers
 
 __all__ = ["TilePool", "TileDone", "pool", "TILES_AHEAD_PER_WORKER"]
 
@@ -58,16 +57,12 @@ def _worker_main(conn: Connection, warmup: Callable[[], Any] | None, tile_fn: Ca
             return
         c0 = time.process_time()
         try:
-            if msg[0] == "spill":
-                _, info, f, bboxes, folder, classes, chunk = msg
-                got = spill.spill_file(info, f, bboxes, folder, classes=classes, chunk_size=chunk)
-                conn.send(("spilled", f, got, info.n_points, time.process_time() - c0))
-            elif msg[0] == "call":
+            if msg[0] == "call":
                 conn.send(("called", msg[1](*msg[2]), time.process_time() - c0))
             else:
                 tile_fn(functools.partial(_send, conn, c0), *msg[1:])
         except Exception as exc:  # noqa: BLE001 - the tile (or the spill) fails, the worker goes on
-            conn.send(("error", exc if msg[0] in ("spill", "call") else f"{type(exc).__name__}: {exc}"))
+            conn.send(("error", exc if msg[0] == "call" else f"{type(exc).__name__}: {exc}"))
 
 
 def _send(conn: Connection, c0: float, m: tuple) -> None:
@@ -151,12 +146,8 @@ class TilePool:
         self.workers = [_Worker(self.ctx, warmup, tile_fn) for _ in range(max(1, int(n_workers)))]
         self.n_start_failures = 0
         self.n_killed = 0
-        #: CPU time of the workers [s] in the last spill() and tiles() (tiles killed midway not counted).
+        #: CPU time of the workers [s] in the last spill(), map() and tiles() (tiles killed midway not counted).
         self.cpu_s = {"spill": 0.0, "tiles": 0.0}
-
-    def alive(self) -> bool:
-        """Every worker process is running."""
-        return all(w.proc.is_alive() for w in self.workers)
 
     def close(self) -> None:
         """Stop the workers."""
@@ -212,37 +203,15 @@ class TilePool:
         CityModelError
             A worker died while spilling a file (out of memory?).
         """
-        todo = deque(range(len(infos)))
-        self.cpu_s["spill"] = 0.0
-        got: dict[int, list[int]] = {}
-        try:
-            while len(got) < len(infos):
-                for w in self.workers:
-                    if w.ready and w.task is None and todo:
-                        f = todo.popleft()
-                        w.conn.send(("spill", infos[f], f, bboxes_m, str(directory), classes, chunk_size))
-                        w.task = f
-                for k, msg in self._recv(None):
-                    w = self.workers[k]
-                    if msg is None:
-                        if w.task is None:
-                            self._died_at_start(k)
-                            continue
-                        raise CityModelError(f"a worker process died while spilling {infos[w.task].path} "
-                                             "(out of memory?); use fewer --workers")
-                    if msg[0] == "ready":
-                        w.ready = True
-                    elif msg[0] == "spilled":
-                        got[msg[1]] = msg[2]
-                        self.cpu_s["spill"] += msg[4]
-                        w.task = None
-                        if advance is not None:
-                            advance(msg[3])
-                    elif msg[0] == "error":
-                        w.task = None
-                        raise msg[1]
-        finally:
-            self._abandon()
+        fn = functools.partial(spill.spill_file, classes=classes, chunk_size=chunk_size)
+        args = [(info, f, bboxes_m, str(directory)) for f, info in enumerate(infos)]
+        got = []
+        for f, blocks in enumerate(self.map(fn, args, cpu_key="spill",
+                                            what=lambda a: f"while spilling {a[0].path}",
+                                            hint="use fewer --workers")):
+            got.append(blocks)
+            if advance is not None:
+                advance(infos[f].n_points)
         n_blocks = len(spill.check_bboxes(bboxes_m))
         parts: list[list[str]] = [[] for _ in range(n_blocks)]
         for f in range(len(infos)):
@@ -250,9 +219,13 @@ class TilePool:
                 parts[b].append(str(spill.part_path(directory, b, f)))
         return parts
 
-    def map(self, fn: Callable[..., Any], args: Sequence[tuple], advance: Callable[[int], Any] | None = None) -> Iterator[Any]:
+    def map(self, fn: Callable[..., Any], args: Sequence[tuple], advance: Callable[[int], Any] | None = None, *,
+            cpu_key: str = "map", what: Callable[[tuple], str] | None = None,
+            hint: str = "use fewer --workers or a smaller --tile-size-m") -> Iterator[Any]:
         """``fn(*a)`` for every ``a`` of ``args`` in the workers (no time limit); yield the results
         in the order of ``args``. ``fn`` and its arguments are pickled: pass paths, not points.
+        The workers' CPU time goes to ``cpu_s[cpu_key]``; ``what(a)`` names a call in the error
+        when its worker dies, ``hint`` says what to do then.
 
         Raises
         ------
@@ -265,7 +238,7 @@ class TilePool:
         done: dict[int, Any] = {}
         nxt, y = 0, 0
         window = TILES_AHEAD_PER_WORKER * len(self.workers)
-        self.cpu_s["map"] = 0.0
+        self.cpu_s[cpu_key] = 0.0
         try:
             while y < n:
                 if y in done:
@@ -282,13 +255,13 @@ class TilePool:
                         if w.task is None:
                             self._died_at_start(k)
                             continue
-                        raise CityModelError(f"a worker process died in {getattr(fn, '__name__', fn)} (out of "
-                                             "memory?); use fewer --workers or a smaller --tile-size-m")
+                        doing = what(args[w.task]) if what is not None else f"in {getattr(fn, '__name__', fn)}"
+                        raise CityModelError(f"a worker process died {doing} (out of memory?); {hint}")
                     if msg[0] == "ready":
                         w.ready = True
                     elif msg[0] == "called":
                         done[w.task] = msg[1]
-                        self.cpu_s["map"] += msg[2]
+                        self.cpu_s[cpu_key] += msg[2]
                         w.task = None
                         if advance is not None:
                             advance(1)
@@ -419,22 +392,6 @@ class TilePool:
             self._abandon()
 
 
-_POOLS: dict[tuple[Any, Any, int], TilePool] = {}
-
-
 def pool(n_workers: int, warmup: Callable[[], Any] | None, tile_fn: Callable[..., Any]) -> TilePool:
     """The process's pool of ``n_workers`` (started on first use, kept for later builds)."""
-    key = (warmup, tile_fn, int(n_workers))
-    p = _POOLS.get(key)
-    if p is None or not p.alive():
-        if p is not None:
-            p.close()
-        p = _POOLS[key] = TilePool(n_workers, warmup, tile_fn)
-    return p
-
-
-@atexit.register
-def _close_all() -> None:
-    for p in _POOLS.values():
-        p.close()
-    _POOLS.clear()
+    return kept(("tiles", warmup, tile_fn, int(n_workers)), lambda: TilePool(n_workers, warmup, tile_fn))
