@@ -24,6 +24,7 @@ from microclimate.skyview import (
     view_fractions,
 )
 from microclimate.tmrt import STEFAN_BOLTZMANN_W_M2K4, tmrt_with_beam_c
+from tests.heat_forcing import summer_day
 
 TR = Affine(1.0, 0.0, 1000.0, 0.0, -1.0, 5000.0)
 SVF_TOL = 0.01
@@ -139,15 +140,7 @@ def test_memory_check_names_the_option():
 
 
 def _forcing(n=24):
-    idx = pd.date_range("2021-06-21 01:00", periods=n, freq="h")
-    hour = np.arange(n) + 0.5
-    day = np.clip(np.sin((hour - 6) / 12 * np.pi), 0, None)
-    df = pd.DataFrame({"ghi_w_m2": 700 * day, "dhi_w_m2": 120 * day, "dni_w_m2": 750 * day,
-                       "t_air_c": 20 + 6 * np.sin((hour - 9) / 24 * 2 * np.pi),
-                       "rh_percent": 50.0, "wind_speed_m_s": 2.0,
-                       "ir_horizontal_w_m2": 340.0}, index=idx)
-    df["time_mid"] = idx - pd.Timedelta(minutes=30)
-    return df
+    return summer_day(n)
 
 
 def test_open_ground_fluxes_match_six_direction_formula():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import pandas as pd
 import pytest
 from affine import Affine
 
@@ -14,6 +13,7 @@ from energy.sun import direction_vectors
 from microclimate.grid import HeatRasters, prepare_grid, run_grid
 from microclimate.heightfield import raster_scene
 from microclimate.sunrays import column_sun_share, height_field, sun_codes, sunlit_share
+from tests.heat_forcing import summer_day
 
 TR = Affine(1.0, 0.0, 500000.0, 0.0, -1.0, 5000.0)
 #: Share of rays allowed to differ from Embree (rays grazing a cell edge in float32).
@@ -132,15 +132,7 @@ def test_box_shadow_is_the_analytic_one(zenith, azimuth):
 
 
 def _forcing(n=24):
-    idx = pd.date_range("2021-06-21 01:00", periods=n, freq="h")
-    hour = np.arange(n) + 0.5
-    day = np.clip(np.sin((hour - 6) / 12 * np.pi), 0, None)
-    df = pd.DataFrame({"ghi_w_m2": 700 * day, "dhi_w_m2": 120 * day, "dni_w_m2": 750 * day,
-                       "t_air_c": 20 + 6 * np.sin((hour - 9) / 24 * 2 * np.pi),
-                       "rh_percent": 50.0, "wind_speed_m_s": 2.0,
-                       "ir_horizontal_w_m2": 340.0}, index=idx)
-    df["time_mid"] = idx - pd.Timedelta(minutes=30)
-    return df
+    return summer_day(n)
 
 
 def test_grid_run_is_bit_identical_on_one_and_two_threads():

@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from affine import Affine
 
 from microclimate.grid import HeatRasters, run_grid
 from microclimate.skyview import estimate_memory_bytes
 from microclimate.tiling import HALO_CAP_M, halo_m_for, plan_tiles
+from tests.heat_forcing import summer_day
 
 TR = Affine(1.0, 0.0, 1000.0, 0.0, -1.0, 5000.0)
 SITE = dict(lat_deg=45.0, lon_deg=10.0, tz_offset_h=1.0)
@@ -28,15 +28,7 @@ T_SURFACE_TOL_K = (0.01, 0.15, 1.0)
 
 
 def _forcing(n=24):
-    idx = pd.date_range("2021-06-21 01:00", periods=n, freq="h")
-    hour = np.arange(n) + 0.5
-    day = np.clip(np.sin((hour - 6) / 12 * np.pi), 0, None)
-    df = pd.DataFrame({"ghi_w_m2": 700 * day, "dhi_w_m2": 120 * day, "dni_w_m2": 750 * day,
-                       "t_air_c": 22 + 7 * np.sin((hour - 9) / 24 * 2 * np.pi),
-                       "rh_percent": 50.0, "wind_speed_m_s": 2.0,
-                       "ir_horizontal_w_m2": 340.0}, index=idx)
-    df["time_mid"] = idx - pd.Timedelta(minutes=30)
-    return df
+    return summer_day(n, t_mean_c=22.0, t_amplitude_k=7.0)
 
 
 def _rasters(n: int, seed: int = 1, h_max: float = 6.0) -> HeatRasters:
