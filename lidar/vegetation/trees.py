@@ -25,12 +25,17 @@ from lidar.dtm import cell_index, grid_geometry, height_above_ground, make_dtm, 
 from lidar.pointcloud import PointCloud
 from lidar.vegetation.crowns import crown_base_from_envelope, segment_crowns, tree_tops
 
-__all__ = ["detect_trees", "add_trees", "TREE_COLUMNS", "VEGETATION_CLASSES"]
+__all__ = ["detect_trees", "add_trees", "empty_tree_table", "TREE_COLUMNS", "VEGETATION_CLASSES"]
 
 log = logging.getLogger(__name__)
 
 VEGETATION_CLASSES = (3, 4, 5)
 TREE_COLUMNS = ["tree_id", "x_m", "y_m", "h_ground_m", "height_m", "crown_diameter_m", "crown_base_m", "n_points"]
+
+
+def empty_tree_table() -> pd.DataFrame:
+    """A tree table without rows (columns :data:`TREE_COLUMNS`)."""
+    return pd.DataFrame({c: pd.Series(dtype="str" if c == "tree_id" else "float64") for c in TREE_COLUMNS})
 
 
 def _anchored(xy: np.ndarray, res_m: float, margin_m: float,
@@ -115,7 +120,7 @@ def detect_trees(
     """
     if not (resolution_m > 0) or not (min_height_m >= 0):
         raise InputError(f"detect_trees: resolution_m must be > 0 and min_height_m >= 0, got {resolution_m}, {min_height_m}")
-    empty = pd.DataFrame({c: pd.Series(dtype="str" if c == "tree_id" else "float64") for c in TREE_COLUMNS})
+    empty = empty_tree_table()
     if len(pc) == 0:
         return empty
     xyz = pc.xyz

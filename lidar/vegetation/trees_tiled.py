@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 
 from citymodel.errors import InputError, PointCloudError
+from citymodel.progress import progress_bar
 from lidar.execution.spill import load_block, spill_blocks
 from lidar.points.las import scan_las
 from lidar.points.pointcloud import read_points
-from lidar.vegetation.trees import TREE_COLUMNS, detect_trees
+from lidar.vegetation.trees import TREE_COLUMNS, detect_trees, empty_tree_table
 
 __all__ = ["detect_trees_in_files", "MAX_POINTS_AT_ONCE", "TILE_M", "BUFFER_M"]
 
@@ -64,7 +65,7 @@ def detect_trees_in_files(
     classes : sequence of int, optional
         ASPRS classes read (default ground, vegetation and unclassified: buildings are not needed).
     progress : bool
-        Progress bar while reading all points at once.
+        Progress bars (reading, and the tiles when tiled).
     max_points : int, optional
         Files with more points than this are read tile by tile (default :data:`MAX_POINTS_AT_ONCE`;
         the header counts, all classes).
@@ -86,7 +87,8 @@ def detect_trees_in_files(
     b = np.array([i.bounds for i in infos], dtype=np.float64)
     x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
     detect_kw["grid_anchor_m"] = (float(x0), float(y0))  # the same cells at once and in tiles
-    if sum(i.n_points for i in infos) <= limit:
+    n_points = sum(i.n_points for i in infos)
+    if n_points <= limit:
         pc = read_points(paths, crs=crs, classes=classes, progress=progress)
         return detect_trees(pc, id_prefix=id_prefix, **detect_kw)
     if not (tile_m > 0 and buffer_m >= 0):
@@ -96,12 +98,15 @@ def detect_trees_in_files(
     boxes = np.array([(x, y, x + tile_m, y + tile_m) for y in ys for x in xs])
     pad = np.array([-buffer_m, -buffer_m, buffer_m, buffer_m])
     log.info("trees: %d points in %d files, detected in %d tiles of %.0f m (+%.0f m buffer)",
-             sum(i.n_points for i in infos), len(infos), len(boxes), tile_m, buffer_m)
+             n_points, len(infos), len(boxes), tile_m, buffer_m)
     parts: list[pd.DataFrame] = []
     no_ground = 0
-    with tempfile.TemporaryDirectory(prefix="citymodel_trees_") as tmp:
-        spilled = spill_blocks(infos, boxes + pad, tmp, classes=classes)
+    with tempfile.TemporaryDirectory(prefix="citymodel_trees_") as tmp, progress_bar(progress) as bar:
+        read = bar.add_task("Reading points into tree tiles", total=n_points)
+        spilled = spill_blocks(infos, boxes + pad, tmp, classes=classes, advance=lambda n: bar.advance(read, n))
+        task = bar.add_task("Detecting trees", total=len(boxes))
         for box, path in zip(boxes, spilled, strict=True):  # a loop over tiles
+            bar.advance(task)
             pc = load_block(path, infos[0].epsg, [str(i.path) for i in infos])
             os.unlink(path)
             if len(pc) == 0:
@@ -118,7 +123,7 @@ def detect_trees_in_files(
                     "detected there", no_ground, len(boxes), buffer_m)
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="str" if c == "tree_id" else "float64") for c in TREE_COLUMNS})
+        return empty_tree_table()
     out = pd.concat(parts, ignore_index=True)[list(TREE_COLUMNS)]
     out["tree_id"] = [f"{id_prefix}{i + 1:04d}" for i in range(len(out))]
     return out
