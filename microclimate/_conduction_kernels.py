@@ -158,6 +158,11 @@ def run_balance(*args):
     return run_balance_kernel(*fixed)
 
 
+#: Newton stops when its last step is below this [K]; it converges quadratically on the smooth
+#: face balance, so the temperature it returns is far closer than that (below 1e-9 K).
+NEWTON_TOL_K = 1e-6
+
+
 @nb.njit(cache=True, parallel=True)
 def run_balance_kernel(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, max_iter, rows, n_spin,
                        k_abs, l_in, t_air, h_c, e_air, t_in, eps, beta, h_in, gamma_pa_k,
@@ -170,7 +175,8 @@ def run_balance_kernel(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, 
     eliminated from the bottom up, so that seen from its outer face it is one conductance ``G``
     to a temperature ``T*``; the face balance ``k_abs + l_in - eps sigma Ts^4 + h_c (T_air - Ts)
     - beta h_c / gamma (e_sat(Ts) - e_air) = G (Ts - T*)`` (monotone in Ts) is solved by Newton
-    (at most ``max_iter`` iterations, to 1e-10 K), then the cells are back-substituted.
+    (at most ``max_iter`` iterations, until a step is below :data:`NEWTON_TOL_K`), then the
+    cells are back-substituted.
     Forcing (n_hours, n): k_abs, l_in (absorbed long-wave ``eps (svf L_down + (1 - svf) sigma
     eps_surr T_surr^4)``) [W/m2], t_air [degC], h_c [W/m2K], e_air [Pa], t_in [degC]; per
     surface (n,): eps, beta, h_in [W/m2K]. Outputs (n_rec, n) are hour means; t_start /
@@ -220,7 +226,7 @@ def run_balance_kernel(t_init, cap, g_int, g_out_face, g_in_face, dt, substeps, 
                           - hl * es * 17.625 * 243.04 / (ts + 243.04) ** 2 - g_slab)
                     step = f / df
                     ts -= step
-                    if abs(step) < 1e-10:
+                    if abs(step) < NEWTON_TOL_K:
                         break
                 t[0] = (d[0] + go * ts) / (b[0] + go)
                 for i in range(1, m):
@@ -320,6 +326,8 @@ def run_balance_blocks(t_init, cls, ci, w, inv_b, a_sub, u_in, b0, g_out_face, s
         acc = np.empty(BLOCK)
         ka = np.zeros(BLOCK)
         li = np.zeros(BLOCK)
+        rhs = np.zeros(BLOCK)
+        es_sig = np.zeros(BLOCK)
         for lane in range(BLOCK):
             s = s0 + min(lane, nl - 1)  # idle lanes repeat the last cell
             c = cls[s]
@@ -334,8 +342,13 @@ def run_balance_blocks(t_init, cls, ci, w, inv_b, a_sub, u_in, b0, g_out_face, s
             ui[lane] = u_in[c]
             gs[lane] = go[lane] * bb0[lane] / (bb0[lane] + go[lane])
             e[lane] = eps[s]
+            es_sig[lane] = eps[s] * SIGMA_W_M2K4
             be[lane] = beta[s]
             ts[lane] = t[0, lane]
+        wet = False  # a block without evaporating cells skips the vapour pressure
+        for lane in range(BLOCK):
+            if be[lane] > 0.0:
+                wet = True
         for j in range(n_total):
             r = rows[j]
             rec = j - n_spin
@@ -343,6 +356,7 @@ def run_balance_blocks(t_init, cls, ci, w, inv_b, a_sub, u_in, b0, g_out_face, s
             hc = h_c[r]
             ea = e_air[r]
             ti = t_in[r]
+            hl_unit = hc / gamma_pa_k
             for lane in range(BLOCK):
                 s = s0 + min(lane, nl - 1)
                 ka[lane] = k_abs[r, s]
@@ -354,22 +368,34 @@ def run_balance_blocks(t_init, cls, ci, w, inv_b, a_sub, u_in, b0, g_out_face, s
                 for i in range(m - 2, -1, -1):
                     for lane in range(BLOCK):
                         d[i, lane] = cc[i, lane] * t[i, lane] - ww[i, lane] * d[i + 1, lane]
+                for lane in range(BLOCK):  # the face balance's terms that Ts does not change
+                    rhs[lane] = ka[lane] + li[lane] + hc * ta + gs[lane] * d[0, lane] * ib[0, lane]
                 for _it in range(max_iter):
                     big = 0.0
-                    for lane in range(BLOCK):
-                        x = ts[lane]
-                        tk = x + T0_K
-                        t_star = d[0, lane] * ib[0, lane]
-                        hl = be[lane] * hc / gamma_pa_k
-                        es = e_sat_pa(x) if hl > 0.0 else 0.0
-                        f = (ka[lane] + li[lane] - e[lane] * SIGMA_W_M2K4 * tk ** 4
-                             + hc * (ta - x) - hl * (es - ea) - gs[lane] * (x - t_star))
-                        df = (-4.0 * e[lane] * SIGMA_W_M2K4 * tk ** 3 - hc
-                              - hl * es * 17.625 * 243.04 / (x + 243.04) ** 2 - gs[lane])
-                        step = f / df
-                        ts[lane] = x - step
-                        big = max(big, abs(step))
-                    if big < 1e-10:
+                    if wet:
+                        for lane in range(BLOCK):
+                            x = ts[lane]
+                            tk = x + T0_K
+                            hl = be[lane] * hl_unit
+                            es = e_sat_pa(x) if hl > 0.0 else 0.0
+                            es_rate = es * 17.625 * 243.04 / (x + 243.04) ** 2
+                            f = (rhs[lane] - es_sig[lane] * tk ** 4 - (hc + gs[lane]) * x
+                                 - hl * (es - ea))
+                            df = -4.0 * es_sig[lane] * tk ** 3 - hc - gs[lane] - hl * es_rate
+                            step = f / df
+                            ts[lane] = x - step
+                            big = max(big, abs(step))
+                    else:
+                        for lane in range(BLOCK):
+                            x = ts[lane]
+                            tk = x + T0_K
+                            tk3 = tk * tk * tk
+                            f = rhs[lane] - es_sig[lane] * tk3 * tk - (hc + gs[lane]) * x
+                            df = -4.0 * es_sig[lane] * tk3 - hc - gs[lane]
+                            step = f / df
+                            ts[lane] = x - step
+                            big = max(big, abs(step))
+                    if big < NEWTON_TOL_K:
                         break
                 for lane in range(BLOCK):
                     t[0, lane] = (d[0, lane] + go[lane] * ts[lane]) / (bb0[lane] + go[lane])

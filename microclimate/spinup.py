@@ -11,7 +11,8 @@ is given is repeated for the rest (:func:`spinup_plan`), as it is when no row pr
 
 Differences from the period's steps, on purpose (the spin-up only sets the initial slab
 temperatures): the walls a ground cell sees reflect the diffuse light only (no sunlit walls),
-and the sun is cast at the interval midpoint.
+the sun is cast at the interval midpoint, and the slabs step an hour at a time
+(:data:`microclimate.grid.GROUND_SPINUP_SUBSTEPS`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from microclimate.conduction import Nodes
 from microclimate.ground import WALL_ALBEDO
 from microclimate.shadows import ground_sunlit
-from microclimate.surface_balance import surface_energy_balance
+from microclimate.surface_balance import surface_temperatures_by_kind
 
 __all__ = ["SpinupPlan", "spinup_plan", "ground_spinup_state"]
 
@@ -98,6 +99,7 @@ def spinup_plan(spinup_steps: int, preceding_rows: int, steps_per_day: int) -> S
 
 def ground_spinup_state(
     nodes: Nodes,
+    kind: np.ndarray,
     geom,
     forcing: dict,
     band_factors: np.ndarray,
@@ -116,7 +118,9 @@ def ground_spinup_state(
     Parameters
     ----------
     nodes : Nodes
-        Discretised ground slabs of the ``n`` ground cells.
+        The ``k`` discretised ground slabs (one per land-cover class present).
+    kind : (n,) int
+        Slab of each of the ``n`` ground cells, ``0 .. k-1``.
     geom : GridGeometry
         The grid (:func:`microclimate.grid.prepare_grid`): scene, ground origins and views.
     forcing : dict
@@ -133,7 +137,8 @@ def ground_spinup_state(
     repeated_days : int
         Days of the first ``steps_per_day`` rows repeated before the rows.
     steps_per_day, substeps : int
-        As in :func:`microclimate.surface_balance.surface_energy_balance`.
+        As in :func:`microclimate.surface_balance.surface_energy_balance` (``substeps`` for
+        every spin-up row: the spin-up only has to reach the period's heat content).
     chunk_steps : int
         Rows per batch (bounds the memory: ``chunk_steps x n`` per array).
 
@@ -161,12 +166,11 @@ def ground_spinup_state(
         cosz = np.clip(forcing["sun"][steps, 2], 0.0, None)
         k_ground = (dni[:, None] * cosz[:, None] * sun_g + dhi[:, None] * svf_sw[None, :]
                     + g.wall[0][None, :] * WALL_ALBEDO * dhi[:, None])
-        res = surface_energy_balance(
-            nodes, (1.0 - albedo)[None, :] * k_ground, forcing["t_air_c"][steps, None],
-            forcing["wind_speed_m_s"][steps, None], l_sky_g[steps],
+        _, state = surface_temperatures_by_kind(
+            nodes, kind, (1.0 - albedo)[None, :] * k_ground, forcing["t_air_c"][steps],
+            forcing["wind_speed_m_s"][steps], l_sky_g[steps],
             emissivity=emissivity, sky_view=sky_g, evap_beta=evap_beta,
-            rh_percent=forcing["rh_percent"][steps, None], t_inner_c=t_deep_c,
+            rh_percent=forcing["rh_percent"][steps], t_inner_c=t_deep_c,
             t_init_c=t_deep_c if state is None else state, substeps=substeps,
             spinup_days=repeated_days if state is None else 0, steps_per_day=steps_per_day)
-        state = res.t_nodes_end_c
     return state
