@@ -137,3 +137,38 @@ def body_step(sky_band, band, l_hemi, veg, wall, wsum, svf, sun_b, wall_sun, wal
         if keep:
             fluxes[0, j] = kdown
             fluxes[1, j] = ldown
+
+
+@nb.njit(cache=True, parallel=True)
+def ground_forcing(sun_g, wall_sun, wall_w, wsum, dni_cosz, dhi, ghi, svf_sw, wall_view,
+                   albedo, l_hemi, band, sky_band, sky, wall_albedo,
+                   k_ground, k_abs, wall_refl, l_sky):  # pragma: no cover - numba
+    """Shortwave and sky long-wave reaching the ground cells over a chunk of steps, one pass.
+
+    sun_g : (t, n) float32 beam share of the ground point; wall_sun : (t, 4, n) float32 sunlit
+    fraction of the wall seen per side; wall_w : (4, n) view weights of those walls, wsum (n,)
+    their sum; dni_cosz, dhi, ghi, l_hemi : (t,) [W/m2] (beam on the horizontal, diffuse,
+    global, hemispheric sky long-wave); svf_sw, wall_view, albedo, sky : (n,) shortwave sky
+    view (crowns transmitting), wall view, albedo, sky view; band : (t, b) relative radiance per
+    zenith band, sky_band : (b, n) the cell's sky view per band; wall_albedo : float.
+    Outputs (t, n) float64: k_ground (shortwave reaching the ground), k_abs (absorbed:
+    ``(1 - albedo) k_ground``), wall_refl (shortwave the walls seen reflect: their sunlit
+    share reflects the global, the rest the diffuse) and l_sky (sky long-wave on the ground:
+    the bands it sees, per unit of its sky view) [W/m2].
+    """
+    nt, n = sun_g.shape
+    nbnd = band.shape[1]
+    for t in range(nt):
+        for c in nb.prange(n):
+            f_lit = (wall_sun[t, 0, c] * wall_w[0, c] + wall_sun[t, 1, c] * wall_w[1, c]
+                     + wall_sun[t, 2, c] * wall_w[2, c]
+                     + wall_sun[t, 3, c] * wall_w[3, c]) / wsum[c]
+            wr = wall_albedo * (ghi[t] * f_lit + dhi[t] * (1.0 - f_lit))
+            kg = dni_cosz[t] * sun_g[t, c] + dhi[t] * svf_sw[c] + wall_view[c] * wr
+            s = 0.0
+            for q in range(nbnd):
+                s += band[t, q] * sky_band[q, c]
+            wall_refl[t, c] = wr
+            k_ground[t, c] = kg
+            k_abs[t, c] = (1.0 - albedo[c]) * kg
+            l_sky[t, c] = l_hemi[t] * s / max(sky[c], 1e-6)

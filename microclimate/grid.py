@@ -427,6 +427,7 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
     wall_pts = np.nan_to_num(wall_pts)
     wsum = np.maximum(b.wall[1:].sum(axis=0), 1e-9)
     sky_g = np.clip(g.sky[0], 0.0, 1.0)
+    svf_g = np.ascontiguousarray(g.svf_shortwave(tau)[0])
     t_deep = float(np.mean(cat("t_air_c")[:steps_per_day]))
     tmrt_max = np.full(geom.n, -np.inf)
     utci_max = np.full(geom.n, -np.inf)
@@ -443,18 +444,17 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         sun_g, sun_b, wall_sun = grid_shadows(geom, f["sun"][steps], f["sun_sub"][steps],
                                               f["dni_w_m2"][steps], wall_pts, has_wall,
                                               progress, int(c0), nt)
-        f_sunlit_walls = np.einsum("tkn,kn->tn", wall_sun, b.wall[1:]) / wsum  # (steps, n)
         ghi, dhi, dni = (f[c][steps] for c in ("ghi_w_m2", "dhi_w_m2", "dni_w_m2"))
         cosz = np.clip(f["sun"][steps, 2], 0.0, None)
-        wall_refl = WALL_ALBEDO * (ghi[:, None] * f_sunlit_walls + dhi[:, None] *
-                                   (1.0 - f_sunlit_walls))
-        k_ground = (dni[:, None] * cosz[:, None] * sun_g + dhi[:, None] *
-                    g.svf_shortwave(tau)[0][None, :] + g.wall[0][None, :] * wall_refl)
-        # ground surface temperatures; the sky long-wave per cell from the zenith bands it sees
-        l_sky_g = (l_hemi[steps, None] * (band_g[steps] @ g.sky_band[0])
-                   / np.maximum(sky_g, 1e-6)[None, :])
+        # shortwave on the ground, what the walls reflect, the sky long-wave per cell from
+        # the zenith bands it sees; then the ground surface temperatures
+        k_ground, k_abs, wall_refl, l_sky_g = (np.empty((steps.size, geom.n)) for _ in range(4))
+        _gk.ground_forcing(sun_g, wall_sun, b.wall[1:], wsum, dni * cosz, dhi, ghi, svf_g,
+                           g.wall[0], props.albedo, l_hemi[steps],
+                           np.ascontiguousarray(band_g[steps]), g.sky_band[0], sky_g,
+                           WALL_ALBEDO, k_ground, k_abs, wall_refl, l_sky_g)
         t_surface, state = surface_temperatures_by_kind(
-            kind_nodes, kind, (1.0 - props.albedo)[None, :] * k_ground, f["t_air_c"][steps],
+            kind_nodes, kind, k_abs, f["t_air_c"][steps],
             f["wind_speed_m_s"][steps], l_sky_g, emissivity=props.emissivity,
             sky_view=sky_g, evap_beta=props.evap_beta, rh_percent=f["rh_percent"][steps],
             t_inner_c=t_deep, t_init_c=state if state is not None else t_deep,

@@ -402,5 +402,5 @@ def surface_temperatures_by_kind(
         _k.run_balance_blocks(t0, cls, *coef, nodes.g_outer_face_w_m2k, sub, int(max_iter),
                               np.ascontiguousarray(rows, dtype=np.int64), n_skip, k_abs, l_in,
                               t_air, h_c, e_air, t_in, eps, beta, gamma, out, t_end)
-        t0 = t_end.copy()
+        t0 = t_end  # a block reads its cells' start and writes their end: in place is safe
     return t_surface, t_end
