@@ -172,3 +172,25 @@ def ground_forcing(sun_g, wall_sun, wall_w, wsum, dni_cosz, dhi, ghi, svf_sw, wa
             k_ground[t, c] = kg
             k_abs[t, c] = (1.0 - albedo[c]) * kg
             l_sky[t, c] = l_hemi[t] * s / max(sky[c], 1e-6)
+
+
+@nb.njit(cache=True, parallel=True)
+def ground_emission_rasters(t_surface_c, emissivity, albedo, sky, l_sky, l_veg, k_ground,
+                            sigma, cells, full_lw, full_sw):  # pragma: no cover - numba
+    """Long-wave leaving and shortwave reflected by each ground cell, into rasters.
+
+    t_surface_c, emissivity, albedo, sky, l_sky, k_ground : (n,) surface temperature [degC],
+    emissivity, albedo, sky view, sky long-wave on it [W/m2] and shortwave reaching it
+    [W/m2]; l_veg : long-wave of crowns and the rest at air temperature [W/m2]; cells : (n,)
+    flat indices into the ``(ny, nx)`` float32 rasters ``full_lw`` (emitted plus reflected
+    long-wave, ``eps sigma Ts^4 + (1 - eps) (sky l_sky + (1 - sky) l_veg)``) and ``full_sw``
+    (``albedo k_ground``); other cells are left as they are.
+    """
+    nx = full_lw.shape[1]
+    for i in nb.prange(cells.shape[0]):
+        r = cells[i] // nx
+        c = cells[i] - r * nx
+        tk = t_surface_c[i] + 273.15
+        l_in = sky[i] * l_sky[i] + (1.0 - sky[i]) * l_veg
+        full_lw[r, c] = emissivity[i] * sigma * tk ** 4 + (1.0 - emissivity[i]) * l_in
+        full_sw[r, c] = albedo[i] * k_ground[i]

@@ -266,18 +266,15 @@ def _ground_kernel(cell_m: float, height_m: float) -> np.ndarray:
     return w / w.sum()
 
 
-def _seen_ground(a: np.ndarray, b: np.ndarray, geom: GridGeometry, kernel: np.ndarray,
-                 den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Kernel averages over ground cells (buildings excluded) of two per-cell fields ``(n,)``;
-    ``den`` is the kernel sum over ground cells at each ground cell (:func:`_ground_weight`)."""
-    full_a = np.zeros(geom.shape, dtype=np.float32)
-    full_b = np.zeros(geom.shape, dtype=np.float32)
-    full_a.ravel()[geom.cells] = a
-    full_b.ravel()[geom.cells] = b
-    out_a = np.empty(geom.n)
-    out_b = np.empty(geom.n)
+def _seen_ground(full_a: np.ndarray, full_b: np.ndarray, cells: np.ndarray,
+                 kernel: np.ndarray, den: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel averages at the ground ``cells`` (flat int64 indices) of two ``(ny, nx)``
+    float32 rasters (0 off the ground, so buildings are excluded); ``den`` is the kernel sum
+    over ground cells at each ground cell (:func:`_ground_weight`)."""
+    out_a = np.empty(cells.shape[0])
+    out_b = np.empty(cells.shape[0])
     _gk.kernel_average_pair(full_a, full_b, np.ascontiguousarray(kernel, dtype=np.float32),
-                            geom.cells.astype(np.int64), den, out_a, out_b)
+                            cells, den, out_a, out_b)
     return out_a, out_b
 
 
@@ -428,6 +425,8 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
     wsum = np.maximum(b.wall[1:].sum(axis=0), 1e-9)
     sky_g = np.clip(g.sky[0], 0.0, 1.0)
     svf_g = np.ascontiguousarray(g.svf_shortwave(tau)[0])
+    full_lw, full_sw = np.zeros(geom.shape, np.float32), np.zeros(geom.shape, np.float32)
+    cells = geom.cells.astype(np.int64)
     t_deep = float(np.mean(cat("t_air_c")[:steps_per_day]))
     tmrt_max = np.full(geom.n, -np.inf)
     utci_max = np.full(geom.n, -np.inf)
@@ -464,11 +463,10 @@ def run_grid(rasters_or_geometry, forcing: pd.DataFrame, site: dict, *,
         for i, t in enumerate(steps):  # body fluxes
             ta = f["t_air_c"][t]
             l_veg = SIGMA * (ta + 273.15) ** 4
-            ts_k = t_surface[i] + 273.15
-            l_in_g = sky_g * l_sky_g[i] + (1.0 - sky_g) * l_veg
-            lup, kup = _seen_ground(props.emissivity * SIGMA * ts_k**4
-                                    + (1.0 - props.emissivity) * l_in_g,
-                                    props.albedo * k_ground[i], geom, kernel, den)
+            _gk.ground_emission_rasters(t_surface[i], props.emissivity, props.albedo, sky_g,
+                                        l_sky_g[i], l_veg, k_ground[i], SIGMA, cells,
+                                        full_lw, full_sw)
+            lup, kup = _seen_ground(full_lw, full_sw, cells, kernel, den)
             # walls seen looking N, E, S, W face S, W, N, E: t_wall rows are N, E, S, W facing
             cos_i = np.clip(-(SIDE_NORMALS @ f["sun"][t]), 0.0, None) * (cosz[i] > 0)
             scal = np.array([l_veg, dni[i] * cosz[i], dhi[i], t_wall[4, t],
