@@ -117,6 +117,29 @@ def test_stopping_above_the_clear_height_changes_no_code(city):
         assert np.array_equal(sun_codes(hf, xy, zs, s), walked)
 
 
+def test_the_walk_reads_no_cell_outside_the_raster(city):
+    """A block jump lands on the row (column) where the ray crosses the block's face, kept
+    inside the block; where the block sticks out of the raster (90 cells: not a multiple of 8)
+    and the ray leaves through a corner on the raster's edge, rounding (sin 45 deg differs
+    from cos 45 deg by one ulp) must not put it a column past the edge (as it did: cell
+    (63, 90) from (65.5, 88.5) under a 5 deg sun at 45 deg). The raster sits in a larger
+    array whose extra cells are 1 km towers: a read there would block the ray."""
+    sc, hf, o = city
+    n = hf.occ.shape[0]
+    big = np.zeros((n + 8, n + 8, 4), np.float32)
+    big[:] = np.array([1000.0, -np.inf, np.inf, 1000.0], np.float32)
+    big[:n, :n] = hf.occ
+    c, r = np.meshgrid(np.arange(n) + 0.5, np.arange(n) + 0.5)
+    xy = np.column_stack([hf.x0_m + c.ravel(), hf.y0_m - r.ravel()])
+    zs = hf.dsm_m.ravel()[:, None] + np.array([0.0, 1.1, 5.0])
+    for zen, az in SUNS + [(85.0, 45.0), (85.0, 135.0), (85.0, 225.0), (85.0, 315.0)]:
+        s = direction_vectors(np.array([zen]), np.array([az]))[0]
+        uv, zz, d, shift, clear = _prepared(hf, xy, zs, s)
+        inside = np.zeros(zz.shape, np.int8)
+        _sk.sun_codes_columns(uv, zz, d, big[:n, :n], shift, clear, hf.z_max_m, inside)
+        assert np.array_equal(inside, sun_codes(hf, xy, zs, s))
+
+
 @pytest.mark.parametrize("zenith, azimuth", [(60.0, 180.0), (45.0, 215.0), (75.0, 123.0)])
 def test_box_shadow_is_the_analytic_one(zenith, azimuth):
     """One box on flat ground: a point is shaded iff its sun ray meets the box, which a slab
