@@ -14,9 +14,11 @@ bit for bit (``tests/test_microclimate_sunrays.py``).
 
 The walks index the ``(m, k)`` arrays by row rather than taking a row view per point (a view
 costs reference-count updates that both threads make on one counter), and the walk is inlined
-into the loops over points (``inline="always"``): called, it passed its thirteen arguments
-(arrays as structures of pointers, shapes and strides) per point, about a fifth of a day's walk
-time on the 500 m benchmark district.
+into the one loop over points (``inline="always"``, :func:`sun_codes_columns`; the wall
+strips' shares average its codes): called, it passed its thirteen arguments (arrays as
+structures of pointers, shapes and strides) per point, about a fifth of a day's walk time on
+the 500 m benchmark district. Inlined into a ``prange`` loop it takes about 2 s more to
+compile (once: ``cache=True``), which is why a single loop carries it.
 """
 
 from __future__ import annotations
@@ -196,30 +198,26 @@ def _trace_column(i, u, v, zs, nz, du, dv, dz, occ, shift, clear, z_max,
 def sun_codes_columns(uv, zs, sun, occ, shift, clear, z_max, code):  # pragma: no cover - numba
     """Codes of points on verticals: ``uv (m, 2)``, ``zs (m, k)`` ascending per row,
     ``sun (3,)`` (``du, dv, dz``), ``occ``, ``shift`` and ``clear`` as in
-    :func:`_trace_column`,
-    output ``code (m, k) int8``."""
+    :func:`_trace_column`, output ``code (m, k) int8``."""
     m, nz = zs.shape
     for i in nb.prange(m):
         _trace_column(i, uv[i, 0], uv[i, 1], zs, nz, sun[0], sun[1], sun[2], occ, shift,
                       clear, z_max, code)
 
 
-@nb.njit(cache=True, parallel=True)
-def sun_share_columns(uv, zs, sun, occ, shift, clear, z_max, lut, share):  # pragma: no cover - numba
-    """Mean beam share ``lut[code]`` of the points of each vertical (as
-    :func:`sun_codes_columns`), ``share (m,) float32``."""
-    m, nz = zs.shape
-    code = np.empty((m, nz), np.int8)  # one array for all: no allocation per ray
-    for i in nb.prange(m):
-        _trace_column(i, uv[i, 0], uv[i, 1], zs, nz, sun[0], sun[1], sun[2], occ, shift,
-                      clear, z_max, code)
+@nb.njit(cache=True)
+def mean_share(code, lut, share):  # pragma: no cover - numba
+    """Mean beam share ``lut[code]`` along the rows of ``code (m, k) int8`` (summed in
+    order in float32), ``share (m,) float32``."""
+    m, nz = code.shape
+    for i in range(m):
         acc = np.float32(0.0)
         for k in range(nz):
             acc += lut[code[i, k]]
         share[i] = acc / np.float32(nz)
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def clear_heights(block_max, bs, du, dv, dz, clear):  # pragma: no cover - numba
     """Per block, a height ``clear`` [m] above which a ray of direction ``du, dv, dz`` (cells,
     cells, metres per unit length, ``dz > 0``) anywhere in the block meets no occluder on its
@@ -251,8 +249,7 @@ def clear_heights(block_max, bs, du, dv, dz, clear):  # pragma: no cover - numba
     n_dom = nbx if along_c else nby
     n_min = nby if along_c else nbx
     s = d_min / d_dom if d_dom > 0.0 else 0.0
-    for i in nb.prange(nby):
-        br = np.int64(i)  # a signed index: mixed with the unsigned prange one it turns float
+    for br in range(nby):
         for bc in range(nbx):
             w = np.float64(block_max[br, bc])
             b_dom = bc if along_c else br

@@ -190,7 +190,9 @@ def column_sun_share(hf: HeightField, xy_m: np.ndarray, zs_m: np.ndarray,
         return share
     uv, zs, d, shift, clear = _prepared(hf, xy_m, zs_m, sun_direction)
     lut = np.array([0.0, 1.0, transmissivity], dtype=np.float32)
-    _sk.sun_share_columns(uv, zs, d, hf.occ, shift, clear, hf.z_max_m, lut, share)
+    code = np.empty(zs.shape, dtype=np.int8)
+    _sk.sun_codes_columns(uv, zs, d, hf.occ, shift, clear, hf.z_max_m, code)
+    _sk.mean_share(code, lut, share)
     return share
 
 
