@@ -10,9 +10,10 @@ from affine import Affine
 
 from citymodel.errors import InputError
 from energy.sun import direction_vectors
+from microclimate import _sunray_kernels as _sk
 from microclimate.grid import HeatRasters, prepare_grid, run_grid
 from microclimate.heightfield import raster_scene
-from microclimate.sunrays import column_sun_share, height_field, sun_codes, sunlit_share
+from microclimate.sunrays import _prepared, column_sun_share, height_field, sun_codes, sunlit_share
 from tests.heat_forcing import summer_day
 
 TR = Affine(1.0, 0.0, 500000.0, 0.0, -1.0, 5000.0)
@@ -91,6 +92,52 @@ def test_codes_do_not_depend_on_the_thread_count(city):
     finally:
         numba.set_num_threads(before)
     assert np.array_equal(one, two)
+
+
+def test_stopping_above_the_clear_height_changes_no_code(city):
+    """A ray stops once it is above its block's clear height (the highest occluder it can
+    still reach, less its rise on the way): the codes equal those of rays walked to the
+    raster edge or the highest occluder, bit for bit, also for points on cell edges and
+    corners and for suns along the raster axes and diagonals."""
+    sc, hf, o = city
+    n = hf.occ.shape[0]
+    edge = np.arange(0.0, n, 1.0)
+    xy = np.concatenate([o[:, :2].astype(np.float64), np.column_stack(
+        [hf.x0_m + edge, hf.y0_m - np.roll(edge, 7) - 0.5]), np.column_stack(
+        [hf.x0_m + edge, hf.y0_m - np.roll(edge, 3)])])
+    z0 = np.concatenate([o[:, 2], np.full(2 * n, float(np.median(hf.dsm_m)))]).astype(np.float64)
+    zs = z0[:, None] + np.array([0.0, 1.1, 6.0])
+    for zen, az in SUNS + [(40.0, 45.0), (85.0, 135.0), (1.0, 200.0)]:
+        s = direction_vectors(np.array([zen]), np.array([az]))[0]
+        uv, zz, d, shift, clear = _prepared(hf, xy, zs, s)
+        assert np.mean(clear < hf.z_max_m) > 0.3  # the exit does happen
+        walked = np.zeros(zz.shape, np.int8)
+        _sk.sun_codes_columns(uv, zz, d, hf.occ, shift, np.full_like(clear, np.inf), hf.z_max_m,
+                              walked)
+        assert np.array_equal(sun_codes(hf, xy, zs, s), walked)
+
+
+def test_the_walk_reads_no_cell_outside_the_raster(city):
+    """A block jump lands on the row (column) where the ray crosses the block's face, kept
+    inside the block; where the block sticks out of the raster (90 cells: not a multiple of 8)
+    and the ray leaves through a corner on the raster's edge, rounding (sin 45 deg differs
+    from cos 45 deg by one ulp) must not put it a column past the edge (as it did: cell
+    (63, 90) from (65.5, 88.5) under a 5 deg sun at 45 deg). The raster sits in a larger
+    array whose extra cells are 1 km towers: a read there would block the ray."""
+    sc, hf, o = city
+    n = hf.occ.shape[0]
+    big = np.zeros((n + 8, n + 8, 4), np.float32)
+    big[:] = np.array([1000.0, -np.inf, np.inf, 1000.0], np.float32)
+    big[:n, :n] = hf.occ
+    c, r = np.meshgrid(np.arange(n) + 0.5, np.arange(n) + 0.5)
+    xy = np.column_stack([hf.x0_m + c.ravel(), hf.y0_m - r.ravel()])
+    zs = hf.dsm_m.ravel()[:, None] + np.array([0.0, 1.1, 5.0])
+    for zen, az in SUNS + [(85.0, 45.0), (85.0, 135.0), (85.0, 225.0), (85.0, 315.0)]:
+        s = direction_vectors(np.array([zen]), np.array([az]))[0]
+        uv, zz, d, shift, clear = _prepared(hf, xy, zs, s)
+        inside = np.zeros(zz.shape, np.int8)
+        _sk.sun_codes_columns(uv, zz, d, big[:n, :n], shift, clear, hf.z_max_m, inside)
+        assert np.array_equal(inside, sun_codes(hf, xy, zs, s))
 
 
 @pytest.mark.parametrize("zenith, azimuth", [(60.0, 180.0), (45.0, 215.0), (75.0, 123.0)])
