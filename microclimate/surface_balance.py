@@ -386,21 +386,21 @@ def surface_temperatures_by_kind(
     t_surface = np.empty((n_steps, n))
     t_end = np.empty((n, m))
     spin_rows = np.tile(np.arange(day), int(spinup_days)).astype(np.int64)
-    # (substeps, rows, rows not recorded): the spin-up days apart when they step differently
-    runs = ([(spin_sub, spin_rows, spin_rows.size), (int(substeps), np.arange(n_steps), 0)]
-            if spin_sub != substeps and spin_rows.size else
-            [(int(substeps), np.concatenate([spin_rows, np.arange(n_steps)]).astype(np.int64),
-              spin_rows.size)])
-    for sub, rows, n_skip in runs:
-        if not n:
-            break
+    period = np.arange(n_steps, dtype=np.int64)
+    # (sub-steps, rows, how many of them are spin-up): one pass, or the spin-up days apart
+    # when they step differently
+    if spin_sub == substeps:
+        runs = [(spin_sub, np.concatenate([spin_rows, period]), spin_rows.size)]
+    else:
+        runs = [(spin_sub, spin_rows, spin_rows.size), (int(substeps), period, 0)]
+    for sub, rows, n_skip in runs if n else []:
         coef = _k.reduced_coefficients(nodes.cap_j_m2k,
                                        np.ascontiguousarray(nodes.g_internal_w_m2k),
                                        nodes.g_outer_face_w_m2k, nodes.g_inner_face_w_m2k,
                                        h_in, dt_s / sub)
         out = t_surface if n_skip < rows.size else np.empty((0, n))
         _k.run_balance_blocks(t0, cls, *coef, nodes.g_outer_face_w_m2k, sub, int(max_iter),
-                              np.ascontiguousarray(rows, dtype=np.int64), n_skip, k_abs, l_in,
-                              t_air, h_c, e_air, t_in, eps, beta, gamma, out, t_end)
+                              rows, n_skip, k_abs, l_in, t_air, h_c, e_air, t_in, eps, beta,
+                              gamma, out, t_end)
         t0 = t_end  # a block reads its cells' start and writes their end: in place is safe
     return t_surface, t_end
